@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: MIT
+#
+# beam: one entry point. Everything generated goes to $(BUILD); vmlinux.h to
+# vmlinux/. `make V=1` shows full commands, `make SANITIZE=1` builds with
+# ASan+UBSan into build/san.
+
+ROOT      := $(abspath .)
+DEPS_DIR  ?= $(ROOT)/.deps
+PREFIX    := $(DEPS_DIR)/prefix
+DEPS_STAMP := $(PREFIX)/.ngtcp2-1.11.0
+
+ifeq ($(SANITIZE),1)
+BUILD     ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD     ?= build
+SAN_FLAGS :=
+endif
+
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -dumpmachine)
+
+export PKG_CONFIG_PATH := $(PREFIX)/lib/pkgconfig
+
+CFLAGS    ?= -O2 -g
+WARNINGS  := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla -Wformat=2
+CPPFLAGS  := -Iinclude -Iuser -I$(BUILD) -I$(PREFIX)/include -D_GNU_SOURCE -MMD -MP
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) $(SAN_FLAGS)
+LDFLAGS   += -L$(PREFIX)/lib -Wl,-rpath,$(PREFIX)/lib $(SAN_FLAGS)
+LDLIBS    := -lngtcp2_crypto_wolfssl -lngtcp2 -lwolfssl -levent_pthreads -levent \
+	     -lxdp -lbpf -lelf -lz -lpthread -lm
+BPF_CFLAGS := -g -O2 -target bpf -Wall -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux \
+	      -I/usr/include/$(MULTIARCH)
+
+# Sources are found, not listed: a new module is built by being there.
+PROGS      := beam-xdp beamd beam
+MAIN_SRCS  := $(PROGS:%=user/%.c)
+LIB_SRCS   := $(filter-out $(MAIN_SRCS),$(wildcard user/*.c))
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+LIBBEAM    := $(BUILD)/libbeam.a
+BINS       := $(PROGS:%=$(BUILD)/%)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+VMLINUX    := vmlinux/vmlinux.h
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps test test-unit stress bench demo fuzz format format-check clean distclean
+
+all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+
+deps:
+	$(Q)tools/deps.sh
+
+$(DEPS_STAMP):
+	$(Q)tools/deps.sh
+
+$(VMLINUX):
+	$(call msg,GEN,$@)
+	$(Q)test -r /sys/kernel/btf/vmlinux || \
+		{ echo "error: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is needed)" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# Every user object may include any skeleton, so skeletons come first.
+$(BUILD)/%.o: %.c $(SKELS) $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBBEAM): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BINS): $(BUILD)/%: $(BUILD)/user/%.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -o $@
+
+$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -lcmocka -o $@
+
+$(BPFT_BINS): $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -lcmocka -o $@
+
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -o $@
+
+$(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+test: all
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+test-unit: all
+	$(Q)BUILD=$(BUILD) tests/run.sh unit bpf
+
+stress: all
+	$(Q)BUILD=$(BUILD) tests/run.sh stress
+
+bench: all
+	$(Q)BUILD=$(BUILD) QUICK=$(QUICK) bench/run.sh
+
+demo: all
+	$(Q)BUILD=$(BUILD) KEEP=$(KEEP) tools/demo.sh
+
+FORMAT_SRCS = $(wildcard user/*.c user/*.h include/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c)
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	$(Q)rm -rf build $(VMLINUX)
+
+distclean: clean
+	$(Q)rm -rf $(DEPS_DIR)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

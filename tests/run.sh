@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# run.sh - run beam's test suites and print one summary line.
+#
+# Every test program speaks TAP ("ok N - name", "not ok N - name",
+# "ok N # SKIP why"): cmocka binaries through CMOCKA_MESSAGE_OUTPUT=TAP,
+# integration scripts through tests/integration/lib.sh. A program that dies
+# without reporting a failure counts as one failure.
+#
+# usage: tests/run.sh [unit] [bpf] [integration] [stress]   (default: all but stress)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
+export BUILD ROOT CMOCKA_MESSAGE_OUTPUT=TAP
+LOGDIR=$BUILD/test-logs
+mkdir -p "$LOGDIR"
+
+suites=("$@")
+[[ ${#suites[@]} -eq 0 ]] && suites=(unit bpf integration)
+
+passed=0 failed=0 skipped=0
+failures=()
+
+run_one() {
+	local name=$1 log=$LOGDIR/$1.log rc p f s
+	shift
+
+	printf '== %s\n' "$name"
+	"$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	p=$(grep -cE '^ok [0-9]+' "$log" | head -1)
+	s=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log" | head -1)
+	f=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
+	p=$((p - s))
+	if [[ $rc -ne 0 && $f -eq 0 ]]; then
+		f=1
+		echo "not ok - $name exited with status $rc without reporting a failure" >>"$log"
+	fi
+	grep -E '^(not ok|ok [0-9]+.*# (SKIP|skip))' "$log" | sed 's/^/   /'
+	[[ $f -gt 0 ]] && { failures+=("$name"); tail -n 30 "$log" | sed 's/^/   | /'; }
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+run_dir_bins() {
+	local dir=$1 t
+
+	for t in "$dir"/test_*; do
+		[[ -x $t && ! -d $t && $t != *.o && $t != *.d ]] || continue
+		run_one "$(basename "$t")" "$t"
+	done
+}
+
+run_dir_scripts() {
+	local dir=$1 t
+
+	for t in "$dir"/test_*.sh; do
+		[[ -f $t ]] || continue
+		run_one "$(basename "$t" .sh)" bash "$t"
+	done
+}
+
+for suite in "${suites[@]}"; do
+	case $suite in
+	unit) run_dir_bins "$BUILD/tests/unit" ;;
+	bpf) run_dir_bins "$BUILD/tests/bpf" ;;
+	integration) run_dir_scripts "$ROOT/tests/integration" ;;
+	stress) run_dir_scripts "$ROOT/tests/stress" ;;
+	*) echo "run.sh: unknown suite '$suite'" >&2; exit 2 ;;
+	esac
+done
+
+[[ ${#failures[@]} -gt 0 ]] && printf 'failed: %s (logs in %s)\n' "${failures[*]}" "$LOGDIR"
+printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+/*
+ * beam.c - entry point of beam. Placeholder until its issue lands.
+ */
+#include "log.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	log_set_ident("beam");
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		version_print(stdout, "beam");
+		return 0;
+	}
+	fprintf(stderr, "usage: beam --version\n");
+	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+}
