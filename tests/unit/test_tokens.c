@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_tokens.c - tokens file parsing, permissions and lookup.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tokens.h"
+
+#define T(s) (const uint8_t *)(s), strlen(s)
+
+static void test_tokens_parse_and_match(void **state)
+{
+	const char *text = "# edge tokens\n"
+			   "alice  aaaa1111   # trailing comment\n"
+			   "\n"
+			   "   \t\n"
+			   "bob\tbbbb2222\r\n"
+			   "carol cccc";
+	struct tokens *t = NULL;
+
+	(void)state;
+	assert_int_equal(tokens_parse(text, "test", &t), 0);
+	assert_int_equal(tokens_count(t), 3);
+	assert_string_equal(tokens_match(t, T("aaaa1111")), "alice");
+	assert_string_equal(tokens_match(t, T("bbbb2222")), "bob");
+	assert_string_equal(tokens_match(t, T("cccc")), "carol");
+	assert_null(tokens_match(t, T("aaaa111")));
+	assert_null(tokens_match(t, T("aaaa11111")));
+	assert_null(tokens_match(t, T("alice")));
+	assert_null(tokens_match(t, (const uint8_t *)"", 0));
+	tokens_free(t);
+	tokens_free(NULL);
+}
+
+static void test_tokens_parse_rejects_bad_lines(void **state)
+{
+	char longtok[TOKENS_MAX_TOKEN + 32];
+	struct tokens *t = NULL;
+
+	(void)state;
+	assert_int_equal(tokens_parse("alice\n", "test", &t), -EBADMSG);
+	assert_int_equal(tokens_parse("alice tok extra\n", "test", &t), -EBADMSG);
+	snprintf(longtok, sizeof(longtok), "x ");
+	memset(longtok + 2, 'a', TOKENS_MAX_TOKEN + 1);
+	longtok[TOKENS_MAX_TOKEN + 3] = '\0';
+	assert_int_equal(tokens_parse(longtok, "test", &t), -E2BIG);
+	assert_int_equal(tokens_parse("", "test", &t), 0);
+	assert_int_equal(tokens_count(t), 0);
+	assert_null(tokens_match(t, T("x")));
+	tokens_free(t);
+}
+
+static void test_tokens_equal_lengths(void **state)
+{
+	(void)state;
+	assert_true(tokens_equal(T("abc"), T("abc")));
+	assert_false(tokens_equal(T("abc"), T("abd")));
+	assert_false(tokens_equal((const uint8_t *)"abc", 3, (const uint8_t *)"abc", 4));
+	assert_false(tokens_equal((const uint8_t *)"abc", 3, (const uint8_t *)"abc", 2));
+	assert_true(tokens_equal((const uint8_t *)"", 0, (const uint8_t *)"", 0));
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_tokens_load_refuses_world_readable(void **state)
+{
+	char path[] = "/tmp/beam-tokens-XXXXXX";
+	struct tokens *t = NULL;
+	char buf[64];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+
+	write_file(path, "alice secret\n", 0644);
+	assert_int_equal(tokens_load(path, &t), -EPERM);
+	assert_int_equal(tokens_read_secret(path, buf, sizeof(buf)), -EPERM);
+
+	write_file(path, "alice secret\n", 0600);
+	assert_int_equal(tokens_load(path, &t), 0);
+	assert_string_equal(tokens_match(t, T("secret")), "alice");
+	tokens_free(t);
+
+	write_file(path, "# my token\n  s3cr3t-token  \n", 0640);
+	assert_int_equal(tokens_read_secret(path, buf, sizeof(buf)), 12);
+	assert_string_equal(buf, "s3cr3t-token");
+	assert_int_equal(tokens_read_secret(path, buf, 5), -E2BIG);
+	write_file(path, "# nothing\n\n", 0600);
+	assert_int_equal(tokens_read_secret(path, buf, sizeof(buf)), -EBADMSG);
+
+	unlink(path);
+	assert_int_equal(tokens_load(path, &t), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokens_parse_and_match),
+		cmocka_unit_test(test_tokens_parse_rejects_bad_lines),
+		cmocka_unit_test(test_tokens_equal_lengths),
+		cmocka_unit_test(test_tokens_load_refuses_world_readable),
+	};
+
+	log_set_level(LOG_LVL_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

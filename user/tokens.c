@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tokens.c - tokens file parsing and constant-time token lookup.
+ */
+#include "tokens.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct token_entry {
+	char name[TOKENS_MAX_NAME + 1];
+	uint8_t token[TOKENS_MAX_TOKEN];
+	size_t len;
+};
+
+struct tokens {
+	struct token_entry *e;
+	size_t n;
+};
+
+bool tokens_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	volatile uint8_t diff = alen != blen;
+	size_t i;
+
+	/* walk the longer input in full so the time depends only on the lengths */
+	for (i = 0; i < (alen > blen ? alen : blen); i++)
+		diff |= (i < alen ? a[i] : 0) ^ (i < blen ? b[i] : 0);
+	return diff == 0;
+}
+
+const char *tokens_match(const struct tokens *t, const uint8_t *tok, size_t len)
+{
+	const char *found = NULL;
+	size_t i;
+
+	if (!t || !len)
+		return NULL;
+	for (i = 0; i < t->n; i++) {
+		bool eq = tokens_equal(t->e[i].token, t->e[i].len, tok, len);
+
+		if (eq && !found)
+			found = t->e[i].name;
+	}
+	return found;
+}
+
+void tokens_free(struct tokens *t)
+{
+	if (!t)
+		return;
+	if (t->e)
+		explicit_bzero(t->e, t->n * sizeof(*t->e));
+	free(t->e);
+	free(t);
+}
+
+size_t tokens_count(const struct tokens *t)
+{
+	return t ? t->n : 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Split one line into name and token; returns 1 for an entry, 0 for none, -errno. */
+static int parse_line(char *line, const char *origin, unsigned int lineno, struct token_entry *e)
+{
+	char *p = line, *name, *tok, *hash;
+	size_t nlen, tlen;
+
+	hash = strchr(line, '#');
+	if (hash)
+		*hash = '\0';
+	while (is_space(*p))
+		p++;
+	if (!*p)
+		return 0;
+	name = p;
+	while (*p && !is_space(*p))
+		p++;
+	nlen = (size_t)(p - name);
+	while (is_space(*p))
+		p++;
+	tok = p;
+	while (*p && !is_space(*p))
+		p++;
+	tlen = (size_t)(p - tok);
+	while (is_space(*p))
+		p++;
+	if (!tlen || *p) {
+		pr_err("failed to parse tokens file '%s' line %u: want 'NAME TOKEN'", origin,
+		       lineno);
+		return -EBADMSG;
+	}
+	if (nlen > TOKENS_MAX_NAME || tlen > TOKENS_MAX_TOKEN) {
+		pr_err("failed to parse tokens file '%s' line %u: name over %d or token over %d bytes",
+		       origin, lineno, TOKENS_MAX_NAME, TOKENS_MAX_TOKEN);
+		return -E2BIG;
+	}
+	memcpy(e->name, name, nlen);
+	e->name[nlen] = '\0';
+	memcpy(e->token, tok, tlen);
+	e->len = tlen;
+	return 1;
+}
+
+int tokens_parse(const char *text, const char *origin, struct tokens **out)
+{
+	const char *p = text;
+	unsigned int lineno = 0;
+	struct tokens *t;
+	int err;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t ll = nl ? (size_t)(nl - p) : strlen(p);
+		char line[TOKENS_MAX_NAME + TOKENS_MAX_TOKEN + 512];
+		struct token_entry e;
+
+		lineno++;
+		if (ll >= sizeof(line)) {
+			pr_err("failed to parse tokens file '%s' line %u: line too long", origin,
+			       lineno);
+			err = -E2BIG;
+			goto err_free;
+		}
+		memcpy(line, p, ll);
+		line[ll] = '\0';
+		p += ll + (nl ? 1 : 0);
+
+		err = parse_line(line, origin, lineno, &e);
+		if (err < 0)
+			goto err_free;
+		if (!err)
+			continue;
+		if (t->n >= TOKENS_MAX) {
+			pr_err("failed to load tokens file '%s': more than %d entries", origin,
+			       TOKENS_MAX);
+			err = -E2BIG;
+			goto err_free;
+		}
+		if (!(t->n & (t->n + 1))) { /* grow at 0, 1, 3, 7, ... entries */
+			struct token_entry *ne = realloc(t->e, (t->n * 2 + 2) * sizeof(*ne));
+
+			if (!ne) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			t->e = ne;
+		}
+		t->e[t->n++] = e;
+		explicit_bzero(&e, sizeof(e));
+	}
+	*out = t;
+	return 0;
+
+err_free:
+	tokens_free(t);
+	return err;
+}
+
+/* Read a whole small secret file, refusing one that others may read or write. */
+static int read_secret_file(const char *path, char **out)
+{
+	struct stat st;
+	ssize_t n;
+	char *buf;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("failed to open '%s': %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		pr_err("failed to stat '%s': %s", path, strerror(errno));
+		goto err_close;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		pr_err("refusing '%s': readable or writable by other users (mode %03o); chmod o-rw it",
+		       path, st.st_mode & 0777);
+		err = -EPERM;
+		goto err_close;
+	}
+	if (st.st_size > 1 << 20) {
+		pr_err("refusing '%s': larger than 1 MiB", path);
+		err = -E2BIG;
+		goto err_close;
+	}
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto err_close;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		err = -errno;
+		pr_err("failed to read '%s': %s", path, strerror(errno));
+		free(buf);
+		goto err_close;
+	}
+	buf[n] = '\0';
+	close(fd);
+	*out = buf;
+	return (int)n;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+int tokens_load(const char *path, struct tokens **out)
+{
+	char *text;
+	int err;
+
+	err = read_secret_file(path, &text);
+	if (err < 0)
+		return err;
+
+	err = tokens_parse(text, path, out);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return err;
+}
+
+int tokens_read_secret(const char *path, char *buf, size_t cap)
+{
+	char *text, *line, *save = NULL;
+	int err = -EBADMSG;
+
+	err = read_secret_file(path, &text);
+	if (err < 0)
+		return err;
+
+	err = -EBADMSG;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t len;
+
+		while (is_space(*line))
+			line++;
+		len = strlen(line);
+		while (len && is_space(line[len - 1]))
+			len--;
+		if (!len || line[0] == '#')
+			continue;
+		if (len >= cap || len > TOKENS_MAX_TOKEN) {
+			err = -E2BIG;
+			break;
+		}
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		err = (int)len;
+		break;
+	}
+	if (err == -EBADMSG)
+		pr_err("failed to read a token from '%s': no token line", path);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return err;
+}

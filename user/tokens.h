@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tokens.h - the edge's table of agent tokens, and the agent's token file.
+ *
+ * The edge's file holds one "NAME TOKEN" pair per line; '#' starts a comment,
+ * blank lines are skipped. A file that other users can read is refused: the
+ * tokens are the only thing standing between the internet and a public port.
+ */
+#ifndef BEAM_TOKENS_H
+#define BEAM_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKENS_MAX_NAME	 64
+#define TOKENS_MAX_TOKEN 256
+#define TOKENS_MAX	 4096 /* entries per file */
+
+struct tokens;
+
+/*
+ * Load the tokens file at @path into *@out (caller frees with tokens_free).
+ * Errors: -EPERM the file is readable or writable by others, -EBADMSG a line
+ * is malformed (a message names the line), -E2BIG too many entries or a
+ * field too long, -ENOENT/-EACCES and other open/read errors.
+ */
+int tokens_load(const char *path, struct tokens **out);
+
+/* Parse tokens from @text (NUL-terminated), @origin names it in messages. */
+int tokens_parse(const char *text, const char *origin, struct tokens **out);
+
+void tokens_free(struct tokens *t);
+
+size_t tokens_count(const struct tokens *t);
+
+/*
+ * Find the entry whose token equals @tok (@len bytes). The time taken does
+ * not depend on where or whether the tokens differ: every entry is compared
+ * in full. Returns the entry's name (owned by @t) or NULL.
+ */
+const char *tokens_match(const struct tokens *t, const uint8_t *tok, size_t len);
+
+/* Constant-time equality of two byte strings of possibly different lengths. */
+bool tokens_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/*
+ * Read the agent's token from the first non-comment line of @path into @buf
+ * (@cap bytes, NUL-terminated). Refuses files readable by others (-EPERM).
+ * Returns the token length or -errno.
+ */
+int tokens_read_secret(const char *path, char *buf, size_t cap);
+
+#endif /* BEAM_TOKENS_H */
