@@ -43,6 +43,7 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
+TOOL_SRCS  := $(wildcard tools/*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -53,6 +54,7 @@ BINS       := $(PROGS:%=$(BUILD)/%)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+TOOL_BINS  := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 VMLINUX    := vmlinux/vmlinux.h
 
 ifeq ($(V),1)
@@ -67,7 +69,7 @@ endif
 .SECONDARY:
 .PHONY: all deps test test-unit stress bench demo fuzz format format-check clean distclean
 
-all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 deps:
 	$(Q)tools/deps.sh
@@ -115,6 +117,10 @@ $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBBEAM)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -o $@
 
+$(TOOL_BINS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -o $@
+
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
@@ -133,7 +139,7 @@ bench: all
 demo: all
 	$(Q)BUILD=$(BUILD) KEEP=$(KEEP) tools/demo.sh
 
-FORMAT_SRCS = $(wildcard user/*.c user/*.h include/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c)
+FORMAT_SRCS = $(wildcard user/*.c user/*.h include/*.h bpf/*.c bpf/*.h tests/*/*.c tests/*/*.h bench/*.c tools/*.c)
 
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)

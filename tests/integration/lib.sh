@@ -54,7 +54,8 @@ t_skip_all() {
 
 t_require_root() {
 	[[ $(id -u) -eq 0 ]] || t_skip_all "needs root (network namespaces, BPF); run 'sudo make test'"
-	[[ -d /sys/fs/bpf ]] || t_skip_all "bpffs is not mounted at /sys/fs/bpf"
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
+		t_skip_all "bpffs is not mounted at /sys/fs/bpf and mounting it failed"
 	command -v ip >/dev/null || t_skip_all "iproute2 missing; run 'make deps'"
 }
 
