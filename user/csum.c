@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * csum.c - RFC 1071 Internet checksum: a scalar routine with deferred carries
+ * (RFC 1071 section 2(C)) and SIMD routines that add 16-bit words into 32-bit
+ * vector lanes, picked at run time by what the CPU reports.
+ *
+ * Every routine keeps its lane accumulators from overflowing by working in
+ * blocks of at most CSUM_BLOCK bytes and folding each block into a 64-bit
+ * total; the last bytes that do not fill a vector go through the scalar code.
+ */
+#include "csum.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+/* A 32-bit lane gets at most 2 * 0xffff per vector it sees; 64 KiB blocks
+ * keep it far below 2^32 whatever the vector width. */
+#define CSUM_BLOCK (64u * 1024u)
+
+static inline uint32_t csum_fold64(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return (uint32_t)s;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t load16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * 32-bit words into a 64-bit accumulator, so carries are deferred to the end.
+ * Kept scalar on purpose (no auto-vectorization): it is the reference the SIMD
+ * routines are measured and tested against.
+ */
+__attribute__((optimize("no-tree-vectorize"))) uint32_t
+csum_partial_scalar(const void *buf, size_t len, uint32_t sum)
+{
+	const uint8_t *p = buf;
+	uint64_t total = sum;
+
+	while (len >= 16) {
+		/* A 64-bit total absorbs 2^32 words: fold well before that. */
+		size_t chunk = len < (1u << 30) ? len & ~(size_t)15 : (1u << 30);
+		uint64_t s0 = 0, s1 = 0;
+		size_t i;
+
+		for (i = 0; i < chunk; i += 16) {
+			s0 += load32(p + i);
+			s1 += load32(p + i + 4);
+			s0 += load32(p + i + 8);
+			s1 += load32(p + i + 12);
+		}
+		total = (uint64_t)csum_fold64(total) + csum_fold64(s0) + csum_fold64(s1);
+		p += chunk;
+		len -= chunk;
+	}
+	while (len >= 4) {
+		total += load32(p);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		total += load16(p);
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t last[2] = {p[0], 0};
+
+		total += load16(last);
+	}
+	return csum_fold64(total);
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("sse2"))) static uint64_t csum_hsum_sse2(__m128i v)
+{
+	__m128i zero = _mm_setzero_si128();
+	__m128i s = _mm_add_epi64(_mm_unpacklo_epi32(v, zero), _mm_unpackhi_epi32(v, zero));
+
+	return (uint64_t)_mm_cvtsi128_si64(s) +
+	       (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
+}
+
+__attribute__((target("sse2"))) static uint32_t csum_partial_sse2(const void *buf, size_t len,
+								  uint32_t sum)
+{
+	const __m128i mask = _mm_set1_epi32(0xffff);
+	const uint8_t *p = buf;
+	uint64_t total = sum;
+
+	while (len >= 64) {
+		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)63;
+		__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+		size_t i;
+
+		for (i = 0; i < block; i += 64) {
+			__m128i v0 = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i v1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
+			__m128i v2 = _mm_loadu_si128((const __m128i *)(p + i + 32));
+			__m128i v3 = _mm_loadu_si128((const __m128i *)(p + i + 48));
+
+			s0 = _mm_add_epi32(s0, _mm_and_si128(v0, mask));
+			s1 = _mm_add_epi32(s1, _mm_srli_epi32(v0, 16));
+			s2 = _mm_add_epi32(s2, _mm_and_si128(v1, mask));
+			s3 = _mm_add_epi32(s3, _mm_srli_epi32(v1, 16));
+			s0 = _mm_add_epi32(s0, _mm_and_si128(v2, mask));
+			s1 = _mm_add_epi32(s1, _mm_srli_epi32(v2, 16));
+			s2 = _mm_add_epi32(s2, _mm_and_si128(v3, mask));
+			s3 = _mm_add_epi32(s3, _mm_srli_epi32(v3, 16));
+		}
+		/* Four lanes of at most 2^27 each still fit 32 bits. */
+		s0 = _mm_add_epi32(_mm_add_epi32(s0, s1), _mm_add_epi32(s2, s3));
+		total = csum_fold64(total) + csum_hsum_sse2(s0);
+		p += block;
+		len -= block;
+	}
+	return csum_partial_scalar(p, len, csum_fold64(total));
+}
+
+__attribute__((target("avx2"))) static uint64_t csum_hsum_avx2(__m256i v)
+{
+	__m256i zero = _mm256_setzero_si256();
+	__m256i s =
+		_mm256_add_epi64(_mm256_unpacklo_epi32(v, zero), _mm256_unpackhi_epi32(v, zero));
+	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+
+	return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+}
+
+__attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *buf, size_t len,
+								  uint32_t sum)
+{
+	const __m256i mask = _mm256_set1_epi32(0xffff);
+	const uint8_t *p = buf;
+	uint64_t total = sum;
+
+	while (len >= 32) {
+		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)31;
+		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+		size_t i = 0;
+
+		for (; i + 128 <= block; i += 128) {
+			__m256i v0 = _mm256_loadu_si256((const __m256i *)(p + i));
+			__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+			__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + i + 64));
+			__m256i v3 = _mm256_loadu_si256((const __m256i *)(p + i + 96));
+
+			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v0, mask));
+			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v0, 16));
+			s2 = _mm256_add_epi32(s2, _mm256_and_si256(v1, mask));
+			s3 = _mm256_add_epi32(s3, _mm256_srli_epi32(v1, 16));
+			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v2, mask));
+			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v2, 16));
+			s2 = _mm256_add_epi32(s2, _mm256_and_si256(v3, mask));
+			s3 = _mm256_add_epi32(s3, _mm256_srli_epi32(v3, 16));
+		}
+		for (; i < block; i += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+
+			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v, mask));
+			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v, 16));
+		}
+		/* Four lanes of at most 2^28 each still fit 32 bits. */
+		s0 = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
+		total = csum_fold64(total) + csum_hsum_avx2(s0);
+		p += block;
+		len -= block;
+	}
+	return csum_partial_scalar(p, len, csum_fold64(total));
+}
+
+#elif defined(__aarch64__)
+
+static uint32_t csum_partial_neon(const void *buf, size_t len, uint32_t sum)
+{
+	const uint8_t *p = buf;
+	uint64_t total = sum;
+
+	while (len >= 64) {
+		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)63;
+		uint32x4_t s0 = vdupq_n_u32(0), s1 = s0, s2 = s0, s3 = s0;
+		size_t i;
+
+		for (i = 0; i < block; i += 64) {
+			/* vpadalq: adjacent 16-bit words summed into 32-bit lanes. */
+			s0 = vpadalq_u16(s0, vreinterpretq_u16_u8(vld1q_u8(p + i)));
+			s1 = vpadalq_u16(s1, vreinterpretq_u16_u8(vld1q_u8(p + i + 16)));
+			s2 = vpadalq_u16(s2, vreinterpretq_u16_u8(vld1q_u8(p + i + 32)));
+			s3 = vpadalq_u16(s3, vreinterpretq_u16_u8(vld1q_u8(p + i + 48)));
+		}
+		total = csum_fold64(total);
+		total += vaddlvq_u32(s0) + vaddlvq_u32(s1);
+		total += vaddlvq_u32(s2) + vaddlvq_u32(s3);
+		p += block;
+		len -= block;
+	}
+	return csum_partial_scalar(p, len, csum_fold64(total));
+}
+
+#endif
+
+static struct csum_impl csum_usable[4];
+static size_t csum_nusable;
+static csum_fn csum_active = csum_partial_scalar;
+
+__attribute__((constructor)) static void csum_init(void)
+{
+	csum_usable[csum_nusable++] = (struct csum_impl){"scalar", csum_partial_scalar};
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("sse2"))
+		csum_usable[csum_nusable++] = (struct csum_impl){"sse2", csum_partial_sse2};
+	if (__builtin_cpu_supports("avx2"))
+		csum_usable[csum_nusable++] = (struct csum_impl){"avx2", csum_partial_avx2};
+#elif defined(__aarch64__)
+	/* Advanced SIMD is part of every ARMv8-A core. */
+	csum_usable[csum_nusable++] = (struct csum_impl){"neon", csum_partial_neon};
+#endif
+	/* The last one listed is the widest. */
+	csum_active = csum_usable[csum_nusable - 1].fn;
+}
+
+uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
+{
+	csum_fn fn = __atomic_load_n(&csum_active, __ATOMIC_RELAXED);
+
+	return fn(buf, len, sum);
+}
+
+const struct csum_impl *csum_impls(size_t *n)
+{
+	*n = csum_nusable;
+	return csum_usable;
+}
+
+const char *csum_impl_name(void)
+{
+	csum_fn fn = __atomic_load_n(&csum_active, __ATOMIC_RELAXED);
+	size_t i;
+
+	for (i = 0; i < csum_nusable; i++)
+		if (csum_usable[i].fn == fn)
+			return csum_usable[i].name;
+	return "scalar";
+}
+
+int csum_select(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < csum_nusable; i++) {
+		if (!strcmp(csum_usable[i].name, name)) {
+			__atomic_store_n(&csum_active, csum_usable[i].fn, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+uint32_t csum_pseudo4(const void *saddr, const void *daddr, uint8_t proto, uint32_t len)
+{
+	uint64_t s = (uint64_t)load32(saddr) + load32(daddr);
+
+	/* Zero byte, protocol, then a 16-bit length: as 16-bit words in memory
+	 * order these are htons(proto) and htons(len). */
+	s += htons(proto);
+	s += htons((uint16_t)len);
+	return csum_fold64(s);
+}
+
+uint32_t csum_pseudo6(const void *saddr, const void *daddr, uint8_t proto, uint32_t len)
+{
+	const uint8_t *s8 = saddr, *d8 = daddr;
+	uint64_t s = 0;
+	int i;
+
+	for (i = 0; i < 16; i += 4)
+		s += (uint64_t)load32(s8 + i) + load32(d8 + i);
+	/* A 32-bit length, three zero bytes and the next header value. */
+	s += htons((uint16_t)(len >> 16));
+	s += htons((uint16_t)len);
+	s += htons(proto);
+	return csum_fold64(s);
+}
+
+uint16_t csum_ipv4_hdr(const void *hdr, size_t len)
+{
+	return csum_fold(csum_partial_scalar(hdr, len, 0));
+}
+
+static uint16_t csum_udp_finish(uint32_t pseudo, const void *udp, size_t len)
+{
+	uint16_t c = csum_fold(csum_partial(udp, len, pseudo));
+
+	return c ? c : 0xffff;
+}
+
+uint16_t csum_udp4(const void *saddr, const void *daddr, const void *udp, size_t len)
+{
+	return csum_udp_finish(csum_pseudo4(saddr, daddr, IPPROTO_UDP, len), udp, len);
+}
+
+uint16_t csum_udp6(const void *saddr, const void *daddr, const void *udp, size_t len)
+{
+	return csum_udp_finish(csum_pseudo6(saddr, daddr, IPPROTO_UDP, len), udp, len);
+}
+
+bool csum_udp4_ok(const void *saddr, const void *daddr, const void *udp, size_t len)
+{
+	return csum_fold(csum_partial(udp, len, csum_pseudo4(saddr, daddr, IPPROTO_UDP, len))) == 0;
+}
+
+bool csum_udp6_ok(const void *saddr, const void *daddr, const void *udp, size_t len)
+{
+	return csum_fold(csum_partial(udp, len, csum_pseudo6(saddr, daddr, IPPROTO_UDP, len))) == 0;
+}
