@@ -55,6 +55,14 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 TOOL_BINS  := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+
+# libFuzzer builds: clang, every library object instrumented, in build/fuzz.
+FUZZ_BUILD  := build/fuzz
+FUZZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_TIME   ?= 30
 VMLINUX    := vmlinux/vmlinux.h
 
 ifeq ($(V),1)
@@ -69,7 +77,7 @@ endif
 .SECONDARY:
 .PHONY: all deps test test-unit stress bench demo fuzz format format-check clean distclean
 
-all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(TOOL_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
 deps:
 	$(Q)tools/deps.sh
@@ -120,6 +128,30 @@ $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBBEAM)
 $(TOOL_BINS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBBEAM)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBBEAM) $(LDLIBS) -o $@
+
+# Fuzz targets replayed over their corpus by `make test`, with the normal compiler.
+$(REPLAY_BINS): $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIBBEAM)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(BUILD)/tests/fuzz/replay.o $(LIBBEAM) $(LDLIBS) -o $@
+
+$(FUZZ_BUILD)/%.o: %.c $(SKELS) $(DEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libbeam.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libbeam.a
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_BUILD)/libbeam.a \
+		$(LDFLAGS:$(SAN_FLAGS)=) $(LDLIBS) -o $@
+
+# Run every target for FUZZ_TIME seconds; new inputs stay in build/, crashes
+# are reported with the command that replays them.
+fuzz: $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ_BINS)
 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
