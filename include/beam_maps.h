@@ -56,6 +56,9 @@ enum beam_reason {
 	BEAM_REASON_MALFORMED,	     /* drop: truncated or inconsistent headers */
 	BEAM_REASON_SHORT_INITIAL,   /* drop: client Initial in a datagram < 1200 bytes */
 	BEAM_REASON_INITIAL_RATE,    /* drop: Initials from one source over the rate */
+	BEAM_REASON_BAD_HEADER,	     /* pass: L2/L3/UDP headers cut short or inconsistent
+				      * before the destination port is known; the kernel
+				      * judges those, beam cannot tell they were its own */
 	BEAM_REASON__MAX,
 };
 
@@ -174,7 +177,10 @@ struct beam_config {
 };
 _Static_assert(sizeof(struct beam_config) == 32, "beam_config layout");
 
-/* rate: LRU hash, key = source address (16 bytes, IPv4-mapped), token bucket. */
+/* rate: LRU hash, key = source address (__u8[16], IPv4-mapped), token bucket.
+ * The program clamps initial_rate to BEAM_INITIAL_RATE_MAX (keeps the refill
+ * arithmetic inside 64 bits); burst 0 drops every Initial while the flag is on. */
+#define BEAM_INITIAL_RATE_MAX 500000u
 struct beam_rate {
 	__u64 last_ns;
 	__u64 tokens; /* scaled by BEAM_RATE_SCALE for sub-token precision */
