@@ -1,20 +1,549 @@
 // SPDX-License-Identifier: MIT
 /*
- * beam-xdp.c - entry point of beam-xdp. Placeholder until its issue lands.
+ * beam-xdp.c - loads, attaches, inspects and detaches beam's XDP program.
+ *
+ *   beam-xdp attach IFACE [--mode auto|native|generic] [--port N]... [--force]
+ *   beam-xdp detach IFACE
+ *   beam-xdp status [IFACE]
+ *   beam-xdp flows IFACE [--top N] [--json]
+ *   beam-xdp stats IFACE [--json]
+ *
+ * The work is in xdp_loader.c and xdp_stats.c; this file parses the command
+ * line and prints.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "log.h"
 #include "version.h"
+#include "xdp_loader.h"
+#include "xdp_stats.h"
 
-#include <stdio.h>
-#include <string.h>
+struct cli {
+	const char *pin_root;
+	struct xdp_attach_opts attach;
+	unsigned long top;
+	bool json;
+	bool rate_given, burst_given;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: beam-xdp [-v|-vv] [--pin-root DIR] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  attach IFACE   load beam's XDP program and attach it (or replace it in place)\n"
+		"      --mode auto|native|generic   attach mode (auto: native, else generic)\n"
+		"      --port N                     a UDP port of beam's (repeatable, default %d)\n"
+		"      --initial-rate N             Initials per second per source (default %d)\n"
+		"      --initial-burst N            token bucket depth (default 2x the rate)\n"
+		"      --no-rate-limit, --rate-limit   switch the Initial limit\n"
+		"      --no-steer, --steer          switch redirecting to AF_XDP sockets\n"
+		"      --force                      replace an XDP program that is not beam's\n"
+		"  detach IFACE   detach beam's program and remove its pins\n"
+		"  status [IFACE] mode, program, ports, map fill, verdict totals\n"
+		"  flows IFACE    live flows, busiest first  [--top N (default 20, 0 = all)] [--json]\n"
+		"  stats IFACE    verdict and reason counters summed over CPUs  [--json]\n"
+		"\n"
+		"options:\n"
+		"  --pin-root DIR   pins in DIR/IFACE (default $BEAM_PIN_ROOT, else %s)\n"
+		"  -v, -vv          more detail (-vv: libbpf's messages too)\n"
+		"  -h, --help       this text\n"
+		"  --version        versions of beam and the libraries it runs with\n",
+		XDP_LOADER_DEFAULT_PORT, XDP_LOADER_DEFAULT_INITIAL_RATE, BEAM_PIN_ROOT_DEFAULT);
+}
+
+static int parse_ulong(const char *what, const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out > max) {
+		pr_err("invalid %s '%s': expected a number from 0 to %lu", what, s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum {
+	OPT_PIN_ROOT = 256,
+	OPT_MODE,
+	OPT_PORT,
+	OPT_FORCE,
+	OPT_RATE,
+	OPT_BURST,
+	OPT_RATE_LIMIT,
+	OPT_NO_RATE_LIMIT,
+	OPT_STEER,
+	OPT_NO_STEER,
+	OPT_TOP,
+	OPT_JSON,
+	OPT_VERSION,
+};
+
+static const struct option options[] = {
+	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
+	{"mode", required_argument, NULL, OPT_MODE},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"initial-rate", required_argument, NULL, OPT_RATE},
+	{"initial-burst", required_argument, NULL, OPT_BURST},
+	{"rate-limit", no_argument, NULL, OPT_RATE_LIMIT},
+	{"no-rate-limit", no_argument, NULL, OPT_NO_RATE_LIMIT},
+	{"steer", no_argument, NULL, OPT_STEER},
+	{"no-steer", no_argument, NULL, OPT_NO_STEER},
+	{"top", required_argument, NULL, OPT_TOP},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* Returns 0 to go on, 1 when done (help, version), or -errno. */
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+	struct xdp_attach_opts *a = &cli->attach;
+	int opt, verbosity = 0, err = 0;
+	unsigned long v;
+
+	cli->top = 20;
+	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			log_set_verbosity(++verbosity);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			version_print(stdout, "beam-xdp");
+			return 1;
+		case OPT_PIN_ROOT:
+			cli->pin_root = optarg;
+			break;
+		case OPT_MODE:
+			err = xdp_loader_mode_parse(optarg, &a->mode);
+			if (err)
+				pr_err("invalid --mode '%s': expected auto, native or generic",
+				       optarg);
+			break;
+		case OPT_PORT:
+			if (a->nports == BEAM_MAX_PORTS) {
+				pr_err("too many --port options: beam's program watches at most %d ports",
+				       BEAM_MAX_PORTS);
+				return -EINVAL;
+			}
+			err = parse_ulong("port", optarg, 65535, &v);
+			if (!err && !v) {
+				pr_err("invalid port '%s': expected 1 to 65535", optarg);
+				err = -EINVAL;
+			}
+			a->ports[a->nports++] = v;
+			break;
+		case OPT_FORCE:
+			a->force = true;
+			break;
+		case OPT_RATE:
+			err = parse_ulong("--initial-rate", optarg, BEAM_INITIAL_RATE_MAX, &v);
+			a->initial_rate = v;
+			cli->rate_given = true;
+			break;
+		case OPT_BURST:
+			err = parse_ulong("--initial-burst", optarg, UINT32_MAX, &v);
+			a->initial_burst = v;
+			cli->burst_given = true;
+			break;
+		case OPT_RATE_LIMIT:
+			a->rate_limit = XDP_LOADER_ON;
+			break;
+		case OPT_NO_RATE_LIMIT:
+			a->rate_limit = XDP_LOADER_OFF;
+			break;
+		case OPT_STEER:
+			a->steer = XDP_LOADER_ON;
+			break;
+		case OPT_NO_STEER:
+			a->steer = XDP_LOADER_OFF;
+			break;
+		case OPT_TOP:
+			err = parse_ulong("--top", optarg, ULONG_MAX, &cli->top);
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (err)
+			return err;
+	}
+	if (cli->burst_given && !cli->rate_given) {
+		pr_err("--initial-burst needs --initial-rate");
+		return -EINVAL;
+	}
+	if (cli->rate_given) {
+		a->set_rate = true;
+		if (!cli->burst_given)
+			a->initial_burst = a->initial_rate ? a->initial_rate * 2 : 1;
+	}
+	a->pin_root = cli->pin_root;
+	return 0;
+}
+
+/* ---- attach, detach ---- */
+
+static int cmd_attach(const char *ifname, struct cli *cli)
+{
+	struct xdp_attach_info info;
+	char dir[PATH_MAX];
+	int err;
+
+	err = xdp_loader_attach(ifname, &cli->attach, &info);
+	if (err)
+		return err;
+
+	xdp_loader_pin_dir(dir, sizeof(dir), cli->pin_root, ifname);
+	if (info.replaced)
+		printf("replaced beam's XDP program on %s (id %u -> %u), %s mode; maps and counters kept\n",
+		       ifname, info.old_prog_id, info.prog_id, xdp_loader_mode_name(info.mode));
+	else
+		printf("attached beam's XDP program (id %u) to %s in %s mode (%s)\n", info.prog_id,
+		       ifname, xdp_loader_mode_name(info.mode), info.why);
+	printf("pins in %s\n", dir);
+	return 0;
+}
+
+static int cmd_detach(const char *ifname, struct cli *cli)
+{
+	int err = xdp_loader_detach(ifname, cli->pin_root);
+
+	if (err == -ENOENT) {
+		printf("nothing of beam's attached to %s\n", ifname);
+		return 0;
+	}
+	if (!err)
+		printf("detached beam's XDP program from %s and removed its pins\n", ifname);
+	return err;
+}
+
+/* ---- status ---- */
+
+static void print_ports(const struct beam_config *cfg)
+{
+	const char *sep = "";
+	int i;
+
+	for (i = 0; i < BEAM_MAX_PORTS; i++) {
+		if (!cfg->ports[i])
+			continue;
+		printf("%s%u", sep, ntohs(cfg->ports[i]));
+		sep = ", ";
+	}
+	if (!*sep)
+		printf("none");
+}
+
+static int status_one(const char *ifname, void *arg)
+{
+	struct beam_counter verdicts[BEAM_VERDICT__MAX];
+	struct cli *cli = arg;
+	char a[32], b[32], dir[PATH_MAX];
+	struct xdp_status st;
+	unsigned int v;
+	int err;
+
+	err = xdp_loader_status(ifname, cli->pin_root, &st);
+	if (err)
+		return err;
+
+	xdp_loader_pin_dir(dir, sizeof(dir), cli->pin_root, ifname);
+	if (st.beam)
+		printf("%s: beam's XDP program, id %u, %s mode, pins in %s\n", ifname, st.prog_id,
+		       xdp_loader_mode_name(st.mode), dir);
+	else if (st.prog_id)
+		printf("%s: XDP program '%s' (id %u, %s mode) is attached; it is not beam's\n",
+		       ifname, st.prog_name, st.prog_id, xdp_loader_mode_name(st.mode));
+	else if (!st.ifindex)
+		printf("%s: interface is gone%s\n", ifname, st.pinned ? "; its pins remain" : "");
+	else
+		printf("%s: no XDP program attached\n", ifname);
+	if (!st.pinned)
+		return 0;
+	if (!st.beam)
+		printf("  stale pins in %s (beam-xdp detach %s removes them)\n", dir, ifname);
+
+	printf("  ports: ");
+	print_ports(&st.config);
+	printf("; steering %s; Initial limit ", st.config.flags & BEAM_CFG_STEER ? "on" : "off");
+	if (st.config.flags & BEAM_CFG_RATE_LIMIT)
+		printf("%u/s, burst %u\n", st.config.initial_rate, st.config.initial_burst);
+	else
+		printf("off\n");
+	printf("  maps: flows %u/%u, conns %u/%u, rate %u/%u, xsks (queues) %u\n", st.flows,
+	       st.flows_max, st.conns, st.conns_max, st.rate, st.rate_max, st.xsks_max);
+	xdp_stats_verdicts(st.reasons, verdicts);
+	printf("  verdicts:");
+	for (v = 0; v < BEAM_VERDICT__MAX; v++)
+		printf(" %s %s (%s)%s", xdp_stats_verdict_name(v),
+		       xdp_fmt_count(verdicts[v].packets, a, sizeof(a)),
+		       xdp_fmt_bytes(verdicts[v].bytes, b, sizeof(b)),
+		       v + 1 < BEAM_VERDICT__MAX ? "," : "\n");
+	return 0;
+}
+
+static int count_cb(const char *ifname, void *arg)
+{
+	(void)ifname;
+	++*(int *)arg;
+	return 0;
+}
+
+static int cmd_status(const char *ifname, struct cli *cli)
+{
+	int n = 0, err;
+
+	if (ifname)
+		return status_one(ifname, cli);
+
+	err = xdp_loader_for_each_pinned(cli->pin_root, count_cb, &n);
+	if (!err && !n) {
+		printf("no interface has beam's XDP program (nothing pinned in %s)\n",
+		       xdp_loader_pin_root(cli->pin_root));
+		return 0;
+	}
+	if (!err)
+		err = xdp_loader_for_each_pinned(cli->pin_root, status_one, cli);
+	if (err < 0)
+		pr_err("failed to list pins in '%s': %s", xdp_loader_pin_root(cli->pin_root),
+		       strerror(-err));
+	return err;
+}
+
+/* ---- flows, stats ---- */
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int open_maps(const char *ifname, struct cli *cli, struct xdp_maps *m)
+{
+	char dir[PATH_MAX];
+	int err;
+
+	err = xdp_maps_open_pinned(m, cli->pin_root, ifname);
+	if (err == -ENOENT) {
+		xdp_loader_pin_dir(dir, sizeof(dir), cli->pin_root, ifname);
+		pr_err("beam's XDP program is not attached to '%s' (no pins in %s)", ifname, dir);
+	}
+	return err;
+}
+
+static void endpoint(const __u8 addr[16], __be16 port, char *buf, size_t size)
+{
+	char a[64];
+
+	xdp_fmt_addr(addr, a, sizeof(a));
+	snprintf(buf, size, xdp_addr_is_v4(addr) ? "%s:%u" : "[%s]:%u", a, ntohs(port));
+}
+
+static void flows_json(const struct xdp_flow_entry *f, size_t n)
+{
+	char src[64], dst[64], dcid[48];
+	size_t i;
+
+	printf("[");
+	for (i = 0; i < n; i++) {
+		xdp_fmt_addr(f[i].key.saddr, src, sizeof(src));
+		xdp_fmt_addr(f[i].key.daddr, dst, sizeof(dst));
+		xdp_fmt_hex(f[i].flow.dcid, f[i].flow.dcid_len, dcid, sizeof(dcid));
+		printf("%s\n  {\"src\": \"%s\", \"sport\": %u, \"dst\": \"%s\", \"dport\": %u, \"proto\": %u, \"packets\": %llu, \"bytes\": %llu, \"quic_long\": %llu, \"quic_short\": %llu, \"first_seen_ns\": %llu, \"last_seen_ns\": %llu, \"last_reason\": \"%s\", \"dcid\": \"%s\"}",
+		       i ? "," : "", src, ntohs(f[i].key.sport), dst, ntohs(f[i].key.dport),
+		       f[i].key.proto, (unsigned long long)f[i].flow.packets,
+		       (unsigned long long)f[i].flow.bytes, (unsigned long long)f[i].flow.quic_long,
+		       (unsigned long long)f[i].flow.quic_short,
+		       (unsigned long long)f[i].flow.first_seen_ns,
+		       (unsigned long long)f[i].flow.last_seen_ns,
+		       xdp_stats_reason_name(f[i].flow.last_reason), dcid);
+	}
+	printf("%s]\n", n ? "\n" : "");
+}
+
+static void flows_table(const struct xdp_flow_entry *f, size_t n, size_t total)
+{
+	char src[64], dst[64], pk[16], by[16], lg[16], sh[16], age[16], idle[16], dcid[48];
+	unsigned long long now = now_ns();
+	size_t i;
+
+	printf("%-41s %-41s %7s %10s %6s %6s %7s %7s %-15s %s\n", "SOURCE", "DESTINATION",
+	       "PACKETS", "BYTES", "LONG", "SHORT", "AGE", "IDLE", "LAST", "DCID");
+	for (i = 0; i < n; i++) {
+		const struct beam_flow *fl = &f[i].flow;
+
+		endpoint(f[i].key.saddr, f[i].key.sport, src, sizeof(src));
+		endpoint(f[i].key.daddr, f[i].key.dport, dst, sizeof(dst));
+		printf("%-41s %-41s %7s %10s %6s %6s %7s %7s %-15s %s\n", src, dst,
+		       xdp_fmt_count(fl->packets, pk, sizeof(pk)),
+		       xdp_fmt_bytes(fl->bytes, by, sizeof(by)),
+		       xdp_fmt_count(fl->quic_long, lg, sizeof(lg)),
+		       xdp_fmt_count(fl->quic_short, sh, sizeof(sh)),
+		       xdp_fmt_ns(now > fl->first_seen_ns ? now - fl->first_seen_ns : 0, age,
+				  sizeof(age)),
+		       xdp_fmt_ns(now > fl->last_seen_ns ? now - fl->last_seen_ns : 0, idle,
+				  sizeof(idle)),
+		       xdp_stats_reason_name(fl->last_reason),
+		       fl->dcid_len ? xdp_fmt_hex(fl->dcid, fl->dcid_len, dcid, sizeof(dcid))
+				    : "-");
+	}
+	if (n < total)
+		printf("(%zu of %zu flows; --top 0 shows all)\n", n, total);
+	else if (!total)
+		printf("(no flows)\n");
+}
+
+static int cmd_flows(const char *ifname, struct cli *cli)
+{
+	struct xdp_flow_entry *flows;
+	struct xdp_maps m;
+	size_t n, shown;
+	int err;
+
+	err = open_maps(ifname, cli, &m);
+	if (err)
+		return err;
+	err = xdp_flows_read(m.flows, &flows, &n);
+	xdp_maps_close(&m);
+	if (err) {
+		pr_err("failed to read the flows of '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+
+	shown = cli->top && cli->top < n ? cli->top : n;
+	if (cli->json)
+		flows_json(flows, shown);
+	else
+		flows_table(flows, shown, n);
+	free(flows);
+	return 0;
+}
+
+static int cmd_stats(const char *ifname, struct cli *cli)
+{
+	struct beam_counter reasons[BEAM_REASON__MAX], verdicts[BEAM_VERDICT__MAX];
+	struct xdp_maps m;
+	unsigned int r, v;
+	char by[16];
+	int err;
+
+	err = open_maps(ifname, cli, &m);
+	if (err)
+		return err;
+	err = xdp_stats_read(m.stats, reasons);
+	xdp_maps_close(&m);
+	if (err) {
+		pr_err("failed to read the counters of '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+	xdp_stats_verdicts(reasons, verdicts);
+
+	if (cli->json) {
+		printf("{\"interface\": \"%s\", \"verdicts\": {", ifname);
+		for (v = 0; v < BEAM_VERDICT__MAX; v++)
+			printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", v ? ", " : "",
+			       xdp_stats_verdict_name(v), (unsigned long long)verdicts[v].packets,
+			       (unsigned long long)verdicts[v].bytes);
+		printf("}, \"reasons\": {");
+		for (r = 0; r < BEAM_REASON__MAX; r++)
+			printf("%s\"%s\": {\"verdict\": \"%s\", \"packets\": %llu, \"bytes\": %llu}",
+			       r ? ", " : "", xdp_stats_reason_name(r),
+			       xdp_stats_verdict_name(beam_reason_verdict(r)),
+			       (unsigned long long)reasons[r].packets,
+			       (unsigned long long)reasons[r].bytes);
+		printf("}}\n");
+		return 0;
+	}
+
+	printf("%-16s %-9s %14s %12s\n", "REASON", "VERDICT", "PACKETS", "BYTES");
+	for (r = 0; r < BEAM_REASON__MAX; r++)
+		printf("%-16s %-9s %14llu %12s\n", xdp_stats_reason_name(r),
+		       xdp_stats_verdict_name(beam_reason_verdict(r)),
+		       (unsigned long long)reasons[r].packets,
+		       xdp_fmt_bytes(reasons[r].bytes, by, sizeof(by)));
+	printf("\n");
+	for (v = 0; v < BEAM_VERDICT__MAX; v++)
+		printf("%-16s %-9s %14llu %12s\n", "total", xdp_stats_verdict_name(v),
+		       (unsigned long long)verdicts[v].packets,
+		       xdp_fmt_bytes(verdicts[v].bytes, by, sizeof(by)));
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
+	const char *cmd, *ifname;
+	struct cli cli = {0};
+	int err, nargs;
+
 	log_set_ident("beam-xdp");
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		version_print(stdout, "beam-xdp");
-		return 0;
+	log_hook_libraries();
+	err = parse_args(argc, argv, &cli);
+	if (err)
+		return err > 0 ? 0 : 2;
+
+	nargs = argc - optind;
+	if (nargs < 1) {
+		usage(stderr);
+		return 2;
 	}
-	fprintf(stderr, "usage: beam-xdp --version\n");
-	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	cmd = argv[optind];
+	ifname = nargs > 1 ? argv[optind + 1] : NULL;
+	if (nargs > 2) {
+		pr_err("unexpected argument '%s' after '%s %s'", argv[optind + 2], cmd, ifname);
+		return 2;
+	}
+	if (strcmp(cmd, "attach") && strcmp(cmd, "detach") && strcmp(cmd, "status") &&
+	    strcmp(cmd, "flows") && strcmp(cmd, "stats")) {
+		pr_err("unknown command '%s' (beam-xdp --help lists them)", cmd);
+		return 2;
+	}
+	if (!ifname && strcmp(cmd, "status")) {
+		pr_err("'%s' needs an interface: beam-xdp %s IFACE", cmd, cmd);
+		return 2;
+	}
+	if (ifname && strlen(ifname) >= IF_NAMESIZE) {
+		pr_err("no such interface '%s': names are at most %d characters", ifname,
+		       IF_NAMESIZE - 1);
+		return 1;
+	}
+	if (geteuid() != 0) {
+		pr_err("beam-xdp %s needs root (CAP_BPF and CAP_NET_ADMIN); running as uid %u", cmd,
+		       (unsigned int)geteuid());
+		return 1;
+	}
+
+	if (!strcmp(cmd, "attach"))
+		err = cmd_attach(ifname, &cli);
+	else if (!strcmp(cmd, "detach"))
+		err = cmd_detach(ifname, &cli);
+	else if (!strcmp(cmd, "status"))
+		err = cmd_status(ifname, &cli);
+	else if (!strcmp(cmd, "flows"))
+		err = cmd_flows(ifname, &cli);
+	else
+		err = cmd_stats(ifname, &cli);
+	return err ? 1 : 0;
 }

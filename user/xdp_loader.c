@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xdp_loader.c - attach, replace, detach and inspect beam's XDP program
+ * (see xdp_loader.h). The program and the map definitions come from the
+ * skeleton, so the object loaded here is the object the BPF tests run.
+ */
+#include "xdp_loader.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "beam_xdp.skel.h"
+#include "log.h"
+#include "xdp_stats.h"
+
+#define LINK_PIN_NAME	"link"
+#define VERIFIER_LOG_SZ (4u << 20)
+
+const char *xdp_loader_pin_root(const char *opt)
+{
+	const char *env = getenv("BEAM_PIN_ROOT");
+
+	if (opt && *opt)
+		return opt;
+	return env && *env ? env : BEAM_PIN_ROOT_DEFAULT;
+}
+
+int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char *ifname)
+{
+	int n = snprintf(buf, size, "%s/%s", xdp_loader_pin_root(pin_root), ifname);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const char *xdp_loader_mode_name(enum xdp_loader_mode mode)
+{
+	switch (mode) {
+	case XDP_LOADER_NATIVE:
+		return "native";
+	case XDP_LOADER_GENERIC:
+		return "generic";
+	case XDP_LOADER_OFFLOAD:
+		return "offload";
+	default:
+		return "auto";
+	}
+}
+
+int xdp_loader_mode_parse(const char *s, enum xdp_loader_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = XDP_LOADER_AUTO;
+	else if (!strcmp(s, "native") || !strcmp(s, "drv"))
+		*mode = XDP_LOADER_NATIVE;
+	else if (!strcmp(s, "generic") || !strcmp(s, "skb"))
+		*mode = XDP_LOADER_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void xdp_loader_config_default(struct beam_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ports[0] = htons(XDP_LOADER_DEFAULT_PORT);
+	cfg->flags = BEAM_CFG_STEER | BEAM_CFG_RATE_LIMIT;
+	cfg->initial_rate = XDP_LOADER_DEFAULT_INITIAL_RATE;
+	cfg->initial_burst = XDP_LOADER_DEFAULT_INITIAL_BURST;
+}
+
+/* ---- maps ---- */
+
+void xdp_maps_init(struct xdp_maps *m)
+{
+	m->xsks = m->stats = m->flows = m->config = m->rate = m->conns = m->latency = -1;
+}
+
+void xdp_maps_close(struct xdp_maps *m)
+{
+	int *fds[] = {&m->xsks, &m->stats, &m->flows, &m->config, &m->rate, &m->conns, &m->latency};
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* The slot of @m that holds @map of @skel, NULL for a map beam does not share. */
+static int *maps_slot(struct xdp_maps *m, const struct beam_xdp *skel, const struct bpf_map *map)
+{
+	if (map == skel->maps.xsks)
+		return &m->xsks;
+	if (map == skel->maps.stats)
+		return &m->stats;
+	if (map == skel->maps.flows)
+		return &m->flows;
+	if (map == skel->maps.config)
+		return &m->config;
+	if (map == skel->maps.rate)
+		return &m->rate;
+	if (map == skel->maps.conns)
+		return &m->conns;
+	if (map == skel->maps.latency)
+		return &m->latency;
+	return NULL;
+}
+
+static int skel_open(struct beam_xdp **skel)
+{
+	int err;
+
+	*skel = beam_xdp__open();
+	if (!*skel) {
+		err = -errno;
+		pr_err("failed to open beam's XDP object: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int xdp_maps_open_pinned(struct xdp_maps *m, const char *pin_root, const char *ifname)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct beam_xdp *skel;
+	struct bpf_map *map;
+	int err, *slot;
+
+	xdp_maps_init(m);
+	err = xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname);
+	if (err)
+		return err;
+
+	err = skel_open(&skel);
+	if (err)
+		return err;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		slot = maps_slot(m, skel, map);
+		if (!slot)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		*slot = bpf_obj_get(path);
+		if (*slot < 0) {
+			err = -errno;
+			if (err != -ENOENT)
+				pr_err("failed to open pinned map '%s': %s", path, strerror(-err));
+			goto err_close;
+		}
+	}
+	beam_xdp__destroy(skel);
+	return 0;
+
+err_close:
+	xdp_maps_close(m);
+	beam_xdp__destroy(skel);
+	return err;
+}
+
+int xdp_maps_create(struct xdp_maps *m)
+{
+	struct beam_xdp *skel;
+	struct bpf_map *map;
+	int err, *slot;
+
+	xdp_maps_init(m);
+	err = skel_open(&skel);
+	if (err)
+		return err;
+
+	/* Maps only: the program is not loaded. */
+	bpf_program__set_autoload(skel->progs.beam_xdp, false);
+	err = beam_xdp__load(skel);
+	if (err) {
+		pr_err("failed to create beam's BPF maps: %s", strerror(-err));
+		goto err_destroy;
+	}
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		slot = maps_slot(m, skel, map);
+		if (!slot)
+			continue;
+		*slot = fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0);
+		if (*slot < 0) {
+			err = -errno;
+			pr_err("failed to keep BPF map '%s': %s", bpf_map__name(map),
+			       strerror(-err));
+			goto err_close;
+		}
+	}
+	beam_xdp__destroy(skel);
+	return 0;
+
+err_close:
+	xdp_maps_close(m);
+err_destroy:
+	beam_xdp__destroy(skel);
+	return err;
+}
+
+/* ---- what is attached ---- */
+
+struct attached {
+	__u32 prog_id;		   /* 0: nothing */
+	enum xdp_loader_mode mode; /* of prog_id */
+	char name[BPF_OBJ_NAME_LEN];
+	int link_fd;	    /* our pinned link, -1 if none */
+	__u32 link_prog_id; /* the program our link holds */
+	__u32 link_ifindex; /* 0 when the link is defunct */
+	bool beam;	    /* prog_id is attached through our link */
+};
+
+static void prog_name(__u32 id, char *name, size_t size)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(name, size, "?");
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, size, "%s", info.name[0] ? info.name : "(no name)");
+	close(fd);
+}
+
+/* What runs on @ifindex, and whether it is beam's link pinned in @dir. */
+static int query_attached(int ifindex, const char *dir, struct attached *a)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_link_info li;
+	__u32 len = sizeof(li);
+	char path[PATH_MAX + 32];
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->link_fd = -1;
+	if (ifindex) {
+		err = bpf_xdp_query(ifindex, 0, &q);
+		if (err)
+			return err;
+		if (q.hw_prog_id) {
+			a->prog_id = q.hw_prog_id;
+			a->mode = XDP_LOADER_OFFLOAD;
+		} else if (q.drv_prog_id) {
+			a->prog_id = q.drv_prog_id;
+			a->mode = XDP_LOADER_NATIVE;
+		} else if (q.skb_prog_id) {
+			a->prog_id = q.skb_prog_id;
+			a->mode = XDP_LOADER_GENERIC;
+		}
+		if (a->prog_id)
+			prog_name(a->prog_id, a->name, sizeof(a->name));
+	}
+
+	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
+	a->link_fd = bpf_obj_get(path);
+	if (a->link_fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	memset(&li, 0, sizeof(li));
+	if (bpf_obj_get_info_by_fd(a->link_fd, &li, &len)) {
+		err = -errno;
+		close(a->link_fd);
+		a->link_fd = -1;
+		return err;
+	}
+	a->link_prog_id = li.prog_id;
+	a->link_ifindex = li.type == BPF_LINK_TYPE_XDP ? li.xdp.ifindex : 0;
+	a->beam = ifindex && a->prog_id && a->link_ifindex == (__u32)ifindex &&
+		  a->link_prog_id == a->prog_id;
+	return 0;
+}
+
+static void unpin_link(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
+	unlink(path);
+}
+
+static void attached_fini(struct attached *a)
+{
+	if (a->link_fd >= 0)
+		close(a->link_fd);
+	a->link_fd = -1;
+}
+
+/* Detach whatever program runs on @ifindex; links found by id. */
+static int detach_foreign(const char *ifname, int ifindex, const struct attached *a)
+{
+	struct bpf_link_info li;
+	__u32 id = 0, len;
+	int err, fd;
+
+	err = bpf_xdp_detach(ifindex,
+			     a->mode == XDP_LOADER_GENERIC   ? XDP_FLAGS_SKB_MODE
+			     : a->mode == XDP_LOADER_OFFLOAD ? XDP_FLAGS_HW_MODE
+							     : XDP_FLAGS_DRV_MODE,
+			     NULL);
+	if (err != -EBUSY)
+		goto out;
+
+	/* Attached through someone's link: find the link and detach it. */
+	while (!bpf_link_get_next_id(id, &id)) {
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		len = sizeof(li);
+		memset(&li, 0, sizeof(li));
+		if (!bpf_obj_get_info_by_fd(fd, &li, &len) && li.type == BPF_LINK_TYPE_XDP &&
+		    li.xdp.ifindex == (__u32)ifindex) {
+			err = bpf_link_detach(fd) ? -errno : 0;
+			close(fd);
+			goto out;
+		}
+		close(fd);
+	}
+out:
+	if (err)
+		pr_err("failed to detach program '%s' (id %u) from '%s': %s", a->name, a->prog_id,
+		       ifname, strerror(-err));
+	else
+		pr_warn("detached program '%s' (id %u) from '%s' (--force)", a->name, a->prog_id,
+			ifname);
+	return err;
+}
+
+/* ---- attach ---- */
+
+static void driver_name(const char *ifname, char *buf, size_t size)
+{
+	struct ethtool_drvinfo drv = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	int fd;
+
+	snprintf(buf, size, "unknown");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&drv;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && drv.driver[0])
+		snprintf(buf, size, "%s", drv.driver);
+	close(fd);
+}
+
+static int check_system(const char *root)
+{
+	struct statfs fs;
+	int err;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): beam's XDP program needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+		       strerror(errno));
+		return -ENOTSUP;
+	}
+
+	if (mkdir(root, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("failed to create pin root '%s': %s", root, strerror(-err));
+		return err;
+	}
+	if (statfs(root, &fs)) {
+		err = -errno;
+		pr_err("failed to inspect pin root '%s': %s", root, strerror(-err));
+		return err;
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		pr_err("pin root '%s' is not on a BPF filesystem: mount one (mount -t bpf bpf /sys/fs/bpf) or choose another with --pin-root",
+		       root);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int make_pin_dir(const char *dir)
+{
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("failed to create pin directory '%s': %s", dir, strerror(-err));
+		return err;
+	}
+	/* Pins give access to beam's maps: root only, whatever the umask was. */
+	if (chmod(dir, 0700)) {
+		err = -errno;
+		pr_err("failed to restrict pin directory '%s' to root: %s", dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void write_verifier_log(const char *ifname, const char *log, struct xdp_attach_info *info)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(log);
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/beam-xdp-verifier-%s-XXXXXX.log",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", ifname);
+	fd = mkstemps(path, 4);
+	if (fd < 0) {
+		pr_err("failed to write the verifier log to '%s': %s", path, strerror(errno));
+		return;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return;
+	}
+	fwrite(log, 1, len, f);
+	fclose(f);
+	snprintf(info->verifier_log, sizeof(info->verifier_log), "%s", path);
+}
+
+static int load_program(struct beam_xdp *skel, const char *ifname, const char *dir,
+			struct xdp_attach_info *info)
+{
+	char path[PATH_MAX + 32], *log;
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pr_err("failed to set pin path '%s': %s", path, strerror(-err));
+			return err;
+		}
+	}
+
+	log = calloc(1, VERIFIER_LOG_SZ);
+	if (log)
+		bpf_program__set_log_buf(skel->progs.beam_xdp, log, VERIFIER_LOG_SZ);
+
+	err = beam_xdp__load(skel);
+	if (err) {
+		if (log && log[0])
+			write_verifier_log(ifname, log, info);
+		if (info->verifier_log[0])
+			pr_err("failed to load beam's XDP program for '%s': %s; verifier log in %s",
+			       ifname, strerror(-err), info->verifier_log);
+		else if (err == -EPERM)
+			pr_err("failed to load beam's XDP program for '%s': %s (needs root: CAP_BPF and CAP_NET_ADMIN)",
+			       ifname, strerror(-err));
+		else
+			pr_err("failed to load beam's XDP program for '%s': %s (maps pinned in '%s' may not match this version: detach first; -vv shows libbpf's view)",
+			       ifname, strerror(-err), dir);
+	}
+	bpf_program__set_log_buf(skel->progs.beam_xdp, NULL, 0);
+	free(log);
+	return err;
+}
+
+static int write_config(struct beam_xdp *skel, const char *ifname,
+			const struct xdp_attach_opts *opts)
+{
+	int fd = bpf_map__fd(skel->maps.config), err;
+	struct beam_config cfg;
+	unsigned int i;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		err = -errno;
+		pr_err("failed to read the config of '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+
+	for (i = 0; i < BEAM_MAX_PORTS && !cfg.ports[i]; i++)
+		;
+	if (i == BEAM_MAX_PORTS)
+		xdp_loader_config_default(&cfg); /* a new map */
+
+	if (opts->nports) {
+		memset(cfg.ports, 0, sizeof(cfg.ports));
+		for (i = 0; i < opts->nports && i < BEAM_MAX_PORTS; i++)
+			cfg.ports[i] = htons(opts->ports[i]);
+	}
+	if (opts->set_rate) {
+		cfg.initial_rate = opts->initial_rate;
+		cfg.initial_burst = opts->initial_burst;
+	}
+	if (opts->rate_limit == XDP_LOADER_ON)
+		cfg.flags |= BEAM_CFG_RATE_LIMIT;
+	else if (opts->rate_limit == XDP_LOADER_OFF)
+		cfg.flags &= ~BEAM_CFG_RATE_LIMIT;
+	if (opts->steer == XDP_LOADER_ON)
+		cfg.flags |= BEAM_CFG_STEER;
+	else if (opts->steer == XDP_LOADER_OFF)
+		cfg.flags &= ~BEAM_CFG_STEER;
+
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		pr_err("failed to write the config of '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* A new link in @mode (AUTO: native, then generic), pinned in @dir. */
+static int create_link(int prog_fd, const char *ifname, int ifindex, const char *dir,
+		       enum xdp_loader_mode mode, struct xdp_attach_info *info)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	char path[PATH_MAX + 32], drv[32];
+	int fd = -1, err = 0;
+
+	driver_name(ifname, drv, sizeof(drv));
+	if (mode != XDP_LOADER_GENERIC) {
+		lo.flags = XDP_FLAGS_DRV_MODE;
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+		if (fd >= 0) {
+			info->mode = XDP_LOADER_NATIVE;
+			snprintf(info->why, sizeof(info->why), "%s: driver '%s' runs XDP itself",
+				 mode == XDP_LOADER_AUTO ? "auto chose native" : "native as asked",
+				 drv);
+		} else {
+			err = -errno;
+			if (mode == XDP_LOADER_NATIVE) {
+				pr_err("failed to attach XDP program to '%s' in native mode (driver '%s'): %s",
+				       ifname, drv, strerror(-err));
+				return err;
+			}
+		}
+	}
+	if (fd < 0) {
+		lo.flags = XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+		if (fd < 0) {
+			err = -errno;
+			pr_err("failed to attach XDP program to '%s' in generic mode: %s", ifname,
+			       strerror(-err));
+			return err;
+		}
+		info->mode = XDP_LOADER_GENERIC;
+		if (mode == XDP_LOADER_AUTO)
+			snprintf(info->why, sizeof(info->why),
+				 "auto chose generic: native attach failed on driver '%s' (%s)",
+				 drv, strerror(-err));
+		else
+			snprintf(info->why, sizeof(info->why), "generic as asked");
+	}
+
+	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		pr_err("failed to pin XDP link of '%s' at '%s': %s", ifname, path, strerror(-err));
+		close(fd); /* the last reference: detaches */
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+static int prog_id_of(int fd, __u32 *id)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
+		      struct xdp_attach_info *info)
+{
+	const char *root = xdp_loader_pin_root(opts->pin_root);
+	struct xdp_attach_info scratch;
+	struct beam_xdp *skel = NULL;
+	char dir[PATH_MAX];
+	struct attached a;
+	int ifindex, err;
+	bool new_link;
+
+	if (!info)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
+	memset(&a, 0, sizeof(a));
+	a.link_fd = -1;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		err = -errno;
+		pr_err("no such interface '%s': %s", ifname, strerror(-err));
+		return err == -ENXIO ? -ENODEV : err;
+	}
+
+	err = check_system(root);
+	if (err)
+		return err;
+	err = xdp_loader_pin_dir(dir, sizeof(dir), root, ifname);
+	if (err) {
+		pr_err("pin directory for '%s' under '%s' is too long", ifname, root);
+		return err;
+	}
+	err = make_pin_dir(dir);
+	if (err)
+		return err;
+
+	err = query_attached(ifindex, dir, &a);
+	if (err) {
+		pr_err("failed to query XDP on '%s': %s", ifname, strerror(-err));
+		goto out;
+	}
+
+	if (a.link_fd >= 0 && !a.beam) {
+		/* A link of an earlier attach that no longer runs here. */
+		pr_info("removing stale XDP link pin in '%s'", dir);
+		attached_fini(&a);
+		unpin_link(dir);
+	}
+
+	if (a.prog_id && !a.beam) {
+		if (!opts->force) {
+			pr_err("interface '%s' already has XDP program '%s' (id %u, %s mode), which is not beam's; use --force to replace it",
+			       ifname, a.name, a.prog_id, xdp_loader_mode_name(a.mode));
+			err = -EBUSY;
+			goto out;
+		}
+		err = detach_foreign(ifname, ifindex, &a);
+		if (err)
+			goto out;
+		info->old_prog_id = a.prog_id;
+	}
+
+	/* A mode change cannot be a link update: detach the old link first. */
+	if (a.beam && opts->mode != XDP_LOADER_AUTO && opts->mode != a.mode) {
+		pr_warn("changing '%s' from %s to %s mode: the interface runs without XDP until the new link is up",
+			ifname, xdp_loader_mode_name(a.mode), xdp_loader_mode_name(opts->mode));
+		bpf_link_detach(a.link_fd);
+		attached_fini(&a);
+		unpin_link(dir);
+		info->old_prog_id = a.prog_id;
+		a.beam = false;
+	}
+	new_link = !a.beam;
+
+	err = skel_open(&skel);
+	if (err)
+		goto out;
+	err = load_program(skel, ifname, dir, info);
+	if (err)
+		goto out;
+	err = write_config(skel, ifname, opts);
+	if (err)
+		goto out;
+
+	if (new_link) {
+		err = create_link(bpf_program__fd(skel->progs.beam_xdp), ifname, ifindex, dir,
+				  opts->mode, info);
+		if (err)
+			goto out;
+	} else {
+		if (bpf_link_update(a.link_fd, bpf_program__fd(skel->progs.beam_xdp), NULL)) {
+			err = -errno;
+			pr_err("failed to replace beam's XDP program on '%s': %s", ifname,
+			       strerror(-err));
+			goto out;
+		}
+		info->replaced = true;
+		info->old_prog_id = a.prog_id;
+		info->mode = a.mode;
+		snprintf(info->why, sizeof(info->why), "kept the %s mode of the running link",
+			 xdp_loader_mode_name(a.mode));
+	}
+	err = prog_id_of(bpf_program__fd(skel->progs.beam_xdp), &info->prog_id);
+	if (err)
+		pr_warn("failed to read the program id on '%s': %s", ifname, strerror(-err));
+	err = 0;
+
+out:
+	attached_fini(&a);
+	beam_xdp__destroy(skel);
+	return err;
+}
+
+/* ---- detach ---- */
+
+/* Remove the pins in @dir that beam makes, then @dir. Returns how many went. */
+static int remove_pins(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	struct beam_xdp *skel;
+	struct bpf_map *map;
+	int removed = 0;
+
+	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
+	removed += !unlink(path);
+	if (!skel_open(&skel)) {
+		bpf_object__for_each_map(map, skel->obj)
+		{
+			snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+			removed += !unlink(path);
+		}
+		beam_xdp__destroy(skel);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("left pin directory '%s': %s", dir, strerror(errno));
+	return removed;
+}
+
+int xdp_loader_detach(const char *ifname, const char *pin_root)
+{
+	const char *root = xdp_loader_pin_root(pin_root);
+	char dir[PATH_MAX];
+	struct attached a;
+	int ifindex, err, removed;
+	struct stat st;
+	bool detached = false;
+
+	err = xdp_loader_pin_dir(dir, sizeof(dir), root, ifname);
+	if (err)
+		return err;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex && stat(dir, &st)) {
+		err = -errno;
+		pr_err("no such interface '%s', and no pins in '%s'", ifname, dir);
+		return -ENODEV;
+	}
+
+	err = query_attached(ifindex, dir, &a);
+	if (err) {
+		pr_err("failed to query XDP on '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+	if (a.link_fd >= 0 && a.link_ifindex) {
+		if (bpf_link_detach(a.link_fd) && errno != ENOLINK) {
+			err = -errno;
+			pr_err("failed to detach beam's XDP link from '%s': %s", ifname,
+			       strerror(-err));
+			attached_fini(&a);
+			return err;
+		}
+		detached = true;
+	}
+	if (!a.beam && a.prog_id)
+		pr_info("'%s' runs XDP program '%s' (id %u), which is not beam's: left alone",
+			ifname, a.name, a.prog_id);
+	attached_fini(&a);
+
+	removed = remove_pins(dir);
+	/* The pin root goes too when it is empty; busy roots stay. */
+	rmdir(root);
+	return detached || removed ? 0 : -ENOENT;
+}
+
+/* ---- status ---- */
+
+static unsigned int max_entries(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_status *st)
+{
+	struct xdp_maps m;
+	char dir[PATH_MAX];
+	struct attached a;
+	__u32 zero = 0;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
+	err = xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname);
+	if (err)
+		return err;
+	st->ifindex = if_nametoindex(ifname);
+
+	err = query_attached(st->ifindex, dir, &a);
+	if (err) {
+		pr_err("failed to query XDP on '%s': %s", ifname, strerror(-err));
+		return err;
+	}
+	st->prog_id = a.prog_id;
+	st->mode = a.mode;
+	st->beam = a.beam;
+	snprintf(st->prog_name, sizeof(st->prog_name), "%s", a.name);
+	attached_fini(&a);
+
+	err = xdp_maps_open_pinned(&m, pin_root, ifname);
+	if (err == -ENOENT) {
+		if (!st->ifindex) {
+			pr_err("no such interface '%s', and no pins in '%s'", ifname, dir);
+			return -ENODEV;
+		}
+		return 0;
+	}
+	if (err)
+		return err;
+	st->pinned = true;
+
+	if (bpf_map_lookup_elem(m.config, &zero, &st->config))
+		pr_warn("failed to read the config of '%s': %s", ifname, strerror(errno));
+	st->flows_max = max_entries(m.flows);
+	st->conns_max = max_entries(m.conns);
+	st->rate_max = max_entries(m.rate);
+	st->xsks_max = max_entries(m.xsks);
+	xdp_map_count(m.flows, st->flows_max, &st->flows);
+	xdp_map_count(m.conns, st->conns_max, &st->conns);
+	xdp_map_count(m.rate, st->rate_max, &st->rate);
+	err = xdp_stats_read(m.stats, st->reasons);
+	if (err)
+		pr_warn("failed to read the counters of '%s': %s", ifname, strerror(-err));
+	xdp_maps_close(&m);
+	return 0;
+}
+
+int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifname, void *arg),
+			       void *arg)
+{
+	const char *root = xdp_loader_pin_root(pin_root);
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	d = opendir(root);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		ret = cb(de->d_name, arg);
+	}
+	closedir(d);
+	return ret;
+}
