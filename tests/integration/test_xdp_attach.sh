@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_xdp_attach.sh - beam-xdp on a real interface: a veth pair between two
+# namespaces of this test, beam's program attached in native mode on the edge
+# side, real UDP sent from the peer. Checks the pins, the flow counts (through
+# bpftool and through beam-xdp), what the edge's socket received, an in-place
+# reattach that keeps the counts, refusal of a foreign program, and detach.
+source "$(dirname "$0")/lib.sh"
+
+t_require_root
+command -v bpftool >/dev/null || t_skip_all "bpftool missing; run 'make deps'"
+command -v python3 >/dev/null || t_skip_all "python3 missing; run 'make deps'"
+[[ -x $T_BUILD/beam-xdp ]] || t_skip_all "build/beam-xdp missing; run 'make'"
+
+EDGE=$(t_netns edge) || t_fail "cannot create namespace"
+PEER=$(t_netns peer) || t_fail "cannot create namespace"
+t_veth eth0 "$EDGE" peer0 "$PEER" || t_fail "cannot create veth pair"
+t_veth eth1 "$EDGE" peer1 "$PEER" || t_fail "cannot create second veth pair"
+ip -n "$EDGE" addr add 10.77.0.1/24 dev eth0
+ip -n "$PEER" addr add 10.77.0.2/24 dev peer0
+ip -n "$EDGE" addr add 10.78.0.1/24 dev eth1
+ip -n "$PEER" addr add 10.78.0.2/24 dev peer1
+PINS=$BEAM_PIN_ROOT/eth0
+SPORT=40123
+
+# send_udp COUNT KIND: datagrams from the peer (source port SPORT) to 10.77.0.1:4433.
+# KIND short: a 1-RTT packet with a 16-byte DCID; initial: a v1 Initial of 300 bytes.
+send_udp() {
+	t_ns "$PEER" python3 - "$1" "$2" "$SPORT" <<'EOF'
+import socket, sys
+count, kind, sport = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+if kind == "short":
+    pkt = bytes([0x41]) + bytes(range(0xa0, 0xb0)) + b"x" * 40
+else:
+    pkt = bytes([0xc3, 0, 0, 0, 1, 8]) + bytes(8) + bytes([0]) + b"\0" * 285
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.0.2", sport))
+for _ in range(count):
+    s.sendto(pkt, ("10.77.0.1", 4433))
+EOF
+}
+
+# bpftool_packets: packets of our flow in `bpftool map dump pinned .../flows`
+# (with BTF its plain output is JSON with field names).
+bpftool_packets() {
+	bpftool map dump pinned "$PINS/flows" | python3 -c '
+import json, struct, sys
+sport = struct.unpack("<H", struct.pack(">H", int(sys.argv[1])))[0]  # raw __be16
+n = 0
+for e in json.load(sys.stdin):
+    k = e["key"]
+    if k["sport"] == sport and k["saddr"][10:] == [255, 255, 10, 77, 0, 2]:
+        n = e["value"]["packets"]
+print(n)' "$SPORT"
+}
+
+# beam_packets: the same flow through `beam-xdp flows --json`.
+beam_packets() {
+	t_ns "$EDGE" beam-xdp flows eth0 --json | python3 -c '
+import json, sys
+print(sum(f["packets"] for f in json.load(sys.stdin)
+          if f["src"] == "10.77.0.2" and f["sport"] == int(sys.argv[1])))' "$SPORT"
+}
+
+reason_packets() {
+	t_ns "$EDGE" beam-xdp stats eth0 --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["reasons"][sys.argv[1]]["packets"])' "$1"
+}
+
+test_attach_native() {
+	local out
+
+	out=$(t_ns "$EDGE" beam-xdp attach eth0 --mode native)
+	t_log "$out"
+	grep -q "native mode" <<<"$out" || t_fail "not attached in native mode: $out"
+	for f in link xsks stats flows config rate conns latency; do
+		[[ -e $PINS/$f ]] || t_fail "pin $PINS/$f missing"
+	done
+	[[ $(stat -c %a "$PINS") == 700 ]] || t_fail "pin directory mode $(stat -c %a "$PINS"), expected 700"
+	bpftool link show pinned "$PINS/link" | grep -q xdp || t_fail "pinned link is not an XDP link"
+	t_ns "$EDGE" ip link show eth0 | grep -q "prog/xdp id" || t_fail "eth0 shows no native XDP program"
+	bpftool map show pinned "$PINS/flows" | grep -q btf_id || t_fail "flows map has no BTF"
+}
+
+test_udp_counted() {
+	local got
+
+	t_bg "$EDGE" sink python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.1", 4433))
+n = 0
+while True:
+    s.recv(2048)
+    n += 1
+    open(sys.argv[1] + ".tmp", "w").write(str(n))
+    __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])' "$T_DIR/sink.count"
+	t_wait_for 5 t_ns "$EDGE" ss -uln "sport = :4433" -H | grep -q 4433 || sleep 0.5
+
+	send_udp 7 short
+	send_udp 1 initial # 300 bytes: a short Initial, dropped at XDP
+	t_wait_for 5 test -s "$T_DIR/sink.count" || t_fail "the edge's socket received nothing"
+	sleep 0.3
+
+	got=$(bpftool_packets)
+	t_log "bpftool: flow 10.77.0.2:$SPORT has $got packets"
+	[[ $got == 8 ]] || t_fail "bpftool shows $got packets for the flow, expected 8"
+	got=$(beam_packets)
+	[[ $got == 8 ]] || t_fail "beam-xdp flows shows $got packets, expected 8"
+	t_ns "$EDGE" beam-xdp flows eth0 | sed 's/^/# /'
+	t_ns "$EDGE" beam-xdp flows eth0 | grep -q "10.77.0.2:$SPORT .* 8 " ||
+		t_fail "beam-xdp flows table does not show the flow with 8 packets"
+	[[ $(reason_packets short_initial) == 1 ]] || t_fail "short Initial not counted as dropped"
+	[[ $(reason_packets to_socket) == 7 ]] || t_fail "to_socket is $(reason_packets to_socket), expected 7"
+	[[ $(cat "$T_DIR/sink.count") == 7 ]] ||
+		t_fail "the socket received $(cat "$T_DIR/sink.count") datagrams, expected 7 (the short Initial must not arrive)"
+}
+
+test_reattach_keeps_counts() {
+	local before after out link_before link_after
+
+	before=$(bpftool link show pinned "$PINS/link" | awk '/prog/ { for (i = 1; i < NF; i++) if ($i == "prog") print $(i + 1) }')
+	link_before=$(bpftool link show pinned "$PINS/link" | awk -F: 'NR == 1 { print $1 }')
+	out=$(t_ns "$EDGE" beam-xdp attach eth0)
+	t_log "$out"
+	grep -q "replaced" <<<"$out" || t_fail "second attach did not replace in place: $out"
+	after=$(bpftool link show pinned "$PINS/link" | awk '/prog/ { for (i = 1; i < NF; i++) if ($i == "prog") print $(i + 1) }')
+	link_after=$(bpftool link show pinned "$PINS/link" | awk -F: 'NR == 1 { print $1 }')
+	[[ -n $before && $before != "$after" ]] || t_fail "program id did not change ($before -> $after)"
+	[[ $link_before == "$link_after" ]] || t_fail "the link changed ($link_before -> $link_after): not an in-place update"
+	[[ $(bpftool_packets) == 8 ]] || t_fail "reattach lost the flow count: $(bpftool_packets)"
+	send_udp 3 short
+	sleep 0.2
+	[[ $(bpftool_packets) == 11 ]] || t_fail "after 3 more: $(bpftool_packets) packets, expected 11"
+	[[ $(reason_packets to_socket) == 10 ]] || t_fail "stats reset by reattach"
+}
+
+# Datagrams keep flowing while the program is replaced twice: every one of
+# them must be counted by a beam program, so none met the interface without one.
+test_reattach_under_traffic() {
+	local before after pid
+
+	before=$(bpftool_packets)
+	t_ns "$PEER" python3 - "$SPORT" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.0.2", int(sys.argv[1])))
+pkt = bytes([0x41]) + bytes(range(0xa0, 0xb0)) + b"y" * 40
+for i in range(2000):
+    s.sendto(pkt, ("10.77.0.1", 4433))
+    if i % 20 == 0:
+        time.sleep(0.005)
+EOF
+	pid=$!
+	sleep 0.1
+	t_ns "$EDGE" beam-xdp attach eth0 >/dev/null
+	t_ns "$EDGE" beam-xdp attach eth0 --port 4433 >/dev/null
+	wait "$pid"
+	sleep 0.2
+	after=$(bpftool_packets)
+	t_log "flow count $before -> $after while reattaching twice"
+	[[ $((after - before)) == 2000 ]] || t_fail "$((after - before)) of 2000 datagrams counted across reattach"
+}
+
+test_foreign_program_refused() {
+	local out rc=0
+
+	t_ns "$EDGE" ip link set dev eth1 xdpgeneric obj "$T_BUILD/bpf/xdp_empty.bpf.o" sec xdp ||
+		t_fail "cannot attach the foreign program"
+	out=$(t_ns "$EDGE" beam-xdp attach eth1 2>&1) || rc=$?
+	t_log "$out"
+	[[ $rc -ne 0 ]] || t_fail "attach over a foreign program succeeded without --force"
+	grep -q "xdp_empty" <<<"$out" || t_fail "the refusal does not name the program: $out"
+	t_ns "$EDGE" beam-xdp status eth1 | grep -q "not beam's" || t_fail "status does not call it foreign"
+	[[ ! -e $BEAM_PIN_ROOT/eth1/link ]] || t_fail "a link was pinned for eth1"
+
+	out=$(t_ns "$EDGE" beam-xdp attach eth1 --force --mode generic 2>&1)
+	t_log "$out"
+	t_ns "$EDGE" beam-xdp status eth1 | grep -q "beam's XDP program, id .*generic" ||
+		t_fail "--force did not put beam's program on eth1"
+	t_ns "$EDGE" beam-xdp detach eth1
+}
+
+test_detach_leaves_nothing() {
+	local out
+
+	out=$(t_ns "$EDGE" beam-xdp detach eth0)
+	t_log "$out"
+	[[ ! -e $PINS ]] || t_fail "pins left in $PINS: $(ls "$PINS")"
+	! t_ns "$EDGE" ip link show eth0 | grep -q "xdp" || t_fail "eth0 still has an XDP program"
+	! t_ns "$EDGE" bpftool net show dev eth0 | grep -q "beam_xdp" || t_fail "bpftool still shows beam_xdp"
+	out=$(t_ns "$EDGE" beam-xdp detach eth0)
+	grep -q "nothing" <<<"$out" || t_fail "second detach said: $out"
+}
+
+test_errors_name_the_cause() {
+	local out rc=0
+
+	out=$(t_ns "$EDGE" beam-xdp attach nosuch0 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "no such interface 'nosuch0'" <<<"$out" ||
+		t_fail "bad interface: rc=$rc, '$out'"
+	rc=0
+	out=$(t_ns "$EDGE" beam-xdp attach eth0 --mode bogus 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "invalid --mode 'bogus'" <<<"$out" || t_fail "bad mode: '$out'"
+	rc=0
+	out=$(t_ns "$EDGE" setpriv --reuid=65534 beam-xdp attach eth0 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "needs root" <<<"$out" || t_fail "not root: rc=$rc '$out'"
+}
+
+t_test test_attach_native "beam-xdp attach --mode native pins link and maps (0700), XDP runs on eth0"
+t_test test_udp_counted "real UDP from the peer: bpftool and beam-xdp flows agree, short Initial dropped"
+t_test test_reattach_keeps_counts "attach again replaces the program in place; counts survive"
+t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every one counted"
+t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
+t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
+t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
+t_done
