@@ -172,7 +172,13 @@ static enum pkt_err parse_ipv6(const uint8_t *f, size_t len, size_t off, struct 
 			*l4_len = end - cur;
 			return PKT_OK;
 		case IP6_FRAGMENT:
-			return PKT_ERR_FRAGMENT;
+			/* Offset 0 and no more fragments: an atomic fragment (RFC
+			 * 6946), the whole datagram; the XDP program steers those. */
+			if (!hdr_ok(cur, 8, end) || get_be16(f + cur + 2) & 0xfff9)
+				return PKT_ERR_FRAGMENT;
+			nh = f[cur];
+			cur += 8;
+			continue;
 		case IP6_HOPOPTS:
 		case IP6_ROUTING:
 		case IP6_DSTOPTS:

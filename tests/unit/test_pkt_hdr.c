@@ -366,6 +366,12 @@ static void insert_ext(uint8_t *f, size_t *len, uint8_t type, int n)
 static void m6_fragment(uint8_t *f, size_t *len)
 {
 	insert_ext(f, len, 44, 1);
+	f[V6L4 + 3] = 1; /* more fragments */
+}
+
+static void m6_atomic_fragment(uint8_t *f, size_t *len)
+{
+	insert_ext(f, len, 44, 1); /* offset 0, M clear: the whole datagram */
 }
 
 static void m6_too_many_ext(uint8_t *f, size_t *len)
@@ -416,6 +422,7 @@ static const struct bad_case bad_cases[] = {
 	{"IPv6 multicast source", 1, m6_mcast_src, PKT_ERR_IP_ADDR},
 	{"IPv6 EtherType, version 4", 1, m6_version, PKT_ERR_IP_VERSION},
 	{"IPv6 fragment header", 1, m6_fragment, PKT_ERR_FRAGMENT},
+	{"IPv6 atomic fragment is fine", 1, m6_atomic_fragment, PKT_OK},
 	{"IPv6 extension chain too long", 1, m6_too_many_ext, PKT_ERR_EXT_HDR},
 	{"IPv6 extension past the payload", 1, m6_ext_past_end, PKT_ERR_EXT_HDR},
 	{"ESP", 1, m6_esp, PKT_ERR_NOT_UDP},

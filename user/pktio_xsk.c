@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pktio_xsk.c - struct pktio over AF_XDP.
+ *
+ * Receive: frames from the RX ring are parsed and checked in place; good ones
+ * become pktio_pkt entries pointing into the UMEM, lent to the caller until
+ * the next receive; refused ones go straight back to the free stack and from
+ * there to the fill ring. Every received frame also refreshes the path to its
+ * sender: the next-hop MAC (the frame's source MAC), our MAC, the VLAN tags
+ * and our address as the peer used it.
+ *
+ * Send: each datagram (or each segment of a GSO train) is copied into its own
+ * UMEM frame behind headers built from that path.
+ */
+#include "pktio_xsk.h"
+
+#include "hist.h"
+#include "log.h"
+#include "xsk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define XSK_BATCH   64
+#define PEERS_SLOTS 4096 /* power of two */
+#define PEERS_PROBE 8
+/* A timestamp older than this is not believed (the bytes may be stale). */
+#define META_MAX_AGE_NS 10000000000ull
+
+/* What we learned about one peer address: how to reach it on the wire. */
+struct peer {
+	uint8_t used;
+	uint8_t family;
+	uint8_t nvlan;
+	uint8_t addr[16];
+	uint8_t mac[PKT_ETH_ALEN];     /* next hop: source MAC of its frames */
+	uint8_t our_mac[PKT_ETH_ALEN]; /* destination MAC of its frames */
+	uint16_t vlan_tpid[PKT_MAX_VLANS];
+	uint16_t vlan_tci[PKT_MAX_VLANS];
+	uint8_t local[16]; /* our address as the peer used it */
+	uint16_t local_port;
+};
+
+struct pktio_xsk {
+	struct pktio io; /* first: the QUIC code sees only this */
+	struct xsk_port *port;
+	struct beam_hist *xdp_hist;
+	uint64_t held[XSK_BATCH]; /* frames lent to the caller since the last recv */
+	unsigned int nheld;
+	struct pktio_xsk_stats st;
+	struct peer peers[PEERS_SLOTS];
+};
+
+static struct pktio_xsk *to_xsk(const struct pktio *io)
+{
+	return (struct pktio_xsk *)io;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t peer_hash(uint8_t family, const uint8_t *addr)
+{
+	uint32_t h = 2166136261u ^ family;
+	int i;
+
+	/* FNV-1a: addresses are attacker-chosen, but a collision only costs a
+	 * re-learn on the next frame, never a wrong MAC for a found entry. */
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h;
+}
+
+static struct peer *peer_find(struct pktio_xsk *x, uint8_t family, const uint8_t *addr, bool create)
+{
+	uint32_t h = peer_hash(family, addr), i;
+	struct peer *free_slot = NULL;
+
+	for (i = 0; i < PEERS_PROBE; i++) {
+		struct peer *e = &x->peers[(h + i) & (PEERS_SLOTS - 1)];
+
+		if (!e->used) {
+			if (!free_slot)
+				free_slot = e;
+			continue;
+		}
+		if (e->family == family && !memcmp(e->addr, addr, 16))
+			return e;
+	}
+	if (!create)
+		return NULL;
+	if (!free_slot)
+		free_slot = &x->peers[h & (PEERS_SLOTS - 1)];
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = 1;
+	free_slot->family = family;
+	memcpy(free_slot->addr, addr, 16);
+	return free_slot;
+}
+
+static void peer_learn(struct pktio_xsk *x, const struct pkt_udp *h)
+{
+	struct peer *e = peer_find(x, h->family, h->saddr, true);
+	bool changed;
+
+	changed = memcmp(e->mac, h->src_mac, PKT_ETH_ALEN) || e->nvlan != h->nvlan ||
+		  memcmp(e->vlan_tci, h->vlan_tci, sizeof(e->vlan_tci));
+	if (changed) {
+		if (e->mac[0] | e->mac[1] | e->mac[2] | e->mac[3] | e->mac[4] | e->mac[5])
+			x->st.mac_changes++;
+		memcpy(e->mac, h->src_mac, PKT_ETH_ALEN);
+		memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
+		e->nvlan = h->nvlan;
+		memset(e->vlan_tpid, 0, sizeof(e->vlan_tpid));
+		memset(e->vlan_tci, 0, sizeof(e->vlan_tci));
+		memcpy(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * h->nvlan);
+		memcpy(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * h->nvlan);
+	}
+	memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
+	memcpy(e->local, h->daddr, 16);
+	e->local_port = h->dport;
+}
+
+void pktio_xsk_learn(struct pktio *io, const struct pkt_udp *h)
+{
+	peer_learn(to_xsk(io), h);
+}
+
+static void addr_from_hdr(struct pktio_addr *a, uint8_t family, const uint8_t *ip, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET) {
+		a->in.sin_family = AF_INET;
+		a->in.sin_port = htons(port);
+		memcpy(&a->in.sin_addr, ip, 4);
+		a->len = sizeof(a->in);
+	} else {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(port);
+		memcpy(&a->in6.sin6_addr, ip, 16);
+		a->len = sizeof(a->in6);
+	}
+}
+
+/* The IP address (16 bytes, IPv4 in the first 4) and port of @a; false when
+ * @a is not an address of a family we send. */
+static bool addr_to_hdr(const struct pktio_addr *a, uint8_t *family, uint8_t *ip, uint16_t *port)
+{
+	memset(ip, 0, 16);
+	if (a->len >= sizeof(a->in) && a->sa.sa_family == AF_INET) {
+		*family = AF_INET;
+		memcpy(ip, &a->in.sin_addr, 4);
+		*port = ntohs(a->in.sin_port);
+		return true;
+	}
+	if (a->len >= sizeof(a->in6) && a->sa.sa_family == AF_INET6) {
+		*family = AF_INET6;
+		memcpy(ip, &a->in6.sin6_addr, 16);
+		*port = ntohs(a->in6.sin6_port);
+		return true;
+	}
+	return false;
+}
+
+/* The XDP program's arrival stamp sits right in front of the frame data. */
+static uint64_t read_meta(struct pktio_xsk *x, uint64_t addr, uint64_t now)
+{
+	uint64_t off = addr & (x->port->frame_size - 1);
+	struct beam_xdp_meta meta;
+	uint8_t *slot;
+
+	if (off < sizeof(meta))
+		return 0;
+	slot = xsk_port_data(x->port, addr) - sizeof(meta);
+	memcpy(&meta, slot, sizeof(meta));
+	/* Wipe it: a later frame in this slot without metadata must not
+	 * inherit this stamp. */
+	memset(slot, 0, sizeof(meta));
+	if (!meta.rx_ns || meta.rx_ns > now || now - meta.rx_ns > META_MAX_AGE_NS)
+		return 0;
+	return meta.rx_ns;
+}
+
+static void release_held(struct pktio_xsk *x)
+{
+	if (x->nheld) {
+		xsk_port_release(x->port, x->held, x->nheld);
+		x->nheld = 0;
+	}
+}
+
+static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
+{
+	struct pktio_xsk *x = to_xsk(io);
+	struct xdp_desc descs[XSK_BATCH];
+	unsigned int n, i, got = 0;
+	uint64_t now = 0;
+
+	release_held(x);
+	if (max > XSK_BATCH)
+		max = XSK_BATCH;
+	n = xsk_port_rx(x->port, descs, max);
+	if (n)
+		now = now_ns();
+
+	for (i = 0; i < n; i++) {
+		uint8_t *frame = xsk_port_data(x->port, descs[i].addr);
+		struct pktio_pkt *pkt = &pkts[got];
+		uint64_t addr = descs[i].addr;
+		enum pkt_err err;
+		struct pkt_udp h;
+
+		err = pkt_parse_udp(frame, descs[i].len, &h);
+		if (err) {
+			x->st.rx_bad[err]++;
+			pr_debug_rl("AF_XDP frame of %u bytes refused: %s\n", descs[i].len,
+				    pkt_strerror(err));
+			xsk_port_release(x->port, &addr, 1);
+			continue;
+		}
+		peer_learn(x, &h);
+
+		pkt->data = frame + h.payload_off;
+		pkt->len = h.payload_len;
+		pkt->gso_size = 0;
+		pkt->ecn = h.tos & 3;
+		pkt->pad = 0;
+		addr_from_hdr(&pkt->local, h.family, h.daddr, h.dport);
+		addr_from_hdr(&pkt->peer, h.family, h.saddr, h.sport);
+		pkt->xdp_rx_ns = read_meta(x, descs[i].addr, now);
+		if (pkt->xdp_rx_ns) {
+			x->st.rx_meta++;
+			if (x->xdp_hist)
+				hist_record(x->xdp_hist, now - pkt->xdp_rx_ns);
+		}
+		x->held[x->nheld++] = descs[i].addr;
+		got++;
+	}
+	x->st.rx_pkts += got;
+	return (int)got;
+}
+
+/* Build the headers of one datagram to @pkt->peer; false when the peer has
+ * never been seen (no MAC to send to). */
+static bool path_for(struct pktio_xsk *x, const struct pktio_pkt *pkt, struct pkt_udp *h)
+{
+	uint8_t family, lfamily, laddr[16];
+	uint16_t lport = 0;
+	struct peer *e;
+
+	memset(h, 0, sizeof(*h));
+	if (!addr_to_hdr(&pkt->peer, &family, h->daddr, &h->dport))
+		return false;
+	e = peer_find(x, family, h->daddr, false);
+	if (!e)
+		return false;
+
+	memcpy(h->dst_mac, e->mac, PKT_ETH_ALEN);
+	memcpy(h->src_mac, e->our_mac, PKT_ETH_ALEN);
+	h->nvlan = e->nvlan;
+	memcpy(h->vlan_tpid, e->vlan_tpid, sizeof(h->vlan_tpid));
+	memcpy(h->vlan_tci, e->vlan_tci, sizeof(h->vlan_tci));
+	h->family = family;
+	h->tos = pkt->ecn & 3;
+	if (addr_to_hdr(&pkt->local, &lfamily, laddr, &lport) && lfamily == family) {
+		bool any = true;
+		int i;
+
+		for (i = 0; i < 16; i++)
+			any &= !laddr[i];
+		memcpy(h->saddr, any ? e->local : laddr, 16);
+		h->sport = lport ? lport : e->local_port;
+	} else {
+		memcpy(h->saddr, e->local, 16);
+		h->sport = e->local_port;
+	}
+	return true;
+}
+
+static void flush_tx(struct pktio_xsk *x, struct xdp_desc *descs, unsigned int *nd)
+{
+	if (*nd) {
+		x->st.tx_frames += xsk_port_tx_submit(x->port, descs, *nd);
+		*nd = 0;
+	}
+}
+
+static int xsk_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int n)
+{
+	struct pktio_xsk *x = to_xsk(io);
+	struct xdp_desc descs[XSK_BATCH];
+	uint32_t fsz = x->port->frame_size;
+	unsigned int i, nd = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct pktio_pkt *pkt = &pkts[i];
+		uint32_t seg = pkt->gso_size && pkt->len > pkt->gso_size ? pkt->gso_size : pkt->len;
+		uint32_t nseg = seg ? (pkt->len + seg - 1) / seg : 1;
+		uint64_t addrs[XSK_BATCH];
+		struct pkt_udp h;
+		size_t hlen;
+		uint32_t s;
+
+		if (!path_for(x, pkt, &h)) {
+			x->st.tx_no_route++;
+			pr_debug_rl("AF_XDP send dropped: no next hop known for the peer\n");
+			continue;
+		}
+		hlen = pkt_udp_hdr_len(&h);
+		if (hlen + seg > fsz || nseg > XSK_BATCH) {
+			x->st.tx_too_big++;
+			pr_debug_rl("AF_XDP send dropped: %u-byte segments do not fit a frame\n",
+				    seg);
+			continue;
+		}
+		if (nd + nseg > XSK_BATCH)
+			flush_tx(x, descs, &nd);
+		if (xsk_port_tx_alloc(x->port, addrs, nseg)) {
+			flush_tx(x, descs, &nd);
+			if (xsk_port_tx_alloc(x->port, addrs, nseg))
+				break;
+		}
+
+		for (s = 0; s < nseg; s++) {
+			uint32_t off = s * seg, plen = pkt->len - off < seg ? pkt->len - off : seg;
+			uint8_t *frame = xsk_port_data(x->port, addrs[s]);
+			int flen;
+
+			memcpy(frame + hlen, pkt->data + off, plen);
+			flen = pkt_build_udp(frame, fsz, &h, plen);
+			/* Cannot fail: family, tags and size were checked above. */
+			descs[nd].addr = addrs[s];
+			descs[nd].len = flen > 0 ? (uint32_t)flen : 0;
+			descs[nd].options = 0;
+			nd++;
+		}
+		x->st.tx_pkts++;
+	}
+	flush_tx(x, descs, &nd);
+	if (!i && n)
+		return -EAGAIN;
+	return (int)i;
+}
+
+static int xsk_fd(struct pktio *io)
+{
+	return xsk_port_fd(to_xsk(io)->port);
+}
+
+static void xsk_free(struct pktio *io)
+{
+	struct pktio_xsk *x;
+
+	if (!io)
+		return;
+	x = to_xsk(io);
+	release_held(x);
+	xsk_port_close(x->port);
+	free(x);
+}
+
+static const struct pktio_ops pktio_xsk_ops = {
+	.name = "af_xdp",
+	.recv = xsk_recv,
+	.send = xsk_send,
+	.fd = xsk_fd,
+	.free = xsk_free,
+};
+
+int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
+{
+	struct xsk_port_cfg pcfg = {
+		.ifname = cfg->ifname,
+		.queue = cfg->queue,
+		.pin_root = cfg->pin_root,
+		.copy_only = cfg->copy_only,
+	};
+	struct pktio_xsk *x;
+	int err;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->io.ops = &pktio_xsk_ops;
+	x->xdp_hist = cfg->xdp_hist;
+
+	err = xsk_port_open(&x->port, &pcfg);
+	if (err) {
+		free(x);
+		return err;
+	}
+	pr_info("AF_XDP socket on '%s' queue %u in %s mode\n", cfg->ifname, cfg->queue,
+		xsk_port_mode(x->port));
+	*out = &x->io;
+	return 0;
+}
+
+const char *pktio_xsk_mode(const struct pktio *io)
+{
+	return xsk_port_mode(to_xsk(io)->port);
+}
+
+void pktio_xsk_stats(const struct pktio *io, struct pktio_xsk_stats *st)
+{
+	*st = to_xsk(io)->st;
+}
+
+bool pktio_xsk_frames_ok(const struct pktio *io)
+{
+	return xsk_port_frames_ok(to_xsk(io)->port);
+}
