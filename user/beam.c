@@ -1,20 +1,258 @@
 // SPDX-License-Identifier: MIT
 /*
- * beam.c - entry point of beam. Placeholder until its issue lands.
+ * beam.c - the agent: `beam tcp [HOST:]PORT --edge HOST:PORT ...` exposes a
+ * local TCP service through the edge.
  */
+#include "agent.h"
 #include "log.h"
+#include "netaddr.h"
+#include "tls.h"
+#include "tokens.h"
 #include "version.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: beam tcp [HOST:]PORT --edge HOST:PORT (--pin SHA256:...|--ca FILE|--insecure) [options]\n"
+		"\n"
+		"  -e, --edge HOST:PORT     the edge (beamd) to dial\n"
+		"      --pin SHA256:HEX     trust the edge whose certificate has this fingerprint\n"
+		"      --ca FILE            trust edges with a certificate from this CA (PEM)\n"
+		"      --insecure           trust any edge (testing only; warns)\n"
+		"  -r, --remote-port N      ask the edge for this public port (default: edge picks)\n"
+		"      --token-file FILE    read the token from FILE (default: $BEAM_TOKEN)\n"
+		"      --name NAME          tunnel name (default tcp:HOST:PORT)\n"
+		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
+		"  -v, --verbose            more output; twice for library messages\n"
+		"      --version            print versions and exit\n"
+		"  -h, --help               this text\n");
+}
+
+enum { OPT_PIN = 256, OPT_CA, OPT_INSECURE, OPT_TOKEN_FILE, OPT_NAME, OPT_IDLE, OPT_VERSION };
+
+static const struct option options[] = {
+	{"edge", required_argument, NULL, 'e'},
+	{"pin", required_argument, NULL, OPT_PIN},
+	{"ca", required_argument, NULL, OPT_CA},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"remote-port", required_argument, NULL, 'r'},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+	{0},
+};
+
+struct args {
+	const char *edge;
+	const char *pin;
+	const char *ca;
+	const char *token_file;
+	const char *name;
+	const char *target;
+	unsigned long remote_port;
+	unsigned long idle_s;
+	int insecure;
+	int verbose;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	char *end;
+	int opt;
+
+	a->idle_s = 30;
+	while ((opt = getopt_long(argc, argv, "e:r:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+			a->edge = optarg;
+			break;
+		case OPT_PIN:
+			a->pin = optarg;
+			break;
+		case OPT_CA:
+			a->ca = optarg;
+			break;
+		case OPT_INSECURE:
+			a->insecure = 1;
+			break;
+		case 'r':
+			a->remote_port = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || a->remote_port > 65535) {
+				pr_err("invalid --remote-port '%s': want 1..65535", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TOKEN_FILE:
+			a->token_file = optarg;
+			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
+		case OPT_IDLE:
+			a->idle_s = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || a->idle_s < 1 || a->idle_s > 3600) {
+				pr_err("invalid --idle-timeout '%s': want seconds, 1..3600",
+				       optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case OPT_VERSION:
+			version_print(stdout, "beam");
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2 || strcmp(argv[optind], "tcp")) {
+		if (argc - optind >= 1 && strcmp(argv[optind], "tcp"))
+			pr_err("unknown tunnel kind '%s': only 'tcp' for now", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	a->target = argv[optind + 1];
+	if (!a->edge) {
+		pr_err("--edge HOST:PORT is required");
+		return 2;
+	}
+	if (!!a->pin + !!a->ca + a->insecure != 1) {
+		pr_err("choose exactly one of --pin SHA256:..., --ca FILE or --insecure");
+		return 2;
+	}
+	return 0;
+}
+
+static int fill_config(const struct args *a, struct agent_config *c, char *edge_host, char *token,
+		       size_t token_cap)
+{
+	char host[NETADDR_HOST_MAX];
+	uint16_t port;
+	const char *env;
+	int n;
+
+	if (netaddr_split(a->edge, NULL, edge_host, NETADDR_HOST_MAX, &c->edge_port) ||
+	    !c->edge_port) {
+		pr_err("invalid --edge '%s': want HOST:PORT", a->edge);
+		return -EINVAL;
+	}
+	c->edge_host = edge_host;
+	if (netaddr_resolve(edge_host, c->edge_port, AF_UNSPEC, &c->edge))
+		return -ENOENT;
+	if (netaddr_split(a->target, "127.0.0.1", host, sizeof(host), &port) || !port) {
+		pr_err("invalid local service '%s': want [HOST:]PORT", a->target);
+		return -EINVAL;
+	}
+	if (netaddr_resolve(host, port, AF_UNSPEC, &c->target))
+		return -ENOENT;
+	snprintf(c->target_str, sizeof(c->target_str), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+		 host, port);
+
+	if (a->token_file) {
+		n = tokens_read_secret(a->token_file, token, token_cap);
+		if (n < 0)
+			return n;
+	} else {
+		env = getenv("BEAM_TOKEN");
+		if (!env || !*env || strlen(env) > 256) {
+			pr_err("no token: set BEAM_TOKEN or use --token-file FILE");
+			return -EINVAL;
+		}
+		snprintf(token, token_cap, "%s", env);
+	}
+	c->token = token;
+	c->name = a->name;
+	c->remote_port = (uint16_t)a->remote_port;
+	c->idle_timeout_s = (unsigned int)a->idle_s;
+	if (a->pin) {
+		c->verify = TLS_VERIFY_PIN;
+		if (tls_pin_parse(a->pin, c->pin)) {
+			pr_err("invalid --pin '%s': want SHA256: and 64 hex digits", a->pin);
+			return -EINVAL;
+		}
+	} else if (a->ca) {
+		c->verify = TLS_VERIFY_CA;
+	} else {
+		c->verify = TLS_VERIFY_NONE;
+		pr_warn("WARNING: --insecure: the edge's certificate is NOT checked; anyone on the path can impersonate it and take your token");
+	}
+	return 0;
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	pr_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(arg);
+}
 
 int main(int argc, char **argv)
 {
+	struct tls_client_config tc = {0};
+	char edge_host[NETADDR_HOST_MAX], token[260];
+	struct agent_config cfg = {0};
+	struct event *sigint, *sigterm;
+	struct event_config *evcfg;
+	struct event_base *base;
+	struct args args = {0};
+	struct agent *agent;
+	WOLFSSL_CTX *tls;
+	int rc;
+
 	log_set_ident("beam");
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		version_print(stdout, "beam");
-		return 0;
-	}
-	fprintf(stderr, "usage: beam --version\n");
-	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	rc = parse_args(argc, argv, &args);
+	if (rc)
+		return rc;
+	log_set_verbosity(args.verbose);
+	log_hook_libraries();
+	signal(SIGPIPE, SIG_IGN);
+	wolfSSL_Init();
+	if (fill_config(&args, &cfg, edge_host, token, sizeof(token)))
+		return 2;
+	tc.verify = cfg.verify;
+	tc.ca_file = args.ca;
+	memcpy(tc.pin, cfg.pin, sizeof(tc.pin));
+	if (tls_client_ctx_new(&tls, &tc))
+		return 1;
+	cfg.tls = tls;
+
+	evcfg = event_config_new();
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(evcfg);
+	event_config_free(evcfg);
+	if (!base || agent_new(&agent, base, &cfg))
+		return 1;
+	sigint = evsignal_new(base, SIGINT, stop_cb, base);
+	sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	event_base_dispatch(base);
+	rc = agent_exit_code(agent);
+	agent_free(agent);
+	event_free(sigint);
+	event_free(sigterm);
+	event_base_free(base);
+	tls_ctx_free(tls);
+	explicit_bzero(token, sizeof(token));
+	wolfSSL_Cleanup();
+	return rc;
 }

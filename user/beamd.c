@@ -1,20 +1,261 @@
 // SPDX-License-Identifier: MIT
 /*
- * beamd.c - entry point of beamd. Placeholder until its issue lands.
+ * beamd.c - the edge daemon: parse the command line, load tokens and the
+ * certificate, run the tunnel registry on one libevent loop.
  */
 #include "log.h"
+#include "netaddr.h"
+#include "tls.h"
+#include "tokens.h"
+#include "tunnel.h"
 #include "version.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: beamd --listen ADDR:PORT --tokens FILE [options]\n"
+		"\n"
+		"  -l, --listen ADDR:PORT   UDP address for agents (QUIC), e.g. [::]:4433\n"
+		"  -t, --tokens FILE        'NAME TOKEN' per line; must not be readable by others\n"
+		"      --cert FILE          PEM certificate (default: self-signed, made at start)\n"
+		"      --key FILE           PEM private key for --cert\n"
+		"      --public ADDR        address public TCP listeners bind to (default: any)\n"
+		"      --retry              send a QUIC Retry before accepting a connection\n"
+		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
+		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
+		"      --metrics ADDR:PORT  Prometheus endpoint (not served yet)\n"
+		"  -v, --verbose            more output; twice for library messages\n"
+		"      --version            print versions and exit\n"
+		"  -h, --help               this text\n");
+}
+
+enum {
+	OPT_CERT = 256,
+	OPT_KEY,
+	OPT_RETRY,
+	OPT_GRACE,
+	OPT_IDLE,
+	OPT_METRICS,
+	OPT_PUBLIC,
+	OPT_VERSION
+};
+
+static const struct option options[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"tokens", required_argument, NULL, 't'},
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"public", required_argument, NULL, OPT_PUBLIC},
+	{"retry", no_argument, NULL, OPT_RETRY},
+	{"grace", required_argument, NULL, OPT_GRACE},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+	{0},
+};
+
+struct args {
+	const char *listen;
+	const char *tokens;
+	const char *cert;
+	const char *key;
+	const char *public_bind;
+	unsigned int grace_s;
+	unsigned int idle_s;
+	int retry;
+	int verbose;
+};
+
+static int parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	int opt;
+
+	a->grace_s = 30;
+	a->idle_s = 30;
+	while ((opt = getopt_long(argc, argv, "l:t:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 't':
+			a->tokens = optarg;
+			break;
+		case OPT_CERT:
+			a->cert = optarg;
+			break;
+		case OPT_KEY:
+			a->key = optarg;
+			break;
+		case OPT_PUBLIC:
+			a->public_bind = optarg;
+			break;
+		case OPT_RETRY:
+			a->retry = 1;
+			break;
+		case OPT_GRACE:
+			if (parse_uint(optarg, 86400, &a->grace_s)) {
+				pr_err("invalid --grace '%s': want seconds, 0..86400", optarg);
+				return 2;
+			}
+			break;
+		case OPT_IDLE:
+			if (parse_uint(optarg, 3600, &a->idle_s) || a->idle_s < 1) {
+				pr_err("invalid --idle-timeout '%s': want seconds, 1..3600",
+				       optarg);
+				return 2;
+			}
+			break;
+		case OPT_METRICS:
+			/* TODO(#5): serve /metrics from quic_conn_stats and the BPF maps */
+			pr_warn("--metrics %s: not served yet, ignored", optarg);
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case OPT_VERSION:
+			version_print(stdout, "beamd");
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || !a->listen || !a->tokens || !a->cert != !a->key) {
+		if (!a->cert != !a->key)
+			pr_err("--cert and --key go together");
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	pr_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static int resolve_listen(const char *s, struct pktio_addr *out)
+{
+	char host[NETADDR_HOST_MAX];
+	uint16_t port;
+
+	if (netaddr_split(s, "::", host, sizeof(host), &port)) {
+		pr_err("invalid address '%s': want ADDR:PORT, [V6ADDR]:PORT or PORT", s);
+		return -EINVAL;
+	}
+	return netaddr_resolve(host, port, AF_UNSPEC, out);
+}
+
+static int run(const struct args *args, struct edge_config *ec)
+{
+	struct event *sigint, *sigterm;
+	struct event_config *evcfg;
+	struct event_base *base;
+	struct edge *e;
+	int err;
+
+	evcfg = event_config_new();
+	/* microsecond timers: QUIC pacing and loss timers are sub-millisecond here */
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(evcfg);
+	event_config_free(evcfg);
+	if (!base) {
+		pr_err("failed to create the event loop");
+		return 1;
+	}
+	err = edge_new(&e, base, ec);
+	if (err) {
+		event_base_free(base);
+		return 1;
+	}
+	sigint = evsignal_new(base, SIGINT, stop_cb, base);
+	sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	(void)args;
+	event_base_dispatch(base);
+	edge_free(e);
+	event_free(sigint);
+	event_free(sigterm);
+	event_base_free(base);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
+	struct edge_config ec = {0};
+	char fp[TLS_FP_STR_LEN];
+	struct tokens *tokens;
+	struct args args = {0};
+	WOLFSSL_CTX *tls;
+	int rc;
+
 	log_set_ident("beamd");
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		version_print(stdout, "beamd");
-		return 0;
+	rc = parse_args(argc, argv, &args);
+	if (rc)
+		return rc;
+	log_set_verbosity(args.verbose);
+	log_hook_libraries();
+	signal(SIGPIPE, SIG_IGN);
+	wolfSSL_Init();
+
+	if (resolve_listen(args.listen, &ec.listen))
+		return 2;
+	if (args.public_bind) {
+		if (netaddr_resolve(args.public_bind, 0, AF_UNSPEC, &ec.public_bind))
+			return 2;
+	} else if (netaddr_resolve(ec.listen.sa.sa_family == AF_INET ? "0.0.0.0" : "::", 0,
+				   ec.listen.sa.sa_family, &ec.public_bind)) {
+		return 2;
 	}
-	fprintf(stderr, "usage: beamd --version\n");
-	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	if (tokens_load(args.tokens, &tokens))
+		return 1;
+	if (!tokens_count(tokens))
+		pr_warn("tokens file '%s' has no tokens: every agent will be refused", args.tokens);
+	if (tls_server_ctx_new(&tls, args.cert, args.key, fp)) {
+		tokens_free(tokens);
+		return 1;
+	}
+	pr_info("certificate fingerprint %s", fp);
+	ec.tokens = tokens;
+	ec.tls = tls;
+	ec.grace_s = args.grace_s;
+	ec.idle_timeout_s = args.idle_s;
+	ec.retry = args.retry;
+	rc = run(&args, &ec);
+	tls_ctx_free(tls);
+	tokens_free(tokens);
+	wolfSSL_Cleanup();
+	return rc;
 }

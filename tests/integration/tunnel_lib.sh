@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+#
+# tunnel_lib.sh - topology and helpers shared by the test_tunnel*.sh scripts.
+#
+#   client ns (public client) --veth-- edge ns (beamd) --veth-- agent ns (beam + service)
+#
+# tun_topo [4|6]   build it; sets CLI EDGE AGENT (namespaces), EDGE_PUB (address
+#                  public clients dial), EDGE_AGENT (address agents dial)
+# tun_edge ARGS    start beamd in the edge namespace (tokens made here), sets FP
+# tun_agent NAME PORT ARGS  start an agent for local PORT, waits for "tunnel up",
+#                  sets PUB_PORT
+# shellcheck disable=SC2034
+
+TUN_TOKEN=tok-$T_RUN-secret
+
+tun_topo() {
+	local fam=${1:-4}
+
+	CLI=$(t_netns cli) && EDGE=$(t_netns edge) && AGENT=$(t_netns agent) || return 1
+	t_veth eth0 "$EDGE" eth0 "$CLI" || return 1
+	t_veth eth1 "$EDGE" eth0 "$AGENT" || return 1
+	if [[ $fam == 6 ]]; then
+		ip -n "$EDGE" addr add fd77:1::1/64 dev eth0 nodad
+		ip -n "$CLI" addr add fd77:1::2/64 dev eth0 nodad
+		ip -n "$EDGE" addr add fd77:2::1/64 dev eth1 nodad
+		ip -n "$AGENT" addr add fd77:2::2/64 dev eth0 nodad
+		EDGE_PUB=fd77:1::1 EDGE_AGENT=fd77:2::1
+		EDGE_PUB_URL="[fd77:1::1]" EDGE_AGENT_HP="[fd77:2::1]"
+	else
+		ip -n "$EDGE" addr add 10.77.1.1/24 dev eth0
+		ip -n "$CLI" addr add 10.77.1.2/24 dev eth0
+		ip -n "$EDGE" addr add 10.77.2.1/24 dev eth1
+		ip -n "$AGENT" addr add 10.77.2.2/24 dev eth0
+		EDGE_PUB=10.77.1.1 EDGE_AGENT=10.77.2.1
+		EDGE_PUB_URL=10.77.1.1 EDGE_AGENT_HP=10.77.2.1
+	fi
+	printf 'alice %s\n# a comment\nbob other-token\n' "$TUN_TOKEN" >"$T_DIR/tokens"
+	chmod 600 "$T_DIR/tokens"
+}
+
+# tun_edge [beamd args...]: (re)start beamd; its log is $T_DIR/edge.log
+tun_edge() {
+	local listen="$EDGE_AGENT_HP:4433"
+
+	t_bg "$EDGE" edge beamd --listen "$listen" --tokens "$T_DIR/tokens" "$@" || return 1
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log" || {
+		cat "$T_DIR/edge.log" >&2
+		return 1
+	}
+	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
+}
+
+# tun_agent NAME LOCALPORT [beam args...]: start an agent, wait for its tunnel
+tun_agent() {
+	local name=$1 port=$2
+	shift 2
+
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "$name" beam tcp "$port" \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
+		cat "$T_DIR/$name.log" >&2
+		return 1
+	}
+	PUB_PORT=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/$name.log" | tail -1 |
+		sed 's/.*:\([0-9]*\) ->/\1/')
+}
+
+# tun_http PORT: a real HTTP server (python3 -m http.server) on 127.0.0.1:PORT in
+# the agent namespace, serving $T_DIR/www
+tun_http() {
+	mkdir -p "$T_DIR/www"
+	(cd "$T_DIR/www" && t_bg "$AGENT" http python3 -m http.server "$1" --bind 127.0.0.1)
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
+}
+
+tun_pid() { cat "$T_DIR/$1.pid"; }

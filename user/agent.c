@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * agent.c - the beam agent.
+ *
+ * One QUIC connection to the edge at a time. The control stream carries
+ * HELLO and REGISTER (in 0-RTT when resuming: both are idempotent); every
+ * stream the edge opens starts with a header naming the tunnel and the
+ * public client, then carries that client's bytes, which the agent pipes to
+ * a fresh TCP connection to the local service.
+ */
+#include "agent.h"
+#include "log.h"
+#include "netaddr.h"
+#include "pktio_udp.h"
+#include "proto.h"
+#include "quic.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 15000
+#define CTRL_BUF_MAX   (2 * (PROTO_MAX_PAYLOAD + 16))
+
+struct agent {
+	struct event_base *base;
+	struct agent_config cfg;
+	char name[PROTO_MAX_NAME + 1];
+	uint8_t agent_id[PROTO_AGENT_ID_LEN];
+	struct quic_ep *ep;
+	struct pktio *io; /* owned by ep */
+	struct quic_conn *c;
+	struct quic_stream *ctrl;
+	struct quic_resume *resume;
+	struct event *retry;
+	unsigned int attempt;
+	uint64_t tunnel_id;
+	uint16_t public_port; /* asked again after a reconnect */
+	bool up;
+	int exit_code;
+	uint8_t rx[CTRL_BUF_MAX];
+	size_t rx_len;
+	uint64_t started_ns;
+};
+
+/* Per data stream until its header is read. */
+struct hdr_state {
+	uint8_t buf[PROTO_STREAM_HDR_MAX];
+	size_t len;
+};
+
+static void agent_connect(struct agent *a);
+
+static void ctrl_send(struct agent *a, const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_PAYLOAD + 16];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	if (n < 0) {
+		pr_err("failed to encode control message: %s", strerror(-n));
+		return;
+	}
+	quic_stream_write(a->ctrl, buf, (size_t)n, false);
+}
+
+/* HELLO then REGISTER: both idempotent, so they may go in 0-RTT. */
+static void agent_start_control(struct agent *a)
+{
+	struct proto_msg m = {.type = PROTO_HELLO};
+	int err;
+
+	err = quic_stream_open(a->c, &a->ctrl);
+	if (err) {
+		pr_debug("control stream not open yet: %s", strerror(-err));
+		a->ctrl = NULL;
+		return;
+	}
+	a->rx_len = 0;
+	m.hello.version = PROTO_VERSION;
+	m.hello.agent_id.data = a->agent_id;
+	m.hello.agent_id.len = sizeof(a->agent_id);
+	m.hello.token.data = (const uint8_t *)a->cfg.token;
+	m.hello.token.len = strlen(a->cfg.token);
+	ctrl_send(a, &m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTER;
+	m.reg.req_id = 1;
+	m.reg.kind = PROTO_KIND_TCP;
+	m.reg.name.data = (const uint8_t *)a->name;
+	m.reg.name.len = strlen(a->name);
+	m.reg.port = a->cfg.remote_port ? a->cfg.remote_port : a->public_port;
+	ctrl_send(a, &m);
+	quic_conn_flush(a->c);
+}
+
+static void agent_fatal(struct agent *a, int code)
+{
+	a->exit_code = code;
+	event_base_loopbreak(a->base);
+}
+
+static void handle_msg(struct agent *a, const struct proto_msg *m)
+{
+	char reason[PROTO_MAX_REASON + 1];
+
+	switch (m->type) {
+	case PROTO_WELCOME:
+		pr_debug("edge accepted us as '%.*s'", (int)m->welcome.name.len,
+			 (const char *)m->welcome.name.data);
+		break;
+	case PROTO_REGISTERED:
+		a->tunnel_id = m->registered.tunnel_id;
+		a->public_port = (uint16_t)m->registered.port;
+		a->attempt = 0;
+		if (!a->up || log_enabled(LOG_LVL_INFO))
+			printf("tunnel up: tcp://%s:%u -> %s\n", a->cfg.edge_host, a->public_port,
+			       a->cfg.target_str);
+		fflush(stdout);
+		pr_debug("tunnel usable %.1f ms after start (0-RTT %s)",
+			 (double)(quic_now_ns() - a->started_ns) / 1e6,
+			 quic_conn_early_accepted(a->c) ? "accepted" : "not used");
+		a->up = true;
+		break;
+	case PROTO_ERROR:
+		snprintf(reason, sizeof(reason), "%.*s", (int)m->error.reason.len,
+			 (const char *)m->error.reason.data);
+		pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
+		if (m->error.code == PROTO_ERR_PORT_TAKEN || m->error.code == PROTO_ERR_AUTH ||
+		    m->error.code == PROTO_ERR_PORT_DENIED ||
+		    m->error.code == PROTO_ERR_UNSUPPORTED)
+			agent_fatal(a, 1);
+		break;
+	case PROTO_GOAWAY:
+		pr_info("edge is going away: %.*s", (int)m->goaway.reason.len,
+			(const char *)m->goaway.reason.data);
+		break;
+	default:
+		pr_warn_rl("edge sent unexpected control message type 0x%llx",
+			   (unsigned long long)m->type);
+		break;
+	}
+}
+
+static int ctrl_data(struct agent *a, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n = sizeof(a->rx) - a->rx_len, pos = 0;
+
+		if (n > len - off)
+			n = len - off;
+		memcpy(a->rx + a->rx_len, data + off, n);
+		a->rx_len += n;
+		off += n;
+		while (pos < a->rx_len) {
+			struct proto_msg m;
+			size_t used = 0;
+			int err = proto_decode(a->rx + pos, a->rx_len - pos, &m, &used);
+
+			if (err == -EAGAIN)
+				break;
+			if (err == -EMSGSIZE)
+				return -EMSGSIZE;
+			pos += used;
+			if (err) {
+				pr_warn_rl("edge sent a bad control message (type 0x%llx): %s",
+					   (unsigned long long)m.type, strerror(-err));
+				continue;
+			}
+			handle_msg(a, &m);
+		}
+		memmove(a->rx, a->rx + pos, a->rx_len - pos);
+		a->rx_len -= pos;
+		if (a->rx_len == sizeof(a->rx))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int connect_local(struct agent *a, struct quic_stream *s)
+{
+	int fd, err;
+
+	fd = socket(a->cfg.target.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, &a->cfg.target.sa, a->cfg.target.len) && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return quic_stream_attach_tcp(s, fd, true);
+}
+
+static int data_stream(struct agent *a, struct quic_stream *s, const uint8_t *data, size_t len)
+{
+	struct hdr_state *h = quic_stream_user(s);
+	struct proto_stream_hdr hdr;
+	size_t take = sizeof(h->buf) - h->len;
+	int n, err;
+
+	if (take > len)
+		take = len;
+	memcpy(h->buf + h->len, data, take);
+	n = proto_stream_hdr_decode(h->buf, h->len + take, &hdr);
+	if (n == -EAGAIN) {
+		if (h->len + take == sizeof(h->buf))
+			return -EBADMSG;
+		h->len += take;
+		return (int)len;
+	}
+	if (n < 0 || hdr.tunnel_id != a->tunnel_id) {
+		pr_warn_rl("edge opened a stream for unknown tunnel %llu",
+			   (unsigned long long)hdr.tunnel_id);
+		quic_stream_set_user(s, NULL);
+		free(h);
+		quic_stream_reset(s, PROTO_ERR_BAD_STREAM);
+		return (int)len;
+	}
+	/* header complete: the bytes after it belong to the public client */
+	take = (size_t)n - h->len;
+	quic_stream_set_user(s, NULL);
+	free(h);
+	err = connect_local(a, s);
+	if (err) {
+		pr_warn_rl("failed to connect to local service %s: %s", a->cfg.target_str,
+			   strerror(-err));
+		quic_stream_reset(s, err == -ECONNREFUSED ? PROTO_ERR_CONN_REFUSED
+							  : PROTO_ERR_CONN_FAILED);
+		return (int)len;
+	}
+	return (int)take;
+}
+
+static int agent_stream_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *data,
+				size_t len, bool fin, bool early, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)c;
+	(void)early;
+	if (s == a->ctrl) {
+		if (ctrl_data(a, data, len)) {
+			quic_conn_close(c, PROTO_ERR_MALFORMED, "control message too long");
+			return (int)len;
+		}
+		if (fin)
+			quic_conn_close(c, PROTO_ERR_NONE, "control stream closed");
+		return (int)len;
+	}
+	if (!quic_stream_user(s))
+		return -EPROTO;
+	return data_stream(a, s, data, len);
+}
+
+static int agent_stream_open_cb(struct quic_conn *c, struct quic_stream *s, void *arg)
+{
+	struct hdr_state *h;
+
+	(void)c;
+	(void)arg;
+	if (!(quic_stream_id(s) & 1))
+		return -EPROTO; /* the edge opens server-initiated streams only */
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	quic_stream_set_user(s, h);
+	return 0;
+}
+
+static void agent_stream_close_cb(struct quic_conn *c, struct quic_stream *s, uint64_t app_err,
+				  void *arg)
+{
+	struct agent *a = arg;
+
+	(void)c;
+	if (s == a->ctrl) {
+		a->ctrl = NULL;
+		return;
+	}
+	free(quic_stream_user(s));
+	quic_stream_set_user(s, NULL);
+	if (app_err == PROTO_ERR_CONN_REFUSED)
+		pr_warn_rl("local service %s refused a connection: public client reset",
+			   a->cfg.target_str);
+	else if (app_err == PROTO_ERR_CONN_FAILED)
+		pr_warn_rl("could not connect to local service %s: public client reset",
+			   a->cfg.target_str);
+}
+
+static void agent_handshake_cb(struct quic_conn *c, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)c;
+	pr_debug("QUIC handshake with the edge done in %.1f ms",
+		 (double)quic_conn_stats(c)->handshake_ns / 1e6);
+	if (!a->ctrl)
+		agent_start_control(a);
+}
+
+static void agent_early_rejected_cb(struct quic_conn *c, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)c;
+	pr_debug("edge rejected 0-RTT: sending HELLO again after the handshake");
+	a->ctrl = NULL;
+}
+
+static void schedule_reconnect(struct agent *a)
+{
+	uint64_t ms = BACKOFF_MIN_MS, r = 0;
+	struct timeval tv;
+	unsigned int i;
+
+	for (i = 0; i < a->attempt && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	/* full jitter on the upper half: many agents do not return in step */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = 0;
+	ms = ms / 2 + r % (ms / 2 + 1);
+	a->attempt++;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	pr_info("reconnecting to the edge in %llu ms", (unsigned long long)ms);
+	evtimer_add(a->retry, &tv);
+}
+
+static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
+{
+	struct agent *a = arg;
+	struct quic_resume *r;
+
+	r = quic_conn_take_resume(c);
+	if (r) {
+		quic_resume_free(a->resume);
+		a->resume = r;
+	}
+	a->c = NULL;
+	a->ctrl = NULL;
+	if (app == PROTO_ERR_AUTH) {
+		pr_err("edge %s:%u refused the token: authentication failed", a->cfg.edge_host,
+		       a->cfg.edge_port);
+		agent_fatal(a, 1);
+		return;
+	}
+	if (app == PROTO_ERR_VERSION) {
+		pr_err("edge %s:%u does not speak beam/1 version %d", a->cfg.edge_host,
+		       a->cfg.edge_port, PROTO_VERSION);
+		agent_fatal(a, 1);
+		return;
+	}
+	if (a->exit_code)
+		return;
+	if (a->up)
+		pr_warn("connection to the edge lost: %s%s%s", strerror(-err), app ? ", " : "",
+			app ? proto_err_name(app) : "");
+	else
+		pr_warn("failed to connect to the edge %s:%u: %s", a->cfg.edge_host,
+			a->cfg.edge_port, strerror(-err));
+	a->up = false;
+	schedule_reconnect(a);
+}
+
+static const struct quic_handlers agent_handlers = {
+	.stream_data_cb = agent_stream_data_cb,
+	.stream_open_cb = agent_stream_open_cb,
+	.stream_close_cb = agent_stream_close_cb,
+	.handshake_cb = agent_handshake_cb,
+	.conn_close_cb = agent_conn_close_cb,
+	.early_rejected_cb = agent_early_rejected_cb,
+};
+
+static int agent_open_ep(struct agent *a)
+{
+	struct quic_ep_config qc = {0};
+	struct pktio_addr any = {0};
+	struct pktio *io;
+	int err;
+
+	any.sa.sa_family = a->cfg.edge.sa.sa_family;
+	any.len = a->cfg.edge.len;
+	err = pktio_udp_new(&io, &any, &a->cfg.edge);
+	if (err)
+		return err;
+	a->io = io;
+	qc.server = false;
+	qc.tls = a->cfg.tls;
+	qc.verify = a->cfg.verify;
+	memcpy(qc.pin, a->cfg.pin, sizeof(qc.pin));
+	qc.sni = a->cfg.edge_host;
+	qc.idle_timeout_ms = (uint64_t)a->cfg.idle_timeout_s * 1000;
+	/* the edge opens one stream per public connection: grant plenty */
+	qc.max_streams_bidi = 1000000;
+	return quic_ep_new(&a->ep, a->base, io, &qc, &agent_handlers, a);
+}
+
+static void agent_connect(struct agent *a)
+{
+	struct pktio_addr local;
+	int err;
+
+	/* a fresh socket (new port) each time: the old path may be dead state at the edge */
+	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
+	a->ep = NULL;
+	err = agent_open_ep(a);
+	if (err) {
+		schedule_reconnect(a);
+		return;
+	}
+	pktio_udp_local(a->io, &local);
+	err = quic_ep_connect(a->ep, &local, &a->cfg.edge, a->resume, &a->c);
+	if (err) {
+		schedule_reconnect(a);
+		return;
+	}
+	if (a->resume)
+		agent_start_control(a); /* 0-RTT: HELLO and REGISTER go right away */
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_connect(arg);
+}
+
+int agent_new(struct agent **out, struct event_base *base, const struct agent_config *cfg)
+{
+	struct agent *a;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->base = base;
+	a->cfg = *cfg;
+	a->started_ns = quic_now_ns();
+	if (cfg->name)
+		snprintf(a->name, sizeof(a->name), "%s", cfg->name);
+	else
+		snprintf(a->name, sizeof(a->name), "tcp:%.60s", cfg->target_str);
+	if (getrandom(a->agent_id, sizeof(a->agent_id), 0) != sizeof(a->agent_id)) {
+		free(a);
+		return -EIO;
+	}
+	a->retry = evtimer_new(base, retry_cb, a);
+	if (!a->retry) {
+		free(a);
+		return -ENOMEM;
+	}
+	agent_connect(a);
+	*out = a;
+	return 0;
+}
+
+int agent_exit_code(const struct agent *a)
+{
+	return a->exit_code;
+}
+
+void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
+	quic_resume_free(a->resume);
+	event_free(a->retry);
+	free(a);
+}

@@ -1,0 +1,1998 @@
+// SPDX-License-Identifier: MIT
+/*
+ * quic.c - the QUIC engine: endpoints, connections and streams on ngtcp2 and
+ * wolfSSL, packets through struct pktio, sockets and timers through libevent.
+ *
+ * Hot path: a receive batch is fed to ngtcp2 packet by packet; stream bytes
+ * for TCP are queued and written to the sockets once per batch; then each
+ * touched connection writes as many packets as congestion control allows,
+ * coalesced into GSO trains. Stream data read from TCP stays in its chunk
+ * until the peer acknowledges it, so ngtcp2 never needs a copy.
+ */
+#include <wolfssl/options.h>
+
+#include "quic.h"
+#include "log.h"
+#include "proto.h"
+#include "beam_maps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_wolfssl.h>
+#include <wolfssl/ssl.h>
+
+#define CHUNK_SIZE	(64 * 1024)
+#define CHUNK_POOL_MAX	64
+#define RX_BATCH	32
+#define TX_MAX_PKTS	64   /* packets in one GSO train / one write batch */
+#define TX_PKT_MAX	1500 /* room for one packet in the train buffer */
+#define TX_BATCHES	16   /* write batches per call before yielding to the loop */
+#define RX_ROUNDS	8    /* recv batches per readable event */
+#define CID_TABLE_BITS	16
+#define TCP_READS_MAX	16 /* reads per readable event, so one stream cannot starve */
+#define STATIC_SECRET	32
+#define RESET_BURST	100 /* stateless resets per second */
+#define RETRY_TOKEN_TTL (10 * NGTCP2_SECONDS)
+
+/* A buffer chunk: [off, len) holds bytes not yet consumed. */
+struct chunk {
+	struct chunk *next;
+	uint32_t off;
+	uint32_t len;
+	uint8_t data[CHUNK_SIZE];
+};
+
+struct chunkq {
+	struct chunk *head;
+	struct chunk *tail;
+};
+
+struct cid_entry {
+	struct cid_entry *next;
+	struct quic_conn *conn;
+	uint8_t len;
+	uint8_t data[NGTCP2_MAX_CIDLEN];
+};
+
+struct quic_stream {
+	struct quic_conn *c;
+	int64_t id;
+	void *user;
+	int fd;
+	struct event *rev;
+	struct event *wev;
+	/* to QUIC: bytes at stream offsets [sq_base, sq_end) are in sq */
+	struct chunkq sq;
+	uint64_t sq_base;
+	uint64_t sq_sent;
+	uint64_t sq_end;
+	/* to TCP: bytes received, not yet written to the socket */
+	struct chunkq rq;
+	uint64_t rq_len;
+	uint64_t created_ns;
+	uint64_t first_byte_ns;
+	uint64_t reset_code;
+	unsigned int fin_queued : 1; /* FIN after sq_end */
+	unsigned int fin_sent : 1;
+	unsigned int rfin : 1;	      /* peer's FIN received */
+	unsigned int tcp_rd_eof : 1;  /* TCP read side done */
+	unsigned int tcp_wr_shut : 1; /* TCP write side shut */
+	unsigned int connecting : 1;
+	unsigned int reading : 1;     /* rev armed */
+	unsigned int writing : 1;     /* wev armed */
+	unsigned int quic_closed : 1; /* ngtcp2 is done with it */
+	unsigned int is_reset : 1;
+	unsigned int dead : 1;
+	unsigned int in_sendq : 1;
+	unsigned int in_flushq : 1;
+	unsigned int blocked : 1; /* flow control: wait for extend_max_stream_data */
+	struct quic_stream *sendq_next;
+	struct quic_stream *flushq_next;
+	struct quic_stream *dead_next;
+	struct quic_stream *all_next;
+	struct quic_stream *all_prev;
+};
+
+struct quic_resume {
+	WOLFSSL_SESSION *session;
+	size_t tp_len;
+	uint8_t tp[256];
+};
+
+struct quic_conn {
+	struct quic_ep *ep;
+	ngtcp2_conn *conn;
+	WOLFSSL *ssl;
+	ngtcp2_crypto_conn_ref conn_ref;
+	struct event *timer;
+	void *user;
+	struct pktio_addr local;
+	struct pktio_addr peer;
+	struct quic_stream *streams; /* every live stream */
+	struct quic_stream *sendq_head, *sendq_tail;
+	struct quic_stream *flushq;
+	struct quic_stream *dead;
+	struct quic_conn *next, *prev;
+	struct quic_conn *touched_next;
+	struct quic_conn_stats stats;
+	/* packets ngtcp2 made that the socket refused (EAGAIN): sent first */
+	uint8_t *pending;
+	size_t pending_len;
+	uint16_t pending_gso;
+	uint8_t pending_ecn;
+	unsigned int touched : 1;
+	unsigned int closing : 1; /* finalize from the loop */
+	unsigned int handshake_done : 1;
+	unsigned int early_rejected : 1;
+	unsigned int in_write : 1;
+	int close_err;
+	uint64_t close_app;
+};
+
+struct quic_ep {
+	struct event_base *base;
+	struct pktio *io;
+	struct event *rev;
+	struct event *wev;
+	struct quic_ep_config cfg;
+	struct quic_handlers h;
+	void *arg;
+	struct quic_conn *conns;
+	struct quic_conn *touched;
+	struct quic_conn *tx_blocked; /* not a list: any blocked conn re-arms wev */
+	struct cid_entry **cids;
+	uint64_t cid_seed;
+	uint8_t secret[STATIC_SECRET];
+	struct chunk *pool;
+	unsigned int pool_len;
+	struct log_ratelimit reset_rl;
+	uint8_t *txbuf;
+	struct pktio_pkt rx[RX_BATCH];
+};
+
+static void stream_maybe_free(struct quic_stream *s);
+static void conn_after_io(struct quic_conn *c);
+static void conn_fail_liberr(struct quic_conn *c, int liberr);
+static void stream_tcp_close(struct quic_stream *s, bool reset);
+static void stream_flush_tcp(struct quic_stream *s);
+
+uint64_t quic_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- chunks ---------------------------------------------------------- */
+
+static struct chunk *chunk_get(struct quic_ep *ep)
+{
+	struct chunk *k = ep->pool;
+
+	if (k) {
+		ep->pool = k->next;
+		ep->pool_len--;
+	} else {
+		k = malloc(sizeof(*k));
+		if (!k)
+			return NULL;
+	}
+	k->next = NULL;
+	k->off = 0;
+	k->len = 0;
+	return k;
+}
+
+static void chunk_put(struct quic_ep *ep, struct chunk *k)
+{
+	if (ep->pool_len >= CHUNK_POOL_MAX) {
+		free(k);
+		return;
+	}
+	k->next = ep->pool;
+	ep->pool = k;
+	ep->pool_len++;
+}
+
+static void chunkq_free(struct quic_ep *ep, struct chunkq *q)
+{
+	while (q->head) {
+		struct chunk *k = q->head;
+
+		q->head = k->next;
+		chunk_put(ep, k);
+	}
+	q->tail = NULL;
+}
+
+/* Room at the tail, adding a chunk when the last one is full. */
+static struct chunk *chunkq_tail_room(struct quic_ep *ep, struct chunkq *q)
+{
+	struct chunk *k = q->tail;
+
+	if (k && k->len < CHUNK_SIZE)
+		return k;
+	k = chunk_get(ep);
+	if (!k)
+		return NULL;
+	if (q->tail)
+		q->tail->next = k;
+	else
+		q->head = k;
+	q->tail = k;
+	return k;
+}
+
+static int chunkq_append(struct quic_ep *ep, struct chunkq *q, const uint8_t *data, size_t len)
+{
+	while (len) {
+		struct chunk *k = chunkq_tail_room(ep, q);
+		size_t n;
+
+		if (!k)
+			return -ENOMEM;
+		n = CHUNK_SIZE - k->len;
+		if (n > len)
+			n = len;
+		memcpy(k->data + k->len, data, n);
+		k->len += (uint32_t)n;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- connection ID table -------------------------------------------- */
+
+static size_t cid_hash(const struct quic_ep *ep, const uint8_t *data, size_t len)
+{
+	uint64_t h = ep->cid_seed ^ 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= data[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 29;
+	return (size_t)(h & ((1u << CID_TABLE_BITS) - 1));
+}
+
+static struct quic_conn *cid_find(struct quic_ep *ep, const uint8_t *data, size_t len)
+{
+	struct cid_entry *e;
+
+	for (e = ep->cids[cid_hash(ep, data, len)]; e; e = e->next)
+		if (e->len == len && !memcmp(e->data, data, len))
+			return e->conn;
+	return NULL;
+}
+
+static int cid_add(struct quic_ep *ep, const ngtcp2_cid *cid, struct quic_conn *c)
+{
+	size_t b = cid_hash(ep, cid->data, cid->datalen);
+	struct cid_entry *e;
+
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->conn = c;
+	e->len = (uint8_t)cid->datalen;
+	memcpy(e->data, cid->data, cid->datalen);
+	e->next = ep->cids[b];
+	ep->cids[b] = e;
+	return 0;
+}
+
+static void cid_del(struct quic_ep *ep, const uint8_t *data, size_t len)
+{
+	struct cid_entry **pp = &ep->cids[cid_hash(ep, data, len)], *e;
+
+	for (; (e = *pp); pp = &e->next) {
+		if (e->len == len && !memcmp(e->data, data, len)) {
+			*pp = e->next;
+			free(e);
+			return;
+		}
+	}
+}
+
+/* QUIC-LB layout (include/beam_maps.h): rotation+length, worker id, random. */
+static int cid_make(struct quic_ep *ep, ngtcp2_cid *cid)
+{
+	uint8_t buf[BEAM_CID_LEN];
+
+	if (getrandom(buf, sizeof(buf), 0) != sizeof(buf))
+		return -EIO;
+	if (ep->cfg.server) {
+		buf[0] = (uint8_t)((BEAM_CID_ROTATION << 5) | ((BEAM_CID_LEN - 1) & 0x1f));
+		buf[BEAM_CID_WORKER_OFFSET] = ep->cfg.worker_id;
+	}
+	ngtcp2_cid_init(cid, buf, sizeof(buf));
+	return 0;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void pkt_from_path(struct pktio_pkt *p, const ngtcp2_path *path)
+{
+	memset(p, 0, sizeof(*p));
+	if (path->local.addrlen <= sizeof(p->local.in6)) {
+		memcpy(&p->local.sa, path->local.addr, path->local.addrlen);
+		p->local.len = path->local.addrlen;
+	}
+	if (path->remote.addrlen <= sizeof(p->peer.in6)) {
+		memcpy(&p->peer.sa, path->remote.addr, path->remote.addrlen);
+		p->peer.len = path->remote.addrlen;
+	}
+}
+
+/* Send one datagram or GSO train; on EAGAIN keep it in the connection. */
+static int conn_send(struct quic_conn *c, const ngtcp2_path *path, uint8_t ecn, uint8_t *data,
+		     size_t len, size_t gso)
+{
+	struct quic_ep *ep = c->ep;
+	struct pktio_pkt p;
+	int n;
+
+	pkt_from_path(&p, path);
+	p.data = data;
+	p.len = (uint32_t)len;
+	p.gso_size = len > gso ? (uint16_t)gso : 0;
+	p.ecn = ecn;
+	n = ep->io->ops->send(ep->io, &p, 1);
+	if (n == 1) {
+		c->stats.bytes_out += len;
+		c->stats.pkts_out += gso ? (len + gso - 1) / gso : 1;
+		return 0;
+	}
+	if (n == -EAGAIN || n == 0) {
+		c->pending = malloc(len);
+		if (!c->pending)
+			return -ENOMEM;
+		memcpy(c->pending, data, len);
+		c->pending_len = len;
+		c->pending_gso = (uint16_t)gso;
+		c->pending_ecn = ecn;
+		event_add(ep->wev, NULL);
+		return -EAGAIN;
+	}
+	/* other errors (EMSGSIZE, unreachable): the packets are lost, QUIC recovers */
+	pr_debug_rl("failed to send %zu bytes of QUIC packets: %s", len, strerror(-n));
+	return 0;
+}
+
+static int conn_send_pending(struct quic_conn *c)
+{
+	uint8_t *data = c->pending;
+	int err;
+
+	if (!data)
+		return 0;
+	c->pending = NULL;
+	err = conn_send(c, ngtcp2_conn_get_path(c->conn), c->pending_ecn, data, c->pending_len,
+			c->pending_gso);
+	free(data);
+	return err;
+}
+
+static void sendq_push(struct quic_stream *s)
+{
+	struct quic_conn *c = s->c;
+
+	if (s->in_sendq || s->dead || s->quic_closed)
+		return;
+	s->in_sendq = 1;
+	s->sendq_next = NULL;
+	if (c->sendq_tail)
+		c->sendq_tail->sendq_next = s;
+	else
+		c->sendq_head = s;
+	c->sendq_tail = s;
+}
+
+static struct quic_stream *sendq_pop(struct quic_conn *c)
+{
+	struct quic_stream *s = c->sendq_head;
+
+	if (!s)
+		return NULL;
+	c->sendq_head = s->sendq_next;
+	if (!c->sendq_head)
+		c->sendq_tail = NULL;
+	s->in_sendq = 0;
+	s->sendq_next = NULL;
+	return s;
+}
+
+static bool stream_has_tx(const struct quic_stream *s)
+{
+	return !s->quic_closed && !s->is_reset &&
+	       (s->sq_sent < s->sq_end || (s->fin_queued && !s->fin_sent));
+}
+
+/* Point @vec at the unsent bytes of @s; returns the number of entries. */
+static size_t stream_tx_vec(struct quic_stream *s, ngtcp2_vec *vec, size_t max)
+{
+	uint64_t off = s->sq_base;
+	struct chunk *k;
+	size_t n = 0;
+
+	for (k = s->sq.head; k && n < max; k = k->next) {
+		uint64_t end = off + k->len;
+
+		if (end > s->sq_sent) {
+			size_t skip = (size_t)(s->sq_sent > off ? s->sq_sent - off : 0);
+
+			vec[n].base = k->data + skip;
+			vec[n].len = k->len - skip;
+			n++;
+		}
+		off = end;
+	}
+	return n;
+}
+
+static void stream_account_tx(struct quic_stream *s, ngtcp2_ssize datalen, uint32_t flags)
+{
+	if (datalen > 0)
+		s->sq_sent += (uint64_t)datalen;
+	if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->sq_sent == s->sq_end)
+		s->fin_sent = 1;
+}
+
+/*
+ * Write one batch: up to TX_MAX_PKTS packets of equal size into one GSO
+ * train. Returns packets written, 0 when ngtcp2 had nothing (or may not send
+ * now), or -errno.
+ */
+static int conn_write_batch(struct quic_conn *c, uint64_t ts)
+{
+	size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
+	uint8_t *buf = c->ep->txbuf;
+	ngtcp2_path_storage ps;
+	size_t off = 0, gso = 0;
+	ngtcp2_pkt_info pi;
+	uint8_t ecn = 0;
+	int npkts = 0, err;
+
+	ngtcp2_path_storage_zero(&ps);
+	if (max_udp > TX_PKT_MAX)
+		max_udp = TX_PKT_MAX;
+	while (npkts < TX_MAX_PKTS) {
+		struct quic_stream *s = c->sendq_head;
+		ngtcp2_ssize nwrite, ndatalen = -1;
+		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+		ngtcp2_vec vec[16];
+		size_t nvec = 0;
+
+		if (s && !stream_has_tx(s)) {
+			sendq_pop(c);
+			continue;
+		}
+		if (s) {
+			nvec = stream_tx_vec(s, vec, 16);
+			if (s->fin_queued)
+				flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+		}
+		nwrite = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf + off, max_udp,
+						   &ndatalen, flags, s ? s->id : -1, vec, nvec, ts);
+		if (nwrite < 0) {
+			switch (nwrite) {
+			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+				s->blocked = 1;
+				sendq_pop(c);
+				continue;
+			case NGTCP2_ERR_STREAM_SHUT_WR:
+			case NGTCP2_ERR_STREAM_NOT_FOUND:
+				sendq_pop(c);
+				continue;
+			case NGTCP2_ERR_WRITE_MORE:
+				stream_account_tx(s, ndatalen, flags);
+				if (!stream_has_tx(s))
+					sendq_pop(c);
+				continue;
+			default:
+				conn_fail_liberr(c, (int)nwrite);
+				return -EPROTO;
+			}
+		}
+		if (s && ndatalen >= 0) {
+			stream_account_tx(s, ndatalen, flags);
+			/* round robin: a stream with more to send goes to the back */
+			sendq_pop(c);
+			if (stream_has_tx(s))
+				sendq_push(s);
+		}
+		if (nwrite == 0)
+			break;
+		if (!off) {
+			gso = (size_t)nwrite;
+			ecn = pi.ecn;
+		}
+		off += (size_t)nwrite;
+		npkts++;
+		/* a short packet, or another ECN marking, ends the train */
+		if ((size_t)nwrite < gso || pi.ecn != ecn)
+			break;
+	}
+	if (!off)
+		return 0;
+	err = conn_send(c, &ps.path, ecn, buf, off, gso);
+	if (err)
+		return err;
+	return npkts;
+}
+
+static void conn_update_timer(struct quic_conn *c)
+{
+	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->conn);
+	uint64_t now = quic_now_ns();
+	struct timeval tv = {0};
+
+	if (exp == UINT64_MAX) {
+		event_del(c->timer);
+		return;
+	}
+	if (exp > now) {
+		uint64_t d = exp - now;
+
+		tv.tv_sec = (time_t)(d / 1000000000ull);
+		tv.tv_usec = (suseconds_t)((d % 1000000000ull) / 1000);
+	}
+	event_add(c->timer, &tv);
+}
+
+static void conn_write(struct quic_conn *c)
+{
+	ngtcp2_conn_info ci;
+	uint64_t ts;
+	int i, n;
+
+	if (c->closing || c->pending)
+		return;
+	c->in_write = 1;
+	ts = quic_now_ns();
+	for (i = 0; i < TX_BATCHES; i++) {
+		n = conn_write_batch(c, ts);
+		if (n <= 0)
+			break;
+	}
+	c->in_write = 0;
+	if (c->closing)
+		return;
+	ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
+	ngtcp2_conn_get_conn_info(c->conn, &ci);
+	c->stats.srtt_ns = ci.smoothed_rtt;
+	conn_update_timer(c);
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+static void conn_schedule_finalize(struct quic_conn *c, int err, uint64_t app)
+{
+	struct timeval tv = {0};
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->close_err = err;
+	c->close_app = app;
+	event_del(c->timer);
+	event_add(c->timer, &tv);
+}
+
+static void conn_send_close(struct quic_conn *c, const ngtcp2_ccerr *ccerr)
+{
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n;
+
+	if (ngtcp2_conn_in_closing_period(c->conn) || ngtcp2_conn_in_draining_period(c->conn))
+		return;
+	ngtcp2_path_storage_zero(&ps);
+	n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, c->ep->txbuf, TX_PKT_MAX,
+					       ccerr, quic_now_ns());
+	if (n > 0) {
+		free(c->pending);
+		c->pending = NULL;
+		conn_send(c, &ps.path, pi.ecn, c->ep->txbuf, (size_t)n, (size_t)n);
+	}
+}
+
+static void conn_fail_liberr(struct quic_conn *c, int liberr)
+{
+	ngtcp2_ccerr ccerr;
+
+	ngtcp2_ccerr_default(&ccerr);
+	if (liberr == NGTCP2_ERR_CRYPTO)
+		ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
+	else
+		ngtcp2_ccerr_set_liberr(&ccerr, liberr, NULL, 0);
+	pr_debug("closing QUIC connection: %s", ngtcp2_strerror(liberr));
+	conn_send_close(c, &ccerr);
+	conn_schedule_finalize(c, -EPROTO, 0);
+}
+
+void quic_conn_close(struct quic_conn *c, uint64_t app_code, const char *reason)
+{
+	ngtcp2_ccerr ccerr;
+
+	if (c->closing)
+		return;
+	ngtcp2_ccerr_default(&ccerr);
+	ngtcp2_ccerr_set_application_error(&ccerr, app_code, (const uint8_t *)reason,
+					   reason ? strlen(reason) : 0);
+	conn_send_close(c, &ccerr);
+	conn_schedule_finalize(c, -ECONNABORTED, app_code);
+}
+
+static void stream_unlink(struct quic_stream *s)
+{
+	struct quic_conn *c = s->c;
+
+	if (s->all_prev)
+		s->all_prev->all_next = s->all_next;
+	else
+		c->streams = s->all_next;
+	if (s->all_next)
+		s->all_next->all_prev = s->all_prev;
+}
+
+static void stream_destroy(struct quic_stream *s)
+{
+	struct quic_ep *ep = s->c->ep;
+
+	if (s->fd >= 0)
+		stream_tcp_close(s, true);
+	chunkq_free(ep, &s->sq);
+	chunkq_free(ep, &s->rq);
+	stream_unlink(s);
+	free(s);
+}
+
+static void conn_remove_cids(struct quic_conn *c)
+{
+	struct quic_ep *ep = c->ep;
+	ngtcp2_cid *scids;
+	size_t n, i;
+
+	n = ngtcp2_conn_get_scid(c->conn, NULL);
+	scids = calloc(n ? n : 1, sizeof(*scids));
+	if (scids) {
+		n = ngtcp2_conn_get_scid(c->conn, scids);
+		for (i = 0; i < n; i++)
+			cid_del(ep, scids[i].data, scids[i].datalen);
+		free(scids);
+	}
+	if (ep->cfg.server) {
+		const ngtcp2_cid *odcid = ngtcp2_conn_get_client_initial_dcid(c->conn);
+
+		cid_del(ep, odcid->data, odcid->datalen);
+	}
+}
+
+static void conn_free(struct quic_conn *c)
+{
+	struct quic_ep *ep = c->ep;
+
+	while (c->streams) {
+		struct quic_stream *s = c->streams;
+
+		if (!s->quic_closed && ep->h.stream_close_cb && !s->dead)
+			ep->h.stream_close_cb(c, s, PROTO_ERR_SHUTDOWN, ep->arg);
+		stream_destroy(s);
+	}
+	conn_remove_cids(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ep->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->timer)
+		event_free(c->timer);
+	ngtcp2_conn_del(c->conn);
+	if (c->ssl)
+		wolfSSL_free(c->ssl);
+	free(c->pending);
+	free(c);
+}
+
+static void conn_finalize(struct quic_conn *c)
+{
+	struct quic_ep *ep = c->ep;
+	const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->conn);
+	uint64_t app = c->close_app;
+
+	if (!app && cc && cc->type == NGTCP2_CCERR_TYPE_APPLICATION)
+		app = cc->error_code;
+	if (ep->h.conn_close_cb)
+		ep->h.conn_close_cb(c, c->close_err, app, ep->arg);
+	conn_free(c);
+}
+
+/* ---- streams: TCP side ------------------------------------------------ */
+
+static void stream_reap(struct quic_conn *c)
+{
+	while (c->dead) {
+		struct quic_stream *s = c->dead;
+
+		c->dead = s->dead_next;
+		stream_destroy(s);
+	}
+}
+
+/* Free @s once neither ngtcp2 nor its socket needs it. */
+static void stream_maybe_free(struct quic_stream *s)
+{
+	struct quic_conn *c = s->c;
+	struct quic_ep *ep = c->ep;
+
+	if (s->dead || !s->quic_closed || s->fd >= 0)
+		return;
+	s->dead = 1;
+	c->stats.streams_open--;
+	if (s->is_reset)
+		c->stats.streams_reset++;
+	else
+		c->stats.streams_ok++;
+	c->stats.stream_ns_sum += quic_now_ns() - s->created_ns;
+	if (ep->h.stream_close_cb)
+		ep->h.stream_close_cb(c, s, s->is_reset ? s->reset_code : 0, ep->arg);
+	s->dead_next = c->dead;
+	c->dead = s;
+}
+
+static void stream_tcp_close(struct quic_stream *s, bool reset)
+{
+	if (s->fd < 0)
+		return;
+	if (reset) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		/* SO_LINGER 0: close() sends an RST, the peer sees a reset */
+		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	if (s->rev)
+		event_free(s->rev);
+	if (s->wev)
+		event_free(s->wev);
+	s->rev = s->wev = NULL;
+	close(s->fd);
+	s->fd = -1;
+	s->reading = s->writing = 0;
+}
+
+/* A TCP side failed or the peer reset: reset both. */
+static void stream_abort(struct quic_stream *s, uint64_t code)
+{
+	struct quic_conn *c = s->c;
+
+	if (!s->is_reset) {
+		s->is_reset = 1;
+		s->reset_code = code;
+	}
+	if (!s->quic_closed)
+		ngtcp2_conn_shutdown_stream(c->conn, 0, s->id, code);
+	stream_tcp_close(s, true);
+	chunkq_free(c->ep, &s->rq);
+	s->rq_len = 0;
+	stream_maybe_free(s);
+}
+
+void quic_stream_reset(struct quic_stream *s, uint64_t code)
+{
+	stream_abort(s, code);
+}
+
+static uint64_t sq_buffered(const struct quic_stream *s)
+{
+	return s->sq_end - s->sq_base;
+}
+
+static void stream_update_read(struct quic_stream *s)
+{
+	bool want = s->fd >= 0 && !s->connecting && !s->tcp_rd_eof && !s->is_reset &&
+		    sq_buffered(s) < s->c->ep->cfg.sendbuf_max;
+
+	if (want && !s->reading) {
+		event_add(s->rev, NULL);
+		s->reading = 1;
+	} else if (!want && s->reading) {
+		event_del(s->rev);
+		s->reading = 0;
+	}
+}
+
+static void stream_tcp_done_check(struct quic_stream *s)
+{
+	if (s->fd >= 0 && s->tcp_rd_eof && s->tcp_wr_shut && s->quic_closed)
+		stream_tcp_close(s, false);
+	stream_maybe_free(s);
+}
+
+static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quic_stream *s = arg;
+	struct quic_conn *c = s->c;
+	struct quic_ep *ep = c->ep;
+	int i;
+
+	(void)what;
+	for (i = 0; i < TCP_READS_MAX && sq_buffered(s) < ep->cfg.sendbuf_max; i++) {
+		struct chunk *k = chunkq_tail_room(ep, &s->sq);
+		ssize_t n;
+
+		if (!k) {
+			stream_abort(s, PROTO_ERR_INTERNAL);
+			goto out;
+		}
+		n = read(fd, k->data + k->len, CHUNK_SIZE - k->len);
+		if (n > 0) {
+			k->len += (uint32_t)n;
+			s->sq_end += (uint64_t)n;
+			if (!s->first_byte_ns) {
+				s->first_byte_ns = quic_now_ns();
+				c->stats.ttfb_ns_sum += s->first_byte_ns - s->created_ns;
+			}
+			continue;
+		}
+		if (n == 0) {
+			s->tcp_rd_eof = 1;
+			s->fin_queued = 1;
+			break;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			break;
+		pr_debug_rl("stream %lld: TCP read failed: %s", (long long)s->id, strerror(errno));
+		stream_abort(s, PROTO_ERR_TCP_RESET);
+		goto out;
+	}
+	if (stream_has_tx(s))
+		sendq_push(s);
+	stream_update_read(s);
+out:
+	conn_after_io(c);
+}
+
+static void stream_flushq_add(struct quic_stream *s)
+{
+	struct quic_conn *c = s->c;
+
+	if (s->in_flushq)
+		return;
+	s->in_flushq = 1;
+	s->flushq_next = c->flushq;
+	c->flushq = s;
+}
+
+/* Write queued bytes to the socket; return QUIC credit for what it took. */
+static void stream_flush_tcp(struct quic_stream *s)
+{
+	struct quic_conn *c = s->c;
+	uint64_t written = 0;
+
+	if (s->fd < 0 || s->connecting)
+		return;
+	while (s->rq.head) {
+		struct iovec iov[16];
+		struct chunk *k;
+		int n = 0;
+		ssize_t w;
+
+		for (k = s->rq.head; k && n < 16; k = k->next, n++) {
+			iov[n].iov_base = k->data + k->off;
+			iov[n].iov_len = k->len - k->off;
+		}
+		w = writev(s->fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			pr_debug_rl("stream %lld: TCP write failed: %s", (long long)s->id,
+				    strerror(errno));
+			stream_abort(s, PROTO_ERR_TCP_RESET);
+			return;
+		}
+		written += (uint64_t)w;
+		while (w > 0) {
+			k = s->rq.head;
+			size_t avail = k->len - k->off;
+
+			if ((size_t)w < avail) {
+				k->off += (uint32_t)w;
+				break;
+			}
+			w -= (ssize_t)avail;
+			s->rq.head = k->next;
+			if (!s->rq.head)
+				s->rq.tail = NULL;
+			chunk_put(c->ep, k);
+		}
+	}
+	s->rq_len -= written;
+	if (written && !s->quic_closed) {
+		ngtcp2_conn_extend_max_stream_offset(c->conn, s->id, written);
+		ngtcp2_conn_extend_max_offset(c->conn, written);
+	}
+	if (s->rq.head) {
+		if (!s->writing) {
+			event_add(s->wev, NULL);
+			s->writing = 1;
+		}
+		return;
+	}
+	if (s->writing) {
+		event_del(s->wev);
+		s->writing = 0;
+	}
+	if (s->rfin && !s->tcp_wr_shut) {
+		shutdown(s->fd, SHUT_WR);
+		s->tcp_wr_shut = 1;
+	}
+	stream_tcp_done_check(s);
+}
+
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quic_stream *s = arg;
+	struct quic_conn *c = s->c;
+
+	(void)what;
+	if (s->connecting) {
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		if (soerr == EINPROGRESS || soerr == EALREADY)
+			return;
+		event_del(s->wev);
+		s->writing = 0;
+		s->connecting = 0;
+		if (soerr) {
+			pr_warn_rl("local connect for stream %lld failed: %s", (long long)s->id,
+				   strerror(soerr));
+			stream_abort(s, soerr == ECONNREFUSED ? PROTO_ERR_CONN_REFUSED
+							      : PROTO_ERR_CONN_FAILED);
+			conn_after_io(c);
+			return;
+		}
+		stream_update_read(s);
+	}
+	stream_flush_tcp(s);
+	conn_after_io(c);
+}
+
+int quic_stream_attach_tcp(struct quic_stream *s, int fd, bool connecting)
+{
+	struct event_base *base = s->c->ep->base;
+	int one = 1;
+
+	s->fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->rev = event_new(base, fd, EV_READ | EV_PERSIST, tcp_read_cb, s);
+	s->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, tcp_write_cb, s);
+	if (!s->rev || !s->wev) {
+		stream_abort(s, PROTO_ERR_INTERNAL);
+		return -ENOMEM;
+	}
+	s->connecting = connecting;
+	if (connecting) {
+		event_add(s->wev, NULL);
+		s->writing = 1;
+	} else {
+		stream_update_read(s);
+		if (s->rq.head || s->rfin)
+			stream_flushq_add(s);
+	}
+	return 0;
+}
+
+/* ---- streams: QUIC side ----------------------------------------------- */
+
+static struct quic_stream *stream_new(struct quic_conn *c, int64_t id)
+{
+	struct quic_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->c = c;
+	s->id = id;
+	s->fd = -1;
+	s->created_ns = quic_now_ns();
+	s->all_next = c->streams;
+	if (c->streams)
+		c->streams->all_prev = s;
+	c->streams = s;
+	c->stats.streams_open++;
+	c->stats.streams_total++;
+	ngtcp2_conn_set_stream_user_data(c->conn, id, s);
+	return s;
+}
+
+int quic_stream_open(struct quic_conn *c, struct quic_stream **out)
+{
+	struct quic_stream *s;
+	int64_t id;
+	int rv;
+
+	if (c->closing)
+		return -ENOTCONN;
+	rv = ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
+	if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+		return -EAGAIN;
+	if (rv)
+		return -EIO;
+	s = stream_new(c, id);
+	if (!s) {
+		ngtcp2_conn_shutdown_stream(c->conn, 0, id, PROTO_ERR_INTERNAL);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+int quic_stream_write(struct quic_stream *s, const void *data, size_t len, bool fin)
+{
+	int err;
+
+	if (s->fin_queued || s->is_reset || s->quic_closed)
+		return -EPIPE;
+	err = chunkq_append(s->c->ep, &s->sq, data, len);
+	if (err)
+		return err;
+	s->sq_end += len;
+	if (fin)
+		s->fin_queued = 1;
+	sendq_push(s);
+	return 0;
+}
+
+static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+			       uint64_t offset, const uint8_t *data, size_t datalen,
+			       void *user_data, void *stream_user_data)
+{
+	struct quic_stream *s = stream_user_data;
+	struct quic_conn *c = user_data;
+	struct quic_ep *ep = c->ep;
+	bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
+	size_t used = 0;
+
+	(void)offset;
+	if (!s || s->is_reset)
+		goto credit;
+	if (s->fd < 0 && !s->rq.head) {
+		int n = ep->h.stream_data_cb(c, s, data, datalen, fin,
+					     flags & NGTCP2_STREAM_DATA_FLAG_0RTT, ep->arg);
+
+		if (n < 0) {
+			stream_abort(s, PROTO_ERR_MALFORMED);
+			goto credit;
+		}
+		if (s->dead || s->is_reset)
+			goto credit;
+		used = (size_t)n;
+		ngtcp2_conn_extend_max_stream_offset(conn, stream_id, used);
+		ngtcp2_conn_extend_max_offset(conn, used);
+		if (used >= datalen && (s->fd < 0 || !fin))
+			return 0;
+	}
+	/* bridged (or about to be): queue for the socket, credit comes when written */
+	if (chunkq_append(ep, &s->rq, data + used, datalen - used)) {
+		stream_abort(s, PROTO_ERR_INTERNAL);
+		return 0;
+	}
+	s->rq_len += datalen - used;
+	if (fin)
+		s->rfin = 1;
+	stream_flushq_add(s);
+	return 0;
+credit:
+	ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen - used);
+	ngtcp2_conn_extend_max_offset(conn, datalen - used);
+	return 0;
+}
+
+static int acked_stream_data_offset_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
+				       uint64_t datalen, void *user_data, void *stream_user_data)
+{
+	struct quic_stream *s = stream_user_data;
+	struct quic_conn *c = user_data;
+	uint64_t acked = offset + datalen;
+
+	(void)conn;
+	(void)stream_id;
+	if (!s)
+		return 0;
+	/* free whole chunks the peer has acknowledged */
+	while (s->sq.head && s->sq_base + s->sq.head->len <= acked &&
+	       (s->sq.head->len == CHUNK_SIZE || s->sq_base + s->sq.head->len == s->sq_end)) {
+		struct chunk *k = s->sq.head;
+
+		s->sq_base += k->len;
+		s->sq.head = k->next;
+		if (!s->sq.head)
+			s->sq.tail = NULL;
+		chunk_put(c->ep, k);
+	}
+	if (s->fd >= 0 && !s->reading)
+		stream_update_read(s);
+	return 0;
+}
+
+static int stream_open_cb(ngtcp2_conn *conn, int64_t stream_id, void *user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_ep *ep = c->ep;
+	struct quic_stream *s;
+
+	if (!ngtcp2_is_bidi_stream(stream_id)) {
+		ngtcp2_conn_shutdown_stream(conn, 0, stream_id, PROTO_ERR_BAD_STREAM);
+		return 0;
+	}
+	s = stream_new(c, stream_id);
+	if (!s)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (ep->h.stream_open_cb && ep->h.stream_open_cb(c, s, ep->arg))
+		stream_abort(s, PROTO_ERR_BAD_STREAM);
+	return 0;
+}
+
+static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+			   uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct quic_stream *s = stream_user_data;
+
+	(void)user_data;
+	if (!ngtcp2_conn_is_local_stream(conn, stream_id))
+		ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+	if (!s)
+		return 0;
+	s->quic_closed = 1;
+	if ((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) && app_error_code &&
+	    !s->is_reset) {
+		s->is_reset = 1;
+		s->reset_code = app_error_code;
+		stream_tcp_close(s, true);
+	}
+	if (s->fd >= 0 && s->tcp_rd_eof && s->tcp_wr_shut)
+		stream_tcp_close(s, false);
+	stream_maybe_free(s);
+	return 0;
+}
+
+/* The peer reset its sending side or asked us to stop: reset the TCP side. */
+static int stream_reset_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+			   uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct quic_stream *s = stream_user_data;
+
+	(void)conn;
+	(void)stream_id;
+	(void)final_size;
+	(void)user_data;
+	if (s && !s->is_reset)
+		stream_abort(s, app_error_code ? app_error_code : PROTO_ERR_TCP_RESET);
+	return 0;
+}
+
+static int stream_stop_sending_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code,
+				  void *user_data, void *stream_user_data)
+{
+	return stream_reset_cb(conn, stream_id, 0, app_error_code, user_data, stream_user_data);
+}
+
+static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data,
+				     void *user_data, void *stream_user_data)
+{
+	struct quic_stream *s = stream_user_data;
+
+	(void)conn;
+	(void)stream_id;
+	(void)max_data;
+	(void)user_data;
+	if (s && s->blocked) {
+		s->blocked = 0;
+		sendq_push(s);
+	}
+	return 0;
+}
+
+static int extend_max_local_streams_bidi_cb(ngtcp2_conn *conn, uint64_t max_streams,
+					    void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	(void)max_streams;
+	if (c->ep->h.streams_cb)
+		c->ep->h.streams_cb(c, c->ep->arg);
+	return 0;
+}
+
+/* ---- connection callbacks --------------------------------------------- */
+
+static void rand_cb(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
+{
+	(void)rand_ctx;
+	if (getrandom(dest, destlen, 0) != (ssize_t)destlen)
+		memset(dest, 0, destlen);
+}
+
+static int get_new_connection_id_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+				    size_t cidlen, void *user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_ep *ep = c->ep;
+
+	(void)conn;
+	(void)cidlen;
+	if (cid_make(ep, cid))
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->secret, sizeof(ep->secret),
+							 cid))
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (ep->cfg.server && cid_add(ep, cid, c))
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int remove_connection_id_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	if (c->ep->cfg.server)
+		cid_del(c->ep, cid->data, cid->datalen);
+	return 0;
+}
+
+static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_ep *ep = c->ep;
+
+	(void)conn;
+	if (!ep->cfg.server && ep->cfg.verify == TLS_VERIFY_PIN) {
+		char seen[TLS_FP_STR_LEN] = "none";
+		int err = tls_check_pin(c->ssl, ep->cfg.pin, seen);
+
+		if (err) {
+			pr_err("edge certificate %s does not match the pinned fingerprint: refusing the edge",
+			       seen);
+			return NGTCP2_ERR_CALLBACK_FAILURE;
+		}
+	}
+	c->handshake_done = 1;
+	c->stats.handshake_ns = quic_now_ns() - c->stats.created_ns;
+	if (ep->h.handshake_cb)
+		ep->h.handshake_cb(c, ep->arg);
+	return 0;
+}
+
+static int tls_early_data_rejected_cb(ngtcp2_conn *conn, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	c->early_rejected = 1;
+	/* ngtcp2 dropped the streams opened in 0-RTT; forget ours */
+	for (struct quic_stream *s = c->streams; s; s = s->all_next) {
+		if (!s->quic_closed) {
+			ngtcp2_conn_set_stream_user_data(c->conn, s->id, NULL);
+			s->quic_closed = 1;
+			s->is_reset = 1;
+			s->reset_code = PROTO_ERR_SHUTDOWN;
+			stream_maybe_free(s);
+		}
+	}
+	c->sendq_head = c->sendq_tail = NULL;
+	if (c->ep->h.early_rejected_cb)
+		c->ep->h.early_rejected_cb(c, c->ep->arg);
+	return 0;
+}
+
+static ngtcp2_conn *get_conn_cb(ngtcp2_crypto_conn_ref *ref)
+{
+	return ((struct quic_conn *)ref->user_data)->conn;
+}
+
+static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
+{
+	memset(cb, 0, sizeof(*cb));
+	if (server) {
+		cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+	} else {
+		cb->client_initial = ngtcp2_crypto_client_initial_cb;
+		cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+		cb->tls_early_data_rejected = tls_early_data_rejected_cb;
+	}
+	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+	cb->encrypt = ngtcp2_crypto_encrypt_cb;
+	cb->decrypt = ngtcp2_crypto_decrypt_cb;
+	cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+	cb->update_key = ngtcp2_crypto_update_key_cb;
+	cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+	cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+	cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+	cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+	cb->rand = rand_cb;
+	cb->get_new_connection_id = get_new_connection_id_cb;
+	cb->remove_connection_id = remove_connection_id_cb;
+	cb->handshake_completed = handshake_completed_cb;
+	cb->recv_stream_data = recv_stream_data_cb;
+	cb->acked_stream_data_offset = acked_stream_data_offset_cb;
+	cb->stream_open = stream_open_cb;
+	cb->stream_close = stream_close_cb;
+	cb->stream_reset = stream_reset_cb;
+	cb->stream_stop_sending = stream_stop_sending_cb;
+	cb->extend_max_stream_data = extend_max_stream_data_cb;
+	cb->extend_max_local_streams_bidi = extend_max_local_streams_bidi_cb;
+}
+
+static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	(void)user_data;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_printf(LOG_LVL_TRACE, "ngtcp2: %s", line);
+}
+
+static void fill_settings(struct quic_ep *ep, ngtcp2_settings *st, ngtcp2_transport_params *tp)
+{
+	const struct quic_ep_config *cfg = &ep->cfg;
+
+	ngtcp2_settings_default(st);
+	st->initial_ts = quic_now_ns();
+	st->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+	st->max_window = cfg->conn_window_max;
+	st->max_stream_window = cfg->stream_window_max;
+	st->max_tx_udp_payload_size = 1452;
+	st->handshake_timeout = 10 * NGTCP2_SECONDS;
+	st->initial_rtt = 10 * NGTCP2_MILLISECONDS;
+	if (log_enabled(LOG_LVL_TRACE))
+		st->log_printf = ngtcp2_log_cb;
+
+	ngtcp2_transport_params_default(tp);
+	tp->initial_max_stream_data_bidi_local = cfg->stream_window;
+	tp->initial_max_stream_data_bidi_remote = cfg->stream_window;
+	tp->initial_max_stream_data_uni = 0;
+	tp->initial_max_data = cfg->stream_window * 16;
+	tp->initial_max_streams_bidi = cfg->max_streams_bidi;
+	tp->initial_max_streams_uni = 0;
+	tp->max_idle_timeout = cfg->idle_timeout_ms * NGTCP2_MILLISECONDS;
+	tp->active_connection_id_limit = 4;
+	tp->disable_active_migration = 0;
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quic_conn *c = arg;
+	int rv;
+
+	(void)fd;
+	(void)what;
+	if (c->closing) {
+		conn_finalize(c);
+		return;
+	}
+	rv = ngtcp2_conn_handle_expiry(c->conn, quic_now_ns());
+	if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+		pr_debug("QUIC connection idle past the timeout: closing");
+		conn_schedule_finalize(c, -ETIMEDOUT, 0);
+		return;
+	}
+	if (rv) {
+		conn_fail_liberr(c, rv);
+		return;
+	}
+	conn_after_io(c);
+}
+
+static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr *local,
+				    const struct pktio_addr *peer)
+{
+	struct quic_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ep = ep;
+	c->local = *local;
+	c->peer = *peer;
+	c->conn_ref.get_conn = get_conn_cb;
+	c->conn_ref.user_data = c;
+	c->stats.created_ns = quic_now_ns();
+	c->timer = evtimer_new(ep->base, conn_timer_cb, c);
+	if (!c->timer) {
+		free(c);
+		return NULL;
+	}
+	c->next = ep->conns;
+	if (ep->conns)
+		ep->conns->prev = c;
+	ep->conns = c;
+	return c;
+}
+
+/* PINGs at a third of the idle timeout keep NAT state and the peer's timer alive. */
+static void conn_keep_alive(struct quic_conn *c)
+{
+	ngtcp2_conn_set_keep_alive_timeout(c->conn,
+					   c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS / 3);
+}
+
+static void path_init(ngtcp2_path *path, const struct pktio_addr *local,
+		      const struct pktio_addr *peer)
+{
+	path->local.addr = (ngtcp2_sockaddr *)&local->sa;
+	path->local.addrlen = local->len;
+	path->remote.addr = (ngtcp2_sockaddr *)&peer->sa;
+	path->remote.addrlen = peer->len;
+	path->user_data = NULL;
+}
+
+/* After reading or a socket event: flush TCP, write packets, re-arm the timer. */
+static void conn_after_io(struct quic_conn *c)
+{
+	while (c->flushq) {
+		struct quic_stream *s = c->flushq;
+
+		c->flushq = s->flushq_next;
+		s->in_flushq = 0;
+		if (!s->dead)
+			stream_flush_tcp(s);
+	}
+	if (!c->closing)
+		conn_write(c);
+	stream_reap(c);
+}
+
+/* ---- endpoint: receiving ---------------------------------------------- */
+
+static void ep_touch(struct quic_ep *ep, struct quic_conn *c)
+{
+	if (c->touched)
+		return;
+	c->touched = 1;
+	c->touched_next = ep->touched;
+	ep->touched = c;
+}
+
+static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint8_t *data,
+		      size_t len)
+{
+	ngtcp2_pkt_info pi = {.ecn = p->ecn};
+	ngtcp2_path path;
+	int rv;
+
+	if (c->closing)
+		return;
+	path_init(&path, &p->local, &p->peer);
+	c->stats.bytes_in += len;
+	c->stats.pkts_in++;
+	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, quic_now_ns());
+	if (rv == 0) {
+		ep_touch(c->ep, c);
+		return;
+	}
+	switch (rv) {
+	case NGTCP2_ERR_DRAINING:
+		conn_schedule_finalize(c, -ECONNRESET, 0);
+		break;
+	case NGTCP2_ERR_DROP_CONN:
+		conn_schedule_finalize(c, -ECONNRESET, 0);
+		break;
+	case NGTCP2_ERR_CALLBACK_FAILURE:
+		conn_fail_liberr(c, rv);
+		break;
+	default:
+		if (c->ep->cfg.server && !c->handshake_done)
+			pr_info_rl("QUIC handshake with a client failed: %s", ngtcp2_strerror(rv));
+		conn_fail_liberr(c, rv);
+		break;
+	}
+}
+
+static void ep_send_raw(struct quic_ep *ep, const struct pktio_pkt *in, uint8_t *buf, size_t len)
+{
+	struct pktio_pkt p = {
+		.data = buf,
+		.len = (uint32_t)len,
+		.local = in->local,
+		.peer = in->peer,
+	};
+
+	ep->io->ops->send(ep->io, &p, 1);
+}
+
+static void ep_send_vn(struct quic_ep *ep, const struct pktio_pkt *in, const ngtcp2_version_cid *vc)
+{
+	static const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+	uint8_t buf[256], r;
+	ngtcp2_ssize n;
+
+	if (getrandom(&r, 1, 0) != 1)
+		r = 0;
+	n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen,
+						 vc->dcid, vc->dcidlen, versions, 1);
+	if (n > 0)
+		ep_send_raw(ep, in, buf, (size_t)n);
+}
+
+static void ep_send_reset(struct quic_ep *ep, const struct pktio_pkt *in,
+			  const ngtcp2_version_cid *vc, size_t len)
+{
+	uint8_t buf[64], token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64];
+	ngtcp2_cid dcid;
+	size_t out = len - 1; /* RFC 9000 10.3: smaller than what triggered it */
+	ngtcp2_ssize n;
+
+	if (len < 43 || !log_ratelimit_ok(&ep->reset_rl, RESET_BURST))
+		return;
+	if (out > sizeof(buf))
+		out = sizeof(buf);
+	ngtcp2_cid_init(&dcid, vc->dcid, vc->dcidlen);
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->secret, sizeof(ep->secret),
+							 &dcid))
+		return;
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return;
+	n = ngtcp2_pkt_write_stateless_reset(buf, out, token, rnd,
+					     out - NGTCP2_STATELESS_RESET_TOKENLEN - 1);
+	if (n > 0)
+		ep_send_raw(ep, in, buf, (size_t)n);
+}
+
+static void ep_send_retry(struct quic_ep *ep, const struct pktio_pkt *in, const ngtcp2_pkt_hd *hd)
+{
+	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], buf[256];
+	ngtcp2_ssize tlen, n;
+	ngtcp2_cid scid;
+
+	if (cid_make(ep, &scid))
+		return;
+	tlen = ngtcp2_crypto_generate_retry_token(token, ep->secret, sizeof(ep->secret),
+						  hd->version, &in->peer.sa, in->peer.len, &scid,
+						  &hd->dcid, quic_now_ns());
+	if (tlen < 0)
+		return;
+	n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid, &hd->dcid,
+				      token, (size_t)tlen);
+	if (n > 0)
+		ep_send_raw(ep, in, buf, (size_t)n);
+}
+
+static int conn_tls_server(struct quic_conn *c)
+{
+	c->ssl = wolfSSL_new(c->ep->cfg.tls);
+	if (!c->ssl)
+		return -ENOMEM;
+	wolfSSL_set_app_data(c->ssl, &c->conn_ref);
+	wolfSSL_set_accept_state(c->ssl);
+	wolfSSL_set_quic_early_data_enabled(c->ssl, 1);
+	ngtcp2_conn_set_tls_native_handle(c->conn, c->ssl);
+	return 0;
+}
+
+static void ep_accept(struct quic_ep *ep, const struct pktio_pkt *p, const uint8_t *data,
+		      size_t len)
+{
+	ngtcp2_transport_params tp;
+	ngtcp2_cid scid, odcid;
+	ngtcp2_callbacks cb;
+	ngtcp2_settings st;
+	struct quic_conn *c;
+	ngtcp2_pkt_hd hd;
+	ngtcp2_path path;
+	bool retried = false;
+	int rv;
+
+	if (ngtcp2_accept(&hd, data, len))
+		return;
+	if (ep->cfg.retry) {
+		if (!hd.tokenlen) {
+			ep_send_retry(ep, p, &hd);
+			return;
+		}
+		if (hd.token[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY ||
+		    ngtcp2_crypto_verify_retry_token(&odcid, hd.token, hd.tokenlen, ep->secret,
+						     sizeof(ep->secret), hd.version, &p->peer.sa,
+						     p->peer.len, &hd.dcid, RETRY_TOKEN_TTL,
+						     quic_now_ns())) {
+			pr_info_rl("dropping a QUIC Initial with an invalid Retry token");
+			return;
+		}
+		retried = true;
+	}
+	if (cid_make(ep, &scid))
+		return;
+	c = conn_alloc(ep, &p->local, &p->peer);
+	if (!c)
+		return;
+	fill_callbacks(&cb, true);
+	fill_settings(ep, &st, &tp);
+	if (retried) {
+		tp.original_dcid = odcid;
+		tp.retry_scid = hd.dcid;
+		tp.retry_scid_present = 1;
+		st.token = hd.token;
+		st.tokenlen = hd.tokenlen;
+		st.token_type = NGTCP2_TOKEN_TYPE_RETRY;
+	} else {
+		tp.original_dcid = hd.dcid;
+	}
+	tp.original_dcid_present = 1;
+	tp.stateless_reset_token_present = 1;
+	ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token, ep->secret,
+						     sizeof(ep->secret), &scid);
+	path_init(&path, &c->local, &c->peer);
+	rv = ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &path, hd.version, &cb, &st, &tp,
+				    NULL, c);
+	if (rv) {
+		pr_warn_rl("failed to accept a QUIC connection: %s", ngtcp2_strerror(rv));
+		goto err_free;
+	}
+	if (conn_tls_server(c) || cid_add(ep, &scid, c) || cid_add(ep, &hd.dcid, c))
+		goto err_free;
+	conn_keep_alive(c);
+	if (ep->h.conn_new_cb)
+		ep->h.conn_new_cb(c, ep->arg);
+	conn_read(c, p, data, len);
+	return;
+
+err_free:
+	if (c->conn) {
+		conn_free(c);
+		return;
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ep->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_free(c->timer);
+	free(c);
+}
+
+static void ep_datagram(struct quic_ep *ep, const struct pktio_pkt *p, const uint8_t *data,
+			size_t len)
+{
+	ngtcp2_version_cid vc;
+	struct quic_conn *c;
+	int rv;
+
+	rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, BEAM_CID_LEN);
+	if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+		if (ep->cfg.server)
+			ep_send_vn(ep, p, &vc);
+		return;
+	}
+	if (rv)
+		return;
+	c = cid_find(ep, vc.dcid, vc.dcidlen);
+	if (!c && !ep->cfg.server)
+		c = ep->conns; /* a client has one connection; ngtcp2 checks the CID */
+	if (c) {
+		conn_read(c, p, data, len);
+		return;
+	}
+	if (data[0] & 0x80)
+		ep_accept(ep, p, data, len);
+	else
+		ep_send_reset(ep, p, &vc, len);
+}
+
+static void ep_after_batch(struct quic_ep *ep)
+{
+	while (ep->touched) {
+		struct quic_conn *c = ep->touched;
+
+		ep->touched = c->touched_next;
+		c->touched = 0;
+		if (!c->closing)
+			conn_after_io(c);
+	}
+}
+
+static void ep_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quic_ep *ep = arg;
+	int round, n, i;
+
+	(void)fd;
+	(void)what;
+	for (round = 0; round < RX_ROUNDS; round++) {
+		n = ep->io->ops->recv(ep->io, ep->rx, RX_BATCH);
+		if (n <= 0) {
+			if (n < 0)
+				pr_warn_rl("failed to receive UDP datagrams: %s", strerror(-n));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			const struct pktio_pkt *p = &ep->rx[i];
+			size_t seg = p->gso_size ? p->gso_size : p->len, off;
+
+			/* a GRO train: equal segments, the last may be shorter */
+			for (off = 0; off < p->len; off += seg) {
+				size_t l = p->len - off < seg ? p->len - off : seg;
+
+				ep_datagram(ep, p, p->data + off, l);
+			}
+		}
+		ep_after_batch(ep);
+	}
+	if (round == RX_ROUNDS)
+		event_active(ep->rev, EV_READ, 0); /* more pending: come back after others */
+}
+
+static void ep_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quic_ep *ep = arg;
+	struct quic_conn *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = ep->conns; c; c = next) {
+		next = c->next;
+		if (!c->pending || c->closing)
+			continue;
+		if (conn_send_pending(c) == -EAGAIN)
+			return;
+		conn_after_io(c);
+	}
+	event_del(ep->wev);
+}
+
+/* ---- endpoint: setup -------------------------------------------------- */
+
+int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
+		const struct quic_ep_config *cfg, const struct quic_handlers *h, void *arg)
+{
+	struct quic_ep *ep;
+	int fd = io->ops->fd(io);
+
+	ep = calloc(1, sizeof(*ep));
+	if (!ep) {
+		io->ops->free(io);
+		return -ENOMEM;
+	}
+	ep->base = base;
+	ep->io = io;
+	ep->cfg = *cfg;
+	ep->h = *h;
+	ep->arg = arg;
+	if (!ep->cfg.idle_timeout_ms)
+		ep->cfg.idle_timeout_ms = 30000;
+	if (!ep->cfg.max_streams_bidi)
+		ep->cfg.max_streams_bidi = 1000000;
+	if (!ep->cfg.stream_window)
+		ep->cfg.stream_window = 1 << 20;
+	if (!ep->cfg.stream_window_max)
+		ep->cfg.stream_window_max = 16 << 20;
+	if (!ep->cfg.conn_window_max)
+		ep->cfg.conn_window_max = 64 << 20;
+	if (!ep->cfg.sendbuf_max)
+		ep->cfg.sendbuf_max = 4 << 20;
+	ep->cids = calloc(1u << CID_TABLE_BITS, sizeof(*ep->cids));
+	ep->txbuf = malloc(TX_MAX_PKTS * TX_PKT_MAX);
+	ep->rev = event_new(base, fd, EV_READ | EV_PERSIST, ep_read_cb, ep);
+	ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, ep_write_cb, ep);
+	if (!ep->cids || !ep->txbuf || !ep->rev || !ep->wev ||
+	    getrandom(ep->secret, sizeof(ep->secret), 0) != sizeof(ep->secret) ||
+	    getrandom(&ep->cid_seed, sizeof(ep->cid_seed), 0) != sizeof(ep->cid_seed)) {
+		quic_ep_free(ep, 0);
+		return -ENOMEM;
+	}
+	event_add(ep->rev, NULL);
+	*out = ep;
+	return 0;
+}
+
+void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
+{
+	size_t i;
+
+	if (!ep)
+		return;
+	while (ep->conns) {
+		struct quic_conn *c = ep->conns;
+
+		if (!c->closing)
+			quic_conn_close(c, app_code, "shutdown");
+		conn_finalize(c);
+	}
+	if (ep->cids) {
+		for (i = 0; i < (1u << CID_TABLE_BITS); i++) {
+			while (ep->cids[i]) {
+				struct cid_entry *e = ep->cids[i];
+
+				ep->cids[i] = e->next;
+				free(e);
+			}
+		}
+	}
+	while (ep->pool) {
+		struct chunk *k = ep->pool;
+
+		ep->pool = k->next;
+		free(k);
+	}
+	if (ep->rev)
+		event_free(ep->rev);
+	if (ep->wev)
+		event_free(ep->wev);
+	if (ep->io)
+		ep->io->ops->free(ep->io);
+	free(ep->cids);
+	free(ep->txbuf);
+	free(ep);
+}
+
+static int conn_tls_client(struct quic_conn *c, const struct quic_resume *r)
+{
+	static const unsigned char alpn[] = "\x06" PROTO_ALPN;
+	struct quic_ep *ep = c->ep;
+	const char *sni = ep->cfg.sni ? ep->cfg.sni : "beamd";
+
+	c->ssl = wolfSSL_new(ep->cfg.tls);
+	if (!c->ssl)
+		return -ENOMEM;
+	wolfSSL_set_app_data(c->ssl, &c->conn_ref);
+	wolfSSL_set_connect_state(c->ssl);
+	wolfSSL_set_alpn_protos(c->ssl, alpn, sizeof(alpn) - 1);
+	wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, sni, (unsigned short)strlen(sni));
+	if (ep->cfg.verify == TLS_VERIFY_CA && ep->cfg.sni)
+		wolfSSL_check_domain_name(c->ssl, ep->cfg.sni);
+	wolfSSL_set_quic_transport_version(c->ssl, 0x39);
+	wolfSSL_UseSessionTicket(c->ssl);
+	if (r && r->session && wolfSSL_set_session(c->ssl, r->session) == WOLFSSL_SUCCESS &&
+	    wolfSSL_SESSION_get_max_early_data(r->session) && r->tp_len &&
+	    !ngtcp2_conn_decode_and_set_0rtt_transport_params(c->conn, r->tp, r->tp_len))
+		wolfSSL_set_quic_early_data_enabled(c->ssl, 1);
+	ngtcp2_conn_set_tls_native_handle(c->conn, c->ssl);
+	return 0;
+}
+
+int quic_ep_connect(struct quic_ep *ep, const struct pktio_addr *local,
+		    const struct pktio_addr *remote, const struct quic_resume *resume,
+		    struct quic_conn **out)
+{
+	ngtcp2_transport_params tp;
+	ngtcp2_cid scid, dcid;
+	ngtcp2_callbacks cb;
+	ngtcp2_settings st;
+	struct quic_conn *c;
+	ngtcp2_path path;
+	uint8_t rnd[BEAM_CID_LEN];
+	int rv;
+
+	if (cid_make(ep, &scid) || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	ngtcp2_cid_init(&dcid, rnd, sizeof(rnd));
+	c = conn_alloc(ep, local, remote);
+	if (!c)
+		return -ENOMEM;
+	fill_callbacks(&cb, false);
+	fill_settings(ep, &st, &tp);
+	path_init(&path, &c->local, &c->peer);
+	rv = ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &st,
+				    &tp, NULL, c);
+	if (rv) {
+		pr_err("failed to start a QUIC connection: %s", ngtcp2_strerror(rv));
+		conn_schedule_finalize(c, -EIO, 0);
+		return -EIO;
+	}
+	conn_keep_alive(c);
+	if (conn_tls_client(c, resume)) {
+		conn_schedule_finalize(c, -ENOMEM, 0);
+		return -ENOMEM;
+	}
+	*out = c;
+	conn_write(c);
+	return 0;
+}
+
+struct quic_resume *quic_conn_take_resume(struct quic_conn *c)
+{
+	struct quic_resume *r;
+	ngtcp2_ssize n;
+
+	if (!c->ssl || !c->handshake_done)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->session = wolfSSL_get1_session(c->ssl);
+	n = ngtcp2_conn_encode_0rtt_transport_params(c->conn, r->tp, sizeof(r->tp));
+	if (!r->session || n <= 0) {
+		quic_resume_free(r);
+		return NULL;
+	}
+	r->tp_len = (size_t)n;
+	return r;
+}
+
+void quic_resume_free(struct quic_resume *r)
+{
+	if (!r)
+		return;
+	if (r->session)
+		wolfSSL_SESSION_free(r->session);
+	free(r);
+}
+
+bool quic_conn_early_accepted(struct quic_conn *c)
+{
+	return c->ssl && !c->early_rejected &&
+	       wolfSSL_get_early_data_status(c->ssl) == WOLFSSL_EARLY_DATA_ACCEPTED;
+}
+
+void quic_conn_flush(struct quic_conn *c)
+{
+	if (!c->closing && !c->in_write)
+		conn_after_io(c);
+}
+
+void quic_conn_set_user(struct quic_conn *c, void *user)
+{
+	c->user = user;
+}
+
+void *quic_conn_user(struct quic_conn *c)
+{
+	return c->user;
+}
+
+const struct pktio_addr *quic_conn_peer(struct quic_conn *c)
+{
+	return &c->peer;
+}
+
+bool quic_conn_handshake_done(struct quic_conn *c)
+{
+	return c->handshake_done;
+}
+
+struct quic_conn_stats *quic_conn_stats(struct quic_conn *c)
+{
+	return &c->stats;
+}
+
+void quic_stream_set_user(struct quic_stream *s, void *user)
+{
+	s->user = user;
+}
+
+void *quic_stream_user(struct quic_stream *s)
+{
+	return s->user;
+}
+
+int64_t quic_stream_id(struct quic_stream *s)
+{
+	return s->id;
+}
+
+struct quic_conn *quic_stream_conn(struct quic_stream *s)
+{
+	return s->c;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * quic.h - beam's QUIC engine: ngtcp2 + wolfSSL over a struct pktio.
+ *
+ * An endpoint (struct quic_ep) owns one pktio, its libevent events, the
+ * connections on it and a table of the connection IDs it issued. A stream
+ * is either a message stream (its bytes go to the owner's stream_data_cb:
+ * the control stream, and a data stream until its header is read) or
+ * bridged to a TCP socket: bytes are carried both ways with flow control
+ * tied to the socket (reading stops while the send buffer is full, QUIC
+ * credit is returned only as bytes reach the socket), FIN maps to FIN, a
+ * reset to a reset.
+ *
+ * ngtcp2 and wolfSSL error codes stay in quic.c; callers see -errno.
+ */
+#ifndef BEAM_QUIC_H
+#define BEAM_QUIC_H
+
+#include "pktio.h"
+#include "tls.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct quic_ep;
+struct quic_conn;
+struct quic_stream;
+
+/* Per-connection counters for metrics (issue #5 reads these). */
+struct quic_conn_stats {
+	uint64_t created_ns;   /* CLOCK_MONOTONIC */
+	uint64_t handshake_ns; /* handshake duration, 0 until done */
+	uint64_t bytes_in;     /* UDP payload bytes received */
+	uint64_t bytes_out;    /* UDP payload bytes sent */
+	uint64_t pkts_in;
+	uint64_t pkts_out;
+	uint64_t streams_open;	/* currently open */
+	uint64_t streams_total; /* opened since start */
+	uint64_t streams_ok;	/* closed cleanly */
+	uint64_t streams_reset; /* closed by a reset either way */
+	uint64_t srtt_ns;	/* smoothed RTT, refreshed on each write */
+	uint64_t ttfb_ns_sum;	/* sum over streams: open to first byte back */
+	uint64_t stream_ns_sum; /* sum over closed streams: lifetime */
+	uint32_t tunnels;	/* set by the owner */
+};
+
+struct quic_handlers {
+	/* A message stream got bytes. Return how many were consumed (all, unless
+	 * the stream was bridged during the call: the rest then goes to TCP), or
+	 * -errno to reset the stream with PROTO_ERR_MALFORMED. */
+	int (*stream_data_cb)(struct quic_conn *c, struct quic_stream *s, const uint8_t *data,
+			      size_t len, bool fin, bool early, void *arg);
+	/* The peer opened stream @s. Return 0, or -errno to refuse it. */
+	int (*stream_open_cb)(struct quic_conn *c, struct quic_stream *s, void *arg);
+	/* @s is closing (both ways done or reset); it is freed after the call.
+	 * @app_err is the reset code, 0 for a clean close. */
+	void (*stream_close_cb)(struct quic_conn *c, struct quic_stream *s, uint64_t app_err,
+				void *arg);
+	/* Server: a new connection was accepted. */
+	void (*conn_new_cb)(struct quic_conn *c, void *arg);
+	/* The handshake finished (the client has checked the edge's certificate). */
+	void (*handshake_cb)(struct quic_conn *c, void *arg);
+	/* The connection is gone (@err -errno; @app_code when the peer closed with
+	 * one); it is freed after the call. */
+	void (*conn_close_cb)(struct quic_conn *c, int err, uint64_t app_code, void *arg);
+	/* The peer raised our stream limit: quic_stream_open may work again. */
+	void (*streams_cb)(struct quic_conn *c, void *arg);
+	/* Client: 0-RTT was rejected; streams opened before were dropped. */
+	void (*early_rejected_cb)(struct quic_conn *c, void *arg);
+};
+
+struct quic_ep_config {
+	bool server;
+	uint8_t worker_id;	    /* octet 1 of every CID we issue */
+	uint64_t idle_timeout_ms;   /* 0: 30 s */
+	bool retry;		    /* server: Retry every new client first */
+	struct WOLFSSL_CTX *tls;    /* owned by the caller, outlives the endpoint */
+	enum tls_verify verify;	    /* client */
+	uint8_t pin[TLS_FP_LEN];    /* client, TLS_VERIFY_PIN */
+	const char *sni;	    /* client: name checked with TLS_VERIFY_CA */
+	uint64_t max_streams_bidi;  /* streams the peer may open (0: 1,000,000) */
+	uint64_t stream_window;	    /* initial per-stream window (0: 1 MiB) */
+	uint64_t stream_window_max; /* auto-tuned limit (0: 16 MiB) */
+	uint64_t conn_window_max;   /* (0: 64 MiB) */
+	uint64_t sendbuf_max;	    /* bytes read from TCP not yet acked (0: 4 MiB) */
+};
+
+/*
+ * Create an endpoint on @io (ownership of @io passes to the endpoint) in
+ * @base. Returns 0 or -errno.
+ */
+int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
+		const struct quic_ep_config *cfg, const struct quic_handlers *h, void *arg);
+
+/* Close every connection (CONNECTION_CLOSE with @app_code), free all. Accepts NULL. */
+void quic_ep_free(struct quic_ep *ep, uint64_t app_code);
+
+/* Session state a client keeps to resume with 0-RTT. */
+struct quic_resume;
+void quic_resume_free(struct quic_resume *r);
+
+/*
+ * Client: start a connection to @remote from the endpoint's socket address
+ * @local. With @resume (from quic_conn_take_resume of an earlier connection)
+ * the handshake resumes and 0-RTT is allowed. Returns 0 or -errno.
+ */
+int quic_ep_connect(struct quic_ep *ep, const struct pktio_addr *local,
+		    const struct pktio_addr *remote, const struct quic_resume *resume,
+		    struct quic_conn **out);
+
+/* Client: what to keep for the next connection (NULL when no ticket came). */
+struct quic_resume *quic_conn_take_resume(struct quic_conn *c);
+
+/* Whether the handshake of @c resumed and its 0-RTT data was accepted. */
+bool quic_conn_early_accepted(struct quic_conn *c);
+
+/* Close @c with @app_code; conn_close_cb runs from the event loop later. */
+void quic_conn_close(struct quic_conn *c, uint64_t app_code, const char *reason);
+
+void quic_conn_set_user(struct quic_conn *c, void *user);
+void *quic_conn_user(struct quic_conn *c);
+const struct pktio_addr *quic_conn_peer(struct quic_conn *c);
+bool quic_conn_handshake_done(struct quic_conn *c);
+struct quic_conn_stats *quic_conn_stats(struct quic_conn *c);
+
+/*
+ * Open a bidirectional stream on @c. Returns 0 and the stream in *@out,
+ * -EAGAIN when the peer's stream limit is reached (streams_cb says when to
+ * retry), or another -errno.
+ */
+int quic_stream_open(struct quic_conn *c, struct quic_stream **out);
+
+/*
+ * Queue @len bytes on @s (copied), with @fin after them. Message streams and
+ * the header of a data stream use this. Returns 0 or -errno (-EPIPE once FIN
+ * was queued).
+ */
+int quic_stream_write(struct quic_stream *s, const void *data, size_t len, bool fin);
+
+/*
+ * Bridge @s to the TCP socket @fd (non-blocking; the stream owns it from now
+ * on, also on failure). With @connecting the socket's connect() is in
+ * progress: nothing is written to it until it completes, and a refusal
+ * resets the stream with PROTO_ERR_CONN_REFUSED. Returns 0 or -errno.
+ */
+int quic_stream_attach_tcp(struct quic_stream *s, int fd, bool connecting);
+
+/* Reset @s both ways with @code; a bridged socket is reset too. */
+void quic_stream_reset(struct quic_stream *s, uint64_t code);
+
+void quic_stream_set_user(struct quic_stream *s, void *user);
+void *quic_stream_user(struct quic_stream *s);
+int64_t quic_stream_id(struct quic_stream *s);
+struct quic_conn *quic_stream_conn(struct quic_stream *s);
+
+/* Process pending writes of @c now (after a burst of quic_stream_write). */
+void quic_conn_flush(struct quic_conn *c);
+
+/* Current time, CLOCK_MONOTONIC in ns. */
+uint64_t quic_now_ns(void);
+
+#endif /* BEAM_QUIC_H */

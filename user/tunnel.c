@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tunnel.c - beamd's tunnel registry.
+ *
+ * A session is an agent's QUIC connection; its first bidirectional stream is
+ * the control stream. A tunnel is a public TCP listener owned by a session.
+ * When the session goes, its tunnels stay (listener bound, new clients
+ * reset) for the grace period; a REGISTER with the same token name and
+ * tunnel name in that time takes the tunnel back with its port.
+ */
+#include "tunnel.h"
+#include "log.h"
+#include "netaddr.h"
+#include "pktio_udp.h"
+#include "proto.h"
+#include "quic.h"
+#include "tokens.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define CTRL_BUF_MAX	  (2 * (PROTO_MAX_PAYLOAD + 16))
+#define PENDING_MAX	  4096 /* public connections waiting for a stream, per tunnel */
+#define TUNNELS_PER_AGENT 64
+
+struct session;
+
+struct pending_conn {
+	struct pending_conn *next;
+	int fd;
+	struct pktio_addr peer;
+};
+
+struct tunnel {
+	struct edge *e;
+	struct tunnel *next;
+	struct session *sess; /* NULL while in the grace period */
+	uint64_t id;
+	uint16_t port;
+	char token_name[TOKENS_MAX_NAME + 1];
+	char name[PROTO_MAX_NAME + 1];
+	struct evconnlistener *lst;
+	struct event *grace;
+	struct pending_conn *pend_head, *pend_tail;
+	unsigned int npend;
+	uint64_t conns_total;
+};
+
+struct session {
+	struct edge *e;
+	struct session *next;
+	struct quic_conn *c;
+	struct quic_stream *ctrl;
+	bool authed;
+	char token_name[TOKENS_MAX_NAME + 1];
+	char peer[NETADDR_STR_MAX];
+	uint8_t rx[CTRL_BUF_MAX];
+	size_t rx_len;
+	unsigned int ntunnels;
+};
+
+struct edge {
+	struct event_base *base;
+	struct edge_config cfg;
+	struct quic_ep *ep;
+	struct session *sessions;
+	struct tunnel *tunnels;
+	uint64_t next_tunnel_id;
+};
+
+static void tunnel_drain(struct tunnel *t);
+
+/* ---- control messages -------------------------------------------------- */
+
+static void ctrl_send(struct session *ss, const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_PAYLOAD + 16];
+	int n;
+
+	if (!ss->ctrl)
+		return;
+	n = proto_encode(m, buf, sizeof(buf));
+	if (n < 0) {
+		pr_err("failed to encode control message type %llu: %s",
+		       (unsigned long long)m->type, strerror(-n));
+		return;
+	}
+	quic_stream_write(ss->ctrl, buf, (size_t)n, false);
+}
+
+static void ctrl_error(struct session *ss, uint64_t code, uint64_t req, const char *reason)
+{
+	struct proto_msg m = {.type = PROTO_ERROR};
+
+	m.error.code = code;
+	m.error.req_id = req;
+	m.error.reason.data = (const uint8_t *)reason;
+	m.error.reason.len = strlen(reason);
+	ctrl_send(ss, &m);
+}
+
+static void handle_hello(struct session *ss, const struct proto_msg *m)
+{
+	struct proto_msg w = {.type = PROTO_WELCOME};
+	const char *name;
+
+	if (m->hello.version != PROTO_VERSION) {
+		pr_warn("agent %s: unsupported beam protocol version %llu", ss->peer,
+			(unsigned long long)m->hello.version);
+		quic_conn_close(ss->c, PROTO_ERR_VERSION, "unsupported protocol version");
+		return;
+	}
+	name = tokens_match(ss->e->cfg.tokens, m->hello.token.data, m->hello.token.len);
+	if (!name) {
+		pr_warn("agent %s: authentication failed: unknown token", ss->peer);
+		quic_conn_close(ss->c, PROTO_ERR_AUTH, "authentication failed: unknown token");
+		return;
+	}
+	if (ss->authed && strcmp(name, ss->token_name)) {
+		quic_conn_close(ss->c, PROTO_ERR_AUTH, "a second HELLO with another token");
+		return;
+	}
+	ss->authed = true;
+	snprintf(ss->token_name, sizeof(ss->token_name), "%s", name);
+	pr_info("agent %s authenticated as '%s'", ss->peer, name);
+	w.welcome.version = PROTO_VERSION;
+	w.welcome.grace_s = ss->e->cfg.grace_s;
+	w.welcome.name.data = (const uint8_t *)ss->token_name;
+	w.welcome.name.len = strlen(ss->token_name);
+	ctrl_send(ss, &w);
+}
+
+static struct tunnel *tunnel_by_port(struct edge *e, uint16_t port)
+{
+	struct tunnel *t;
+
+	for (t = e->tunnels; t; t = t->next)
+		if (t->port == port)
+			return t;
+	return NULL;
+}
+
+static void tunnel_free(struct tunnel *t)
+{
+	struct edge *e = t->e;
+	struct tunnel **pp;
+
+	for (pp = &e->tunnels; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	while (t->pend_head) {
+		struct pending_conn *p = t->pend_head;
+
+		t->pend_head = p->next;
+		close(p->fd);
+		free(p);
+	}
+	if (t->sess)
+		t->sess->ntunnels--;
+	if (t->lst)
+		evconnlistener_free(t->lst);
+	if (t->grace)
+		event_free(t->grace);
+	free(t);
+}
+
+static void reset_fd(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Carry one public connection to the agent: a new stream, header, bytes. */
+static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr *peer)
+{
+	struct proto_stream_hdr h = {.tunnel_id = t->id};
+	uint8_t buf[PROTO_STREAM_HDR_MAX];
+	struct quic_stream *s;
+	int n, err;
+
+	err = quic_stream_open(t->sess->c, &s);
+	if (err)
+		return err;
+	if (peer->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&peer->in6.sin6_addr)) {
+		h.family = 6;
+		memcpy(h.addr, &peer->in6.sin6_addr, 16);
+		h.port = ntohs(peer->in6.sin6_port);
+	} else if (peer->sa.sa_family == AF_INET6) {
+		h.family = 4;
+		memcpy(h.addr, &peer->in6.sin6_addr.s6_addr[12], 4);
+		h.port = ntohs(peer->in6.sin6_port);
+	} else {
+		h.family = 4;
+		memcpy(h.addr, &peer->in.sin_addr, 4);
+		h.port = ntohs(peer->in.sin_port);
+	}
+	n = proto_stream_hdr_encode(&h, buf, sizeof(buf));
+	if (n < 0 || quic_stream_write(s, buf, (size_t)n, false)) {
+		quic_stream_reset(s, PROTO_ERR_INTERNAL);
+		return -EIO;
+	}
+	quic_stream_set_user(s, t);
+	t->conns_total++;
+	return quic_stream_attach_tcp(s, fd, false) ? -EIO : 0;
+}
+
+static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			     int salen, void *arg)
+{
+	struct tunnel *t = arg;
+	struct pending_conn *p;
+	struct pktio_addr peer = {0};
+	int err;
+
+	(void)l;
+	if ((size_t)salen <= sizeof(peer.in6)) {
+		memcpy(&peer.sa, sa, (size_t)salen);
+		peer.len = (socklen_t)salen;
+	}
+	if (!t->sess) {
+		reset_fd(fd); /* the agent is gone: refuse until it returns */
+		return;
+	}
+	if (!t->pend_head && quic_conn_handshake_done(t->sess->c)) {
+		err = tunnel_open_stream(t, fd, &peer);
+		if (!err) {
+			quic_conn_flush(t->sess->c);
+			return;
+		}
+		if (err != -EAGAIN) {
+			reset_fd(fd);
+			return;
+		}
+	}
+	/* no stream credit yet (or tunnel data before the handshake finished): wait */
+	if (t->npend >= PENDING_MAX || !(p = calloc(1, sizeof(*p)))) {
+		pr_warn_rl("tunnel %llu: too many public connections waiting for the agent",
+			   (unsigned long long)t->id);
+		reset_fd(fd);
+		return;
+	}
+	p->fd = fd;
+	p->peer = peer;
+	if (t->pend_tail)
+		t->pend_tail->next = p;
+	else
+		t->pend_head = p;
+	t->pend_tail = p;
+	t->npend++;
+}
+
+static void tunnel_drain(struct tunnel *t)
+{
+	while (t->pend_head && t->sess && quic_conn_handshake_done(t->sess->c)) {
+		struct pending_conn *p = t->pend_head;
+		int err = tunnel_open_stream(t, p->fd, &p->peer);
+
+		if (err == -EAGAIN)
+			break;
+		if (err)
+			reset_fd(p->fd);
+		t->pend_head = p->next;
+		if (!t->pend_head)
+			t->pend_tail = NULL;
+		t->npend--;
+		free(p);
+	}
+	if (t->sess)
+		quic_conn_flush(t->sess->c);
+}
+
+static int tunnel_listen(struct edge *e, uint16_t port, struct evconnlistener **out,
+			 uint16_t *bound)
+{
+	struct pktio_addr a = e->cfg.public_bind;
+	struct evconnlistener *l;
+	int fd, one = 1, zero = 0, err;
+
+	if (a.sa.sa_family == AF_INET6)
+		a.in6.sin6_port = htons(port);
+	else
+		a.in.sin_port = htons(port);
+	fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a.sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, &a.sa, a.len) || listen(fd, 4096)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	a.len = sizeof(a.in6);
+	getsockname(fd, &a.sa, &a.len);
+	*bound = ntohs(a.sa.sa_family == AF_INET6 ? a.in6.sin6_port : a.in.sin_port);
+	l = evconnlistener_new(e->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*out = l;
+	return 0;
+}
+
+static void send_registered(struct session *ss, uint64_t req, struct tunnel *t)
+{
+	struct proto_msg m = {.type = PROTO_REGISTERED};
+	char addr[NETADDR_STR_MAX + 8], host[NETADDR_STR_MAX];
+	struct pktio_addr local = ss->e->cfg.listen;
+	char *colon;
+
+	/* the public host is the edge address the agent reached; the port is the tunnel's */
+	netaddr_str(&local, host, sizeof(host));
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	snprintf(addr, sizeof(addr), "%s:%u", host, t->port);
+	m.registered.req_id = req;
+	m.registered.tunnel_id = t->id;
+	m.registered.port = t->port;
+	m.registered.addr.data = (const uint8_t *)addr;
+	m.registered.addr.len = strlen(addr);
+	if (m.registered.addr.len > PROTO_MAX_ADDR)
+		m.registered.addr.len = PROTO_MAX_ADDR;
+	ctrl_send(ss, &m);
+}
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	(void)fd;
+	(void)what;
+	pr_info("tunnel %llu (port %u, '%s'): agent did not return within the grace period; port freed",
+		(unsigned long long)t->id, t->port, t->token_name);
+	tunnel_free(t);
+}
+
+static void tunnel_attach(struct tunnel *t, struct session *ss)
+{
+	t->sess = ss;
+	ss->ntunnels++;
+	if (t->grace)
+		event_del(t->grace);
+	evconnlistener_enable(t->lst);
+}
+
+static void handle_register(struct session *ss, const struct proto_msg *m)
+{
+	struct edge *e = ss->e;
+	char name[PROTO_MAX_NAME + 1];
+	struct tunnel *t;
+	uint16_t port = (uint16_t)m->reg.port;
+	int err;
+
+	if (!ss->authed) {
+		pr_warn("agent %s: REGISTER before a successful HELLO", ss->peer);
+		ctrl_error(ss, PROTO_ERR_NOT_AUTHED, m->reg.req_id, "not authenticated");
+		return;
+	}
+	if (m->reg.kind != PROTO_KIND_TCP) {
+		ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id, "only tcp tunnels for now");
+		return;
+	}
+	memcpy(name, m->reg.name.data, m->reg.name.len);
+	name[m->reg.name.len] = '\0';
+
+	/* the same agent's tunnel again (a 0-RTT replay or a re-register), or its
+	 * reservation from the grace period */
+	for (t = e->tunnels; t; t = t->next) {
+		if (strcmp(t->token_name, ss->token_name) || strcmp(t->name, name) ||
+		    (port && t->port != port))
+			continue;
+		if (t->sess == ss || !t->sess) {
+			if (!t->sess) {
+				tunnel_attach(t, ss);
+				pr_info("tunnel %llu: port %u back to '%s' (%s)",
+					(unsigned long long)t->id, t->port, ss->token_name,
+					ss->peer);
+			}
+			send_registered(ss, m->reg.req_id, t);
+			return;
+		}
+	}
+	if (port && (t = tunnel_by_port(e, port))) {
+		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
+			ss->token_name, port, (unsigned long long)t->id);
+		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
+		return;
+	}
+	if (ss->ntunnels >= TUNNELS_PER_AGENT) {
+		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels");
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "out of memory");
+		return;
+	}
+	t->e = e;
+	err = tunnel_listen(e, port, &t->lst, &t->port);
+	if (err) {
+		pr_warn("agent %s ('%s'): failed to listen on public port %u: %s", ss->peer,
+			ss->token_name, port, strerror(-err));
+		ctrl_error(ss, err == -EADDRINUSE ? PROTO_ERR_PORT_TAKEN : PROTO_ERR_PORT_DENIED,
+			   m->reg.req_id, strerror(-err));
+		free(t);
+		return;
+	}
+	evconnlistener_set_cb(t->lst, tunnel_accept_cb, t);
+	t->grace = evtimer_new(e->base, grace_cb, t);
+	t->id = ++e->next_tunnel_id;
+	snprintf(t->token_name, sizeof(t->token_name), "%s", ss->token_name);
+	memcpy(t->name, name, sizeof(name));
+	t->next = e->tunnels;
+	e->tunnels = t;
+	tunnel_attach(t, ss);
+	quic_conn_stats(ss->c)->tunnels = ss->ntunnels;
+	pr_info("tunnel %llu up: public port %u for '%s' (%s), name '%s'",
+		(unsigned long long)t->id, t->port, ss->token_name, ss->peer, t->name);
+	send_registered(ss, m->reg.req_id, t);
+}
+
+static void handle_unregister(struct session *ss, const struct proto_msg *m)
+{
+	struct tunnel *t;
+
+	for (t = ss->e->tunnels; t; t = t->next) {
+		if (t->id == m->unregister.tunnel_id && t->sess == ss) {
+			pr_info("tunnel %llu: unregistered by its agent",
+				(unsigned long long)t->id);
+			tunnel_free(t);
+			return;
+		}
+	}
+	ctrl_error(ss, PROTO_ERR_NO_TUNNEL, 0, "no such tunnel");
+}
+
+/* Parse every whole message in the buffer; returns -EMSGSIZE to give up. */
+static int ctrl_parse(struct session *ss, bool early)
+{
+	size_t off = 0;
+	int err = 0;
+
+	while (off < ss->rx_len) {
+		struct proto_msg m;
+		size_t used = 0;
+
+		err = proto_decode(ss->rx + off, ss->rx_len - off, &m, &used);
+		if (err == -EAGAIN) {
+			err = 0;
+			break;
+		}
+		if (err == -EMSGSIZE) {
+			pr_warn_rl("agent %s: control message longer than %d bytes", ss->peer,
+				   PROTO_MAX_PAYLOAD);
+			break;
+		}
+		off += used;
+		if (err == -ENOMSG) {
+			pr_warn_rl("agent %s: unknown control message type 0x%llx", ss->peer,
+				   (unsigned long long)m.type);
+			ctrl_error(ss, PROTO_ERR_UNKNOWN_TYPE, 0, "unknown message type");
+			continue;
+		}
+		if (err == -EBADMSG) {
+			pr_warn_rl("agent %s: malformed control message type 0x%llx", ss->peer,
+				   (unsigned long long)m.type);
+			ctrl_error(ss, PROTO_ERR_MALFORMED, 0, "malformed message");
+			continue;
+		}
+		/* 0-RTT may carry only what is safe to replay */
+		if (early && m.type != PROTO_HELLO && m.type != PROTO_REGISTER) {
+			ctrl_error(ss, PROTO_ERR_MALFORMED, 0, "not allowed in 0-RTT");
+			continue;
+		}
+		switch (m.type) {
+		case PROTO_HELLO:
+			handle_hello(ss, &m);
+			break;
+		case PROTO_REGISTER:
+			handle_register(ss, &m);
+			break;
+		case PROTO_UNREGISTER:
+			handle_unregister(ss, &m);
+			break;
+		default:
+			pr_warn_rl("agent %s: unexpected control message type 0x%llx", ss->peer,
+				   (unsigned long long)m.type);
+			ctrl_error(ss, PROTO_ERR_UNKNOWN_TYPE, 0, "unexpected message type");
+			break;
+		}
+	}
+	memmove(ss->rx, ss->rx + off, ss->rx_len - off);
+	ss->rx_len -= off;
+	return err;
+}
+
+/* ---- QUIC handlers ------------------------------------------------------ */
+
+static int edge_stream_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *data,
+			       size_t len, bool fin, bool early, void *arg)
+{
+	struct session *ss = quic_conn_user(c);
+	size_t off = 0;
+
+	(void)arg;
+	if (!ss || s != ss->ctrl) {
+		pr_warn_rl("agent sent data on a stream it may not use (%lld)",
+			   (long long)quic_stream_id(s));
+		return -EPROTO;
+	}
+	while (off < len) {
+		size_t n = sizeof(ss->rx) - ss->rx_len;
+
+		if (n > len - off)
+			n = len - off;
+		memcpy(ss->rx + ss->rx_len, data + off, n);
+		ss->rx_len += n;
+		off += n;
+		if (ctrl_parse(ss, early)) {
+			quic_conn_close(c, PROTO_ERR_MALFORMED, "control message too long");
+			return (int)len;
+		}
+		if (ss->rx_len == sizeof(ss->rx)) {
+			quic_conn_close(c, PROTO_ERR_MALFORMED, "control stream overflow");
+			return (int)len;
+		}
+	}
+	if (fin) {
+		pr_info("agent %s closed its control stream", ss->peer);
+		quic_conn_close(c, PROTO_ERR_NONE, "control stream closed");
+	}
+	return (int)len;
+}
+
+static int edge_stream_open_cb(struct quic_conn *c, struct quic_stream *s, void *arg)
+{
+	struct session *ss = quic_conn_user(c);
+
+	(void)arg;
+	if (ss && !ss->ctrl) {
+		ss->ctrl = s;
+		return 0;
+	}
+	pr_warn_rl("agent %s opened stream %lld: only its first stream (control) is allowed",
+		   ss ? ss->peer : "?", (long long)quic_stream_id(s));
+	return -EPROTO;
+}
+
+static void edge_stream_close_cb(struct quic_conn *c, struct quic_stream *s, uint64_t app_err,
+				 void *arg)
+{
+	struct session *ss = quic_conn_user(c);
+	struct tunnel *t = quic_stream_user(s);
+
+	(void)arg;
+	if (ss && s == ss->ctrl) {
+		ss->ctrl = NULL;
+		if (!app_err)
+			return;
+		pr_warn("agent %s: control stream reset (%s)", ss->peer, proto_err_name(app_err));
+		quic_conn_close(c, PROTO_ERR_MALFORMED, "control stream reset");
+		return;
+	}
+	if (t && app_err == PROTO_ERR_CONN_REFUSED)
+		pr_info_rl("tunnel %llu: the agent's local service refused a connection",
+			   (unsigned long long)t->id);
+}
+
+static void edge_conn_new_cb(struct quic_conn *c, void *arg)
+{
+	struct edge *e = arg;
+	struct session *ss = calloc(1, sizeof(*ss));
+
+	if (!ss) {
+		quic_conn_close(c, PROTO_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	ss->e = e;
+	ss->c = c;
+	netaddr_str(quic_conn_peer(c), ss->peer, sizeof(ss->peer));
+	ss->next = e->sessions;
+	e->sessions = ss;
+	quic_conn_set_user(c, ss);
+	pr_debug("QUIC connection from %s", ss->peer);
+}
+
+static void edge_ready(struct quic_conn *c, void *arg)
+{
+	struct session *ss = quic_conn_user(c);
+	struct edge *e = arg;
+	struct tunnel *t;
+
+	if (!ss)
+		return;
+	for (t = e->tunnels; t; t = t->next)
+		if (t->sess == ss && t->pend_head)
+			tunnel_drain(t);
+}
+
+static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
+{
+	struct session *ss = quic_conn_user(c), **pp;
+	struct edge *e = arg;
+	struct tunnel *t, *next;
+
+	if (!ss)
+		return;
+	if (ss->authed)
+		pr_info("agent %s ('%s') gone: %s%s%s", ss->peer, ss->token_name, strerror(-err),
+			app ? ", " : "", app ? proto_err_name(app) : "");
+	for (t = e->tunnels; t; t = next) {
+		struct timeval tv = {.tv_sec = e->cfg.grace_s};
+
+		next = t->next;
+		if (t->sess != ss)
+			continue;
+		t->sess = NULL;
+		ss->ntunnels--;
+		while (t->pend_head) {
+			struct pending_conn *p = t->pend_head;
+
+			t->pend_head = p->next;
+			reset_fd(p->fd);
+			free(p);
+		}
+		t->pend_tail = NULL;
+		t->npend = 0;
+		if (!e->cfg.grace_s) {
+			tunnel_free(t);
+			continue;
+		}
+		evtimer_add(t->grace, &tv);
+		pr_info("tunnel %llu: port %u kept %u s for '%s' to return",
+			(unsigned long long)t->id, t->port, e->cfg.grace_s, t->token_name);
+	}
+	for (pp = &e->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == ss) {
+			*pp = ss->next;
+			break;
+		}
+	}
+	quic_conn_set_user(c, NULL);
+	free(ss);
+}
+
+static const struct quic_handlers edge_handlers = {
+	.stream_data_cb = edge_stream_data_cb,
+	.stream_open_cb = edge_stream_open_cb,
+	.stream_close_cb = edge_stream_close_cb,
+	.conn_new_cb = edge_conn_new_cb,
+	.handshake_cb = edge_ready,
+	.conn_close_cb = edge_conn_close_cb,
+	.streams_cb = edge_ready,
+};
+
+int edge_new(struct edge **out, struct event_base *base, const struct edge_config *cfg)
+{
+	struct quic_ep_config qc = {0};
+	char buf[NETADDR_STR_MAX];
+	struct pktio *io;
+	struct edge *e;
+	int err;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->base = base;
+	e->cfg = *cfg;
+	err = pktio_udp_new(&io, &cfg->listen, NULL);
+	if (err) {
+		pr_err("failed to listen for QUIC on %s: %s",
+		       netaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
+		free(e);
+		return err;
+	}
+	pktio_udp_local(io, &e->cfg.listen);
+	qc.server = true;
+	qc.worker_id = cfg->worker_id;
+	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
+	qc.retry = cfg->retry;
+	qc.tls = cfg->tls;
+	qc.max_streams_bidi = 4; /* agents open only the control stream */
+	err = quic_ep_new(&e->ep, base, io, &qc, &edge_handlers, e);
+	if (err) {
+		free(e);
+		return err;
+	}
+	pr_info("listening for agents on udp %s (GSO %s)",
+		netaddr_str(&e->cfg.listen, buf, sizeof(buf)),
+		pktio_udp_has_gso(io) ? "on" : "off");
+	*out = e;
+	return 0;
+}
+
+void edge_free(struct edge *e)
+{
+	if (!e)
+		return;
+	quic_ep_free(e->ep, PROTO_ERR_SHUTDOWN);
+	while (e->tunnels)
+		tunnel_free(e->tunnels);
+	while (e->sessions) {
+		struct session *ss = e->sessions;
+
+		e->sessions = ss->next;
+		free(ss);
+	}
+	free(e);
+}

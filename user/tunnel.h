@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tunnel.h - the edge side of beam/1: agent sessions (one per QUIC
+ * connection), authentication by token, the tunnel registry, public TCP
+ * listeners, and the grace period that keeps a port for an agent that went
+ * away. Each public TCP connection becomes one QUIC stream to the agent.
+ */
+#ifndef BEAM_TUNNEL_H
+#define BEAM_TUNNEL_H
+
+#include "pktio.h"
+
+#include <stdint.h>
+
+struct event_base;
+struct tokens;
+struct WOLFSSL_CTX;
+struct edge;
+
+struct edge_config {
+	struct pktio_addr listen;      /* QUIC (UDP) address */
+	struct pktio_addr public_bind; /* where public listeners bind (port ignored) */
+	const struct tokens *tokens;   /* owned by the caller */
+	struct WOLFSSL_CTX *tls;       /* owned by the caller */
+	unsigned int grace_s;	       /* keep a gone agent's ports this long */
+	unsigned int idle_timeout_s;
+	int retry; /* Retry before every new connection */
+	uint8_t worker_id;
+};
+
+/* Start the edge in @base. Returns 0 or -errno after a message. */
+int edge_new(struct edge **out, struct event_base *base, const struct edge_config *cfg);
+
+/* Close every agent connection (GOAWAY semantics: app code SHUTDOWN) and listener. */
+void edge_free(struct edge *e);
+
+#endif /* BEAM_TUNNEL_H */
