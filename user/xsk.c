@@ -9,6 +9,7 @@
 
 #include "beam_maps.h"
 #include "log.h"
+#include "xdp_loader.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -38,23 +39,15 @@ static uint64_t frame_base(const struct xsk_port *p, uint64_t addr)
 	return addr & ~(uint64_t)(p->frame_size - 1);
 }
 
-static const char *pin_root_of(const struct xsk_port_cfg *cfg)
-{
-	const char *env = getenv("BEAM_PIN_ROOT");
-
-	if (cfg->pin_root && *cfg->pin_root)
-		return cfg->pin_root;
-	return env && *env ? env : BEAM_PIN_ROOT_DEFAULT;
-}
-
 static int open_xsks_map(const struct xsk_port_cfg *cfg)
 {
 	char path[256];
-	int fd, err, n;
+	int fd, err;
 
-	n = snprintf(path, sizeof(path), "%s/%s/xsks", pin_root_of(cfg), cfg->ifname);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
+	err = xdp_loader_pin_dir(path, sizeof(path) - 5, cfg->pin_root, cfg->ifname);
+	if (err)
+		return err;
+	strcat(path, "/xsks");
 
 	fd = bpf_obj_get(path);
 	if (fd < 0) {

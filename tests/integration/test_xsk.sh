@@ -12,7 +12,6 @@ source "$(dirname "$0")/lib.sh"
 t_require_root
 command -v python3 >/dev/null || t_skip_all "python3 missing"
 command -v ethtool >/dev/null || t_skip_all "ethtool missing"
-command -v bpftool >/dev/null || t_skip_all "bpftool missing"
 
 EDGE=$(t_netns edge)
 PEER=$(t_netns peer)
@@ -28,32 +27,12 @@ t_ns "$PEER" ethtool -K peer0 tx off >/dev/null
 
 ECHO=$T_BUILD/bench/xsk-echo
 CHECK=$T_ROOT/tests/tools/udp-echo-check.py
-PINS=$BEAM_PIN_ROOT/eth0
-REASON_TO_XSK=6 # enum beam_reason in include/beam_maps.h
 
-# Attach beam's XDP program to eth0 in EDGE with its maps pinned under
-# $PINS, steering UDP port 4433. TODO(#6): use `beam-xdp attach` once it is
-# on main; until then bpftool loads the same object the build ships.
-xdp_attach()
-{
-	local zeros14 zeros12
-
-	mkdir -p "$PINS"
-	bpftool prog load "$T_BUILD/bpf/beam_xdp.bpf.o" "$PINS/prog" type xdp pinmaps "$PINS"
-	t_ns "$EDGE" bpftool net attach xdp pinned "$PINS/prog" dev eth0
-	# struct beam_config: ports[0] = htons(4433), flags = BEAM_CFG_STEER.
-	zeros14=$(printf '0 %.0s' {1..14})
-	zeros12=$(printf '0 %.0s' {1..12})
-	# shellcheck disable=SC2086
-	bpftool map update pinned "$PINS/config" key 0 0 0 0 \
-		value 0x11 0x51 $zeros14 1 0 0 0 $zeros12
-}
-
-# Packets counted under reason $1 in the per-CPU stats map, all CPUs.
+# Packets counted under reason $1 (a name of `beam-xdp stats --json`).
 stat_packets()
 {
-	bpftool -j map lookup pinned "$PINS/stats" key "$1" 0 0 0 |
-		python3 -c 'import json,sys; print(sum(v["value"]["packets"] for v in json.load(sys.stdin)["formatted"]["values"]))'
+	t_ns "$EDGE" beam-xdp stats eth0 --json |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['reasons']['$1']['packets'])"
 }
 
 # start_echo NAME [ARGS]: xsk-echo on eth0 queue 0, wait until it is registered.
@@ -81,16 +60,17 @@ stop_echo()
 	grep -E '^(mode|refused)' "$T_DIR/$1.log"
 }
 
-xdp_attach
+# beam's XDP program, steering UDP port 4433; no Initial limit (not QUIC here).
+t_ns "$EDGE" beam-xdp attach eth0 --port 4433 --no-rate-limit >/dev/null
 
 test_xsk_echo_ipv4()
 {
 	local before after line
 
-	before=$(stat_packets $REASON_TO_XSK)
+	before=$(stat_packets to_xsk)
 	start_echo echo4
 	t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 300
-	after=$(stat_packets $REASON_TO_XSK)
+	after=$(stat_packets to_xsk)
 	line=$(stop_echo echo4)
 	t_log "$line; stats TO_XSK +$((after - before))"
 	# Every datagram went through the redirect, not the kernel's socket path.
