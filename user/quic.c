@@ -37,10 +37,11 @@
 #define CHUNK_SIZE	(64 * 1024)
 #define CHUNK_POOL_MAX	64
 #define RX_BATCH	32
-#define TX_MAX_PKTS	64   /* packets in one GSO train / one write batch */
-#define TX_PKT_MAX	1500 /* room for one packet in the train buffer */
-#define TX_BATCHES	16   /* write batches per call before yielding to the loop */
-#define RX_ROUNDS	8    /* recv batches per readable event */
+#define TX_MAX_PKTS	64    /* packets in one GSO train / one write batch */
+#define TX_TRAIN_BYTES	65000 /* a GSO train is one UDP datagram to the kernel: < 64 KiB */
+#define TX_PKT_MAX	1500  /* room for one packet in the train buffer */
+#define TX_BATCHES	16    /* write batches per call before yielding to the loop */
+#define RX_ROUNDS	8     /* recv batches per readable event */
 #define CID_TABLE_BITS	16
 #define TCP_READS_MAX	16 /* reads per readable event, so one stream cannot starve */
 #define STATIC_SECRET	32
@@ -77,6 +78,8 @@ struct quic_stream {
 	/* to QUIC: bytes at stream offsets [sq_base, sq_end) are in sq */
 	struct chunkq sq;
 	uint64_t sq_base;
+	struct chunk *sq_cur; /* the chunk holding sq_sent, or NULL: start at the head */
+	uint64_t sq_cur_off;  /* stream offset of sq_cur->data[0] */
 	uint64_t sq_sent;
 	uint64_t sq_end;
 	/* to TCP: bytes received, not yet written to the socket */
@@ -427,11 +430,21 @@ static bool stream_has_tx(const struct quic_stream *s)
 /* Point @vec at the unsent bytes of @s; returns the number of entries. */
 static size_t stream_tx_vec(struct quic_stream *s, ngtcp2_vec *vec, size_t max)
 {
-	uint64_t off = s->sq_base;
 	struct chunk *k;
+	uint64_t off;
 	size_t n = 0;
 
-	for (k = s->sq.head; k && n < max; k = k->next) {
+	if (!s->sq_cur) {
+		s->sq_cur = s->sq.head;
+		s->sq_cur_off = s->sq_base;
+	}
+	/* the cursor keeps this O(1) per packet however much is buffered */
+	while (s->sq_cur && s->sq_cur->next && s->sq_cur_off + s->sq_cur->len <= s->sq_sent) {
+		s->sq_cur_off += s->sq_cur->len;
+		s->sq_cur = s->sq_cur->next;
+	}
+	off = s->sq_cur_off;
+	for (k = s->sq_cur; k && n < max; k = k->next) {
 		uint64_t end = off + k->len;
 
 		if (end > s->sq_sent) {
@@ -466,13 +479,16 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	ngtcp2_path_storage ps;
 	size_t off = 0, gso = 0;
 	ngtcp2_pkt_info pi;
+	int npkts = 0, max_pkts, err;
 	uint8_t ecn = 0;
-	int npkts = 0, err;
 
 	ngtcp2_path_storage_zero(&ps);
 	if (max_udp > TX_PKT_MAX)
 		max_udp = TX_PKT_MAX;
-	while (npkts < TX_MAX_PKTS) {
+	max_pkts = (int)(TX_TRAIN_BYTES / max_udp);
+	if (max_pkts > TX_MAX_PKTS)
+		max_pkts = TX_MAX_PKTS;
+	while (npkts < max_pkts) {
 		struct quic_stream *s = c->sendq_head;
 		ngtcp2_ssize nwrite, ndatalen = -1;
 		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
@@ -1123,6 +1139,8 @@ static int acked_stream_data_offset_cb(ngtcp2_conn *conn, int64_t stream_id, uin
 	       (s->sq.head->len == CHUNK_SIZE || s->sq_base + s->sq.head->len == s->sq_end)) {
 		struct chunk *k = s->sq.head;
 
+		if (s->sq_cur == k)
+			s->sq_cur = NULL;
 		s->sq_base += k->len;
 		s->sq.head = k->next;
 		if (!s->sq.head)
