@@ -289,7 +289,8 @@ b_beam_start() {
 
 	mkdir -p "$d"
 	B_BEAM_TOKEN=bench-$T_RUN-$RANDOM$RANDOM
-	echo "$B_BEAM_TOKEN" >"$d/tokens"
+	echo "bench $B_BEAM_TOKEN" >"$d/tokens"
+	chmod 600 "$d/tokens"
 	[[ $mode == xdp ]] && xdp=(--xdp eth1)
 	b_bg "$NS_ED" beamd-$mode "$BEAM_BIN/beamd" --listen "$B_EDGE_PRIV:$udp" --tokens "$d/tokens" "${xdp[@]}"
 	t_wait_for 10 grep -qo 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" ||
