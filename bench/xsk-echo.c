@@ -5,7 +5,7 @@
  * build headers and send back. The integration tests drive it from another
  * namespace and compare the answers byte for byte.
  *
- *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [-v]
+ *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [-v]
  *
  * Runs until SIGTERM/SIGINT or N datagrams answered, then prints one line of
  * counters ("mode copy rx N tx N meta N bad N frames ok") on stdout. Also
@@ -34,7 +34,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [-v]\n");
+	fprintf(f, "usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [-v]\n");
 }
 
 static void print_counters(struct pktio *io)
@@ -46,11 +46,11 @@ static void print_counters(struct pktio *io)
 	pktio_xsk_stats(io, &st);
 	for (i = 0; i < PKT_ERR__MAX; i++)
 		bad += st.rx_bad[i];
-	printf("mode %s rx %llu tx %llu frames_tx %llu meta %llu bad %llu no_route %llu frames %s\n",
+	printf("mode %s rx %llu tx %llu frames_tx %llu meta %llu bad %llu no_route %llu frames %s partial %llu\n",
 	       pktio_xsk_mode(io), (unsigned long long)st.rx_pkts, (unsigned long long)st.tx_pkts,
 	       (unsigned long long)st.tx_frames, (unsigned long long)st.rx_meta,
 	       (unsigned long long)bad, (unsigned long long)st.tx_no_route,
-	       pktio_xsk_frames_ok(io) ? "ok" : "LEAKED");
+	       pktio_xsk_frames_ok(io) ? "ok" : "LEAKED", (unsigned long long)st.rx_csum_partial);
 	for (i = 1; i < PKT_ERR__MAX; i++)
 		if (st.rx_bad[i])
 			printf("refused %s: %llu\n", pkt_strerror(i),
@@ -61,9 +61,13 @@ static void print_counters(struct pktio *io)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"queue", required_argument, NULL, 'q'}, {"count", required_argument, NULL, 'n'},
-		{"copy", no_argument, NULL, 'c'},	 {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	 {0},
+		{"queue", required_argument, NULL, 'q'},
+		{"count", required_argument, NULL, 'n'},
+		{"copy", no_argument, NULL, 'c'},
+		{"strict-csum", no_argument, NULL, 's'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct pktio_xsk_cfg cfg = {0};
 	struct pktio_pkt pkts[BATCH];
@@ -82,6 +86,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cfg.copy_only = true;
+			break;
+		case 's':
+			cfg.strict_csum = true;
 			break;
 		case 'v':
 			verbosity++;

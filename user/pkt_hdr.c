@@ -202,7 +202,23 @@ static enum pkt_err parse_ipv6(const uint8_t *f, size_t len, size_t off, struct 
 	return PKT_ERR_EXT_HDR;
 }
 
-static enum pkt_err parse_udp(const uint8_t *f, size_t l4, size_t l4_len, struct pkt_udp *out)
+/* The checksum field of a CHECKSUM_PARTIAL datagram: the pseudo-header sum,
+ * folded, not complemented, as the sender's kernel left it. */
+static bool csum_is_partial(const uint8_t *udp, size_t ulen, const struct pkt_udp *h)
+{
+	uint32_t pseudo;
+	uint16_t want;
+
+	if (h->family == AF_INET)
+		pseudo = csum_pseudo4(h->saddr, h->daddr, IPPROTO_UDP_, (uint32_t)ulen);
+	else
+		pseudo = csum_pseudo6(h->saddr, h->daddr, IPPROTO_UDP_, (uint32_t)ulen);
+	want = (uint16_t)~csum_fold(pseudo);
+	return !memcmp(udp + 6, &want, 2);
+}
+
+static enum pkt_err parse_udp(const uint8_t *f, size_t l4, size_t l4_len, unsigned int flags,
+			      struct pkt_udp *out)
 {
 	const uint8_t *udp = f + l4;
 	size_t ulen;
@@ -228,6 +244,10 @@ static enum pkt_err parse_udp(const uint8_t *f, size_t l4, size_t l4_len, struct
 			ok = csum_udp4_ok(out->saddr, out->daddr, udp, ulen);
 		else
 			ok = csum_udp6_ok(out->saddr, out->daddr, udp, ulen);
+		if (!ok && (flags & PKT_PARSE_PARTIAL) && csum_is_partial(udp, ulen, out)) {
+			out->csum_partial = 1;
+			ok = true;
+		}
 		if (!ok)
 			return PKT_ERR_UDP_CSUM;
 	}
@@ -237,7 +257,8 @@ static enum pkt_err parse_udp(const uint8_t *f, size_t l4, size_t l4_len, struct
 	return PKT_OK;
 }
 
-enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, struct pkt_udp *out)
+enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, unsigned int flags,
+			   struct pkt_udp *out)
 {
 	size_t off = ETH_HLEN_, l4 = 0, l4_len = 0;
 	enum pkt_err err;
@@ -253,6 +274,7 @@ enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, struct pkt_udp *out
 	type = get_be16(frame + 12);
 
 	out->nvlan = 0;
+	out->csum_partial = 0;
 	while (type == ETHERTYPE_8021Q || type == ETHERTYPE_8021AD) {
 		if (out->nvlan == PKT_MAX_VLANS)
 			return PKT_ERR_VLAN_DEPTH;
@@ -273,7 +295,7 @@ enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, struct pkt_udp *out
 		err = PKT_ERR_NOT_IP;
 	if (err)
 		return err;
-	return parse_udp(frame, l4, l4_len, out);
+	return parse_udp(frame, l4, l4_len, flags, out);
 }
 
 size_t pkt_udp_hdr_len(const struct pkt_udp *h)

@@ -57,6 +57,20 @@ struct pkt_udp {
 	uint16_t dport;
 	uint16_t payload_off; /* parser: UDP payload offset in the frame */
 	uint16_t payload_len; /* parser: UDP payload length */
+	uint8_t csum_partial; /* parser: taken with a partial checksum (PKT_PARSE_PARTIAL) */
+};
+
+/* Flags of pkt_parse_udp(). */
+enum pkt_parse_flags {
+	/*
+	 * Take a datagram whose UDP checksum field holds exactly the (not
+	 * complemented) pseudo-header sum: what a sender on the same host leaves
+	 * for "hardware" to finish (CHECKSUM_PARTIAL) when the frame crosses a
+	 * veth or tap and never meets a NIC. Real NICs deliver complete
+	 * checksums. The payload is then unverified: fine for QUIC, whose AEAD
+	 * authenticates every packet, and counted via @csum_partial.
+	 */
+	PKT_PARSE_PARTIAL = 1u << 0,
 };
 
 /* A short constant name of @err, for logs and counters ("truncated", ...). */
@@ -65,10 +79,12 @@ const char *pkt_strerror(enum pkt_err err);
 /*
  * Parse the @len bytes of an Ethernet frame at @frame as a UDP datagram over
  * IPv4 or IPv6 with up to two VLAN tags, into @out. Bytes past the IP length
- * (Ethernet padding) are ignored. Returns PKT_OK, or the reason the frame is
- * refused (then @out is partly written and must not be used).
+ * (Ethernet padding) are ignored. @flags: enum pkt_parse_flags. Returns
+ * PKT_OK, or the reason the frame is refused (then @out is partly written and
+ * must not be used).
  */
-enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, struct pkt_udp *out);
+enum pkt_err pkt_parse_udp(const uint8_t *frame, size_t len, unsigned int flags,
+			   struct pkt_udp *out);
 
 /* Bytes of headers pkt_build_udp() writes for @h: Ethernet, tags, IP, UDP. */
 size_t pkt_udp_hdr_len(const struct pkt_udp *h);

@@ -47,6 +47,7 @@ struct pktio_xsk {
 	struct pktio io; /* first: the QUIC code sees only this */
 	struct xsk_port *port;
 	struct beam_hist *xdp_hist;
+	unsigned int parse_flags;
 	uint64_t held[XSK_BATCH]; /* frames lent to the caller since the last recv */
 	unsigned int nheld;
 	struct pktio_xsk_stats st;
@@ -217,7 +218,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 		enum pkt_err err;
 		struct pkt_udp h;
 
-		err = pkt_parse_udp(frame, descs[i].len, &h);
+		err = pkt_parse_udp(frame, descs[i].len, x->parse_flags, &h);
 		if (err) {
 			x->st.rx_bad[err]++;
 			pr_debug_rl("AF_XDP frame of %u bytes refused: %s\n", descs[i].len,
@@ -226,6 +227,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 			continue;
 		}
 		peer_learn(x, &h);
+		x->st.rx_csum_partial += h.csum_partial;
 
 		pkt->data = frame + h.payload_off;
 		pkt->len = h.payload_len;
@@ -390,6 +392,7 @@ int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
 		return -ENOMEM;
 	x->io.ops = &pktio_xsk_ops;
 	x->xdp_hist = cfg->xdp_hist;
+	x->parse_flags = cfg->strict_csum ? 0 : PKT_PARSE_PARTIAL;
 
 	err = xsk_port_open(&x->port, &pcfg);
 	if (err) {

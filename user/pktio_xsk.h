@@ -23,6 +23,7 @@ struct pktio_xsk_cfg {
 	uint32_t queue;
 	const char *pin_root;	    /* NULL: $BEAM_PIN_ROOT or the default */
 	bool copy_only;		    /* skip the zero-copy attempt */
+	bool strict_csum;	    /* refuse CHECKSUM_PARTIAL frames (see PKT_PARSE_PARTIAL) */
 	struct beam_hist *xdp_hist; /* where XDP-to-user delays go, or NULL */
 };
 
@@ -30,6 +31,7 @@ struct pktio_xsk_stats {
 	uint64_t rx_pkts;	       /* datagrams handed up */
 	uint64_t rx_bad[PKT_ERR__MAX]; /* frames refused, by reason */
 	uint64_t rx_meta;	       /* frames carrying an XDP timestamp */
+	uint64_t rx_csum_partial;      /* taken with a local sender's partial checksum */
 	uint64_t tx_pkts;	       /* datagrams (or GSO trains) sent */
 	uint64_t tx_frames;	       /* frames queued */
 	uint64_t tx_no_route;	       /* peer never seen: no next-hop MAC */

@@ -21,8 +21,9 @@ ip -n "$PEER" addr add 10.77.0.2/24 dev peer0
 ip -n "$EDGE" addr add fd00:77::1/64 dev eth0 nodad
 ip -n "$PEER" addr add fd00:77::2/64 dev peer0 nodad
 # A local sender on veth leaves the UDP checksum to "hardware" (CHECKSUM_PARTIAL):
-# the frame AF_XDP copies would carry only the pseudo-header sum. Real NICs hand
-# XDP complete frames; make the peer complete them too.
+# the frame AF_XDP copies carries only the pseudo-header sum. Real NICs hand XDP
+# complete frames; make the peer complete them too, so that every checksum is
+# verified (test_xsk_partial_checksum turns it back on).
 t_ns "$PEER" ethtool -K peer0 tx off >/dev/null
 
 ECHO=$T_BUILD/bench/xsk-echo
@@ -75,7 +76,7 @@ test_xsk_echo_ipv4()
 	t_log "$line; stats TO_XSK +$((after - before))"
 	# Every datagram went through the redirect, not the kernel's socket path.
 	[[ $((after - before)) -ge 300 ]]
-	grep -q 'mode copy rx 300 tx 300 frames_tx 300 meta 300 bad 0 no_route 0 frames ok' <<<"$line"
+	grep -q 'mode copy rx 300 tx 300 frames_tx 300 meta 300 bad 0 no_route 0 frames ok partial 0' <<<"$line"
 }
 
 test_xsk_echo_ipv6()
@@ -100,6 +101,24 @@ test_xsk_flood_then_still_answers()
 	line=$(stop_echo flood)
 	t_log "$line"
 	grep -q 'bad 0 .* frames ok' <<<"$line"
+}
+
+test_xsk_partial_checksum()
+{
+	local line
+
+	t_ns "$PEER" ethtool -K peer0 tx on >/dev/null
+	start_echo partial
+	t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 40
+	line=$(stop_echo partial)
+	t_log "$line"
+	grep -q 'rx 40 tx 40 .* bad 0 .* frames ok partial 40' <<<"$line"
+	# --strict-csum refuses them: nothing comes back.
+	start_echo strict --strict-csum
+	! t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 3 --timeout 0.3 >/dev/null 2>&1
+	line=$(stop_echo strict)
+	t_ns "$PEER" ethtool -K peer0 tx off >/dev/null
+	grep -q 'refused bad UDP checksum: 3' <<<"$line"
 }
 
 test_xsk_gets_no_other_port()
@@ -136,6 +155,7 @@ test_xsk_sigkill_then_restart()
 t_test test_xsk_echo_ipv4 "300 IPv4 datagrams answered via AF_XDP byte for byte, stats count TO_XSK"
 t_test test_xsk_echo_ipv6 "200 IPv6 datagrams answered via AF_XDP byte for byte"
 t_test test_xsk_flood_then_still_answers "a flood of 20000 leaks no frame and reception goes on"
+t_test test_xsk_partial_checksum "a local sender's partial checksums are taken, or refused when strict"
 t_test test_xsk_gets_no_other_port "UDP to another port stays with the kernel"
 t_test test_xsk_second_socket_on_queue_refused "a second socket on a taken queue is refused with EBUSY"
 t_test test_xsk_sigkill_then_restart "after SIGKILL a new process takes the queue without cleanup"

@@ -78,7 +78,7 @@ static void roundtrip(const struct pkt_udp *h, size_t plen)
 	size_t n = build(f, h, plen), i;
 	enum pkt_err err;
 
-	err = pkt_parse_udp(f, n, &got);
+	err = pkt_parse_udp(f, n, 0, &got);
 	assert_string_equal(pkt_strerror(err), "ok");
 	assert_memory_equal(got.src_mac, h->src_mac, 6);
 	assert_memory_equal(got.dst_mac, h->dst_mac, 6);
@@ -447,7 +447,7 @@ static void test_pkt_hdr_refuses_malformed(void **state)
 			hdr_v4(&h);
 		len = build(f, &h, 64);
 		c->mutate(f, &len);
-		err = pkt_parse_udp(f, len, &got);
+		err = pkt_parse_udp(f, len, 0, &got);
 		if (err != c->want)
 			fail_msg("%s: got '%s', want '%s'", c->what, pkt_strerror(err),
 				 pkt_strerror(c->want));
@@ -474,9 +474,9 @@ static void test_pkt_hdr_refuses_every_truncation(void **state)
 		h.vlan_tpid[0] = 0x8100;
 		h.vlan_tci[0] = 7;
 		n = build(f, &h, 33);
-		assert_int_equal(pkt_parse_udp(f, n, &got), PKT_OK);
+		assert_int_equal(pkt_parse_udp(f, n, 0, &got), PKT_OK);
 		for (len = 0; len < n; len++)
-			if (pkt_parse_udp(f, len, &got) == PKT_OK)
+			if (pkt_parse_udp(f, len, 0, &got) == PKT_OK)
 				fail_msg("family %d: a frame cut to %zu of %zu bytes was taken",
 					 fam, len, n);
 	}
@@ -506,12 +506,51 @@ static void test_pkt_hdr_random_corruption(void **state)
 				(uint8_t)(1 + rand_r(&seed) % 255);
 		if (rand_r(&seed) % 4 == 0)
 			len = (size_t)rand_r(&seed) % (len + 1);
-		if (pkt_parse_udp(f, len, &got) != PKT_OK)
+		if (pkt_parse_udp(f, len, 0, &got) != PKT_OK)
 			continue;
 		accepted++;
 		assert_true((size_t)got.payload_off + got.payload_len <= len);
 	}
 	print_message("# corrupted frames still accepted: %u of 200000\n", accepted);
+}
+
+/* A local sender's CHECKSUM_PARTIAL frame: taken only with the flag, and
+ * only when the field is exactly the pseudo-header sum. */
+static void test_pkt_hdr_partial_checksum(void **state)
+{
+	uint8_t f[FRAME_CAP];
+	struct pkt_udp h, got;
+	uint16_t partial;
+	size_t n, l4;
+	int fam;
+
+	(void)state;
+	for (fam = 0; fam < 2; fam++) {
+		if (fam)
+			hdr_v6(&h);
+		else
+			hdr_v4(&h);
+		n = build(f, &h, 300);
+		l4 = pkt_udp_hdr_len(&h) - 8;
+		if (fam)
+			partial = (uint16_t)~csum_fold(
+				csum_pseudo6(h.saddr, h.daddr, 17, (uint32_t)(n - l4)));
+		else
+			partial = (uint16_t)~csum_fold(
+				csum_pseudo4(h.saddr, h.daddr, 17, (uint32_t)(n - l4)));
+		memcpy(f + l4 + 6, &partial, 2);
+		assert_int_equal(pkt_parse_udp(f, n, 0, &got), PKT_ERR_UDP_CSUM);
+		assert_int_equal(pkt_parse_udp(f, n, PKT_PARSE_PARTIAL, &got), PKT_OK);
+		assert_true(got.csum_partial);
+		assert_int_equal(got.payload_len, 300);
+		partial ^= 0x0100;
+		memcpy(f + l4 + 6, &partial, 2);
+		assert_int_equal(pkt_parse_udp(f, n, PKT_PARSE_PARTIAL, &got), PKT_ERR_UDP_CSUM);
+		/* A complete checksum is not "partial". */
+		n = build(f, &h, 300);
+		assert_int_equal(pkt_parse_udp(f, n, PKT_PARSE_PARTIAL, &got), PKT_OK);
+		assert_false(got.csum_partial);
+	}
 }
 
 static void test_pkt_hdr_reverse(void **state)
@@ -541,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_pkt_hdr_refuses_malformed),
 		cmocka_unit_test(test_pkt_hdr_refuses_every_truncation),
 		cmocka_unit_test(test_pkt_hdr_random_corruption),
+		cmocka_unit_test(test_pkt_hdr_partial_checksum),
 		cmocka_unit_test(test_pkt_hdr_reverse),
 	};
 
