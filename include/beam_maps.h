@@ -98,7 +98,7 @@ _Static_assert(sizeof(struct beam_flow_key) == 40, "beam_flow_key layout");
 struct beam_flow {
 	__u64 packets;
 	__u64 bytes;
-	__u64 first_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 first_seen_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, tick resolution */
 	__u64 last_seen_ns;
 	__u64 quic_long;   /* QUIC long-header packets */
 	__u64 quic_short;  /* QUIC short-header packets */
@@ -190,7 +190,7 @@ _Static_assert(sizeof(struct beam_rate) == 16, "beam_rate layout");
 
 /* XDP metadata in front of a frame redirected to AF_XDP. */
 struct beam_xdp_meta {
-	__u64 rx_ns; /* bpf_ktime_get_ns() at XDP entry */
+	__u64 rx_ns; /* bpf_ktime_get_ns() when XDP steered the frame */
 };
 _Static_assert(sizeof(struct beam_xdp_meta) == 8, "beam_xdp_meta layout");
 
