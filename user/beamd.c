@@ -3,7 +3,10 @@
  * beamd.c - the edge daemon: parse the command line, load tokens and the
  * certificate, run the tunnel registry on one libevent loop.
  */
+#include "daemon_maps.h"
+#include "edge_stats.h"
 #include "log.h"
+#include "metrics.h"
 #include "netaddr.h"
 #include "tls.h"
 #include "tokens.h"
@@ -34,7 +37,10 @@ static void usage(FILE *out)
 		"      --retry              send a QUIC Retry before accepting a connection\n"
 		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
-		"      --metrics ADDR:PORT  Prometheus endpoint (not served yet)\n"
+		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
+		"      --iface IFACE        use the maps of beam's XDP program on IFACE\n"
+		"                           (default: the one interface it is attached to)\n"
+		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
 		"  -h, --help               this text\n");
@@ -48,6 +54,8 @@ enum {
 	OPT_IDLE,
 	OPT_METRICS,
 	OPT_PUBLIC,
+	OPT_IFACE,
+	OPT_PIN_ROOT,
 	OPT_VERSION
 };
 
@@ -61,6 +69,8 @@ static const struct option options[] = {
 	{"grace", required_argument, NULL, OPT_GRACE},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"iface", required_argument, NULL, OPT_IFACE},
+	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -73,6 +83,9 @@ struct args {
 	const char *cert;
 	const char *key;
 	const char *public_bind;
+	const char *metrics;
+	const char *iface;
+	const char *pin_root;
 	unsigned int grace_s;
 	unsigned int idle_s;
 	int retry;
@@ -132,8 +145,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 			break;
 		case OPT_METRICS:
-			/* TODO(#5): serve /metrics from quic_conn_stats and the BPF maps */
-			pr_warn("--metrics %s: not served yet, ignored", optarg);
+			a->metrics = optarg;
+			break;
+		case OPT_IFACE:
+			a->iface = optarg;
+			break;
+		case OPT_PIN_ROOT:
+			a->pin_root = optarg;
 			break;
 		case 'v':
 			a->verbose++;
@@ -177,13 +195,48 @@ static int resolve_listen(const char *s, struct pktio_addr *out)
 	return netaddr_resolve(host, port, AF_UNSPEC, out);
 }
 
+static bool health_cb(void *ctx, const char **why)
+{
+	if (edge_stats_fresh(ctx))
+		return true;
+	*why = "the worker has not reported for a second";
+	return false;
+}
+
+/* Maps, the hand-over of counts and the /metrics endpoint. */
+static int observe_start(const struct args *args, struct edge_config *ec, struct daemon_maps *maps,
+			 struct metrics_server **ms)
+{
+	const char *pin_root = xdp_loader_pin_root(args->pin_root);
+	uint16_t port = ntohs(ec->listen.sa.sa_family == AF_INET6 ? ec->listen.in6.sin6_port
+								  : ec->listen.in.sin_port);
+	int err;
+
+	err = daemon_maps_open(maps, pin_root, args->iface, port);
+	if (err)
+		return err;
+	ec->maps = maps;
+	err = edge_stats_pub_new(&ec->pub, maps->latency, pin_root);
+	if (err)
+		return err;
+	if (!args->metrics)
+		return 0;
+	return metrics_server_new(ms, args->metrics, edge_stats_collect, health_cb, ec->pub);
+}
+
 static int run(const struct args *args, struct edge_config *ec)
 {
+	struct metrics_server *ms = NULL;
 	struct event *sigint, *sigterm;
+	struct daemon_maps maps = {0};
 	struct event_config *evcfg;
 	struct event_base *base;
 	struct edge *e;
 	int err;
+
+	err = observe_start(args, ec, &maps, &ms);
+	if (err)
+		goto err_observe;
 
 	evcfg = event_config_new();
 	/* microsecond timers: QUIC pacing and loss timers are sub-millisecond here */
@@ -192,24 +245,32 @@ static int run(const struct args *args, struct edge_config *ec)
 	event_config_free(evcfg);
 	if (!base) {
 		pr_err("failed to create the event loop");
-		return 1;
+		goto err_observe;
 	}
 	err = edge_new(&e, base, ec);
 	if (err) {
 		event_base_free(base);
-		return 1;
+		goto err_observe;
 	}
 	sigint = evsignal_new(base, SIGINT, stop_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
-	(void)args;
 	event_base_dispatch(base);
+	metrics_server_free(ms);
 	edge_free(e);
+	edge_stats_pub_free(ec->pub);
+	daemon_maps_close(&maps);
 	event_free(sigint);
 	event_free(sigterm);
 	event_base_free(base);
 	return 0;
+
+err_observe:
+	metrics_server_free(ms);
+	edge_stats_pub_free(ec->pub);
+	daemon_maps_close(&maps);
+	return 1;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include <wolfssl/options.h>
 
 #include "quic.h"
+#include "hist.h"
 #include "log.h"
 #include "proto.h"
 #include "beam_maps.h"
@@ -87,7 +88,9 @@ struct quic_stream {
 	uint64_t rq_len;
 	uint64_t created_ns;
 	uint64_t first_byte_ns;
+	uint64_t first_rx_ns; /* first stream byte from the peer on a bridged stream */
 	uint64_t reset_code;
+	struct quic_bytes *bytes;    /* the owner's counters, or NULL */
 	unsigned int fin_queued : 1; /* FIN after sq_end */
 	unsigned int fin_sent : 1;
 	unsigned int rfin : 1;	      /* peer's FIN received */
@@ -593,6 +596,7 @@ static void conn_write(struct quic_conn *c)
 	ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
 	ngtcp2_conn_get_conn_info(c->conn, &ci);
 	c->stats.srtt_ns = ci.smoothed_rtt;
+	c->stats.latest_rtt_ns = ci.latest_rtt;
 	conn_update_timer(c);
 }
 
@@ -768,6 +772,8 @@ static void stream_maybe_free(struct quic_stream *s)
 	else
 		c->stats.streams_ok++;
 	c->stats.stream_ns_sum += quic_now_ns() - s->created_ns;
+	if (ep->cfg.latency)
+		hist_record(&ep->cfg.latency[BEAM_HIST_STREAM], quic_now_ns() - s->created_ns);
 	if (ep->h.stream_close_cb)
 		ep->h.stream_close_cb(c, s, s->is_reset ? s->reset_code : 0, ep->arg);
 	s->dead_next = c->dead;
@@ -862,6 +868,8 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n > 0) {
 			k->len += (uint32_t)n;
 			s->sq_end += (uint64_t)n;
+			if (s->bytes)
+				s->bytes->tx += (uint64_t)n;
 			if (!s->first_byte_ns) {
 				s->first_byte_ns = quic_now_ns();
 				c->stats.ttfb_ns_sum += s->first_byte_ns - s->created_ns;
@@ -1091,6 +1099,16 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream
 	(void)offset;
 	if (!s || s->is_reset)
 		goto credit;
+	if (s->bytes)
+		s->bytes->rx += datalen;
+	/* Edge: the first byte back from the agent's local service on a public
+	 * connection's stream is its time to first byte. */
+	if (s->fd >= 0 && !s->first_rx_ns && datalen) {
+		s->first_rx_ns = quic_now_ns();
+		if (ep->cfg.latency)
+			hist_record(&ep->cfg.latency[BEAM_HIST_TTFB],
+				    s->first_rx_ns - s->created_ns);
+	}
 	if (s->fd < 0 && !s->rq.head) {
 		int n = ep->h.stream_data_cb(c, s, data, datalen, fin,
 					     flags & NGTCP2_STREAM_DATA_FLAG_0RTT, ep->arg);
@@ -1297,6 +1315,8 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 	}
 	c->handshake_done = 1;
 	c->stats.handshake_ns = quic_now_ns() - c->stats.created_ns;
+	if (ep->cfg.latency)
+		hist_record(&ep->cfg.latency[BEAM_HIST_HANDSHAKE], c->stats.handshake_ns);
 	if (ep->h.handshake_cb)
 		ep->h.handshake_cb(c, ep->arg);
 	return 0;
@@ -1499,14 +1519,17 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 {
 	ngtcp2_pkt_info pi = {.ecn = p->ecn};
 	ngtcp2_path path;
+	uint64_t ts;
 	int rv;
 
 	if (c->closing)
 		return;
 	path_init(&path, &p->local, &p->peer);
+	ts = quic_now_ns();
 	c->stats.bytes_in += len;
 	c->stats.pkts_in++;
-	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, quic_now_ns());
+	c->stats.last_rx_ns = ts;
+	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	if (rv == 0) {
 		ep_touch(c->ep, c);
 		return;
@@ -1748,6 +1771,10 @@ static void ep_read_cb(evutil_socket_t fd, short what, void *arg)
 		for (i = 0; i < n; i++) {
 			const struct pktio_pkt *p = &ep->rx[i];
 			size_t seg = p->gso_size ? p->gso_size : p->len, off;
+
+			if (p->xdp_rx_ns && ep->cfg.latency)
+				hist_record(&ep->cfg.latency[BEAM_HIST_XDP_TO_USER],
+					    quic_now_ns() - p->xdp_rx_ns);
 
 			/* a GRO train: equal segments, the last may be shorter */
 			for (off = 0; off < p->len; off += seg) {
@@ -1993,6 +2020,54 @@ bool quic_conn_handshake_done(struct quic_conn *c)
 struct quic_conn_stats *quic_conn_stats(struct quic_conn *c)
 {
 	return &c->stats;
+}
+
+enum beam_conn_state quic_conn_state(struct quic_conn *c)
+{
+	if (ngtcp2_conn_in_draining_period(c->conn))
+		return BEAM_CONN_DRAINING;
+	if (c->closing || ngtcp2_conn_in_closing_period(c->conn))
+		return BEAM_CONN_CLOSING;
+	return c->handshake_done ? BEAM_CONN_ESTABLISHED : BEAM_CONN_HANDSHAKE;
+}
+
+int quic_conn_cid(struct quic_conn *c, struct beam_cid *out)
+{
+	ngtcp2_cid stack[8], *scids = stack;
+	size_t n;
+
+	/* The oldest ID still in use that we issued; the client's initial DCID
+	 * is the peer's choice, never ours. */
+	n = ngtcp2_conn_get_scid(c->conn, NULL);
+	if (!n)
+		return -ENOENT;
+	if (n > 8) {
+		scids = calloc(n, sizeof(*scids));
+		if (!scids)
+			return -ENOMEM;
+	}
+	ngtcp2_conn_get_scid(c->conn, scids);
+	memset(out, 0, sizeof(*out));
+	out->len = (uint8_t)(scids[0].datalen < BEAM_CID_MAX_LEN ? scids[0].datalen
+								 : BEAM_CID_MAX_LEN);
+	memcpy(out->data, scids[0].data, out->len);
+	if (scids != stack)
+		free(scids);
+	return 0;
+}
+
+void quic_stream_set_bytes(struct quic_stream *s, struct quic_bytes *b)
+{
+	s->bytes = b;
+}
+
+void quic_conn_forget_bytes(struct quic_conn *c, const struct quic_bytes *b)
+{
+	struct quic_stream *s;
+
+	for (s = c->streams; s; s = s->all_next)
+		if (s->bytes == b)
+			s->bytes = NULL;
 }
 
 void quic_stream_set_user(struct quic_stream *s, void *user)

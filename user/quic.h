@@ -16,6 +16,7 @@
 #ifndef BEAM_QUIC_H
 #define BEAM_QUIC_H
 
+#include "beam_maps.h"
 #include "pktio.h"
 #include "tls.h"
 
@@ -40,9 +41,18 @@ struct quic_conn_stats {
 	uint64_t streams_ok;	/* closed cleanly */
 	uint64_t streams_reset; /* closed by a reset either way */
 	uint64_t srtt_ns;	/* smoothed RTT, refreshed on each write */
+	uint64_t latest_rtt_ns; /* the last RTT sample, refreshed on each write */
+	uint64_t last_rx_ns;	/* when the last packet arrived */
 	uint64_t ttfb_ns_sum;	/* sum over streams: open to first byte back */
 	uint64_t stream_ns_sum; /* sum over closed streams: lifetime */
 	uint32_t tunnels;	/* set by the owner */
+};
+
+/* Bytes a stream carried, added to by the engine as they move (see
+ * quic_stream_set_bytes). */
+struct quic_bytes {
+	uint64_t rx; /* received from the peer */
+	uint64_t tx; /* read from the bridged TCP socket, to the peer */
 };
 
 struct quic_handlers {
@@ -84,6 +94,10 @@ struct quic_ep_config {
 	uint64_t stream_window_max; /* auto-tuned limit (0: 16 MiB) */
 	uint64_t conn_window_max;   /* (0: 64 MiB) */
 	uint64_t sendbuf_max;	    /* bytes read from TCP not yet acked (0: 4 MiB) */
+	/* Server: BEAM_HIST__MAX histograms (the mmapped `latency` map) the engine
+	 * records handshake, time-to-first-byte, stream lifetime and XDP-to-user
+	 * samples into; NULL records nothing. Outlives the endpoint. */
+	struct beam_hist *latency;
 };
 
 /*
@@ -124,6 +138,15 @@ const struct pktio_addr *quic_conn_peer(struct quic_conn *c);
 bool quic_conn_handshake_done(struct quic_conn *c);
 struct quic_conn_stats *quic_conn_stats(struct quic_conn *c);
 
+/* Where @c is: handshake, established, draining or closing (enum beam_conn_state). */
+enum beam_conn_state quic_conn_state(struct quic_conn *c);
+
+/*
+ * The first connection ID this side issued for @c (the key of the `conns`
+ * map on the edge). Returns 0, or -ENOENT when it has none.
+ */
+int quic_conn_cid(struct quic_conn *c, struct beam_cid *out);
+
 /*
  * Open a bidirectional stream on @c. Returns 0 and the stream in *@out,
  * -EAGAIN when the peer's stream limit is reached (streams_cb says when to
@@ -148,6 +171,13 @@ int quic_stream_attach_tcp(struct quic_stream *s, int fd, bool connecting);
 
 /* Reset @s both ways with @code; a bridged socket is reset too. */
 void quic_stream_reset(struct quic_stream *s, uint64_t code);
+
+/* Count the bytes @s carries into @b from now on (NULL stops); @b must
+ * outlive the stream or be unset in stream_close_cb. */
+void quic_stream_set_bytes(struct quic_stream *s, struct quic_bytes *b);
+
+/* Stop every stream of @c from counting into @b (its owner is going away). */
+void quic_conn_forget_bytes(struct quic_conn *c, const struct quic_bytes *b);
 
 void quic_stream_set_user(struct quic_stream *s, void *user);
 void *quic_stream_user(struct quic_stream *s);

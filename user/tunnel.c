@@ -9,6 +9,9 @@
  * tunnel name in that time takes the tunnel back with its port.
  */
 #include "tunnel.h"
+#include "daemon_maps.h"
+#include "edge_stats.h"
+#include "hist.h"
 #include "log.h"
 #include "netaddr.h"
 #include "pktio_udp.h"
@@ -52,6 +55,8 @@ struct tunnel {
 	struct pending_conn *pend_head, *pend_tail;
 	unsigned int npend;
 	uint64_t conns_total;
+	struct quic_bytes bytes; /* rx: to the public client, tx: from it */
+	uint8_t kind;		 /* enum proto_kind */
 };
 
 struct session {
@@ -65,6 +70,7 @@ struct session {
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
 	unsigned int ntunnels;
+	struct beam_cid cid; /* its key in the conns map, len 0 until put */
 };
 
 struct edge {
@@ -74,6 +80,11 @@ struct edge {
 	struct session *sessions;
 	struct tunnel *tunnels;
 	uint64_t next_tunnel_id;
+	/* Counts for /metrics; the cumulative ones include closed connections. */
+	struct edge_stats *stats;
+	struct event *stats_ev;
+	uint64_t handshakes_ok, handshakes_failed, auth_failed;
+	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 };
 
 static void tunnel_drain(struct tunnel *t);
@@ -120,6 +131,7 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	}
 	name = tokens_match(ss->e->cfg.tokens, m->hello.token.data, m->hello.token.len);
 	if (!name) {
+		ss->e->auth_failed++;
 		pr_warn("agent %s: authentication failed: unknown token", ss->peer);
 		quic_conn_close(ss->c, PROTO_ERR_AUTH, "authentication failed: unknown token");
 		return;
@@ -166,8 +178,10 @@ static void tunnel_free(struct tunnel *t)
 		close(p->fd);
 		free(p);
 	}
-	if (t->sess)
+	if (t->sess) {
 		t->sess->ntunnels--;
+		quic_conn_forget_bytes(t->sess->c, &t->bytes);
+	}
 	if (t->lst)
 		evconnlistener_free(t->lst);
 	if (t->grace)
@@ -213,6 +227,7 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 		return -EIO;
 	}
 	quic_stream_set_user(s, t);
+	quic_stream_set_bytes(s, &t->bytes);
 	t->conns_total++;
 	return quic_stream_attach_tcp(s, fd, false) ? -EIO : 0;
 }
@@ -412,6 +427,7 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		return;
 	}
 	t->e = e;
+	t->kind = (uint8_t)m->reg.kind;
 	err = tunnel_listen(e, port, &t->lst, &t->port);
 	if (err) {
 		pr_warn("agent %s ('%s'): failed to listen on public port %u: %s", ss->peer,
@@ -613,6 +629,125 @@ static void edge_ready(struct quic_conn *c, void *arg)
 			tunnel_drain(t);
 }
 
+static void edge_handshake_cb(struct quic_conn *c, void *arg)
+{
+	struct edge *e = arg;
+
+	e->handshakes_ok++;
+	edge_ready(c, arg);
+}
+
+/* Fold a closing connection's counts into the edge's totals, drop its conns entry. */
+static void stats_conn_gone(struct edge *e, struct session *ss)
+{
+	const struct quic_conn_stats *qs = quic_conn_stats(ss->c);
+
+	if (!quic_conn_handshake_done(ss->c))
+		e->handshakes_failed++;
+	e->closed_streams_ok += qs->streams_ok;
+	e->closed_streams_reset += qs->streams_reset;
+	e->closed_bytes_in += qs->bytes_in;
+	e->closed_bytes_out += qs->bytes_out;
+	if (ss->cid.len && e->cfg.maps)
+		daemon_maps_conn_del(e->cfg.maps, &ss->cid);
+}
+
+static void conn_entry(struct session *ss, const struct quic_conn_stats *qs,
+		       enum beam_conn_state state, struct beam_conn *out)
+{
+	const struct pktio_addr *peer = quic_conn_peer(ss->c);
+
+	memset(out, 0, sizeof(*out));
+	if (peer->sa.sa_family == AF_INET6) {
+		memcpy(out->peer_addr, &peer->in6.sin6_addr, 16);
+		out->peer_port = peer->in6.sin6_port;
+	} else {
+		out->peer_addr[10] = 0xff;
+		out->peer_addr[11] = 0xff;
+		memcpy(&out->peer_addr[12], &peer->in.sin_addr, 4);
+		out->peer_port = peer->in.sin_port;
+	}
+	out->worker = ss->e->cfg.worker_id;
+	out->state = state;
+	out->srtt_ns = qs->srtt_ns;
+	out->bytes_in = qs->bytes_in;
+	out->bytes_out = qs->bytes_out;
+	out->streams_open = (__u32)qs->streams_open;
+	out->tunnels = ss->ntunnels;
+	out->created_ns = qs->created_ns;
+	out->last_active_ns = qs->last_rx_ns ? qs->last_rx_ns : qs->created_ns;
+}
+
+/* One session's share of the counts; refreshes its conns entry and takes an RTT sample. */
+static void stats_session(struct edge *e, struct session *ss, struct edge_stats *st)
+{
+	const struct quic_conn_stats *qs = quic_conn_stats(ss->c);
+	enum beam_conn_state state = quic_conn_state(ss->c);
+	struct beam_conn entry;
+
+	st->conns[state]++;
+	st->streams_active += qs->streams_open;
+	st->streams_ok += qs->streams_ok;
+	st->streams_reset += qs->streams_reset;
+	st->quic_bytes_in += qs->bytes_in;
+	st->quic_bytes_out += qs->bytes_out;
+	if (state == BEAM_CONN_ESTABLISHED && qs->latest_rtt_ns && e->cfg.maps)
+		hist_record(&e->cfg.maps->latency[BEAM_HIST_RTT], qs->latest_rtt_ns);
+	if (!e->cfg.maps)
+		return;
+	if (!ss->cid.len && quic_conn_cid(ss->c, &ss->cid))
+		return;
+	conn_entry(ss, qs, state, &entry);
+	daemon_maps_conn_put(e->cfg.maps, &ss->cid, &entry);
+}
+
+static void stats_tunnel(struct tunnel *t, struct edge_stats *st)
+{
+	struct edge_tunnel_stats *ts;
+
+	if (t->sess)
+		st->tunnels_active[t->kind < PROTO_KIND__MAX ? t->kind : PROTO_KIND_TCP]++;
+	else
+		st->tunnels_grace++;
+	if (st->ntunnels >= EDGE_STATS_TUNNELS_MAX)
+		return;
+	ts = &st->tunnels[st->ntunnels++];
+	ts->id = t->id;
+	ts->to_public = t->bytes.rx;
+	ts->from_public = t->bytes.tx;
+	ts->conns_total = t->conns_total;
+	ts->port = t->port;
+	ts->kind = t->kind;
+	ts->connected = t->sess != NULL;
+	snprintf(ts->name, sizeof(ts->name), "%s", t->name);
+	snprintf(ts->token, sizeof(ts->token), "%s", t->token_name);
+}
+
+/* Every EDGE_STATS_PERIOD_MS: gather, refresh conns, publish for /metrics. */
+static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge *e = arg;
+	struct edge_stats *st = e->stats;
+	struct session *ss;
+	struct tunnel *t;
+
+	(void)fd;
+	(void)what;
+	memset(st, 0, offsetof(struct edge_stats, tunnels));
+	st->handshakes_ok = e->handshakes_ok;
+	st->handshakes_failed = e->handshakes_failed;
+	st->auth_failed = e->auth_failed;
+	st->streams_ok = e->closed_streams_ok;
+	st->streams_reset = e->closed_streams_reset;
+	st->quic_bytes_in = e->closed_bytes_in;
+	st->quic_bytes_out = e->closed_bytes_out;
+	for (ss = e->sessions; ss; ss = ss->next)
+		stats_session(e, ss, st);
+	for (t = e->tunnels; t; t = t->next)
+		stats_tunnel(t, st);
+	edge_stats_publish(e->cfg.pub, st);
+}
+
 static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
 {
 	struct session *ss = quic_conn_user(c), **pp;
@@ -621,6 +756,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 
 	if (!ss)
 		return;
+	stats_conn_gone(e, ss);
 	if (ss->authed)
 		pr_info("agent %s ('%s') gone: %s%s%s", ss->peer, ss->token_name, strerror(-err),
 			app ? ", " : "", app ? proto_err_name(app) : "");
@@ -664,7 +800,7 @@ static const struct quic_handlers edge_handlers = {
 	.stream_open_cb = edge_stream_open_cb,
 	.stream_close_cb = edge_stream_close_cb,
 	.conn_new_cb = edge_conn_new_cb,
-	.handshake_cb = edge_ready,
+	.handshake_cb = edge_handshake_cb,
 	.conn_close_cb = edge_conn_close_cb,
 	.streams_cb = edge_ready,
 };
@@ -696,10 +832,22 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.retry = cfg->retry;
 	qc.tls = cfg->tls;
 	qc.max_streams_bidi = 4; /* agents open only the control stream */
+	qc.latency = cfg->maps ? cfg->maps->latency : NULL;
 	err = quic_ep_new(&e->ep, base, io, &qc, &edge_handlers, e);
 	if (err) {
 		free(e);
 		return err;
+	}
+	if (cfg->pub) {
+		struct timeval period = {.tv_usec = EDGE_STATS_PERIOD_MS * 1000};
+
+		e->stats = calloc(1, sizeof(*e->stats));
+		e->stats_ev = event_new(base, -1, EV_PERSIST, stats_tick_cb, e);
+		if (!e->stats || !e->stats_ev || event_add(e->stats_ev, &period)) {
+			pr_err("failed to start the statistics timer: out of memory");
+			edge_free(e);
+			return -ENOMEM;
+		}
 	}
 	pr_info("listening for agents on udp %s (GSO %s)",
 		netaddr_str(&e->cfg.listen, buf, sizeof(buf)),
@@ -712,6 +860,9 @@ void edge_free(struct edge *e)
 {
 	if (!e)
 		return;
+	if (e->stats_ev)
+		event_free(e->stats_ev);
+	free(e->stats);
 	quic_ep_free(e->ep, PROTO_ERR_SHUTDOWN);
 	while (e->tunnels)
 		tunnel_free(e->tunnels);

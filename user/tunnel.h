@@ -16,6 +16,8 @@ struct event_base;
 struct tokens;
 struct WOLFSSL_CTX;
 struct edge;
+struct daemon_maps;
+struct edge_stats_pub;
 
 struct edge_config {
 	struct pktio_addr listen;      /* QUIC (UDP) address */
@@ -26,6 +28,8 @@ struct edge_config {
 	unsigned int idle_timeout_s;
 	int retry; /* Retry before every new connection */
 	uint8_t worker_id;
+	struct daemon_maps *maps;   /* conns and latency maps, or NULL */
+	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */
 };
 
 /* Start the edge in @base. Returns 0 or -errno after a message. */

@@ -39,7 +39,8 @@ t_cleanup() {
 
 	trap - EXIT INT TERM
 	bash "$T_CLEANUP" >/dev/null 2>&1
-	rm -rf "$BEAM_PIN_ROOT" 2>/dev/null
+	# Only the per-run pin root is ours to remove wholesale.
+	[[ $BEAM_PIN_ROOT == /sys/fs/bpf/beam-t$T_RUN ]] && rm -rf "$BEAM_PIN_ROOT" 2>/dev/null
 	rm -rf "$T_DIR"
 	exit $rc
 }

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * daemon_maps.c - beamd's conns and latency maps (see daemon_maps.h).
+ */
+#include "daemon_maps.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct find_ctx {
+	const char *pin_root;
+	char first[IF_NAMESIZE];
+	unsigned int found;
+};
+
+static int find_attached_cb(const char *ifname, void *arg)
+{
+	struct find_ctx *f = arg;
+	struct xdp_status st;
+
+	if (xdp_loader_status(ifname, f->pin_root, &st) || !st.beam || !st.pinned)
+		return 0;
+	if (!f->found++)
+		snprintf(f->first, sizeof(f->first), "%s", ifname);
+	return 0;
+}
+
+/* Delete every conns entry: only beamd writes conns, so anything there at
+ * start was left by a beamd that did not exit cleanly. */
+static void conns_clear(int fd)
+{
+	struct beam_cid key, next;
+	unsigned int n = 0;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next) && n < BEAM_CONNS_MAX) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+		n++;
+	}
+	if (n)
+		pr_info("removed %u stale entries from conns left by an earlier beamd", n);
+}
+
+static int map_latency(struct daemon_maps *d)
+{
+	size_t len = (size_t)BEAM_HIST__MAX * sizeof(struct beam_hist);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	len = (len + page - 1) / page * page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, d->m.latency, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	d->latency = p;
+	d->latency_map_len = len;
+	return 0;
+}
+
+static int pin_own(struct daemon_maps *d, const char *pin_root, uint16_t port)
+{
+	char path[PATH_MAX + 16];
+	int err;
+
+	snprintf(d->own_dir, sizeof(d->own_dir), "%s/beamd-%u", xdp_loader_pin_root(pin_root),
+		 port);
+	mkdir(xdp_loader_pin_root(pin_root), 0700);
+	if (mkdir(d->own_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		goto fail;
+	}
+	/* A pin left by a beamd killed on this port is replaced. */
+	snprintf(path, sizeof(path), "%s/conns", d->own_dir);
+	unlink(path);
+	if (bpf_obj_pin(d->m.conns, path)) {
+		err = -errno;
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/latency", d->own_dir);
+	unlink(path);
+	if (bpf_obj_pin(d->m.latency, path)) {
+		err = -errno;
+		goto fail;
+	}
+	pr_info("no beam XDP program attached: conns and latency maps pinned in %s", d->own_dir);
+	return 0;
+fail:
+	pr_warn("failed to pin beamd's maps in '%s': %s (they work, unpinned)", d->own_dir,
+		strerror(-err));
+	d->own_dir[0] = '\0';
+	return err;
+}
+
+static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifname, uint16_t port)
+{
+	struct find_ctx f = {.pin_root = pin_root};
+	int err;
+
+	if (!ifname) {
+		xdp_loader_for_each_pinned(pin_root, find_attached_cb, &f);
+		if (f.found > 1)
+			pr_warn("beam is attached to %u interfaces: connections go to %s's conns map",
+				f.found, f.first);
+		if (f.found)
+			ifname = f.first;
+	}
+	if (ifname) {
+		err = xdp_maps_open_pinned(&d->m, pin_root, ifname);
+		if (err)
+			return err;
+		snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
+	} else {
+		err = xdp_maps_create(&d->m);
+		if (err)
+			return err;
+		pin_own(d, pin_root, port);
+	}
+	conns_clear(d->m.conns);
+	err = map_latency(d);
+	if (err) {
+		pr_err("failed to mmap the latency map: %s", strerror(-err));
+		return err;
+	}
+	d->bpf = true;
+	return 0;
+}
+
+int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *ifname, uint16_t port)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	xdp_maps_init(&d->m);
+	err = open_bpf(d, pin_root, ifname, port);
+	if (!err)
+		return 0;
+	if (ifname)
+		return err;
+
+	daemon_maps_close(d);
+	d->latency = calloc(BEAM_HIST__MAX, sizeof(struct beam_hist));
+	if (!d->latency)
+		return -ENOMEM;
+	pr_warn("BPF maps are off (%s): metrics keep working from memory, bpftool shows no conns",
+		strerror(-err));
+	return 0;
+}
+
+void daemon_maps_close(struct daemon_maps *d)
+{
+	char path[PATH_MAX + 16];
+
+	if (d->m.conns >= 0 && d->conns_written)
+		conns_clear(d->m.conns);
+	if (d->own_dir[0]) {
+		snprintf(path, sizeof(path), "%s/conns", d->own_dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/latency", d->own_dir);
+		unlink(path);
+		rmdir(d->own_dir);
+		d->own_dir[0] = '\0';
+	}
+	if (d->latency_map_len)
+		munmap(d->latency, d->latency_map_len);
+	else
+		free(d->latency);
+	d->latency = NULL;
+	d->latency_map_len = 0;
+	xdp_maps_close(&d->m);
+	d->bpf = false;
+}
+
+int daemon_maps_conn_put(struct daemon_maps *d, const struct beam_cid *cid,
+			 const struct beam_conn *conn)
+{
+	int err;
+
+	if (d->m.conns < 0)
+		return 0;
+	if (bpf_map_update_elem(d->m.conns, cid, conn, BPF_ANY)) {
+		err = -errno;
+		pr_warn_rl("failed to update conns map entry: %s", strerror(-err));
+		return err;
+	}
+	d->conns_written = true;
+	return 0;
+}
+
+void daemon_maps_conn_del(struct daemon_maps *d, const struct beam_cid *cid)
+{
+	if (d->m.conns >= 0)
+		bpf_map_delete_elem(d->m.conns, cid);
+}

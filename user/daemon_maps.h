@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon_maps.h - the BPF maps beamd writes: `conns` (one entry per live QUIC
+ * connection) and `latency` (log2 histograms, mmapped so recording a sample
+ * is a plain atomic add, no syscall).
+ *
+ * With beam's XDP program attached (beam-xdp attach IFACE) beamd uses the
+ * maps pinned for that interface, so `bpftool map dump pinned
+ * <root>/IFACE/conns` shows its connections beside the flows. Without it,
+ * beamd creates the same maps itself and pins them under <root>/beamd-PORT/
+ * (removed at exit). Without BPF rights it keeps the histograms in memory,
+ * says so once, and skips conns.
+ */
+#ifndef BEAM_DAEMON_MAPS_H
+#define BEAM_DAEMON_MAPS_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "beam_maps.h"
+#include "xdp_loader.h"
+
+struct daemon_maps {
+	struct xdp_maps m;	   /* conns and latency open (-1 when in memory) */
+	char ifname[IF_NAMESIZE];  /* interface whose pinned maps are used, "" if none */
+	char own_dir[PATH_MAX];	   /* where beamd pinned maps of its own, "" if none */
+	struct beam_hist *latency; /* BEAM_HIST__MAX histograms: the mmapped map or heap */
+	size_t latency_map_len;	   /* bytes mmapped, 0 when on the heap */
+	bool bpf;		   /* false: BPF maps are off, histograms in memory */
+	bool conns_written;	   /* beamd has put an entry in conns */
+};
+
+/*
+ * Open the maps: those pinned for @ifname when it is not NULL (-ENOENT when
+ * beam is not attached there); else those of the one interface with beam
+ * attached under the pin root (the first, with a warning, when several);
+ * else maps of beamd's own, pinned under <root>/beamd-@port. Entries that a
+ * killed beamd left in conns are removed. Never fails for lack of BPF: it
+ * falls back to memory. Returns 0, or -errno when @ifname was given and its
+ * maps cannot be opened.
+ */
+int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *ifname,
+		     uint16_t port);
+
+/* Remove beamd's entries from conns, unpin its own maps, unmap; accepts a closed @d. */
+void daemon_maps_close(struct daemon_maps *d);
+
+/* Insert or refresh the conns entry of @cid. Returns 0 or -errno (rate-limited message). */
+int daemon_maps_conn_put(struct daemon_maps *d, const struct beam_cid *cid,
+			 const struct beam_conn *conn);
+
+/* Delete the conns entry of @cid; a missing entry is fine. */
+void daemon_maps_conn_del(struct daemon_maps *d, const struct beam_cid *cid);
+
+#endif /* BEAM_DAEMON_MAPS_H */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * edge_stats.c - publish the edge's counts to the metrics thread and render
+ * them, with the latency histograms and XDP counters, as Prometheus text.
+ */
+#include "edge_stats.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xdp_loader.h"
+#include "xdp_stats.h"
+
+struct edge_stats_pub {
+	pthread_mutex_t lock;
+	struct edge_stats shown; /* the last published counts, under @lock */
+	uint64_t published_ns;	 /* CLOCK_MONOTONIC of the last publish, under @lock */
+	const struct beam_hist *latency;
+	const char *pin_root;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *latency,
+		       const char *pin_root)
+{
+	struct edge_stats_pub *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	p->latency = latency;
+	p->pin_root = pin_root;
+	*out = p;
+	return 0;
+}
+
+void edge_stats_pub_free(struct edge_stats_pub *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* Copy the fixed part and only the tunnel entries in use. */
+static void stats_copy(struct edge_stats *dst, const struct edge_stats *src)
+{
+	size_t n = src->ntunnels <= EDGE_STATS_TUNNELS_MAX ? src->ntunnels : EDGE_STATS_TUNNELS_MAX;
+
+	memcpy(dst, src, offsetof(struct edge_stats, tunnels));
+	dst->ntunnels = n;
+	memcpy(dst->tunnels, src->tunnels, n * sizeof(src->tunnels[0]));
+}
+
+void edge_stats_publish(struct edge_stats_pub *p, const struct edge_stats *s)
+{
+	pthread_mutex_lock(&p->lock);
+	stats_copy(&p->shown, s);
+	p->published_ns = mono_ns();
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool edge_stats_fresh(struct edge_stats_pub *p)
+{
+	uint64_t last;
+
+	pthread_mutex_lock(&p->lock);
+	last = p->published_ns;
+	pthread_mutex_unlock(&p->lock);
+	return last && mono_ns() - last < 10ull * EDGE_STATS_PERIOD_MS * 1000000ull;
+}
+
+static const char *const state_names[BEAM_CONN__MAX] = {
+	[BEAM_CONN_HANDSHAKE] = "handshake",
+	[BEAM_CONN_ESTABLISHED] = "established",
+	[BEAM_CONN_DRAINING] = "draining",
+	[BEAM_CONN_CLOSING] = "closing",
+};
+
+static const char *const kind_names[PROTO_KIND__MAX] = {
+	[PROTO_KIND_TCP] = "tcp",
+	[PROTO_KIND_HTTP] = "http",
+	[PROTO_KIND_UDP] = "udp",
+};
+
+static void labeled(struct prom_buf *out, const char *name, const char *key, const char *value,
+		    uint64_t v)
+{
+	char labels[PROM_LABELS_MAX];
+
+	prom_labels(labels, sizeof(labels), key, value, NULL);
+	prom_sample_u64(out, name, labels, v);
+}
+
+static void render_connections(struct prom_buf *out, const struct edge_stats *s)
+{
+	unsigned int i;
+
+	prom_family(out, "beam_quic_connections", PROM_GAUGE,
+		    "Live QUIC connections from agents, by state.");
+	for (i = 0; i < BEAM_CONN__MAX; i++)
+		labeled(out, "beam_quic_connections", "state", state_names[i], s->conns[i]);
+	prom_family(out, "beam_quic_handshakes_total", PROM_COUNTER,
+		    "QUIC handshakes with agents, by result.");
+	labeled(out, "beam_quic_handshakes_total", "result", "ok", s->handshakes_ok);
+	labeled(out, "beam_quic_handshakes_total", "result", "failed", s->handshakes_failed);
+	prom_family(out, "beam_agent_auth_failures_total", PROM_COUNTER,
+		    "Agents refused for an unknown token.");
+	prom_sample_u64(out, "beam_agent_auth_failures_total", NULL, s->auth_failed);
+	prom_family(out, "beam_quic_bytes_total", PROM_COUNTER,
+		    "UDP payload bytes of QUIC packets, by direction.");
+	labeled(out, "beam_quic_bytes_total", "direction", "in", s->quic_bytes_in);
+	labeled(out, "beam_quic_bytes_total", "direction", "out", s->quic_bytes_out);
+}
+
+static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
+{
+	char labels[PROM_LABELS_MAX], id[24], port[8];
+	unsigned int i;
+	size_t t;
+
+	prom_family(out, "beam_tunnels_active", PROM_GAUGE,
+		    "Tunnels with their agent connected, by kind.");
+	for (i = 0; i < PROTO_KIND__MAX; i++)
+		labeled(out, "beam_tunnels_active", "kind", kind_names[i], s->tunnels_active[i]);
+	prom_family(out, "beam_tunnels_grace", PROM_GAUGE,
+		    "Tunnels whose agent went away, kept for the grace period.");
+	prom_sample_u64(out, "beam_tunnels_grace", NULL, s->tunnels_grace);
+	prom_family(out, "beam_streams_active", PROM_GAUGE,
+		    "Open QUIC streams, one per public connection.");
+	prom_sample_u64(out, "beam_streams_active", NULL, s->streams_active);
+	prom_family(out, "beam_streams_total", PROM_COUNTER, "Closed streams, by result.");
+	labeled(out, "beam_streams_total", "result", "ok", s->streams_ok);
+	labeled(out, "beam_streams_total", "result", "reset", s->streams_reset);
+
+	prom_family(out, "beam_tunnel_bytes_total", PROM_COUNTER,
+		    "Bytes carried by a tunnel, by direction.");
+	for (t = 0; t < s->ntunnels; t++) {
+		const struct edge_tunnel_stats *ts = &s->tunnels[t];
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)ts->id);
+		snprintf(port, sizeof(port), "%u", ts->port);
+		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
+			    "direction", "to_public", NULL);
+		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, ts->to_public);
+		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
+			    "direction", "from_public", NULL);
+		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, ts->from_public);
+	}
+	prom_family(out, "beam_tunnel_connections_total", PROM_COUNTER,
+		    "Public connections a tunnel carried.");
+	for (t = 0; t < s->ntunnels; t++) {
+		const struct edge_tunnel_stats *ts = &s->tunnels[t];
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)ts->id);
+		snprintf(port, sizeof(port), "%u", ts->port);
+		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
+			    NULL);
+		prom_sample_u64(out, "beam_tunnel_connections_total", labels, ts->conns_total);
+	}
+}
+
+static const struct {
+	const char *name;
+	const char *help;
+} hist_families[BEAM_HIST__MAX] = {
+	[BEAM_HIST_HANDSHAKE] = {"beam_handshake_duration_seconds",
+				 "QUIC handshake duration with agents."},
+	[BEAM_HIST_RTT] = {"beam_rtt_seconds",
+			   "RTT samples of agent connections, one per connection every 100 ms."},
+	[BEAM_HIST_TTFB] =
+		{"beam_ttfb_seconds",
+		 "Public connection accepted to first byte back from the local service."},
+	[BEAM_HIST_STREAM] = {"beam_stream_duration_seconds",
+			      "Lifetime of a tunnelled connection's stream."},
+	[BEAM_HIST_XDP_TO_USER] = {"beam_xdp_to_user_seconds",
+				   "XDP arrival to user-space receive, for frames from AF_XDP."},
+};
+
+static void render_histograms(struct prom_buf *out, const struct beam_hist *latency)
+{
+	struct beam_hist h;
+	unsigned int i, b;
+
+	for (i = 0; i < BEAM_HIST__MAX; i++) {
+		memset(&h, 0, sizeof(h));
+		if (latency) {
+			/* Workers add with relaxed atomics; a scrape may see a sample
+			 * in count before its bucket, never a torn value. */
+			h.count = __atomic_load_n(&latency[i].count, __ATOMIC_RELAXED);
+			h.sum_ns = __atomic_load_n(&latency[i].sum_ns, __ATOMIC_RELAXED);
+			for (b = 0; b < BEAM_HIST_BUCKETS; b++)
+				h.buckets[b] =
+					__atomic_load_n(&latency[i].buckets[b], __ATOMIC_RELAXED);
+		}
+		prom_family(out, hist_families[i].name, PROM_HISTOGRAM, hist_families[i].help);
+		prom_histogram(out, hist_families[i].name, NULL, &h);
+	}
+}
+
+/* XDP counters of every interface with beam's maps pinned: two passes over
+ * the interfaces, since a family's samples must stay together. */
+struct xdp_ctx {
+	struct prom_buf *out;
+	const char *pin_root;
+	int pass;
+};
+
+static int xdp_iface_cb(const char *ifname, void *arg)
+{
+	char labels[PROM_LABELS_MAX];
+	struct xdp_ctx *x = arg;
+	struct xdp_status st;
+	unsigned int r;
+
+	if (xdp_loader_status(ifname, x->pin_root, &st) || !st.pinned)
+		return 0;
+	if (x->pass == 2) {
+		prom_labels(labels, sizeof(labels), "iface", ifname, NULL);
+		prom_sample_u64(x->out, "beam_flows_active", labels, st.flows);
+		return 0;
+	}
+	for (r = 0; r < BEAM_REASON__MAX; r++) {
+		prom_labels(labels, sizeof(labels), "iface", ifname, "verdict",
+			    xdp_stats_verdict_name(beam_reason_verdict(r)), "reason",
+			    xdp_stats_reason_name(r), NULL);
+		prom_sample_u64(x->out, x->pass ? "beam_xdp_bytes_total" : "beam_xdp_packets_total",
+				labels, x->pass ? st.reasons[r].bytes : st.reasons[r].packets);
+	}
+	return 0;
+}
+
+static void render_xdp(struct prom_buf *out, const char *pin_root)
+{
+	struct xdp_ctx x = {.out = out, .pin_root = pin_root};
+
+	prom_family(out, "beam_xdp_packets_total", PROM_COUNTER,
+		    "Packets seen by beam's XDP program, by verdict and reason.");
+	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
+	x.pass = 1;
+	prom_family(out, "beam_xdp_bytes_total", PROM_COUNTER,
+		    "Bytes seen by beam's XDP program, by verdict and reason.");
+	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
+	x.pass = 2;
+	prom_family(out, "beam_flows_active", PROM_GAUGE, "Entries in the XDP flows map.");
+	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
+}
+
+void edge_stats_collect(struct prom_buf *out, void *arg)
+{
+	struct edge_stats_pub *p = arg;
+	struct edge_stats *s;
+
+	s = malloc(sizeof(*s));
+	if (!s) {
+		out->failed = true;
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	stats_copy(s, &p->shown);
+	pthread_mutex_unlock(&p->lock);
+
+	render_connections(out, s);
+	render_tunnels(out, s);
+	render_histograms(out, p->latency);
+	render_xdp(out, p->pin_root);
+	free(s);
+}

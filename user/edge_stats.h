@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * edge_stats.h - what beamd's edge counts, and the hand-over of those counts
+ * from the worker that owns them to the metrics thread that renders them.
+ *
+ * The worker fills a struct edge_stats every EDGE_STATS_PERIOD_MS and
+ * publishes a copy; a scrape takes a copy under the same short lock and
+ * renders it, so the data path never waits for a scraper. Cumulative
+ * counters include connections that have closed, so they only grow.
+ */
+#ifndef BEAM_EDGE_STATS_H
+#define BEAM_EDGE_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beam_maps.h"
+#include "prom.h"
+#include "proto.h"
+#include "tokens.h"
+
+#define EDGE_STATS_PERIOD_MS   100
+#define EDGE_STATS_TUNNELS_MAX 1024 /* tunnels shown in /metrics; more are summed only */
+
+struct edge_tunnel_stats {
+	uint64_t id;
+	uint64_t to_public;   /* bytes from the agent to public clients */
+	uint64_t from_public; /* bytes from public clients to the agent */
+	uint64_t conns_total; /* public connections carried */
+	uint16_t port;
+	uint8_t kind;	/* enum proto_kind */
+	bool connected; /* false while its agent is gone (grace period) */
+	char name[PROTO_MAX_NAME + 1];
+	char token[TOKENS_MAX_NAME + 1];
+};
+
+struct edge_stats {
+	uint64_t conns[BEAM_CONN__MAX]; /* live QUIC connections by state */
+	uint64_t handshakes_ok;
+	uint64_t handshakes_failed; /* connections that closed before completing it */
+	uint64_t auth_failed;	    /* HELLOs with an unknown token */
+	uint64_t streams_active;
+	uint64_t streams_ok;	/* closed cleanly */
+	uint64_t streams_reset; /* closed by a reset either way */
+	uint64_t quic_bytes_in; /* UDP payload bytes of QUIC packets */
+	uint64_t quic_bytes_out;
+	uint64_t tunnels_active[PROTO_KIND__MAX];
+	uint64_t tunnels_grace; /* kept for an agent that went away */
+	size_t ntunnels;	/* entries used in @tunnels */
+	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
+};
+
+struct edge_stats_pub;
+
+/*
+ * Create the hand-over point. @latency (BEAM_HIST__MAX histograms, may be
+ * NULL) and @pin_root (for the XDP counters of every interface beam is
+ * attached to) are read at each scrape and must outlive it. Returns 0 or
+ * -ENOMEM.
+ */
+int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *latency,
+		       const char *pin_root);
+void edge_stats_pub_free(struct edge_stats_pub *p);
+
+/* Worker: make @s what the next scrape shows. */
+void edge_stats_publish(struct edge_stats_pub *p, const struct edge_stats *s);
+
+/* Whether anything was published in the last few periods: the worker is alive. */
+bool edge_stats_fresh(struct edge_stats_pub *p);
+
+/* Metrics thread (a metrics_collect_cb): render the published counts, the
+ * latency histograms and the XDP counters. @arg is the edge_stats_pub. */
+void edge_stats_collect(struct prom_buf *out, void *arg);
+
+#endif /* BEAM_EDGE_STATS_H */
