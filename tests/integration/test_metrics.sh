@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_metrics.sh - beamd's /metrics under a live tunnel: promtool accepts
+# it, counters only grow, histograms are cumulative, a real Prometheus
+# server scrapes it and answers queries, and the conns map that beamd keeps
+# beside the XDP maps shows the agent's connection, then forgets it.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in curl python3 promtool prometheus jq bpftool; do
+	command -v "$tool" >/dev/null || t_skip_all "$tool missing (make deps installs it)"
+done
+
+METRICS=127.0.0.1:9464
+tun_topo 4 || t_fail "could not build the namespaces"
+# beam's XDP program on the interface agents come in by: beamd finds it and
+# keeps its connections in the pinned conns map beside the flows.
+t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null || t_fail "beam-xdp attach failed"
+t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
+tun_edge --metrics "$METRICS" || t_fail "beamd did not start"
+mkdir -p "$T_DIR/www"
+head -c $((64 << 20)) /dev/urandom >"$T_DIR/www/big.bin"
+echo hello >"$T_DIR/www/index.html"
+tun_http 8080 || t_fail "python3 http.server did not start"
+tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
+URL=http://$EDGE_PUB_URL:$PUB_PORT
+
+scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
+
+# A slow download keeps a transfer running while the test looks.
+slow_download() {
+	t_bg "$CLI" download curl -sS --limit-rate 8M -o /dev/null "$URL/big.bin"
+}
+
+# Every counter sample (name_total, _bucket, _count, _sum) of scrape $1 is <= in $2.
+counters_grow() {
+	awk 'FNR == 1 { f++ }
+	     /^#/ || NF != 2 { next }
+	     $1 !~ /(_total|_bucket|_count|_sum)(\{|$)/ { next }
+	     f == 1 { a[$1] = $2; next }
+	     ($1 in a) && $2 + 0 < a[$1] + 0 { print "went down: " $1 " " a[$1] " -> " $2; bad = 1 }
+	     END { exit bad }' "$1" "$2"
+}
+
+# Within each histogram, bucket counts never fall as le grows, and +Inf == _count.
+buckets_cumulative() {
+	awk '/_bucket\{/ {
+		name = $1; sub(/_bucket\{.*/, "", name)
+		if (name != last) { prev = 0; last = name }
+		if ($2 + 0 < prev) { print "not cumulative: " $0; bad = 1 }
+		prev = $2 + 0
+		if ($1 ~ /le="\+Inf"/) inf[name] = $2
+	     }
+	     /_count / { name = $1; sub(/_count$/, "", name); cnt[name] = $2 }
+	     END {
+		for (n in inf) if (inf[n] != cnt[n]) { print "+Inf != count: " n; bad = 1 }
+		exit bad
+	     }' "$1"
+}
+
+test_metrics_scrape_during_transfer_is_valid()
+{
+	local bytes1 bytes2
+
+	slow_download
+	sleep 1.5
+	scrape >"$T_DIR/s1.txt"
+	sleep 1.2
+	scrape >"$T_DIR/s2.txt"
+	promtool check metrics <"$T_DIR/s1.txt" || t_fail "promtool rejects the first scrape"
+	promtool check metrics <"$T_DIR/s2.txt" || t_fail "promtool rejects the second scrape"
+	counters_grow "$T_DIR/s1.txt" "$T_DIR/s2.txt" || t_fail "a counter went down"
+	buckets_cumulative "$T_DIR/s2.txt" || t_fail "a histogram is not cumulative"
+	bytes1=$(awk '/^beam_tunnel_bytes_total\{.*to_public/ { print $2 }' "$T_DIR/s1.txt")
+	bytes2=$(awk '/^beam_tunnel_bytes_total\{.*to_public/ { print $2 }' "$T_DIR/s2.txt")
+	t_log "tunnel bytes to the public side: $bytes1 then $bytes2"
+	[[ -n $bytes1 && $bytes2 -gt $bytes1 ]] || t_fail "tunnel bytes do not move during a transfer"
+	grep -q '^beam_quic_connections{state="established"} 1$' "$T_DIR/s2.txt"
+	grep -q '^beam_tunnels_active{kind="tcp"} 1$' "$T_DIR/s2.txt"
+	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="pass",reason="to_socket"} [1-9]' "$T_DIR/s2.txt"
+	grep -q '^beam_flows_active{iface="eth1"} [1-9]' "$T_DIR/s2.txt"
+	grep -q '^beam_handshake_duration_seconds_count 1$' "$T_DIR/s2.txt"
+	grep -q '^process_resident_memory_bytes [1-9]' "$T_DIR/s2.txt"
+	for m in process_cpu_seconds_total process_open_fds process_start_time_seconds \
+		beam_rtt_seconds_count beam_ttfb_seconds_count beam_stream_duration_seconds_count \
+		beam_xdp_to_user_seconds_count 'beam_streams_total{result="ok"}' beam_streams_active \
+		'beam_xdp_bytes_total{iface="eth1"' 'beam_quic_handshakes_total{result="ok"}'; do
+		grep -qF "$m" "$T_DIR/s2.txt" || t_fail "missing $m"
+	done
+}
+
+test_metrics_conns_map_shows_the_agent()
+{
+	local dump
+
+	dump=$(t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/conns")
+	t_log "conns: $(jq -c '[.[] | .formatted.value | {state, srtt_ns, bytes_in, tunnels}]' <<<"$dump")"
+	jq -e 'length == 1' <<<"$dump" >/dev/null || t_fail "want one conns entry"
+	jq -e '.[0].formatted.value.state == 1 and .[0].formatted.value.srtt_ns > 0 and
+	       .[0].formatted.value.tunnels == 1' <<<"$dump" >/dev/null ||
+		t_fail "the entry is not established with an RTT and a tunnel"
+}
+
+test_metrics_http_answers()
+{
+	local code
+
+	code=$(t_ns "$EDGE" curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/nope")
+	[[ $code == 404 ]] || t_fail "GET /nope: $code"
+	code=$(t_ns "$EDGE" curl -s -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics")
+	[[ $code == 405 ]] || t_fail "POST /metrics: $code"
+	code=$(t_ns "$EDGE" curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/healthz")
+	[[ $code == 200 ]] || t_fail "GET /healthz: $code"
+}
+
+prom_query() {
+	t_ns "$EDGE" curl -sS --max-time 5 -G "http://127.0.0.1:9090/api/v1/query" \
+		--data-urlencode "query=$1"
+}
+
+test_metrics_real_prometheus_scrapes_it()
+{
+	local i got
+
+	cat >"$T_DIR/prometheus.yml" <<EOC
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: beamd
+    static_configs:
+      - targets: ['$METRICS']
+EOC
+	t_bg "$EDGE" prometheus prometheus --config.file="$T_DIR/prometheus.yml" \
+		--storage.tsdb.path="$T_DIR/prom-data" --web.listen-address=127.0.0.1:9090
+	slow_download
+	for i in $(seq 1 20); do
+		t_ns "$CLI" curl -sS -o /dev/null "$URL/"
+	done
+	for i in $(seq 1 60); do
+		got=$(prom_query 'sum(beam_streams_total)' 2>/dev/null | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+		[[ -n $got && $got != 0 ]] && break
+		sleep 0.5
+	done
+	t_log "Prometheus: sum(beam_streams_total) = $got"
+	[[ -n $got && $got -ge 20 ]] || t_fail "Prometheus has no beam_streams_total"
+	got=$(prom_query 'histogram_quantile(0.9, sum by (le) (beam_ttfb_seconds_bucket))' |
+		jq -r '.data.result[0].value[1] // empty')
+	t_log "Prometheus: p90 of beam_ttfb_seconds = $got"
+	[[ -n $got && $got != NaN ]] || t_fail "no TTFB quantile from Prometheus"
+}
+
+test_metrics_conns_entry_gone_with_the_agent()
+{
+	kill -TERM "$(tun_pid agent)"
+	t_wait_for 10 bash -c "[[ \$(nsenter --net=/run/netns/$EDGE bpftool -j map dump pinned $BEAM_PIN_ROOT/eth1/conns | jq length) == 0 ]]" ||
+		t_fail "the conns entry outlived the agent's connection"
+}
+
+test_metrics_beamd_exit_leaves_no_conns()
+{
+	tun_agent agent2 8080 || t_fail "the agent did not come back"
+	t_wait_for 5 bash -c "[[ \$(nsenter --net=/run/netns/$EDGE bpftool -j map dump pinned $BEAM_PIN_ROOT/eth1/conns | jq length) == 1 ]]" ||
+		t_fail "no conns entry for the new agent"
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
+	[[ $(t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/conns" | jq length) == 0 ]] ||
+		t_fail "beamd left conns entries behind"
+}
+
+t_test test_metrics_scrape_during_transfer_is_valid "a scrape during a transfer passes promtool, counters grow, buckets cumulate"
+t_test test_metrics_conns_map_shows_the_agent "bpftool shows the agent's connection established with an RTT"
+t_test test_metrics_http_answers "404 for unknown paths, 405 for POST, 200 from /healthz"
+t_test test_metrics_real_prometheus_scrapes_it "a real Prometheus scrapes beamd and answers a TTFB quantile"
+t_test test_metrics_conns_entry_gone_with_the_agent "the conns entry goes when the agent does"
+t_test test_metrics_beamd_exit_leaves_no_conns "beamd's exit leaves no conns entries"
+t_done
