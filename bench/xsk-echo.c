@@ -5,7 +5,7 @@
  * build headers and send back. The integration tests drive it from another
  * namespace and compare the answers byte for byte.
  *
- *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [-v]
+ *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [-v]
  *
  * Runs until SIGTERM/SIGINT or N datagrams answered, then prints one line of
  * counters ("mode copy rx N tx N meta N bad N frames ok") on stdout. Also
@@ -34,7 +34,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [-v]\n");
+	fprintf(f,
+		"usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [-v]\n");
 }
 
 static void print_counters(struct pktio *io)
@@ -61,13 +62,10 @@ static void print_counters(struct pktio *io)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"queue", required_argument, NULL, 'q'},
-		{"count", required_argument, NULL, 'n'},
-		{"copy", no_argument, NULL, 'c'},
-		{"strict-csum", no_argument, NULL, 's'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"queue", required_argument, NULL, 'q'}, {"count", required_argument, NULL, 'n'},
+		{"copy", no_argument, NULL, 'c'},	 {"strict-csum", no_argument, NULL, 's'},
+		{"no-register", no_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},	 {0},
 	};
 	struct pktio_xsk_cfg cfg = {0};
 	struct pktio_pkt pkts[BATCH];
@@ -76,7 +74,7 @@ int main(int argc, char **argv)
 	int c, err, verbosity = 0;
 
 	log_set_ident("xsk-echo");
-	while ((c = getopt_long(argc, argv, "q:n:cvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:n:csrvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			cfg.queue = (uint32_t)strtoul(optarg, NULL, 0);
@@ -89,6 +87,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			cfg.strict_csum = true;
+			break;
+		case 'r':
+			cfg.no_register = true;
 			break;
 		case 'v':
 			verbosity++;

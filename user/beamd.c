@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "pktio_mux.h"
 #include "tls.h"
 #include "tokens.h"
 #include "tunnel.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
 		"      --iface IFACE        use the maps of beam's XDP program on IFACE\n"
 		"                           (default: the one interface it is attached to)\n"
+		"      --xdp IFACE          receive QUIC through AF_XDP on IFACE (beam's XDP program\n"
+		"                           is attached if none is); falls back to the UDP socket\n"
 		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
@@ -55,6 +58,7 @@ enum {
 	OPT_METRICS,
 	OPT_PUBLIC,
 	OPT_IFACE,
+	OPT_XDP,
 	OPT_PIN_ROOT,
 	OPT_VERSION
 };
@@ -70,6 +74,7 @@ static const struct option options[] = {
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"iface", required_argument, NULL, OPT_IFACE},
+	{"xdp", required_argument, NULL, OPT_XDP},
 	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -85,6 +90,7 @@ struct args {
 	const char *public_bind;
 	const char *metrics;
 	const char *iface;
+	const char *xdp_ifname;
 	const char *pin_root;
 	unsigned int grace_s;
 	unsigned int idle_s;
@@ -152,6 +158,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_PIN_ROOT:
 			a->pin_root = optarg;
+			break;
+		case OPT_XDP:
+			a->xdp_ifname = optarg;
 			break;
 		case 'v':
 			a->verbose++;
@@ -226,6 +235,7 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 
 static int run(const struct args *args, struct edge_config *ec)
 {
+	struct args a = *args;
 	struct metrics_server *ms = NULL;
 	struct event *sigint, *sigterm;
 	struct daemon_maps maps = {0};
@@ -234,7 +244,21 @@ static int run(const struct args *args, struct edge_config *ec)
 	struct edge *e;
 	int err;
 
-	err = observe_start(args, ec, &maps, &ms);
+	/* --xdp: beam's program goes in first, so the maps used are its maps. */
+	if (ec->xdp_ifname) {
+		struct pktio_xdp_cfg xc = {
+			.ifname = ec->xdp_ifname,
+			.pin_root = args->pin_root,
+			.port = ntohs(ec->listen.sa.sa_family == AF_INET6 ? ec->listen.in6.sin6_port
+									  : ec->listen.in.sin_port),
+		};
+
+		if (pktio_mux_xdp_prepare(&xc))
+			ec->xdp_ifname = NULL; /* said why once; the socket path it is */
+		else if (!a.iface)
+			a.iface = ec->xdp_ifname;
+	}
+	err = observe_start(&a, ec, &maps, &ms);
 	if (err)
 		goto err_observe;
 
@@ -314,6 +338,8 @@ int main(int argc, char **argv)
 	ec.grace_s = args.grace_s;
 	ec.idle_timeout_s = args.idle_s;
 	ec.retry = args.retry;
+	ec.xdp_ifname = args.xdp_ifname;
+	ec.pin_root = args.pin_root;
 	rc = run(&args, &ec);
 	tls_ctx_free(tls);
 	tokens_free(tokens);

@@ -151,7 +151,8 @@ static void addr_from_hdr(struct pktio_addr *a, uint8_t family, const uint8_t *i
 }
 
 /* The IP address (16 bytes, IPv4 in the first 4) and port of @a; false when
- * @a is not an address of a family we send. */
+ * @a is not an address of a family we send. IPv4-mapped IPv6 (a dual-stack
+ * socket's view of IPv4) is IPv4 on the wire. */
 static bool addr_to_hdr(const struct pktio_addr *a, uint8_t *family, uint8_t *ip, uint16_t *port)
 {
 	memset(ip, 0, 16);
@@ -162,12 +163,26 @@ static bool addr_to_hdr(const struct pktio_addr *a, uint8_t *family, uint8_t *ip
 		return true;
 	}
 	if (a->len >= sizeof(a->in6) && a->sa.sa_family == AF_INET6) {
+		*port = ntohs(a->in6.sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)) {
+			*family = AF_INET;
+			memcpy(ip, a->in6.sin6_addr.s6_addr + 12, 4);
+			return true;
+		}
 		*family = AF_INET6;
 		memcpy(ip, &a->in6.sin6_addr, 16);
-		*port = ntohs(a->in6.sin6_port);
 		return true;
 	}
 	return false;
+}
+
+bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer)
+{
+	uint8_t family, ip[16];
+	uint16_t port;
+
+	return addr_to_hdr(peer, &family, ip, &port) &&
+	       peer_find(to_xsk(io), family, ip, false) != NULL;
 }
 
 /* The XDP program's arrival stamp sits right in front of the frame data. */
@@ -221,7 +236,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 		err = pkt_parse_udp(frame, descs[i].len, x->parse_flags, &h);
 		if (err) {
 			x->st.rx_bad[err]++;
-			pr_debug_rl("AF_XDP frame of %u bytes refused: %s\n", descs[i].len,
+			pr_debug_rl("AF_XDP frame of %u bytes refused: %s", descs[i].len,
 				    pkt_strerror(err));
 			xsk_port_release(x->port, &addr, 1);
 			continue;
@@ -312,13 +327,13 @@ static int xsk_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int
 
 		if (!path_for(x, pkt, &h)) {
 			x->st.tx_no_route++;
-			pr_debug_rl("AF_XDP send dropped: no next hop known for the peer\n");
+			pr_debug_rl("AF_XDP send dropped: no next hop known for the peer");
 			continue;
 		}
 		hlen = pkt_udp_hdr_len(&h);
 		if (hlen + seg > fsz || nseg > XSK_BATCH) {
 			x->st.tx_too_big++;
-			pr_debug_rl("AF_XDP send dropped: %u-byte segments do not fit a frame\n",
+			pr_debug_rl("AF_XDP send dropped: %u-byte segments do not fit a frame",
 				    seg);
 			continue;
 		}
@@ -383,6 +398,7 @@ int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
 		.queue = cfg->queue,
 		.pin_root = cfg->pin_root,
 		.copy_only = cfg->copy_only,
+		.no_register = cfg->no_register,
 	};
 	struct pktio_xsk *x;
 	int err;
@@ -399,7 +415,7 @@ int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
 		free(x);
 		return err;
 	}
-	pr_info("AF_XDP socket on '%s' queue %u in %s mode\n", cfg->ifname, cfg->queue,
+	pr_info("AF_XDP socket on '%s' queue %u in %s mode", cfg->ifname, cfg->queue,
 		xsk_port_mode(x->port));
 	*out = &x->io;
 	return 0;

@@ -23,6 +23,7 @@ struct pktio_xsk_cfg {
 	uint32_t queue;
 	const char *pin_root;	    /* NULL: $BEAM_PIN_ROOT or the default */
 	bool copy_only;		    /* skip the zero-copy attempt */
+	bool no_register;	    /* bind the queue but stay out of xsks (tests) */
 	bool strict_csum;	    /* refuse CHECKSUM_PARTIAL frames (see PKT_PARSE_PARTIAL) */
 	struct beam_hist *xdp_hist; /* where XDP-to-user delays go, or NULL */
 };
@@ -54,6 +55,10 @@ void pktio_xsk_stats(const struct pktio *io, struct pktio_xsk_stats *st);
 
 /* True when every UMEM frame is accounted for (tests: no leak). */
 bool pktio_xsk_frames_ok(const struct pktio *io);
+
+/* True when a datagram to @peer can go out through this socket: a frame
+ * from that address was seen (its next-hop MAC is known). */
+bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer);
 
 /* Learn @h's peer (its source address, MAC and tags) as if a frame had come
  * from it. For tests and for paths first seen on the UDP socket. */

@@ -14,6 +14,7 @@
 #include "hist.h"
 #include "log.h"
 #include "netaddr.h"
+#include "pktio_mux.h"
 #include "pktio_udp.h"
 #include "proto.h"
 #include "quic.h"
@@ -811,6 +812,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	char buf[NETADDR_STR_MAX];
 	struct pktio *io;
 	struct edge *e;
+	bool gso;
 	int err;
 
 	e = calloc(1, sizeof(*e));
@@ -826,6 +828,19 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		return err;
 	}
 	pktio_udp_local(io, &e->cfg.listen);
+	gso = pktio_udp_has_gso(io);
+	if (cfg->xdp_ifname) {
+		struct pktio_xdp_cfg xc = {
+			.ifname = cfg->xdp_ifname,
+			.pin_root = cfg->pin_root,
+			.port = ntohs(e->cfg.listen.in.sin_port), /* same offset in in6 */
+			.queue = cfg->worker_id,
+			.xdp_hist = cfg->maps ? &cfg->maps->latency[BEAM_HIST_XDP_TO_USER] : NULL,
+		};
+
+		/* On failure io stays the socket back end, and that is all. */
+		pktio_mux_xdp(&io, &xc);
+	}
 	qc.server = true;
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
@@ -850,8 +865,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		}
 	}
 	pr_info("listening for agents on udp %s (GSO %s)",
-		netaddr_str(&e->cfg.listen, buf, sizeof(buf)),
-		pktio_udp_has_gso(io) ? "on" : "off");
+		netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
 	*out = e;
 	return 0;
 }

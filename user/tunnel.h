@@ -30,6 +30,8 @@ struct edge_config {
 	uint8_t worker_id;
 	struct daemon_maps *maps;   /* conns and latency maps, or NULL */
 	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */
+	const char *xdp_ifname;	    /* --xdp: AF_XDP on this interface, else NULL */
+	const char *pin_root;	    /* where beam's XDP pins live (NULL: default) */
 };
 
 /* Start the edge in @base. Returns 0 or -errno after a message. */

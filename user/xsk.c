@@ -52,7 +52,7 @@ static int open_xsks_map(const struct xsk_port_cfg *cfg)
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
-		pr_warn("failed to open the xsks map '%s': %s (is beam's XDP program attached to '%s'?)\n",
+		pr_warn("failed to open the xsks map '%s': %s (is beam's XDP program attached to '%s'?)",
 			path, strerror(-err), cfg->ifname);
 		return err;
 	}
@@ -177,7 +177,7 @@ int xsk_port_open(struct xsk_port **out, const struct xsk_port_cfg *cfg)
 	p->ifindex = (int)if_nametoindex(cfg->ifname);
 	if (!p->ifindex) {
 		err = -errno;
-		pr_warn("failed to find interface '%s': %s\n", cfg->ifname, strerror(-err));
+		pr_warn("failed to find interface '%s': %s", cfg->ifname, strerror(-err));
 		goto err_free;
 	}
 
@@ -201,14 +201,13 @@ int xsk_port_open(struct xsk_port **out, const struct xsk_port_cfg *cfg)
 		err = umem_socket_create(p, XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY);
 		p->zerocopy = !err;
 		if (err)
-			pr_debug(
-				"AF_XDP zero-copy on '%s' queue %u refused (%s); trying copy mode\n",
-				p->ifname, p->queue, strerror(-err));
+			pr_debug("AF_XDP zero-copy on '%s' queue %u refused (%s); trying copy mode",
+				 p->ifname, p->queue, strerror(-err));
 	}
 	if (err)
 		err = umem_socket_create(p, XDP_USE_NEED_WAKEUP | XDP_COPY);
 	if (err) {
-		pr_warn("failed to create an AF_XDP socket on '%s' queue %u: %s\n", p->ifname,
+		pr_warn("failed to create an AF_XDP socket on '%s' queue %u: %s", p->ifname,
 			p->queue, strerror(-err));
 		goto err_free_stack;
 	}
@@ -216,7 +215,7 @@ int xsk_port_open(struct xsk_port **out, const struct xsk_port_cfg *cfg)
 	if (p->map_fd >= 0) {
 		err = xsk_socket__update_xskmap(p->sock, p->map_fd);
 		if (err) {
-			pr_warn("failed to register the AF_XDP socket of '%s' queue %u in xsks: %s\n",
+			pr_warn("failed to register the AF_XDP socket of '%s' queue %u in xsks: %s",
 				p->ifname, p->queue, strerror(-err));
 			goto err_umem;
 		}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pktio_mux.c - AF_XDP sockets and the UDP socket behind one struct pktio
+ * (see pktio_mux.h), and the setup of beamd's XDP mode with its fallback.
+ */
+#include "pktio_mux.h"
+
+#include "log.h"
+#include "pktio_xsk.h"
+#include "xdp_loader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct pktio_mux {
+	struct pktio io; /* first */
+	struct pktio *udp;
+	struct pktio *xsk[PKTIO_MUX_MAX_XSK];
+	unsigned int nxsk;
+	unsigned int next; /* back end to read first next time: fairness */
+	bool v4_mapped;
+	int epfd;
+	struct pktio_mux_stats st;
+};
+
+static struct pktio_mux *to_mux(const struct pktio *io)
+{
+	return (struct pktio_mux *)io;
+}
+
+static void map_v4(struct pktio_addr *a)
+{
+	struct sockaddr_in in = a->in;
+
+	if (a->sa.sa_family != AF_INET)
+		return;
+	memset(a, 0, sizeof(*a));
+	a->in6.sin6_family = AF_INET6;
+	a->in6.sin6_port = in.sin_port;
+	a->in6.sin6_addr.s6_addr[10] = 0xff;
+	a->in6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(a->in6.sin6_addr.s6_addr + 12, &in.sin_addr, 4);
+	a->len = sizeof(a->in6);
+}
+
+/* Back end @i of the receive order: the AF_XDP sockets, then the socket. */
+static struct pktio *child(struct pktio_mux *m, unsigned int i)
+{
+	return i < m->nxsk ? m->xsk[i] : m->udp;
+}
+
+static int mux_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
+{
+	struct pktio_mux *m = to_mux(io);
+	unsigned int nchild = m->nxsk + 1, k, got = 0;
+
+	/* Each back end is asked once per call: a second call would take back
+	 * the buffers lent in the first. */
+	for (k = 0; k < nchild && got < max; k++) {
+		unsigned int i = (m->next + k) % nchild, j;
+		struct pktio *c = child(m, i);
+		int n;
+
+		n = c->ops->recv(c, pkts + got, max - got);
+		if (n < 0) {
+			pr_warn_rl("failed to receive on the %s path: %s", c->ops->name,
+				   strerror(-n));
+			continue;
+		}
+		if (i < m->nxsk) {
+			m->st.rx_xsk += (uint64_t)n;
+			for (j = got; m->v4_mapped && j < got + (unsigned int)n; j++) {
+				map_v4(&pkts[j].local);
+				map_v4(&pkts[j].peer);
+			}
+		} else {
+			m->st.rx_udp += (uint64_t)n;
+		}
+		got += (unsigned int)n;
+	}
+	m->next = (m->next + 1) % nchild;
+	return (int)got;
+}
+
+/* The AF_XDP back end that knows the way to @peer, or NULL. */
+static struct pktio *xsk_for(struct pktio_mux *m, const struct pktio_addr *peer)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nxsk; i++)
+		if (pktio_xsk_has_path(m->xsk[i], peer))
+			return m->xsk[i];
+	return NULL;
+}
+
+static int mux_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int n)
+{
+	struct pktio_mux *m = to_mux(io);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct pktio *x = xsk_for(m, &pkts[i].peer);
+		struct pktio *first = x ? x : m->udp, *second = x ? m->udp : NULL;
+
+		if (first->ops->send(first, &pkts[i], 1) == 1) {
+			if (x)
+				m->st.tx_xsk++;
+			else
+				m->st.tx_udp++;
+			continue;
+		}
+		if (second && second->ops->send(second, &pkts[i], 1) == 1) {
+			m->st.tx_fallback++;
+			m->st.tx_udp++;
+			continue;
+		}
+		m->st.tx_dropped++;
+		pr_debug_rl("no packet path could take a %u-byte datagram now: dropped",
+			    pkts[i].len);
+	}
+	return (int)n;
+}
+
+static int mux_fd(struct pktio *io)
+{
+	return to_mux(io)->epfd;
+}
+
+static void mux_free(struct pktio *io)
+{
+	struct pktio_mux *m;
+	unsigned int i;
+
+	if (!io)
+		return;
+	m = to_mux(io);
+	pr_info("packet paths: AF_XDP rx %llu tx %llu, socket rx %llu tx %llu, fallbacks %llu, dropped %llu",
+		(unsigned long long)m->st.rx_xsk, (unsigned long long)m->st.tx_xsk,
+		(unsigned long long)m->st.rx_udp, (unsigned long long)m->st.tx_udp,
+		(unsigned long long)m->st.tx_fallback, (unsigned long long)m->st.tx_dropped);
+	for (i = 0; i < m->nxsk; i++)
+		m->xsk[i]->ops->free(m->xsk[i]);
+	if (m->udp)
+		m->udp->ops->free(m->udp);
+	if (m->epfd >= 0)
+		close(m->epfd);
+	free(m);
+}
+
+static const struct pktio_ops pktio_mux_ops = {
+	.name = "xdp+udp",
+	.recv = mux_recv,
+	.send = mux_send,
+	.fd = mux_fd,
+	.free = mux_free,
+};
+
+int pktio_mux_new(struct pktio **out, struct pktio *udp, struct pktio **xsks, unsigned int nxsk,
+		  bool v4_mapped)
+{
+	struct pktio_mux *m;
+	unsigned int i;
+	int err;
+
+	if (!nxsk || nxsk > PKTIO_MUX_MAX_XSK)
+		return -EINVAL;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->io.ops = &pktio_mux_ops;
+	m->udp = udp;
+	m->v4_mapped = v4_mapped;
+	for (i = 0; i < nxsk; i++)
+		m->xsk[m->nxsk++] = xsks[i];
+
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	for (i = 0; i <= m->nxsk; i++) {
+		struct pktio *c = child(m, i);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+
+		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, c->ops->fd(c), &ev)) {
+			err = -errno;
+			goto err_close;
+		}
+	}
+	*out = &m->io;
+	return 0;
+
+err_close:
+	close(m->epfd);
+err_free:
+	free(m);
+	return err;
+}
+
+void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
+{
+	*st = to_mux(io)->st;
+}
+
+/* Attach beam's program when @ifname has none; check it steers our port. */
+static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
+{
+	struct xdp_attach_opts opts = {0};
+	struct xdp_attach_info info;
+	struct xdp_status st;
+	unsigned int i;
+	bool ours = false;
+	int err;
+
+	err = xdp_loader_status(cfg->ifname, cfg->pin_root, &st);
+	if (err) {
+		*why = "cannot read the interface's XDP state";
+		return err;
+	}
+	if (st.prog_id && !st.beam) {
+		*why = "another XDP program is attached (beam-xdp attach --force replaces it)";
+		return -EBUSY;
+	}
+	if (!st.prog_id || !st.pinned) {
+		opts.pin_root = cfg->pin_root;
+		opts.nports = 1;
+		opts.ports[0] = cfg->port;
+		opts.steer = XDP_LOADER_ON;
+		err = xdp_loader_attach(cfg->ifname, &opts, &info);
+		if (err) {
+			*why = "attaching beam's XDP program failed";
+			return err;
+		}
+		pr_info("attached beam's XDP program to '%s' in %s mode for port %u", cfg->ifname,
+			xdp_loader_mode_name(info.mode), cfg->port);
+		return 0;
+	}
+	for (i = 0; i < BEAM_MAX_PORTS; i++)
+		ours |= st.config.ports[i] == htons(cfg->port);
+	if (!ours || !(st.config.flags & BEAM_CFG_STEER)) {
+		*why = "beam's XDP program there does not steer our port to AF_XDP (beam-xdp attach --port N --steer)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int pktio_mux_xdp_prepare(const struct pktio_xdp_cfg *cfg)
+{
+	const char *why = NULL;
+	int err;
+
+	err = xdp_ready(cfg, &why);
+	if (err)
+		pr_warn("AF_XDP on '%s' queue %u not used, running on the UDP socket only: %s: %s",
+			cfg->ifname, cfg->queue, why, strerror(-err));
+	return err;
+}
+
+int pktio_mux_xdp(struct pktio **io, const struct pktio_xdp_cfg *cfg)
+{
+	struct pktio_xsk_cfg xcfg = {
+		.ifname = cfg->ifname,
+		.queue = cfg->queue,
+		.pin_root = cfg->pin_root,
+		.xdp_hist = cfg->xdp_hist,
+	};
+	struct pktio *xsk, *mux;
+	const char *why = NULL;
+	struct pktio_addr local;
+	int err, fd;
+
+	err = xdp_ready(cfg, &why);
+	if (err)
+		goto fallback;
+
+	err = pktio_xsk_new(&xsk, &xcfg);
+	if (err) {
+		why = err == -EBUSY ? "the queue has an AF_XDP socket already"
+				    : "cannot open an AF_XDP socket";
+		goto fallback;
+	}
+
+	/* The socket's family decides how IPv4 peers look to the QUIC code. */
+	fd = (*io)->ops->fd(*io);
+	local.len = sizeof(local.in6);
+	if (getsockname(fd, &local.sa, &local.len)) {
+		err = -errno;
+		xsk->ops->free(xsk);
+		why = "cannot read the UDP socket's address";
+		goto fallback;
+	}
+
+	err = pktio_mux_new(&mux, *io, &xsk, 1, local.sa.sa_family == AF_INET6);
+	if (err) {
+		xsk->ops->free(xsk);
+		why = "cannot join the two paths";
+		goto fallback;
+	}
+	*io = mux;
+	pr_info("XDP mode on '%s': AF_XDP on queue %u (%s), UDP socket for the other queues",
+		cfg->ifname, cfg->queue, pktio_xsk_mode(xsk));
+	return 0;
+
+fallback:
+	pr_warn("AF_XDP on '%s' queue %u not used, running on the UDP socket only: %s: %s",
+		cfg->ifname, cfg->queue, why, strerror(-err));
+	return err;
+}
