@@ -16,6 +16,8 @@ PIN_ROOT=/sys/fs/bpf/beam
 FILE_MB=100
 
 say() { printf '\n==> %s\n' "$*"; }
+# Indent command output and keep it inside 80 columns.
+show() { cut -c1-76 | sed 's/^/    /'; }
 die() { printf '\ndemo: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] ||
@@ -55,15 +57,31 @@ ip -n "$CLIENT" addr add 10.99.0.3/24 dev eth0
 EDGE_IP=10.99.0.1
 echo "    client 10.99.0.3 | edge $EDGE_IP (eth0) | private 10.99.0.2"
 
-say "starting the private web service on 127.0.0.1:8080 (a page and a $FILE_MB MiB file)"
+say "starting nginx on the private machine: a page and a $FILE_MB MiB file"
 mkdir -p "$T_DIR/www"
 printf '<html><body><h1>Hello from the private machine</h1></body></html>\n' >"$T_DIR/www/index.html"
 head -c $((FILE_MB << 20)) /dev/urandom >"$T_DIR/www/big.bin"
-t_bg "$PRIV" web python3 -m http.server 8080 --bind 127.0.0.1 --directory "$T_DIR/www"
+# nginx's workers run as www-data: let them read the page and the file.
+chmod 755 "$T_DIR" "$T_DIR/www" && chmod 644 "$T_DIR"/www/*
+cat >"$T_DIR/nginx.conf" <<EOC
+worker_processes 1;
+daemon off;
+pid $T_DIR/nginx.pid;
+error_log $T_DIR/nginx-error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	default_type application/octet-stream;
+	server { listen 127.0.0.1:8080; root $T_DIR/www; }
+}
+EOC
+t_bg "$PRIV" web nginx -c "$T_DIR/nginx.conf"
 t_wait_for 10 t_ns "$PRIV" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' || die "the web service did not start"
 
 say "attaching beam's XDP program to the edge's eth0"
-t_ns "$EDGE" "$BUILD/beam-xdp" attach eth0 --port 4433 || die "beam-xdp attach failed"
+t_ns "$EDGE" "$BUILD/beam-xdp" attach eth0 --port 4433 >"$T_DIR/attach.txt" 2>&1 ||
+	{ cat "$T_DIR/attach.txt"; die "beam-xdp attach failed"; }
+fold -s -w 74 "$T_DIR/attach.txt" | sed 's/^/    /'
 
 say "starting beamd on the edge (QUIC on :4433, metrics on 127.0.0.1:9464)"
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -74,7 +92,7 @@ t_bg "$EDGE" beamd "$BUILD/beamd" --listen 0.0.0.0:4433 --tokens "$T_DIR/tokens"
 t_wait_for 10 grep -qo 'SHA256:[A-Za-z0-9+/=_-]*' "$T_DIR/beamd.log" ||
 	{ cat "$T_DIR/beamd.log"; die "beamd did not start"; }
 PIN=$(grep -o 'SHA256:[A-Za-z0-9+/=_-]*' "$T_DIR/beamd.log" | head -1)
-echo "    edge certificate $PIN"
+echo "    edge certificate ${PIN:0:23}...${PIN: -8}"
 
 say "starting the agent: beam tcp 8080 --edge $EDGE_IP:4433 --pin ..."
 t_bg "$PRIV" agent env BEAM_TOKEN="$TOKEN" "$BUILD/beam" tcp 8080 --edge "$EDGE_IP:4433" --pin "$PIN"
@@ -86,10 +104,10 @@ PUBLIC_PORT=${PUBLIC##*:}
 URL=http://$EDGE_IP:$PUBLIC_PORT
 
 say "client: curl $URL/"
-t_ns "$CLIENT" curl -sS --max-time 10 "$URL/" | sed 's/^/    /' || die "fetching the page failed"
+t_ns "$CLIENT" curl -fsS --max-time 10 "$URL/" | show || die "fetching the page failed"
 
 say "client: fetching the $FILE_MB MiB file through the tunnel"
-t_ns "$CLIENT" curl -sS --max-time 120 -o "$T_DIR/got.bin" -w '    %{size_download} bytes in %{time_total} s\n' \
+t_ns "$CLIENT" curl -fsS --max-time 120 -o "$T_DIR/got.bin" -w '    %{size_download} bytes in %{time_total} s\n' \
 	"$URL/big.bin" || die "fetching the file failed"
 SRC_SUM=$(sha256sum "$T_DIR/www/big.bin" | cut -d' ' -f1)
 GOT_SUM=$(sha256sum "$T_DIR/got.bin" | cut -d' ' -f1)
@@ -108,18 +126,18 @@ else
 fi
 
 say "edge: bpftool map dump pinned $PIN_ROOT/eth0/flows (first entries)"
-t_ns "$EDGE" bpftool map dump pinned "$PIN_ROOT/eth0/flows" 2>&1 | head -n 24 | cut -c1-78 | sed 's/^/    /'
+t_ns "$EDGE" bpftool map dump pinned "$PIN_ROOT/eth0/flows" 2>&1 | head -n 24 | show
 
 say "edge: beam-xdp flows eth0 --top 5"
-t_ns "$EDGE" "$BUILD/beam-xdp" flows eth0 --top 5 | cut -c1-78 | sed 's/^/    /'
+t_ns "$EDGE" "$BUILD/beam-xdp" flows eth0 --top 5 | show
 
 say "edge: beam-xdp stats eth0"
-t_ns "$EDGE" "$BUILD/beam-xdp" stats eth0 | cut -c1-78 | sed 's/^/    /'
+t_ns "$EDGE" "$BUILD/beam-xdp" stats eth0 | show
 
 say "edge: curl http://127.0.0.1:9464/metrics (beam_* lines of interest)"
 t_ns "$EDGE" curl -sS --max-time 5 http://127.0.0.1:9464/metrics |
 	grep -E '^beam_(tunnels_active|streams_total|tunnel_bytes_total|quic_connections|quic_handshakes_total|xdp_packets_total\{.*(to_socket|to_xsk))|^process_resident' |
-	head -n 16 | cut -c1-78 | sed 's/^/    /'
+	head -n 16 | show
 
 if [[ -n $KEEP ]]; then
 	cp "$T_CLEANUP" "/tmp/beam-demo-$T_RUN-stop.sh"
