@@ -47,6 +47,7 @@ struct agent {
 	uint64_t tunnel_id;
 	uint16_t public_port; /* asked again after a reconnect */
 	bool up;
+	bool stopping;
 	int exit_code;
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
@@ -124,8 +125,9 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 		a->public_port = (uint16_t)m->registered.port;
 		a->attempt = 0;
 		if (!a->up || log_enabled(LOG_LVL_INFO))
-			printf("tunnel up: tcp://%s:%u -> %s\n", a->cfg.edge_host, a->public_port,
-			       a->cfg.target_str);
+			printf(strchr(a->cfg.edge_host, ':') ? "tunnel up: tcp://[%s]:%u -> %s\n"
+							     : "tunnel up: tcp://%s:%u -> %s\n",
+			       a->cfg.edge_host, a->public_port, a->cfg.target_str);
 		fflush(stdout);
 		pr_debug("tunnel usable %.1f ms after start (0-RTT %s)",
 			 (double)(quic_now_ns() - a->started_ns) / 1e6,
@@ -365,7 +367,7 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
-	if (a->exit_code)
+	if (a->exit_code || a->stopping)
 		return;
 	if (a->up)
 		pr_warn("connection to the edge lost: %s%s%s", strerror(-err), app ? ", " : "",
@@ -477,6 +479,7 @@ void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
+	a->stopping = true;
 	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
 	quic_resume_free(a->resume);
 	event_free(a->retry);

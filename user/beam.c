@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <wolfssl/options.h>
@@ -198,6 +199,19 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	return 0;
 }
 
+/* Every tunnelled connection holds a descriptor: lift the soft limit to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("failed to raise the open file limit to %llu: %s",
+			(unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -225,6 +239,7 @@ int main(int argc, char **argv)
 	log_set_verbosity(args.verbose);
 	log_hook_libraries();
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	wolfSSL_Init();
 	if (fill_config(&args, &cfg, edge_host, token, sizeof(token)))
 		return 2;

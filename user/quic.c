@@ -1763,6 +1763,11 @@ static void ep_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (round = 0; round < RX_ROUNDS; round++) {
 		n = ep->io->ops->recv(ep->io, ep->rx, RX_BATCH);
+		if (n == -ECONNREFUSED || n == -EHOSTUNREACH || n == -ENETUNREACH) {
+			/* ICMP for a connected socket: the peer is down; QUIC's timers decide */
+			pr_debug_rl("UDP peer unreachable: %s", strerror(-n));
+			continue;
+		}
 		if (n <= 0) {
 			if (n < 0)
 				pr_warn_rl("failed to receive UDP datagrams: %s", strerror(-n));

@@ -401,16 +401,24 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		if (strcmp(t->token_name, ss->token_name) || strcmp(t->name, name) ||
 		    (port && t->port != port))
 			continue;
-		if (t->sess == ss || !t->sess) {
-			if (!t->sess) {
-				tunnel_attach(t, ss);
-				pr_info("tunnel %llu: port %u back to '%s' (%s)",
-					(unsigned long long)t->id, t->port, ss->token_name,
-					ss->peer);
-			}
+		if (t->sess == ss) {
 			send_registered(ss, m->reg.req_id, t);
 			return;
 		}
+		/* a returning agent, or a restarted one whose old connection has not
+		 * timed out yet: the same token and name take the tunnel over */
+		if (t->sess) {
+			pr_info("tunnel %llu: moved from agent %s to %s ('%s')",
+				(unsigned long long)t->id, t->sess->peer, ss->peer, ss->token_name);
+			t->sess->ntunnels--;
+			t->sess = NULL;
+		} else {
+			pr_info("tunnel %llu: port %u back to '%s' (%s)", (unsigned long long)t->id,
+				t->port, ss->token_name, ss->peer);
+		}
+		tunnel_attach(t, ss);
+		send_registered(ss, m->reg.req_id, t);
+		return;
 	}
 	if (port && (t = tunnel_by_port(e, port))) {
 		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,

@@ -2,30 +2,189 @@
 # SPDX-License-Identifier: MIT
 #
 # test_tunnel.sh - beamd and the beam agent carry real TCP services through
-# QUIC across network namespaces: curl, big transfers both ways, half-close,
-# refused local ports, many connections, restarts of either side, bad tokens
-# and hostile control messages.
+# QUIC across network namespaces: curl, 1 GiB both ways, half-close, refused
+# local ports, backpressure, 1,000 concurrent connections, restarts of either
+# side, and a wrong token.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-command -v python3 >/dev/null || t_skip_all "python3 missing"
-command -v curl >/dev/null || t_skip_all "curl missing"
+for tool in python3 curl socat openssl sha256sum; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+ulimit -n 65536 2>/dev/null || ulimit -n 4096
+SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/tunnel_svc.py"
 
 tun_topo 4 || t_skip_all "could not build the namespaces"
-tun_edge --grace 20 || t_skip_all "beamd did not start"
-echo "hello through beam $T_RUN" >"$T_DIR/www-index" 
-mkdir -p "$T_DIR/www" && mv "$T_DIR/www-index" "$T_DIR/www/index.html"
+# a certificate from files, so a restarted beamd keeps the agent's pin
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
+	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
+	t_skip_all "openssl could not make a certificate"
+EDGE_ARGS=(--grace 20 --cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem")
+tun_edge "${EDGE_ARGS[@]}" || t_skip_all "beamd did not start"
+mkdir -p "$T_DIR/www"
+echo "hello through beam $T_RUN" >"$T_DIR/www/index.html"
 tun_http 8080 || t_skip_all "python3 http.server did not start"
 tun_agent agent 8080 || t_skip_all "the agent did not bring the tunnel up"
+HTTP_PORT=$PUB_PORT
 
-test_curl() {
-	local got
-
-	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
-	[[ $got == "hello through beam $T_RUN" ]] || t_fail "curl got '$got'"
-	# the edge logged the fingerprint, the agent printed the public address
-	grep -q "tunnel up: tcp://$EDGE_AGENT_HP:$PUB_PORT -> 127.0.0.1:8080" "$T_DIR/agent.log"
+get_index() {
+	t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$1/"
 }
 
-t_test test_curl "curl reaches python3 http.server through the tunnel"
+index_ok() { [[ $(get_index "$1" 2>/dev/null) == "hello through beam $T_RUN" ]]; }
+
+test_curl() {
+	local got want
+
+	got=$(get_index "$HTTP_PORT")
+	[[ $got == "hello through beam $T_RUN" ]] || t_fail "curl got '$got'"
+	grep -q "tunnel up: tcp://$EDGE_AGENT_HP:$HTTP_PORT -> 127.0.0.1:8080" "$T_DIR/agent.log"
+	# the pin the agent used is the certificate's SHA-256
+	want=$(openssl x509 -in "$T_DIR/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
+	[[ $FP == "SHA256:$want" ]] || t_fail "edge logged $FP, certificate is $want"
+	# several requests on fresh connections cost streams, not handshakes
+	for i in 1 2 3 4 5; do get_index "$HTTP_PORT" >/dev/null; done
+	[[ $(grep -c 'authenticated as' "$T_DIR/edge.log") -eq 1 ]]
+}
+
+test_1gib_both_ways() {
+	local big=$T_DIR/big up down want
+
+	head -c 1G /dev/urandom >"$big"
+	want=$(sha256sum <"$big" | cut -d' ' -f1)
+	# download: the service sends the file, the public client hashes what arrives
+	t_bg "$AGENT" send-svc socat -u OPEN:"$big",rdonly TCP-LISTEN:9002,bind=127.0.0.1,reuseaddr
+	tun_agent agent-dl 9002
+	down=$(t_ns "$CLI" timeout 120 socat -u TCP:"$EDGE_PUB":"$PUB_PORT" - | sha256sum | cut -d' ' -f1)
+	[[ $down == "$want" ]] || t_fail "download: sha256 $down, want $want"
+	# upload: the public client sends the file, the service hashes it
+	t_bg "$AGENT" recv-svc socat -u TCP-LISTEN:9001,bind=127.0.0.1,reuseaddr \
+		SYSTEM:"sha256sum > $T_DIR/up.sha"
+	tun_agent agent-ul 9001
+	t_ns "$CLI" timeout 120 socat -u OPEN:"$big",rdonly TCP:"$EDGE_PUB":"$PUB_PORT"
+	t_wait_for 30 test -s "$T_DIR/up.sha"
+	up=$(cut -d' ' -f1 "$T_DIR/up.sha")
+	rm -f "$big"
+	[[ $up == "$want" ]] || t_fail "upload: sha256 $up, want $want"
+}
+
+test_half_close() {
+	t_bg "$AGENT" hc-svc $SVC halfclose-server 9003
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9003"
+	tun_agent agent-hc 9003
+	# the client sends, shuts its write side, and must still get the whole answer
+	t_ns "$CLI" timeout 30 $SVC halfclose-client "$EDGE_PUB" "$PUB_PORT" 300000 | grep -q '^ok$'
+	t_ns "$CLI" timeout 30 $SVC halfclose-client "$EDGE_PUB" "$PUB_PORT" 0 | grep -q '^ok$'
+}
+
+test_refused_local_port() {
+	local out
+
+	tun_agent agent-ref 9009 # nothing listens on 9009 yet
+	out=$(t_ns "$CLI" timeout 10 $SVC expect-reset "$EDGE_PUB" "$PUB_PORT")
+	t_log "$out"
+	[[ $out == reset* ]] || t_fail "expected a reset, got '$out'"
+	t_wait_for 5 grep -q 'refused' "$T_DIR/agent-ref.log"
+	# the tunnel stays up: once the service exists, the next client gets through
+	t_bg "$AGENT" ref-svc $SVC halfclose-server 9009
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9009"
+	t_ns "$CLI" timeout 30 $SVC halfclose-client "$EDGE_PUB" "$PUB_PORT" 1000 | grep -q '^ok$'
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+test_backpressure() {
+	local edge_pid agent_pid out e0 a0 e1 a1
+
+	edge_pid=$(tun_pid edge)
+	# service -> slow public reader
+	t_bg "$AGENT" zero-svc $SVC zero-server 9005
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9005"
+	tun_agent agent-bp 9005
+	agent_pid=$(tun_pid agent-bp)
+	e0=$(rss_kb "$edge_pid") a0=$(rss_kb "$agent_pid")
+	t_ns "$CLI" timeout 60 $SVC slow-reader "$EDGE_PUB" "$PUB_PORT" 4 >"$T_DIR/slow.out" &
+	sleep 3 # the reader is still asleep: everything upstream must have stopped
+	e1=$(rss_kb "$edge_pid") a1=$(rss_kb "$agent_pid")
+	t_log "slow reader: edge RSS ${e0}->${e1} KiB, agent RSS ${a0}->${a1} KiB"
+	((e1 - e0 < 65536 && a1 - a0 < 65536)) || t_fail "memory grew with a stalled reader"
+	wait $!
+	grep -q '^read' "$T_DIR/slow.out"
+	# public fast writer -> service that never reads
+	t_bg "$AGENT" sink-svc $SVC sink-server 9006
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9006"
+	tun_agent agent-sink 9006
+	agent_pid=$(tun_pid agent-sink)
+	e0=$(rss_kb "$edge_pid") a0=$(rss_kb "$agent_pid")
+	out=$(t_ns "$CLI" timeout 30 $SVC fast-writer "$EDGE_PUB" "$PUB_PORT" 4)
+	e1=$(rss_kb "$edge_pid") a1=$(rss_kb "$agent_pid")
+	t_log "stalled service: $out; edge RSS ${e0}->${e1} KiB, agent RSS ${a0}->${a1} KiB"
+	# the writer was stopped: far less than 4 s of line rate got in
+	((${out#sent } < 256 * 1024 * 1024)) || t_fail "writer was not slowed: $out"
+	((e1 - e0 < 65536 && a1 - a0 < 65536)) || t_fail "memory grew with a stalled service"
+}
+
+test_1000_connections() {
+	local out
+
+	t_bg "$AGENT" echo-svc $SVC echo-server 9007
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9007"
+	tun_agent agent-many 9007
+	out=$(t_ns "$CLI" timeout 120 $SVC many "$EDGE_PUB" "$PUB_PORT" 1000) || {
+		t_log "${out//$'\n'/; }"
+		return 1
+	}
+	t_log "${out//$'\n'/; }"
+	grep -q 'completed: 1000 of 1000' <<<"$out"
+}
+
+test_agent_restart() {
+	local old=$HTTP_PORT
+
+	kill -KILL "$(tun_pid agent)"
+	sleep 0.5
+	# a new agent with the same token and tunnel comes back to the same port
+	tun_agent agent2 8080
+	[[ $PUB_PORT == "$old" ]] || t_fail "port $PUB_PORT after restart, had $old"
+	[[ $(get_index "$PUB_PORT") == "hello through beam $T_RUN" ]]
+}
+
+test_edge_restart() {
+	local n
+
+	n=$(grep -c 'tunnel up' "$T_DIR/agent2.log")
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
+	mv "$T_DIR/edge.log" "$T_DIR/edge-1.log"
+	tun_edge "${EDGE_ARGS[@]}"
+	# the agent notices, backs off, reconnects and registers its port again
+	t_wait_for 30 bash -c "[[ \$(grep -c 'tunnel up' $T_DIR/agent2.log) -gt $n ]]" ||
+		t_fail "agent did not come back: $(tail -5 "$T_DIR/agent2.log")"
+	t_wait_for 10 index_ok "$HTTP_PORT"
+}
+
+test_wrong_token() {
+	local rc=0
+
+	BEAM_TOKEN=not-a-token t_ns "$AGENT" timeout 10 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "$FP" >"$T_DIR/bad.log" 2>&1 || rc=$?
+	[[ $rc -eq 1 ]] || t_fail "agent exit status $rc, want 1: $(cat "$T_DIR/bad.log")"
+	grep -q 'authentication failed' "$T_DIR/bad.log"
+	grep -q "agent 10.77.2.2:[0-9]*: authentication failed" "$T_DIR/edge.log"
+	! grep -q 'tunnel up' "$T_DIR/bad.log"
+	# a wrong pin: the agent refuses the edge before sending its token
+	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 3 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "SHA256:$(printf '%064d' 0)" >"$T_DIR/pin.log" 2>&1 || true
+	grep -q 'does not match the pinned fingerprint' "$T_DIR/pin.log"
+}
+
+tun_test test_curl "curl reaches python3 http.server through the tunnel"
+tun_test test_half_close "a client that shuts its write side still gets the whole answer"
+tun_test test_refused_local_port "refused local port: prompt reset, agent logs it, tunnel stays"
+tun_test test_backpressure "slow reader and stalled service: writers slowed, memory bounded"
+tun_test test_1000_connections "1,000 concurrent public connections all complete"
+tun_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
+tun_test test_agent_restart "agent killed and restarted gets its port back"
+tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
+tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
 t_done

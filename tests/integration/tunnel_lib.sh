@@ -16,6 +16,8 @@ TUN_TOKEN=tok-$T_RUN-secret
 tun_topo() {
 	local fam=${1:-4}
 
+	# TUN_KEEP_LOGS=DIR keeps every log of the run there (debugging)
+	[[ -n ${TUN_KEEP_LOGS:-} ]] && t_defer "mkdir -p $TUN_KEEP_LOGS && cp $T_DIR/*.log $TUN_KEEP_LOGS/"
 	CLI=$(t_netns cli) && EDGE=$(t_netns edge) && AGENT=$(t_netns agent) || return 1
 	t_veth eth0 "$EDGE" eth0 "$CLI" || return 1
 	t_veth eth1 "$EDGE" eth0 "$AGENT" || return 1
@@ -74,3 +76,9 @@ tun_http() {
 }
 
 tun_pid() { cat "$T_DIR/$1.pid"; }
+
+# tun_test FUNC DESC: t_test, unless ONLY="func1 func2" names others (for debugging)
+tun_test() {
+	[[ -z ${ONLY:-} || " $ONLY " == *" $1 "* ]] || return 0
+	t_test "$@"
+}

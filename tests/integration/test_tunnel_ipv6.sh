@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tunnel_ipv6.sh - the tunnel on an IPv6-only network: QUIC between agent
+# and edge over IPv6, public clients over IPv6, a self-signed certificate made
+# at start and pinned by the agent.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in python3 curl socat sha256sum; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+
+tun_topo 6 || t_skip_all "could not build the namespaces"
+tun_edge --retry || t_skip_all "beamd did not start"
+mkdir -p "$T_DIR/www"
+echo "hello over ipv6 $T_RUN" >"$T_DIR/www/index.html"
+tun_http 8080 || t_skip_all "python3 http.server did not start"
+
+test_ipv6_curl() {
+	local got
+
+	# no IPv4 address anywhere on the path
+	! ip -n "$EDGE" -4 addr show | grep -q 'inet 10\.'
+	tun_agent agent 8080
+	grep -q "tunnel up: tcp://\[fd77:2::1\]:$PUB_PORT -> 127.0.0.1:8080" "$T_DIR/agent.log"
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://[$EDGE_PUB]:$PUB_PORT/")
+	[[ $got == "hello over ipv6 $T_RUN" ]] || t_fail "curl got '$got'"
+	# the edge saw the agent's IPv6 address
+	grep -q "agent \[fd77:2::2\]:[0-9]* authenticated" "$T_DIR/edge.log"
+}
+
+test_ipv6_transfer() {
+	local big=$T_DIR/big want got
+
+	head -c 64M /dev/urandom >"$big"
+	want=$(sha256sum <"$big" | cut -d' ' -f1)
+	t_bg "$AGENT" send-svc socat -u OPEN:"$big",rdonly TCP-LISTEN:9002,bind=127.0.0.1,reuseaddr
+	tun_agent agent-dl 9002
+	got=$(t_ns "$CLI" timeout 60 socat -u TCP6:"[$EDGE_PUB]":"$PUB_PORT" - | sha256sum | cut -d' ' -f1)
+	[[ $got == "$want" ]] || t_fail "sha256 $got, want $want"
+}
+
+tun_test test_ipv6_curl "IPv6 only, with Retry: curl through the tunnel"
+tun_test test_ipv6_transfer "IPv6 only: 64 MiB intact"
+t_done
