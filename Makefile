@@ -29,7 +29,9 @@ CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla -Wformat=2
 CPPFLAGS  := -Iinclude -Iuser -I$(BUILD) -I$(PREFIX)/include -D_GNU_SOURCE -MMD -MP
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) $(SAN_FLAGS)
-LDFLAGS   += -L$(PREFIX)/lib -Wl,-rpath,$(PREFIX)/lib $(SAN_FLAGS)
+# Installed binaries find wolfSSL and ngtcp2 in $(LIBDIR_BEAM) ($$ORIGIN/../lib/beam);
+# in the build tree that path does not exist and the clone's .deps is used.
+LDFLAGS   += -L$(PREFIX)/lib -Wl,-rpath,'$$ORIGIN/../lib/beam' -Wl,-rpath,$(PREFIX)/lib $(SAN_FLAGS)
 LDLIBS    := -lngtcp2_crypto_wolfssl -lngtcp2 -lwolfssl -levent_pthreads -levent \
 	     -lxdp -lbpf -lelf -lz -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -Wall -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux \
@@ -75,7 +77,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit stress bench demo fuzz format format-check clean distclean
+.PHONY: all deps test test-unit stress bench demo fuzz format format-check clean distclean install
 
 all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
@@ -179,6 +181,20 @@ format:
 format-check:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+# make install [DESTDIR=...] [INSTALL_PREFIX=/usr/local]: the programs, the
+# wolfSSL and ngtcp2 libraries they run with, man pages and systemd units.
+INSTALL_PREFIX ?= /usr/local
+LIBDIR_BEAM    := $(INSTALL_PREFIX)/lib/beam
+
+install: $(BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(INSTALL_PREFIX))
+	$(Q)install -d $(DESTDIR)$(INSTALL_PREFIX)/bin $(DESTDIR)$(LIBDIR_BEAM) \
+		$(DESTDIR)$(INSTALL_PREFIX)/share/man/man1 $(DESTDIR)/etc/systemd/system
+	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(INSTALL_PREFIX)/bin/
+	$(Q)cp -P $(PREFIX)/lib/libwolfssl.so* $(PREFIX)/lib/libngtcp2*.so* $(DESTDIR)$(LIBDIR_BEAM)/
+	$(Q)for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(INSTALL_PREFIX)/share/man/man1/; done; true
+	$(Q)install -m 0644 tools/systemd/*.service $(DESTDIR)/etc/systemd/system/
 
 clean:
 	$(Q)rm -rf build $(VMLINUX)
