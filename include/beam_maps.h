@@ -76,7 +76,8 @@ static inline enum beam_verdict beam_reason_verdict(enum beam_reason reason)
 	}
 }
 
-/* stats: per-CPU array, key = enum beam_reason, value = what it counted. */
+/* stats: per-CPU array, key = enum beam_reason, value = what it counted;
+ * bytes are whole frames as XDP saw them (Ethernet header included). */
 struct beam_counter {
 	__u64 packets;
 	__u64 bytes;
