@@ -46,10 +46,7 @@ EDGE=bxb$RUN-e
 PEER=bxb$RUN-p
 TMP=$(mktemp -d "/tmp/beam-xdp-bench-$RUN.XXXX")
 export BEAM_PIN_ROOT=/sys/fs/bpf/beam-bench-$RUN
-IPERF_PID=
-
 cleanup() {
-	[[ -n $IPERF_PID ]] && kill "$IPERF_PID" 2>/dev/null
 	# Only processes of this run live in its namespaces.
 	ip netns pids "$EDGE" 2>/dev/null | xargs -r kill 2>/dev/null
 	ip netns pids "$PEER" 2>/dev/null | xargs -r kill 2>/dev/null
@@ -65,92 +62,111 @@ in_peer() { nsenter --net="/run/netns/$PEER" "$@"; }
 
 ip netns add "$EDGE"
 ip netns add "$PEER"
-ip link add "bxb${RUN}a" type veth peer name "bxb${RUN}b"
-ip link set "bxb${RUN}a" netns "$EDGE" name eth0
-ip link set "bxb${RUN}b" netns "$PEER" name peer0
-ip -n "$EDGE" addr add 10.99.0.1/24 dev eth0
-ip -n "$PEER" addr add 10.99.0.2/24 dev peer0
-ip -n "$EDGE" link set eth0 up
-ip -n "$PEER" link set peer0 up
 ip -n "$EDGE" link set lo up
-# Segment GSO buffers before the veth, so XDP sees one frame per datagram.
-in_peer ethtool -K peer0 tx-udp-segmentation off >/dev/null 2>&1 || true
-
-nsenter --net="/run/netns/$EDGE" iperf3 -s -B 10.99.0.1 >/dev/null 2>&1 &
-IPERF_PID=$!
+# Two identical veth pairs: eth0-peer0 (10.99.0.0/24), eth1-peer1 (10.99.1.0/24).
+for i in 0 1; do
+	ip link add "bxb${RUN}a$i" type veth peer name "bxb${RUN}b$i"
+	ip link set "bxb${RUN}a$i" netns "$EDGE" name "eth$i"
+	ip link set "bxb${RUN}b$i" netns "$PEER" name "peer$i"
+	ip -n "$EDGE" addr add "10.99.$i.1/24" dev "eth$i"
+	ip -n "$PEER" addr add "10.99.$i.2/24" dev "peer$i"
+	ip -n "$EDGE" link set "eth$i" up
+	ip -n "$PEER" link set "peer$i" up
+	# Segment GSO buffers before the veth, so XDP sees one frame per datagram.
+	in_peer ethtool -K "peer$i" tx-udp-segmentation off >/dev/null 2>&1 || true
+	nsenter --net="/run/netns/$EDGE" iperf3 -s -B "10.99.$i.1" -p $((5201 + i)) >/dev/null 2>&1 &
+done
 sleep 0.3
 
-attach() { # PROG MODE
-	case $1 in
+attach() { # IFACE PROG MODE
+	case $2 in
 	none) ;;
 	empty)
-		ip -n "$EDGE" link set dev eth0 "$([[ $2 == native ]] && echo xdpdrv || echo xdpgeneric)" \
+		ip -n "$EDGE" link set dev "$1" "$([[ $3 == native ]] && echo xdpdrv || echo xdpgeneric)" \
 			obj "$BUILD/bpf/xdp_empty.bpf.o" sec xdp
 		;;
-	beam) in_edge "$BUILD/beam-xdp" attach eth0 --mode "$2" >/dev/null ;;
+	beam) in_edge "$BUILD/beam-xdp" attach "$1" --mode "$3" >/dev/null ;;
 	esac
 }
 
-detach() { # PROG MODE
-	case $1 in
+detach() { # IFACE PROG MODE
+	case $2 in
 	none) ;;
-	empty) ip -n "$EDGE" link set dev eth0 "$([[ $2 == native ]] && echo xdpdrv || echo xdpgeneric)" off ;;
-	beam) in_edge "$BUILD/beam-xdp" detach eth0 >/dev/null ;;
+	empty) ip -n "$EDGE" link set dev "$1" "$([[ $3 == native ]] && echo xdpdrv || echo xdpgeneric)" off ;;
+	beam) in_edge "$BUILD/beam-xdp" detach "$1" >/dev/null ;;
 	esac
 }
 
-rx_packets() {
-	ip -n "$EDGE" -s -j link show dev eth0 |
+rx_packets() { # IFACE
+	ip -n "$EDGE" -s -j link show dev "$1" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'
 }
 
-pps() { # PORT
-	local a b t0 t1
+# pps PORT: flood both pairs at once; prints "pps_eth0 pps_eth1".
+pps() {
+	local a0 a1 b0 b1 t0 t1 p0 p1
 
-	a=$(rx_packets)
+	a0=$(rx_packets eth0)
+	a1=$(rx_packets eth1)
 	t0=$(date +%s.%N)
-	in_peer "$BUILD/bench/udp-flood" -d 10.99.0.1 -p "$1" -s 16 -t "$SECS" >/dev/null
+	nsenter --net="/run/netns/$PEER" "$BUILD/bench/udp-flood" -d 10.99.0.1 -p "$1" -s 16 -t "$SECS" >/dev/null &
+	p0=$!
+	nsenter --net="/run/netns/$PEER" "$BUILD/bench/udp-flood" -d 10.99.1.1 -p "$1" -s 16 -t "$SECS" >/dev/null &
+	p1=$!
+	wait "$p0" "$p1"
 	sleep 0.05
 	t1=$(date +%s.%N)
-	b=$(rx_packets)
-	python3 -c "print(round(($b - $a) / ($t1 - $t0)))"
+	b0=$(rx_packets eth0)
+	b1=$(rx_packets eth1)
+	python3 -c "d = $t1 - $t0; print(round(($b0 - $a0) / d), round(($b1 - $a1) / d))"
 }
 
+# tcp_gbps: iperf3 over both pairs at once; prints "gbps_eth0 gbps_eth1".
 tcp_gbps() {
-	in_peer iperf3 -c 10.99.0.1 -t "$TCP_SECS" -J 2>/dev/null |
-		python3 -c 'import json, sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9, 3))' ||
-		echo 0
+	local i pids=()
+
+	for i in 0 1; do
+		nsenter --net="/run/netns/$PEER" iperf3 -c "10.99.$i.1" -p $((5201 + i)) -t "$TCP_SECS" -J \
+			>"$TMP/iperf$i.json" 2>/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	for i in 0 1; do
+		python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 3))' \
+			"$TMP/iperf$i.json" 2>/dev/null || echo 0
+	done | paste -sd' '
 }
 
 SAMPLES=$TMP/samples.tsv
 : >"$SAMPLES"
-echo "xdp-pps: $REPS rounds of paired samples (${SECS}s packet rate, ${TCP_SECS}s TCP), veth in namespaces $EDGE/$PEER" >&2
+echo "xdp-pps: $REPS rounds, ${SECS}s packet-rate samples, ${TCP_SECS}s TCP, two veth pairs in $EDGE/$PEER" >&2
 
-sample() { # ROUND PROG MODE
+sample() { # ROUND MODE PROG_ETH0 PROG_ETH1
 	local p j t
 
-	attach "$2" "$3"
-	p=$(pps 9)
-	j=$(pps 4433)
-	t=$(tcp_gbps)
-	detach "$2" "$3"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$p" "$j" "$t" >>"$SAMPLES"
-	printf '  round %d  %-5s %-7s  pass %9s pps  junk %9s pps  tcp %6s Gbit/s\n' \
-		"$1" "$2" "$3" "$p" "$j" "$t" >&2
+	attach eth0 "$3" "$2"
+	attach eth1 "$4" "$2"
+	read -r -a p <<<"$(pps 9)"
+	read -r -a j <<<"$(pps 4433)"
+	read -r -a t <<<"$(tcp_gbps)"
+	detach eth0 "$3" "$2"
+	detach eth1 "$4" "$2"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${p[0]}" "${j[0]}" "${t[0]}" \
+		"$4" "${p[1]}" "${j[1]}" "${t[1]}" >>"$SAMPLES"
+	printf '  round %d %-7s  eth0 %-5s pass %8s junk %8s tcp %6s | eth1 %-5s pass %8s junk %8s tcp %6s\n' \
+		"$1" "$2" "$3" "${p[0]}" "${j[0]}" "${t[0]}" "$4" "${p[1]}" "${j[1]}" "${t[1]}" >&2
 }
 
-# Each round measures the empty program and beam's back to back in each mode,
-# in alternating order, so load from elsewhere on the machine hits both alike;
-# the ratios are taken per round, then their median.
+# beam's program and the empty one run at the same time on the two pairs,
+# under the same load from elsewhere; which pair gets which alternates by
+# round. "none" on both pairs shows how far two identical pairs disagree.
 for ((round = 1; round <= REPS; round++)); do
-	sample "$round" none -
+	sample "$round" - none none
 	for mode in native generic; do
 		if ((round % 2)); then
-			sample "$round" empty "$mode"
-			sample "$round" beam "$mode"
+			sample "$round" "$mode" beam empty
 		else
-			sample "$round" beam "$mode"
-			sample "$round" empty "$mode"
+			sample "$round" "$mode" empty beam
 		fi
 	done
 done
@@ -161,12 +177,18 @@ python3 - "$SAMPLES" "$OUT" "$REPS" "$SECS" "$TCP_SECS" "$(uname -r)" "$TMP/cost
 import json, statistics, sys
 
 samples, out, reps, secs, tcp_secs, kernel, cost_file = sys.argv[1:]
-rows, by_round = {}, {}
+rows, pairs = {}, []
 for line in open(samples):
-    rnd, prog, mode, p, j, t = line.rstrip("\n").split("\t")
-    r = rows.setdefault((prog, mode), {"pass": [], "junk": [], "tcp": []})
-    r["pass"].append(int(p)); r["junk"].append(int(j)); r["tcp"].append(float(t))
-    by_round[(rnd, prog, mode)] = {"pass": int(p), "junk": int(j), "tcp": float(t)}
+    f = line.rstrip("\n").split("\t")
+    rnd, mode = f[0], f[1]
+    side = []
+    for prog, p, j, t in (f[2:6], f[6:10]):
+        v = {"pass": int(p), "junk": int(j), "tcp": float(t)}
+        r = rows.setdefault((prog, mode), {"pass": [], "junk": [], "tcp": []})
+        for m in v:
+            r[m].append(v[m])
+        side.append((prog, v))
+    pairs.append((rnd, mode, side))
 med = {k: {m: statistics.median(v[m]) for m in v} for k, v in rows.items()}
 
 cost = []
@@ -183,14 +205,25 @@ for (prog, mode), v in rows.items():
                     "junk_pps_median": med[(prog, mode)]["junk"],
                     "tcp_gbps_median": med[(prog, mode)]["tcp"]})
 
-def paired(mode, metric):
-    """Median over rounds of beam / empty measured back to back."""
+def paired(mode, metric, num="beam", den="empty"):
+    """Median over rounds of num / den, measured at the same time."""
     rs = []
-    for (rnd, prog, m), v in by_round.items():
-        e = by_round.get((rnd, "empty", mode))
-        if prog == "beam" and m == mode and e and e[metric]:
-            rs.append(v[metric] / e[metric])
+    for rnd, m, side in pairs:
+        if m != mode:
+            continue
+        if num == den:  # the same program on both pairs: eth0 / eth1
+            a, b = side[0][1], side[1][1]
+            if side[0][0] == num and side[1][0] == num and b[metric]:
+                rs.append(a[metric] / b[metric])
+            continue
+        v = dict(side)
+        if num in v and den in v and v[den][metric]:
+            rs.append(v[num][metric] / v[den][metric])
     return (round(statistics.median(rs), 3) if rs else None), [round(r, 3) for r in sorted(rs)]
+
+noise = {}
+for metric in ("pass", "junk", "tcp"):
+    noise[metric + "_ratio"], noise[metric + "_ratios"] = paired("-", metric, "none", "none")
 
 compare = {}
 for mode in ("native", "generic"):
@@ -205,13 +238,15 @@ doc = {"benchmark": "xdp-pps", "kernel": kernel, "link": "veth between two names
        "packet": "16-byte UDP payload; pass = to port 9 (not beam's), junk = to beam's port 4433 (malformed QUIC)",
        "goals": {"pass_ratio_min": 0.85, "tcp_ratio_min": 0.9},
        "results": results, "beam_vs_empty": compare, "program_cost_ns": cost,
-       "note": "ratios: median over rounds of beam/empty measured back to back; the machine is shared, see the per-round ratios for the spread"}
+       "noise_floor_eth0_vs_eth1_no_program": noise,
+       "note": "beam and the empty program run at the same time on two identical veth pairs (swapped every round); ratios are medians over rounds of the simultaneous beam/empty values; absolute rates are per pair while both pairs are loaded"}
 json.dump(doc, open(out, "w"), indent=2)
 
 print(f"{'program':<8} {'mode':<8} {'pass pps':>12} {'junk pps':>12} {'tcp Gbit/s':>11}")
 for (prog, mode), m in sorted(med.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     print(f"{prog:<8} {mode:<8} {m['pass']:>12,.0f} {m['junk']:>12,.0f} {m['tcp']:>11.2f}")
 print()
+print(f"noise floor (no program on either pair, eth0/eth1): pass {noise['pass_ratio']}x {noise['pass_ratios']}, tcp {noise['tcp_ratio']}x {noise['tcp_ratios']}")
 for mode, c in compare.items():
     if c["pass_ratio"] is None:
         continue
@@ -223,5 +258,5 @@ if cost:
     print("program alone (BPF_PROG_TEST_RUN, ns per frame, includes ~25 ns of test-run overhead):")
     for c in cost:
         print(f"  {c['frame']:<20} empty {c['empty_ns']:6.1f}  beam {c['beam_ns']:6.1f}")
-print(f"{reps} rounds; JSON in {out}")
+print(f"{reps} rounds; rates per pair with both pairs loaded at once; JSON in {out}")
 EOF
