@@ -509,26 +509,27 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		}
 		nwrite = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf + off, max_udp,
 						   &ndatalen, flags, s ? s->id : -1, vec, nvec, ts);
-		if (nwrite < 0) {
-			switch (nwrite) {
-			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-				s->blocked = 1;
-				sendq_pop(c);
-				continue;
-			case NGTCP2_ERR_STREAM_SHUT_WR:
-			case NGTCP2_ERR_STREAM_NOT_FOUND:
-				sendq_pop(c);
-				continue;
-			case NGTCP2_ERR_WRITE_MORE:
-				stream_account_tx(s, ndatalen, flags);
-				if (!stream_has_tx(s))
+		if (s)
+			if (nwrite < 0) {
+				switch (nwrite) {
+				case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+					s->blocked = 1;
 					sendq_pop(c);
-				continue;
-			default:
-				conn_fail_liberr(c, (int)nwrite);
-				return -EPROTO;
+					continue;
+				case NGTCP2_ERR_STREAM_SHUT_WR:
+				case NGTCP2_ERR_STREAM_NOT_FOUND:
+					sendq_pop(c);
+					continue;
+				case NGTCP2_ERR_WRITE_MORE:
+					stream_account_tx(s, ndatalen, flags);
+					if (!stream_has_tx(s))
+						sendq_pop(c);
+					continue;
+				default:
+					conn_fail_liberr(c, (int)nwrite);
+					return -EPROTO;
+				}
 			}
-		}
 		if (s && ndatalen >= 0) {
 			stream_account_tx(s, ndatalen, flags);
 			/* round robin: a stream with more to send goes to the back */

@@ -532,7 +532,7 @@ static int ctrl_parse(struct session *ss, bool early)
 	}
 	memmove(ss->rx, ss->rx + off, ss->rx_len - off);
 	ss->rx_len -= off;
-	return err;
+	return err == -EMSGSIZE ? err : 0;
 }
 
 /* ---- QUIC handlers ------------------------------------------------------ */
@@ -876,6 +876,11 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
 	*out = e;
 	return 0;
+}
+
+void edge_local(const struct edge *e, struct pktio_addr *out)
+{
+	*out = e->cfg.listen;
 }
 
 void edge_free(struct edge *e)

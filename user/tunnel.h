@@ -37,6 +37,9 @@ struct edge_config {
 /* Start the edge in @base. Returns 0 or -errno after a message. */
 int edge_new(struct edge **out, struct event_base *base, const struct edge_config *cfg);
 
+/* The UDP address the edge listens on (the port filled in after binding port 0). */
+void edge_local(const struct edge *e, struct pktio_addr *out);
+
 /* Close every agent connection (GOAWAY semantics: app code SHUTDOWN) and listener. */
 void edge_free(struct edge *e);
 

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_tunnel.c - beamd's tunnel registry against a hostile agent, in one
+ * process over loopback: a raw QUIC client (the quic module) sends malformed
+ * control messages, unknown types, huge lengths, a REGISTER for a taken port,
+ * a bad token and extra streams; the edge answers with error codes and keeps
+ * the other tunnels up. Also 0-RTT resumption.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <wolfssl/options.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <wolfssl/ssl.h>
+
+#include "log.h"
+#include "netaddr.h"
+#include "pktio_udp.h"
+#include "proto.h"
+#include "quic.h"
+#include "tls.h"
+#include "tokens.h"
+#include "tunnel.h"
+
+#define TOKEN "good-token-123"
+
+struct rx_msg {
+	uint64_t type;
+	uint64_t code; /* ERROR code */
+	uint64_t port; /* REGISTERED port */
+	uint64_t tunnel_id;
+};
+
+struct tclient {
+	struct quic_ep *ep;
+	struct pktio *io;
+	struct quic_conn *c;
+	struct quic_stream *ctrl;
+	uint8_t rx[4096];
+	size_t rx_len;
+	struct rx_msg msgs[32];
+	unsigned int nmsgs;
+	unsigned int streams_opened; /* by the edge */
+	unsigned int streams_reset;
+	int handshake;
+	int closed;
+	uint64_t close_app;
+	struct quic_resume *resume;
+};
+
+struct env {
+	struct event_base *base;
+	struct tokens *tokens;
+	WOLFSSL_CTX *server_tls;
+	WOLFSSL_CTX *client_tls;
+	struct edge *edge;
+	struct pktio_addr edge_addr;
+};
+
+static int t_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *data, size_t len,
+		     bool fin, bool early, void *arg)
+{
+	struct tclient *t = arg;
+	size_t pos = 0;
+
+	(void)c;
+	(void)fin;
+	(void)early;
+	if (s != t->ctrl)
+		return (int)len; /* a data stream from the edge: swallow */
+	assert_true(t->rx_len + len <= sizeof(t->rx));
+	memcpy(t->rx + t->rx_len, data, len);
+	t->rx_len += len;
+	while (pos < t->rx_len) {
+		struct proto_msg m;
+		size_t used;
+		int err = proto_decode(t->rx + pos, t->rx_len - pos, &m, &used);
+
+		if (err == -EAGAIN)
+			break;
+		assert_int_equal(err, 0);
+		pos += used;
+		if (t->nmsgs < 32) {
+			struct rx_msg *r = &t->msgs[t->nmsgs++];
+
+			r->type = m.type;
+			if (m.type == PROTO_ERROR)
+				r->code = m.error.code;
+			if (m.type == PROTO_REGISTERED) {
+				r->port = m.registered.port;
+				r->tunnel_id = m.registered.tunnel_id;
+			}
+		}
+	}
+	memmove(t->rx, t->rx + pos, t->rx_len - pos);
+	t->rx_len -= pos;
+	return (int)len;
+}
+
+static int t_open_cb(struct quic_conn *c, struct quic_stream *s, void *arg)
+{
+	struct tclient *t = arg;
+
+	(void)c;
+	(void)s;
+	t->streams_opened++;
+	return 0;
+}
+
+static void t_close_stream_cb(struct quic_conn *c, struct quic_stream *s, uint64_t app_err,
+			      void *arg)
+{
+	struct tclient *t = arg;
+
+	(void)c;
+	if (s == t->ctrl)
+		t->ctrl = NULL;
+	if (app_err)
+		t->streams_reset++;
+}
+
+static void t_handshake_cb(struct quic_conn *c, void *arg)
+{
+	(void)c;
+	((struct tclient *)arg)->handshake = 1;
+}
+
+static void t_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
+{
+	struct tclient *t = arg;
+
+	(void)err;
+	t->closed = 1;
+	t->close_app = app;
+	t->resume = quic_conn_take_resume(c);
+	t->c = NULL;
+	t->ctrl = NULL;
+}
+
+static const struct quic_handlers t_handlers = {
+	.stream_data_cb = t_data_cb,
+	.stream_open_cb = t_open_cb,
+	.stream_close_cb = t_close_stream_cb,
+	.handshake_cb = t_handshake_cb,
+	.conn_close_cb = t_conn_close_cb,
+};
+
+/* Run the loop until *@flag is non-zero (or a 5 s deadline). */
+static bool run_until(struct env *e, volatile int *flag)
+{
+	uint64_t end = quic_now_ns() + 5000000000ull;
+
+	while (!*flag && quic_now_ns() < end)
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	return *flag != 0;
+}
+
+static void run_for(struct env *e, unsigned int ms)
+{
+	uint64_t end = quic_now_ns() + ms * 1000000ull;
+
+	while (quic_now_ns() < end)
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static void client_start(struct env *e, struct tclient *t, const struct quic_resume *resume)
+{
+	struct quic_ep_config qc = {.verify = TLS_VERIFY_NONE, .idle_timeout_ms = 5000};
+	struct pktio_addr any = {0}, local;
+
+	any.in.sin_family = AF_INET;
+	any.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	any.len = sizeof(any.in);
+	assert_int_equal(pktio_udp_new(&t->io, &any, &e->edge_addr), 0);
+	pktio_udp_local(t->io, &local);
+	qc.tls = e->client_tls;
+	qc.max_streams_bidi = 1000;
+	assert_int_equal(quic_ep_new(&t->ep, e->base, t->io, &qc, &t_handlers, t), 0);
+	assert_int_equal(quic_ep_connect(t->ep, &local, &e->edge_addr, resume, &t->c), 0);
+}
+
+static void client_ctrl(struct env *e, struct tclient *t)
+{
+	assert_true(run_until(e, &t->handshake));
+	assert_int_equal(quic_stream_open(t->c, &t->ctrl), 0);
+}
+
+static void send_raw(struct tclient *t, const void *buf, size_t len)
+{
+	assert_int_equal(quic_stream_write(t->ctrl, buf, len, false), 0);
+	quic_conn_flush(t->c);
+}
+
+static void send_msg(struct tclient *t, const struct proto_msg *m)
+{
+	uint8_t buf[2048];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	send_raw(t, buf, (size_t)n);
+}
+
+static void send_hello(struct tclient *t, const char *token)
+{
+	static const uint8_t id[PROTO_AGENT_ID_LEN] = "agent-id-0123456";
+	struct proto_msg m = {.type = PROTO_HELLO};
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.agent_id = (struct proto_bytes){id, sizeof(id)};
+	m.hello.token = (struct proto_bytes){(const uint8_t *)token, strlen(token)};
+	send_msg(t, &m);
+}
+
+static void send_register(struct tclient *t, uint64_t req, const char *name, uint64_t port)
+{
+	struct proto_msg m = {.type = PROTO_REGISTER};
+
+	m.reg.req_id = req;
+	m.reg.kind = PROTO_KIND_TCP;
+	m.reg.name = (struct proto_bytes){(const uint8_t *)name, strlen(name)};
+	m.reg.port = port;
+	send_msg(t, &m);
+}
+
+/* Wait for message number @i (0-based) and return it. */
+static struct rx_msg *wait_msg(struct env *e, struct tclient *t, unsigned int i)
+{
+	uint64_t end = quic_now_ns() + 5000000000ull;
+
+	while (t->nmsgs <= i && !t->closed && quic_now_ns() < end)
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	if (t->nmsgs <= i)
+		fprintf(stderr, "waited for message %u, have %u\n", i, t->nmsgs);
+	assert_true(t->nmsgs > i);
+	return &t->msgs[i];
+}
+
+static void client_free(struct tclient *t)
+{
+	quic_ep_free(t->ep, 0);
+	quic_resume_free(t->resume);
+	memset(t, 0, sizeof(*t));
+}
+
+static int env_setup(void **state)
+{
+	struct edge_config ec = {0};
+	struct tls_client_config tc = {.verify = TLS_VERIFY_NONE};
+	char fp[TLS_FP_STR_LEN];
+	struct env *e = calloc(1, sizeof(*e));
+
+	log_set_level(getenv("TEST_VERBOSE") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	wolfSSL_Init();
+	e->base = event_base_new();
+	assert_int_equal(tokens_parse("alice " TOKEN "\n", "test", &e->tokens), 0);
+	assert_int_equal(tls_server_ctx_new(&e->server_tls, NULL, NULL, fp), 0);
+	assert_int_equal(tls_client_ctx_new(&e->client_tls, &tc), 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ec.listen), 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ec.public_bind), 0);
+	ec.tokens = e->tokens;
+	ec.tls = e->server_tls;
+	ec.grace_s = 5;
+	ec.idle_timeout_s = 5;
+	assert_int_equal(edge_new(&e->edge, e->base, &ec), 0);
+	edge_local(e->edge, &e->edge_addr);
+	*state = e;
+	return 0;
+}
+
+static int env_teardown(void **state)
+{
+	struct env *e = *state;
+
+	edge_free(e->edge);
+	tls_ctx_free(e->server_tls);
+	tls_ctx_free(e->client_tls);
+	tokens_free(e->tokens);
+	event_base_free(e->base);
+	free(e);
+	return 0;
+}
+
+static int tcp_connect(uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_tunnel_hostile_control_messages(void **state)
+{
+	struct env *e = *state;
+	struct tclient a = {0}, b = {0};
+	uint8_t buf[64];
+	struct rx_msg *m;
+	uint16_t port;
+	size_t n;
+	int fd;
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+
+	/* REGISTER before HELLO */
+	send_register(&a, 1, "web", 0);
+	m = wait_msg(e, &a, 0);
+	assert_int_equal(m->type, PROTO_ERROR);
+	assert_int_equal(m->code, PROTO_ERR_NOT_AUTHED);
+
+	/* an unknown type, framed: answered and skipped */
+	buf[0] = 0x2a;
+	buf[1] = 3;
+	memcpy(buf + 2, "abc", 3);
+	send_raw(&a, buf, 5);
+	m = wait_msg(e, &a, 1);
+	assert_int_equal(m->code, PROTO_ERR_UNKNOWN_TYPE);
+
+	/* a HELLO with a zero-length token: malformed */
+	buf[0] = PROTO_HELLO;
+	buf[1] = 1 + 1 + PROTO_AGENT_ID_LEN + 1;
+	buf[2] = PROTO_VERSION;
+	buf[3] = PROTO_AGENT_ID_LEN;
+	memset(buf + 4, 'i', PROTO_AGENT_ID_LEN);
+	buf[4 + PROTO_AGENT_ID_LEN] = 0;
+	send_raw(&a, buf, 5 + PROTO_AGENT_ID_LEN);
+	m = wait_msg(e, &a, 2);
+	assert_int_equal(m->code, PROTO_ERR_MALFORMED);
+
+	/* a data-stream header on the control stream is not a control message */
+	buf[0] = PROTO_STREAM;
+	buf[1] = 0;
+	send_raw(&a, buf, 2);
+	m = wait_msg(e, &a, 3);
+	assert_int_equal(m->code, PROTO_ERR_UNKNOWN_TYPE);
+
+	/* now a good HELLO and REGISTER */
+	send_hello(&a, TOKEN);
+	assert_int_equal(wait_msg(e, &a, 4)->type, PROTO_WELCOME);
+	send_register(&a, 2, "web", 0);
+	m = wait_msg(e, &a, 5);
+	assert_int_equal(m->type, PROTO_REGISTERED);
+	port = (uint16_t)m->port;
+	assert_true(port > 0);
+
+	/* a second agent asks for the taken port: refused, first tunnel untouched */
+	client_start(e, &b, NULL);
+	client_ctrl(e, &b);
+	send_hello(&b, TOKEN);
+	assert_int_equal(wait_msg(e, &b, 0)->type, PROTO_WELCOME);
+	send_register(&b, 7, "other", port);
+	m = wait_msg(e, &b, 1);
+	assert_int_equal(m->type, PROTO_ERROR);
+	assert_int_equal(m->code, PROTO_ERR_PORT_TAKEN);
+
+	/* a huge length: the edge gives up on b's connection, not on a's */
+	n = proto_varint_put(buf, 8, PROTO_REGISTER);
+	n += proto_varint_put(buf + n, 8, PROTO_VARINT_MAX);
+	send_raw(&b, buf, n);
+	assert_true(run_until(e, &b.closed));
+	assert_int_equal(b.close_app, PROTO_ERR_MALFORMED);
+
+	/* a's tunnel still carries a public connection */
+	fd = tcp_connect(port);
+	while (!a.streams_opened && !a.closed)
+		event_base_loop(e->base, EVLOOP_ONCE);
+	assert_int_equal(a.streams_opened, 1);
+	assert_false(a.closed);
+	close(fd);
+	client_free(&b);
+	client_free(&a);
+}
+
+static void test_tunnel_bad_token_closes(void **state)
+{
+	struct env *e = *state;
+	struct tclient a = {0};
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, "wrong-token");
+	assert_true(run_until(e, &a.closed));
+	assert_int_equal(a.close_app, PROTO_ERR_AUTH);
+	client_free(&a);
+}
+
+static void test_tunnel_agent_extra_stream_reset(void **state)
+{
+	struct env *e = *state;
+	struct quic_stream *extra;
+	struct tclient a = {0};
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
+	/* only the control stream is the agent's to open */
+	assert_int_equal(quic_stream_open(a.c, &extra), 0);
+	assert_int_equal(quic_stream_write(extra, "junk", 4, false), 0);
+	quic_conn_flush(a.c);
+	run_for(e, 300);
+	assert_int_equal(a.streams_reset, 1);
+	assert_false(a.closed);
+	client_free(&a);
+}
+
+static void test_tunnel_resume_0rtt(void **state)
+{
+	struct env *e = *state;
+	struct quic_resume *r;
+	struct tclient a = {0};
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	send_register(&a, 1, "resume", 0);
+	assert_int_equal(wait_msg(e, &a, 1)->type, PROTO_REGISTERED);
+	run_for(e, 50); /* the session ticket follows the handshake */
+	quic_conn_close(a.c, 0, "bye");
+	assert_true(run_until(e, &a.closed));
+	r = a.resume;
+	a.resume = NULL;
+	assert_non_null(r);
+	client_free(&a);
+
+	/* HELLO and REGISTER in 0-RTT, before the handshake completes */
+	client_start(e, &a, r);
+	assert_int_equal(quic_stream_open(a.c, &a.ctrl), 0);
+	send_hello(&a, TOKEN);
+	send_register(&a, 1, "resume", 0);
+	assert_int_equal(wait_msg(e, &a, 1)->type, PROTO_REGISTERED);
+	assert_true(quic_conn_early_accepted(a.c));
+	quic_resume_free(r);
+	client_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tunnel_hostile_control_messages),
+		cmocka_unit_test(test_tunnel_bad_token_closes),
+		cmocka_unit_test(test_tunnel_agent_extra_stream_reset),
+		cmocka_unit_test(test_tunnel_resume_0rtt),
+	};
+
+	return cmocka_run_group_tests(tests, env_setup, env_teardown);
+}
