@@ -540,9 +540,13 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
 		if (fd >= 0) {
 			info->mode = XDP_LOADER_NATIVE;
-			snprintf(info->why, sizeof(info->why), "%s: driver '%s' runs XDP itself",
-				 mode == XDP_LOADER_AUTO ? "auto chose native" : "native as asked",
-				 drv);
+			snprintf(
+				info->why, sizeof(info->why), "%s: driver '%s' runs XDP itself%s",
+				mode == XDP_LOADER_AUTO ? "auto chose native" : "native as asked",
+				drv,
+				strcmp(drv, "veth")
+					? ""
+					: "; on veth any native XDP program costs unrelated TCP much of its throughput, --mode generic far less");
 		} else {
 			err = -errno;
 			if (mode == XDP_LOADER_NATIVE) {
