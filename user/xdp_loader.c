@@ -458,6 +458,8 @@ static int load_program(struct beam_xdp *skel, const char *ifname, const char *d
 		}
 	}
 
+	pr_debug("loading beam's XDP program for '%s', maps pinned in '%s' (reused when present)",
+		 ifname, dir);
 	log = calloc(1, VERIFIER_LOG_SZ);
 	if (log)
 		bpf_program__set_log_buf(skel->progs.beam_xdp, log, VERIFIER_LOG_SZ);
@@ -574,6 +576,8 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 			snprintf(info->why, sizeof(info->why), "generic as asked");
 	}
 
+	pr_debug("XDP link on '%s' in %s mode, pinning it at '%s/" LINK_PIN_NAME "'", ifname,
+		 xdp_loader_mode_name(info->mode), dir);
 	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
 	if (bpf_obj_pin(fd, path)) {
 		err = -errno;
@@ -638,6 +642,9 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 		pr_err("failed to query XDP on '%s': %s", ifname, strerror(-err));
 		goto out;
 	}
+	pr_debug("'%s': program %u (%s, %s mode), pinned link %s, beam's: %s", ifname, a.prog_id,
+		 a.prog_id ? a.name : "-", xdp_loader_mode_name(a.mode),
+		 a.link_fd >= 0 ? "present" : "absent", a.beam ? "yes" : "no");
 
 	if (a.link_fd >= 0 && !a.beam) {
 		/* A link of an earlier attach that no longer runs here. */
