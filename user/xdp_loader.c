@@ -857,6 +857,7 @@ int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifnam
 			       void *arg)
 {
 	const char *root = xdp_loader_pin_root(pin_root);
+	char path[PATH_MAX + 300];
 	struct dirent *de;
 	int ret = 0;
 	DIR *d;
@@ -866,6 +867,11 @@ int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifnam
 		return errno == ENOENT ? 0 : -errno;
 	while (!ret && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		/* beam-xdp pins `config` for every interface; other directories
+		 * (beamd's own maps, say) are not interfaces. */
+		snprintf(path, sizeof(path), "%s/%s/config", root, de->d_name);
+		if (access(path, F_OK))
 			continue;
 		ret = cb(de->d_name, arg);
 	}

@@ -153,9 +153,10 @@ int xdp_loader_detach(const char *ifname, const char *pin_root);
 int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_status *st);
 
 /*
- * List the interfaces that have a pin directory under @pin_root: calls @cb for
- * each name, stopping at the first nonzero return (which it returns). Returns 0
- * also when the pin root does not exist.
+ * List the interfaces that have a pin directory under @pin_root (one holding
+ * beam's `config` pin; other directories there, like beamd's own, are skipped):
+ * calls @cb for each name, stopping at the first nonzero return (which it
+ * returns). Returns 0 also when the pin root does not exist.
  */
 int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifname, void *arg),
 			       void *arg);

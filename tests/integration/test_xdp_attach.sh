@@ -21,6 +21,8 @@ ip -n "$EDGE" addr add 10.77.0.1/24 dev eth0
 ip -n "$PEER" addr add 10.77.0.2/24 dev peer0
 ip -n "$EDGE" addr add 10.78.0.1/24 dev eth1
 ip -n "$PEER" addr add 10.78.0.2/24 dev peer1
+ip -n "$EDGE" addr add fd00:77::1/64 dev eth0 nodad
+ip -n "$PEER" addr add fd00:77::2/64 dev peer0 nodad
 PINS=$BEAM_PIN_ROOT/eth0
 SPORT=40123
 
@@ -137,6 +139,32 @@ test_reattach_keeps_counts() {
 	[[ $(reason_packets to_socket) == 10 ]] || t_fail "stats reset by reattach"
 }
 
+# IPv6 from the peer: the flow is keyed by the IPv6 addresses themselves.
+test_ipv6_flow() {
+	local got
+
+	t_ns "$PEER" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fd00:77::2", 40125))
+for _ in range(4):
+    s.sendto(bytes([0x41]) + bytes(range(0xa0, 0xb0)) + b"z" * 40, ("fd00:77::1", 4433))'
+	sleep 0.2
+	got=$(t_ns "$EDGE" beam-xdp flows eth0 --json | python3 -c '
+import json, sys
+print(sum(f["packets"] for f in json.load(sys.stdin)
+          if f["src"] == "fd00:77::2" and f["sport"] == 40125 and f["dport"] == 4433))')
+	[[ $got == 4 ]] || t_fail "IPv6 flow shows $got packets, expected 4"
+	bpftool map dump pinned "$PINS/flows" | python3 -c '
+import json, sys
+want = [0xfd, 0, 0, 0x77] + [0] * 11 + [2]
+sys.exit(0 if any(e["key"]["saddr"] == want and e["value"]["packets"] == 4
+                  for e in json.load(sys.stdin)) else 1)' ||
+		t_fail "bpftool does not show the IPv6 flow with 4 packets"
+	t_ns "$EDGE" beam-xdp flows eth0 | grep -q "\[fd00:77::2\]:40125" ||
+		t_fail "beam-xdp flows does not print the IPv6 endpoint"
+}
+
 # Datagrams keep flowing while the program is replaced twice: every one of
 # them must be counted by a beam program, so none met the interface without one.
 test_reattach_under_traffic() {
@@ -213,6 +241,7 @@ test_errors_name_the_cause() {
 t_test test_attach_native "beam-xdp attach --mode native pins link and maps (0700), XDP runs on eth0"
 t_test test_udp_counted "real UDP from the peer: bpftool and beam-xdp flows agree, short Initial dropped"
 t_test test_reattach_keeps_counts "attach again replaces the program in place; counts survive"
+t_test test_ipv6_flow "IPv6 UDP from the peer is counted under its own addresses"
 t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every one counted"
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
