@@ -31,7 +31,11 @@ CPPFLAGS  := -Iinclude -Iuser -I$(BUILD) -I$(PREFIX)/include -D_GNU_SOURCE -MMD 
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) $(SAN_FLAGS)
 # Installed binaries find wolfSSL and ngtcp2 in $(LIBDIR_BEAM) ($$ORIGIN/../lib/beam);
 # in the build tree that path does not exist and the clone's .deps is used.
-LDFLAGS   += -L$(PREFIX)/lib -Wl,-rpath,'$$ORIGIN/../lib/beam' -Wl,-rpath,$(PREFIX)/lib $(SAN_FLAGS)
+# DT_RPATH, not RUNPATH: it also finds libngtcp2 for libngtcp2_crypto_wolfssl
+# in programs that use only the latter (RUNPATH is not searched for
+# dependencies of dependencies).
+LDFLAGS   += -L$(PREFIX)/lib -Wl,-rpath,'$$ORIGIN/../lib/beam' -Wl,-rpath,$(PREFIX)/lib \
+	     -Wl,--disable-new-dtags $(SAN_FLAGS)
 LDLIBS    := -lngtcp2_crypto_wolfssl -lngtcp2 -lwolfssl -levent_pthreads -levent \
 	     -lxdp -lbpf -lelf -lz -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -Wall -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux \
