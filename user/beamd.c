@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "netaddr.h"
 #include "pktio_mux.h"
+#include "privdrop.h"
 #include "tls.h"
 #include "tokens.h"
 #include "tunnel.h"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 		"      --xdp IFACE          receive QUIC through AF_XDP on IFACE (beam's XDP program\n"
 		"                           is attached if none is); falls back to the UDP socket\n"
 		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
+		"      --user NAME          after setup, run as NAME with only the capabilities\n"
+		"                           needed (see docs/security.md)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
 		"  -h, --help               this text\n");
@@ -61,6 +64,7 @@ enum {
 	OPT_IFACE,
 	OPT_XDP,
 	OPT_PIN_ROOT,
+	OPT_USER,
 	OPT_VERSION
 };
 
@@ -77,6 +81,7 @@ static const struct option options[] = {
 	{"iface", required_argument, NULL, OPT_IFACE},
 	{"xdp", required_argument, NULL, OPT_XDP},
 	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
+	{"user", required_argument, NULL, OPT_USER},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -93,6 +98,7 @@ struct args {
 	const char *iface;
 	const char *xdp_ifname;
 	const char *pin_root;
+	const char *user;
 	unsigned int grace_s;
 	unsigned int idle_s;
 	int retry;
@@ -163,6 +169,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_XDP:
 			a->xdp_ifname = optarg;
 			break;
+		case OPT_USER:
+			a->user = optarg;
+			break;
 		case 'v':
 			a->verbose++;
 			break;
@@ -226,6 +235,39 @@ static bool health_cb(void *ctx, const char **why)
 	return false;
 }
 
+/* --user: the pins beamd reads stay 0700, owned by the user; then root goes. */
+static int drop_privileges(const struct args *args, const struct daemon_maps *maps,
+			   const char *pin_root)
+{
+	char dir[PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	int err;
+
+	if (!args->user)
+		return 0;
+	err = privdrop_lookup(args->user, &uid, &gid);
+	if (err)
+		return err;
+	err = privdrop_chown_dir(pin_root, uid, gid);
+	if (!err && maps->ifname[0] &&
+	    !xdp_loader_pin_dir(dir, sizeof(dir), pin_root, maps->ifname))
+		err = privdrop_chown_dir(dir, uid, gid);
+	if (!err && maps->own_dir[0])
+		err = privdrop_chown_dir(maps->own_dir, uid, gid);
+	if (!err && args->xdp_ifname &&
+	    !xdp_loader_pin_dir(dir, sizeof(dir), pin_root, args->xdp_ifname))
+		err = privdrop_chown_dir(dir, uid, gid);
+	if (err)
+		return err;
+	err = privdrop_to(uid, gid);
+	if (err)
+		return err;
+	pr_info("running as uid %u gid %u with CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_NET_BIND_SERVICE only",
+		(unsigned int)uid, (unsigned int)gid);
+	return 0;
+}
+
 /* Maps, the hand-over of counts and the /metrics endpoint. */
 static int observe_start(const struct args *args, struct edge_config *ec, struct daemon_maps *maps,
 			 struct metrics_server **ms)
@@ -240,6 +282,10 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 		return err;
 	ec->maps = maps;
 	err = edge_stats_pub_new(&ec->pub, maps->latency, pin_root);
+	if (err)
+		return err;
+	/* before the metrics thread starts: capabilities belong to threads */
+	err = drop_privileges(args, maps, pin_root);
 	if (err)
 		return err;
 	if (!args->metrics)

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_security.sh - nobody let in: beamd drops root to a user with four
+# capabilities and still carries the tunnel; a tokens file others can read
+# stops it; the token is in no log, metric or process title; pins are root's
+# (0700); an agent refuses an edge whose certificate is not the pinned one.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in curl python3; do
+	command -v "$tool" >/dev/null || t_skip_all "$tool missing"
+done
+
+METRICS=127.0.0.1:9464
+tun_topo 4 || t_fail "could not build the namespaces"
+t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null ||
+	t_fail "beam-xdp attach failed"
+t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
+mkdir -p "$T_DIR/www"
+echo "secure hello $T_RUN" >"$T_DIR/www/index.html"
+tun_http 8080 || t_fail "python3 http.server did not start"
+
+# the capability sets beamd keeps: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, BPF 39
+WANT_CAPS=0000008000003400
+
+proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status"; }
+
+test_beamd_drops_root_and_keeps_four_capabilities()
+{
+	local pid got
+
+	id nobody >/dev/null 2>&1 || t_skip "no user 'nobody'"
+	tun_edge --user nobody --metrics "$METRICS" -v || t_fail "beamd --user nobody did not start"
+	pid=$(tun_pid edge)
+	grep -q 'running as uid 65534' "$T_DIR/edge.log" || t_fail "no log line for the drop"
+	[[ $(proc_field "$pid" Uid) == 65534 ]] || t_fail "Uid: $(grep Uid "/proc/$pid/status")"
+	[[ $(proc_field "$pid" Gid) == 65534 ]] || t_fail "Gid: $(grep Gid "/proc/$pid/status")"
+	got=$(proc_field "$pid" CapEff)
+	[[ $got == "$WANT_CAPS" ]] || t_fail "CapEff $got, want $WANT_CAPS"
+	[[ $(proc_field "$pid" CapPrm) == "$WANT_CAPS" ]] || t_fail "CapPrm $(proc_field "$pid" CapPrm)"
+	[[ $(proc_field "$pid" CapBnd) == "$WANT_CAPS" ]] || t_fail "CapBnd $(proc_field "$pid" CapBnd)"
+	[[ $(proc_field "$pid" CapInh) == 0000000000000000 ]] || t_fail "CapInh not empty"
+	[[ $(proc_field "$pid" NoNewPrivs) == 1 ]] || t_fail "no_new_privs not set"
+	# every thread, the metrics server's too
+	for t in /proc/"$pid"/task/*; do
+		[[ $(awk '$1 == "CapEff:" { print $2 }' "$t/status") == "$WANT_CAPS" ]] ||
+			t_fail "thread $t has other capabilities"
+	done
+
+	# and the tunnel works: agent up, curl through, XDP counters in /metrics
+	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
+	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="pass",reason="to_socket"} [1-9]' \
+		"$T_DIR/metrics.txt" || t_fail "no XDP counters in /metrics after the drop"
+	grep -q '^beam_tunnels_active{kind="tcp"} 1' "$T_DIR/metrics.txt" || t_fail "no tunnel in /metrics"
+	# the pins stayed 0700, now owned by the daemon's user
+	[[ $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1") == "700 65534" ]] ||
+		t_fail "pin dir is $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1")"
+	kill "$(tun_pid agent)" "$pid"
+	t_wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
+}
+
+test_world_readable_tokens_refused()
+{
+	local rc=0
+
+	cp "$T_DIR/tokens" "$T_DIR/tokens-open"
+	chmod 644 "$T_DIR/tokens-open"
+	t_ns "$EDGE" timeout 5 beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens-open" \
+		>"$T_DIR/open.log" 2>&1 || rc=$?
+	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "beamd started with a world-readable tokens file (rc $rc)"
+	grep -q "refusing '$T_DIR/tokens-open': readable or writable by other users" "$T_DIR/open.log" ||
+		t_fail "no clear message: $(cat "$T_DIR/open.log")"
+	chmod 602 "$T_DIR/tokens-open"
+	rc=0
+	t_ns "$EDGE" timeout 5 beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens-open" \
+		>"$T_DIR/open.log" 2>&1 || rc=$?
+	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "beamd started with a world-writable tokens file"
+	# the agent's --token-file too
+	echo "$TUN_TOKEN" >"$T_DIR/agent-token"
+	chmod 604 "$T_DIR/agent-token"
+	rc=0
+	t_ns "$AGENT" timeout 5 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" --insecure \
+		--token-file "$T_DIR/agent-token" >"$T_DIR/agent-open.log" 2>&1 || rc=$?
+	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "the agent used a world-readable token file"
+}
+
+test_token_in_no_log_metric_or_title()
+{
+	local pid apid
+
+	tun_edge -vv --metrics "$METRICS" || t_fail "beamd did not start"
+	pid=$(tun_pid edge)
+	tun_agent agent 8080 -vv || t_fail "the agent did not come up"
+	apid=$(tun_pid agent)
+	t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/" >/dev/null
+	# a wrong token is not logged either
+	BEAM_TOKEN=wrong-$TUN_TOKEN t_ns "$AGENT" timeout 5 beam tcp 8080 -vv \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" >"$T_DIR/wrong.log" 2>&1 || true
+	grep -q 'authentication failed' "$T_DIR/edge.log" || t_fail "the wrong token was not refused"
+	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	tr '\0' ' ' <"/proc/$pid/cmdline" >"$T_DIR/cmdline-edge"
+	tr '\0' ' ' <"/proc/$apid/cmdline" >"$T_DIR/cmdline-agent"
+	for f in edge.log agent.log wrong.log metrics.txt cmdline-edge cmdline-agent; do
+		[[ -s $T_DIR/$f ]] || t_fail "$f is empty: nothing was checked"
+		! grep -qF -- "$TUN_TOKEN" "$T_DIR/$f" || t_fail "the token appears in $f"
+	done
+	t_log "edge log $(wc -l <"$T_DIR/edge.log") lines, agent log $(wc -l <"$T_DIR/agent.log") lines: no token"
+	kill "$apid" "$pid"
+	t_wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
+}
+
+test_pins_are_root_only()
+{
+	local f mode
+
+	[[ $(stat -c %a "$BEAM_PIN_ROOT") == 700 ]] || t_fail "pin root mode $(stat -c %a "$BEAM_PIN_ROOT")"
+	# a fresh attach on another interface makes its directory 0700 too
+	t_ns "$EDGE" beam-xdp attach eth0 --mode generic --port 4433 >/dev/null || t_fail "attach eth0"
+	t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth0"
+	mode=$(stat -c '%a %U' "$BEAM_PIN_ROOT/eth0")
+	[[ $mode == "700 root" ]] || t_fail "pin dir eth0: $mode"
+	for f in "$BEAM_PIN_ROOT"/eth0/*; do
+		mode=$(stat -c %a "$f")
+		[[ $mode == 600 ]] || t_fail "$f has mode $mode"
+	done
+	# nobody else gets through: an unprivileged user cannot open a pin
+	if id nobody >/dev/null 2>&1 && command -v bpftool >/dev/null; then
+		! setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+			bpftool map show pinned "$BEAM_PIN_ROOT/eth0/stats" >/dev/null 2>&1 ||
+			t_fail "user nobody opened a pinned map"
+	fi
+}
+
+test_agent_refuses_wrong_pin()
+{
+	local bad rc=0
+
+	tun_edge || t_fail "beamd did not start"
+	bad=SHA256:$(printf '%064d' 0)
+	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 5 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "$bad" >"$T_DIR/badpin.log" 2>&1 || rc=$?
+	! grep -q 'tunnel up' "$T_DIR/badpin.log" || t_fail "the agent accepted an edge with another certificate"
+	grep -q 'does not match the pinned fingerprint' "$T_DIR/badpin.log" ||
+		t_fail "no clear message: $(head -5 "$T_DIR/badpin.log")"
+	# the edge registered nothing and never saw the token: no authentication at all
+	! grep -q "authenticated as" "$T_DIR/edge.log" || t_fail "the edge authenticated the agent"
+	kill "$(tun_pid edge)"
+}
+
+t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, threads, tunnel and metrics still work"
+t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
+t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
+t_test test_pins_are_root_only "pin directories 0700, pins 0600, closed to other users"
+t_test test_agent_refuses_wrong_pin "an agent with a wrong --pin refuses the edge before sending its token"
+t_done
