@@ -33,6 +33,7 @@
 #include "tls.h"
 #include "tokens.h"
 #include "tunnel.h"
+#include "agent.h"
 
 #define TOKEN "good-token-123"
 
@@ -447,6 +448,202 @@ static void test_tunnel_resume_0rtt(void **state)
 	client_free(&a);
 }
 
+/* Send @len bytes from a plain UDP socket; return the answer's length (0: none in 1 s). */
+static ssize_t udp_probe(struct env *e, const uint8_t *pkt, size_t len, uint8_t *ans, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	uint64_t end = quic_now_ns() + 1000000000ull;
+	ssize_t n = -1;
+
+	assert_true(fd >= 0);
+	assert_int_equal(sendto(fd, pkt, len, 0, &e->edge_addr.sa, e->edge_addr.len), (ssize_t)len);
+	while (n < 0 && quic_now_ns() < end) {
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		n = recv(fd, ans, cap, 0);
+	}
+	close(fd);
+	return n < 0 ? 0 : n;
+}
+
+static void test_tunnel_version_negotiation(void **state)
+{
+	struct env *e = *state;
+	uint8_t pkt[1200] = {0}, ans[1500];
+	ssize_t n;
+	int i, found = 0;
+
+	/* a long header with version 0x1a2a3a4a, DCID and SCID of 8 bytes */
+	pkt[0] = 0xc0;
+	pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
+	pkt[5] = 8;
+	memset(pkt + 6, 0xd1, 8);
+	pkt[14] = 8;
+	memset(pkt + 15, 0x51, 8);
+	n = udp_probe(e, pkt, sizeof(pkt), ans, sizeof(ans));
+	assert_true(n >= 7 + 16 + 4);
+	assert_true(ans[0] & 0x80);
+	assert_memory_equal(ans + 1, "\0\0\0\0", 4); /* version 0: Version Negotiation */
+	/* DCID echoes our SCID, SCID our DCID (RFC 9000 17.2.1) */
+	assert_int_equal(ans[5], 8);
+	assert_memory_equal(ans + 6, pkt + 15, 8);
+	for (i = 23; i + 4 <= n; i += 4)
+		if (!memcmp(ans + i, "\0\0\0\1", 4))
+			found = 1;
+	assert_true(found);
+}
+
+static void test_tunnel_stateless_reset(void **state)
+{
+	struct env *e = *state;
+	uint8_t pkt[100], ans[1500];
+	ssize_t n;
+
+	/* a short header for a connection the edge does not know */
+	memset(pkt, 0x77, sizeof(pkt));
+	pkt[0] = 0x40;
+	n = udp_probe(e, pkt, sizeof(pkt), ans, sizeof(ans));
+	/* smaller than what triggered it, at least 21 bytes, fixed bit set */
+	assert_true(n >= 21 && n < (ssize_t)sizeof(pkt));
+	assert_int_equal(ans[0] & 0xc0, 0x40);
+	/* a tiny packet could be a reset itself: never answered (no loops) */
+	assert_int_equal(udp_probe(e, pkt, 30, ans, sizeof(ans)), 0);
+}
+
+/* A fake edge that answers REGISTER and opens data streams of its choosing. */
+struct fake_edge {
+	struct quic_conn *c;
+	struct quic_stream *ctrl;
+	size_t ctrl_bytes;
+	uint64_t reset_code[4];
+	unsigned int nreset;
+	int registered;
+};
+
+static int f_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *data, size_t len,
+		     bool fin, bool early, void *arg)
+{
+	struct fake_edge *f = arg;
+	struct proto_msg m = {.type = PROTO_REGISTERED};
+	uint8_t buf[128];
+	int n;
+
+	(void)data;
+	(void)fin;
+	(void)early;
+	if (s != f->ctrl)
+		return (int)len;
+	f->ctrl_bytes += len;
+	if (f->registered)
+		return (int)len;
+	/* HELLO + REGISTER from beam's agent are about 60 bytes: answer once */
+	m.registered.req_id = 1;
+	m.registered.tunnel_id = 5;
+	m.registered.port = 4321;
+	m.registered.addr = (struct proto_bytes){(const uint8_t *)"x:4321", 6};
+	n = proto_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	quic_stream_write(s, buf, (size_t)n, false);
+	f->registered = 1;
+	f->c = c;
+	return (int)len;
+}
+
+static int f_open_cb(struct quic_conn *c, struct quic_stream *s, void *arg)
+{
+	struct fake_edge *f = arg;
+
+	(void)c;
+	if (!f->ctrl)
+		f->ctrl = s;
+	return 0;
+}
+
+static void f_close_cb(struct quic_conn *c, struct quic_stream *s, uint64_t app_err, void *arg)
+{
+	struct fake_edge *f = arg;
+
+	(void)c;
+	if (s != f->ctrl && f->nreset < 4 && app_err)
+		f->reset_code[f->nreset++] = app_err;
+}
+
+static const struct quic_handlers f_handlers = {
+	.stream_data_cb = f_data_cb,
+	.stream_open_cb = f_open_cb,
+	.stream_close_cb = f_close_cb,
+};
+
+static void fake_stream(struct env *e, struct fake_edge *f, uint64_t tunnel_id)
+{
+	struct proto_stream_hdr h = {.tunnel_id = tunnel_id, .family = 4, .port = 999};
+	struct quic_stream *s;
+	uint8_t buf[PROTO_STREAM_HDR_MAX];
+	int n;
+
+	(void)e;
+	assert_int_equal(quic_stream_open(f->c, &s), 0);
+	n = proto_stream_hdr_encode(&h, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(quic_stream_write(s, buf, (size_t)n, false), 0);
+	assert_int_equal(quic_stream_write(s, "GET / HTTP/1.0\r\n\r\n", 18, false), 0);
+	quic_conn_flush(f->c);
+}
+
+static void test_tunnel_agent_refuses_bad_streams(void **state)
+{
+	struct env *e = *state;
+	struct quic_ep_config qc = {.server = true, .idle_timeout_ms = 5000, .max_streams_bidi = 4};
+	struct agent_config ac = {0};
+	struct fake_edge f = {0};
+	struct pktio_addr udp;
+	struct quic_ep *fep;
+	struct agent *agent;
+	struct pktio *io;
+	int lfd;
+
+	/* a port nothing listens on: bind one, note it, close it */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ac.target), 0);
+	assert_int_equal(bind(lfd, &ac.target.sa, ac.target.len), 0);
+	ac.target.len = sizeof(ac.target.in);
+	getsockname(lfd, &ac.target.sa, &ac.target.len);
+	close(lfd);
+
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &udp), 0);
+	assert_int_equal(pktio_udp_new(&io, &udp, NULL), 0);
+	pktio_udp_local(io, &ac.edge);
+	qc.tls = e->server_tls;
+	assert_int_equal(quic_ep_new(&fep, e->base, io, &qc, &f_handlers, &f), 0);
+
+	ac.edge_host = "127.0.0.1";
+	ac.edge_port = ntohs(ac.edge.in.sin_port);
+	snprintf(ac.target_str, sizeof(ac.target_str), "127.0.0.1:%u",
+		 ntohs(ac.target.in.sin_port));
+	ac.token = TOKEN;
+	ac.tls = e->client_tls;
+	ac.verify = TLS_VERIFY_NONE;
+	ac.idle_timeout_s = 5;
+	assert_int_equal(agent_new(&agent, e->base, &ac), 0);
+	assert_true(run_until(e, &f.registered));
+	run_for(e, 100);
+
+	/* a stream for a tunnel the agent never registered: reset, bad-stream */
+	fake_stream(e, &f, 99);
+	run_for(e, 300);
+	assert_int_equal(f.nreset, 1);
+	assert_int_equal(f.reset_code[0], PROTO_ERR_BAD_STREAM);
+
+	/* its own tunnel, but the local service refuses: reset, connection-refused */
+	fake_stream(e, &f, 5);
+	run_for(e, 300);
+	assert_int_equal(f.nreset, 2);
+	assert_int_equal(f.reset_code[1], PROTO_ERR_CONN_REFUSED);
+	assert_int_equal(agent_exit_code(agent), 0);
+
+	agent_free(agent);
+	quic_ep_free(fep, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +651,9 @@ int main(void)
 		cmocka_unit_test(test_tunnel_bad_token_closes),
 		cmocka_unit_test(test_tunnel_agent_extra_stream_reset),
 		cmocka_unit_test(test_tunnel_resume_0rtt),
+		cmocka_unit_test(test_tunnel_version_negotiation),
+		cmocka_unit_test(test_tunnel_stateless_reset),
+		cmocka_unit_test(test_tunnel_agent_refuses_bad_streams),
 	};
 
 	return cmocka_run_group_tests(tests, env_setup, env_teardown);
