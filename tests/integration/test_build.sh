@@ -31,17 +31,24 @@ test_debian_cve_patches_applied()
 # 0.9x OpenSSL's speed: catches a build that fell back to software AES.
 test_wolfssl_aesgcm_speed_vs_openssl()
 {
-	local ours theirs ratio
+	local ours=0 theirs=0 v ratio i
 
 	command -v openssl >/dev/null || t_skip "openssl not installed"
-	"$T_BUILD/bench/crypto-speed" >"$T_DIR/crypto.txt"
-	cat "$T_DIR/crypto.txt" | sed 's/^/# /'
-	ours=$(awk '/^aes-128-gcm-1350/ { print $2 }' "$T_DIR/crypto.txt")
-	theirs=$(openssl speed -evp aes-128-gcm -bytes 1350 -seconds 2 2>/dev/null |
-		awk '/^(AES-128-GCM|aes-128-gcm)/ { v=$NF; sub(/k$/, "", v); print v * 1000 / 1e6 }')
-	[[ -n $ours && -n $theirs ]] || t_fail "could not measure (ours='$ours' openssl='$theirs')"
+	# Alternate the two three times and keep each one's best: on a shared,
+	# noisy machine the best run is the one least disturbed.
+	for i in 1 2 3; do
+		"$T_BUILD/bench/crypto-speed" >"$T_DIR/crypto.txt"
+		v=$(awk '/^aes-128-gcm-1350/ { print $2 }' "$T_DIR/crypto.txt")
+		ours=$(awk -v a="$ours" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+		v=$(openssl speed -evp aes-128-gcm -bytes 1350 -seconds 1 2>/dev/null |
+			awk '/^(AES-128-GCM|aes-128-gcm)/ { v=$NF; sub(/k$/, "", v); print v * 1000 / 1e6 }')
+		theirs=$(awk -v a="$theirs" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+	done
+	sed 's/^/# /' "$T_DIR/crypto.txt"
+	awk -v a="$ours" -v b="$theirs" 'BEGIN { exit !(a > 0 && b > 0) }' ||
+		t_fail "could not measure (ours='$ours' openssl='$theirs')"
 	ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
-	t_log "wolfSSL $ours MB/s, OpenSSL $theirs MB/s, ratio $ratio (goal >= 0.9)"
+	t_log "wolfSSL $ours MB/s, OpenSSL $theirs MB/s (best of 3 each), ratio $ratio (goal >= 0.9)"
 	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }'
 }
 
