@@ -43,6 +43,18 @@ stat_packets() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['reasons']['$1']['packets'])"
 }
 
+# big_tunnel NAME: the stream server (started once) behind a new agent NAME;
+# sets PUB_PORT. Tests run in subshells: each one sets up what it uses.
+big_tunnel() {
+	if [[ ! -f $T_DIR/stream.sh ]]; then
+		declare -f stream >"$T_DIR/stream.sh"
+		echo "KEY=$KEY; stream $BIG_MB" >>"$T_DIR/stream.sh"
+		t_bg "$AGENT" bigsrv socat TCP-LISTEN:9001,bind=127.0.0.1,reuseaddr,fork \
+			EXEC:"bash $T_DIR/stream.sh"
+	fi
+	tun_agent "$1" 9001 || t_fail "agent $1 did not come up"
+}
+
 test_xdp_mode_on() {
 	grep -q "XDP mode on 'eth1': AF_XDP on queue 0 (copy)" "$T_DIR/edge.log"
 	t_ns "$EDGE" beam-xdp status eth1 | grep -q beam
@@ -62,11 +74,7 @@ test_xdp_curl() {
 test_xdp_big_transfer_sha256() {
 	local want got before after sock_before sock_after start secs
 
-	declare -f stream >"$T_DIR/stream.sh"
-	echo "KEY=$KEY; stream $BIG_MB" >>"$T_DIR/stream.sh"
-	t_bg "$AGENT" bigsrv socat TCP-LISTEN:9001,bind=127.0.0.1,reuseaddr,fork \
-		EXEC:"bash $T_DIR/stream.sh"
-	tun_agent agentbig 9001 || t_fail "second agent did not come up"
+	big_tunnel agentbig
 	want=$(stream "$BIG_MB" | sha256sum | cut -d' ' -f1)
 	before=$(stat_packets to_xsk)
 	sock_before=$(stat_packets to_socket)
@@ -93,6 +101,32 @@ test_xdp_thousand_connections() {
 	after=$(stat_packets to_xsk)
 	t_log "to_xsk +$((after - before)) for 1000 connections"
 	[[ $after -gt $((before + 1000)) ]]
+}
+
+test_xdp_both_paths_one_connection() {
+	local want got xsk0 sock0 xsk1 sock1 i
+
+	# The big stream again, while steering is switched off and on: the same
+	# QUIC connection arrives now through AF_XDP, now through the socket.
+	big_tunnel agentboth
+	want=$(stream "$BIG_MB" | sha256sum | cut -d' ' -f1)
+	xsk0=$(stat_packets to_xsk)
+	sock0=$(stat_packets to_socket)
+	t_ns "$CLI" timeout 300 socat -u TCP:$EDGE_PUB:$PUB_PORT - >"$T_DIR/both.out" &
+	for i in 1 2 3; do
+		sleep 0.3
+		t_ns "$EDGE" beam-xdp attach eth1 --no-steer >/dev/null
+		sleep 0.3
+		t_ns "$EDGE" beam-xdp attach eth1 --steer >/dev/null
+	done
+	wait $!
+	got=$(sha256sum <"$T_DIR/both.out" | cut -d' ' -f1)
+	rm -f "$T_DIR/both.out"
+	xsk1=$(stat_packets to_xsk)
+	sock1=$(stat_packets to_socket)
+	t_log "to_xsk +$((xsk1 - xsk0)), to_socket +$((sock1 - sock0))"
+	[[ $got == "$want" ]] || t_fail "sha256 $got, want $want"
+	[[ $((xsk1 - xsk0)) -gt 100 && $((sock1 - sock0)) -gt 100 ]]
 }
 
 test_xdp_sigkill_restart() {
@@ -134,6 +168,7 @@ t_test test_xdp_mode_on "beamd --xdp eth1 attached beam's program and an AF_XDP 
 t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
+t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"
 t_done
