@@ -429,8 +429,9 @@ int beam_xdp(struct xdp_md *ctx)
 	if (!cfg || !is_beam_port(cfg, udp->dest))
 		return verdict(BEAM_REASON_OTHER_PORT, len, act);
 
-	key.sport = udp->source;
-	key.dport = udp->dest;
+	/* Host byte order, so `bpftool map dump` shows the ports people know. */
+	key.sport = bpf_ntohs(udp->source);
+	key.dport = bpf_ntohs(udp->dest);
 	key.proto = PROTO_UDP;
 	/* Flow times and the rate limiter need no more than tick resolution,
 	 * and the coarse clock is several times cheaper (bench/xdp-prog-cost). */

@@ -85,12 +85,13 @@ struct beam_counter {
 _Static_assert(sizeof(struct beam_counter) == 16, "beam_counter layout");
 
 /* flows: LRU hash. IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d),
- * so one key serves both families. Ports in network byte order. */
+ * so one key serves both families. Ports in host byte order, so bpftool
+ * prints them as they are written. */
 struct beam_flow_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__be16 sport;
-	__be16 dport;
+	__u16 sport; /* host byte order */
+	__u16 dport;
 	__u8 proto;
 	__u8 pad[3];
 };

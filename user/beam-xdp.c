@@ -12,8 +12,10 @@
  * line and prints.
  */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
@@ -255,6 +257,57 @@ static void print_ports(const struct beam_config *cfg)
 		printf("none");
 }
 
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void endpoint(const __u8 addr[16], __u16 port, char *buf, size_t size)
+{
+	char a[64];
+
+	xdp_fmt_addr(addr, a, sizeof(a));
+	snprintf(buf, size, xdp_addr_is_v4(addr) ? "%s:%u" : "[%s]:%u", a, port);
+}
+
+/* beamd's QUIC connections on this interface, from the conns map. */
+static void status_conns(const char *ifname, struct cli *cli)
+{
+	char peer[64], rtt[16], in[16], out[16], age[16];
+	unsigned long long now = now_ns();
+	struct beam_conn *conns;
+	struct beam_cid *keys;
+	struct xdp_maps m;
+	size_t n, i;
+
+	if (xdp_maps_open_pinned(&m, cli->pin_root, ifname))
+		return;
+	if (!xdp_conns_read(m.conns, &keys, &conns, &n)) {
+		printf("  connections: %zu%s\n", n, n ? " (beamd's, from the conns map)" : "");
+		for (i = 0; i < n && i < 20; i++) {
+			const struct beam_conn *c = &conns[i];
+
+			endpoint(c->peer_addr, ntohs(c->peer_port), peer, sizeof(peer));
+			printf("    %-22s %-11s rtt %-7s in %-9s out %-9s streams %u tunnels %u age %s\n",
+			       peer, xdp_stats_conn_state_name(c->state),
+			       c->srtt_ns ? xdp_fmt_ns(c->srtt_ns, rtt, sizeof(rtt)) : "-",
+			       xdp_fmt_bytes(c->bytes_in, in, sizeof(in)),
+			       xdp_fmt_bytes(c->bytes_out, out, sizeof(out)), c->streams_open,
+			       c->tunnels,
+			       xdp_fmt_ns(now > c->created_ns ? now - c->created_ns : 0, age,
+					  sizeof(age)));
+		}
+		if (n > 20)
+			printf("    (%zu more)\n", n - 20);
+		free(keys);
+		free(conns);
+	}
+	xdp_maps_close(&m);
+}
+
 static int status_one(const char *ifname, void *arg)
 {
 	struct beam_counter verdicts[BEAM_VERDICT__MAX];
@@ -300,6 +353,7 @@ static int status_one(const char *ifname, void *arg)
 		       xdp_fmt_count(verdicts[v].packets, a, sizeof(a)),
 		       xdp_fmt_bytes(verdicts[v].bytes, b, sizeof(b)),
 		       v + 1 < BEAM_VERDICT__MAX ? "," : "\n");
+	status_conns(ifname, cli);
 	return 0;
 }
 
@@ -333,14 +387,6 @@ static int cmd_status(const char *ifname, struct cli *cli)
 
 /* ---- flows, stats ---- */
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int open_maps(const char *ifname, struct cli *cli, struct xdp_maps *m)
 {
 	char dir[PATH_MAX];
@@ -354,17 +400,21 @@ static int open_maps(const char *ifname, struct cli *cli, struct xdp_maps *m)
 	return err;
 }
 
-static void endpoint(const __u8 addr[16], __be16 port, char *buf, size_t size)
+/* The conns entry beamd keeps for the QUIC connection a flow's DCID names. */
+static bool flow_conn(int conns_fd, const struct beam_flow *fl, struct beam_conn *out)
 {
-	char a[64];
+	struct beam_cid cid = {.len = fl->dcid_len};
 
-	xdp_fmt_addr(addr, a, sizeof(a));
-	snprintf(buf, size, xdp_addr_is_v4(addr) ? "%s:%u" : "[%s]:%u", a, ntohs(port));
+	if (conns_fd < 0 || !fl->dcid_len || fl->dcid_len > BEAM_CID_MAX_LEN)
+		return false;
+	memcpy(cid.data, fl->dcid, fl->dcid_len);
+	return !bpf_map_lookup_elem(conns_fd, &cid, out);
 }
 
-static void flows_json(const struct xdp_flow_entry *f, size_t n)
+static void flows_json(const struct xdp_flow_entry *f, size_t n, int conns_fd)
 {
-	char src[64], dst[64], dcid[48];
+	char src[64], dst[64], dcid[48], conn[96];
+	struct beam_conn c;
 	size_t i;
 
 	printf("[");
@@ -372,46 +422,65 @@ static void flows_json(const struct xdp_flow_entry *f, size_t n)
 		xdp_fmt_addr(f[i].key.saddr, src, sizeof(src));
 		xdp_fmt_addr(f[i].key.daddr, dst, sizeof(dst));
 		xdp_fmt_hex(f[i].flow.dcid, f[i].flow.dcid_len, dcid, sizeof(dcid));
-		printf("%s\n  {\"src\": \"%s\", \"sport\": %u, \"dst\": \"%s\", \"dport\": %u, \"proto\": %u, \"packets\": %llu, \"bytes\": %llu, \"quic_long\": %llu, \"quic_short\": %llu, \"first_seen_ns\": %llu, \"last_seen_ns\": %llu, \"last_reason\": \"%s\", \"dcid\": \"%s\"}",
-		       i ? "," : "", src, ntohs(f[i].key.sport), dst, ntohs(f[i].key.dport),
-		       f[i].key.proto, (unsigned long long)f[i].flow.packets,
-		       (unsigned long long)f[i].flow.bytes, (unsigned long long)f[i].flow.quic_long,
+		if (flow_conn(conns_fd, &f[i].flow, &c))
+			snprintf(conn, sizeof(conn), "{\"state\": \"%s\", \"srtt_ns\": %llu}",
+				 xdp_stats_conn_state_name(c.state), (unsigned long long)c.srtt_ns);
+		else
+			snprintf(conn, sizeof(conn), "null");
+		printf("%s\n  {\"src\": \"%s\", \"sport\": %u, \"dst\": \"%s\", \"dport\": %u, \"proto\": %u, \"packets\": %llu, \"bytes\": %llu, \"quic_long\": %llu, \"quic_short\": %llu, \"first_seen_ns\": %llu, \"last_seen_ns\": %llu, \"last_reason\": \"%s\", \"dcid\": \"%s\", \"conn\": %s}",
+		       i ? "," : "", src, f[i].key.sport, dst, f[i].key.dport, f[i].key.proto,
+		       (unsigned long long)f[i].flow.packets, (unsigned long long)f[i].flow.bytes,
+		       (unsigned long long)f[i].flow.quic_long,
 		       (unsigned long long)f[i].flow.quic_short,
 		       (unsigned long long)f[i].flow.first_seen_ns,
 		       (unsigned long long)f[i].flow.last_seen_ns,
-		       xdp_stats_reason_name(f[i].flow.last_reason), dcid);
+		       xdp_stats_reason_name(f[i].flow.last_reason), dcid, conn);
 	}
 	printf("%s]\n", n ? "\n" : "");
 }
 
-static void flows_table(const struct xdp_flow_entry *f, size_t n, size_t total)
+/* Endpoint columns as wide as the widest shown, so IPv4 tables fit 80 columns. */
+static int endpoint_width(const struct xdp_flow_entry *f, size_t n)
 {
-	char src[64], dst[64], pk[16], by[16], lg[16], sh[16], age[16], idle[16], dcid[48];
-	unsigned long long now = now_ns();
+	int w = (int)strlen("DESTINATION");
+	char buf[64];
 	size_t i;
 
-	printf("%-41s %-41s %7s %10s %6s %6s %7s %7s %-15s %s\n", "SOURCE", "DESTINATION",
-	       "PACKETS", "BYTES", "LONG", "SHORT", "AGE", "IDLE", "LAST", "DCID");
+	for (i = 0; i < n; i++) {
+		endpoint(f[i].key.saddr, f[i].key.sport, buf, sizeof(buf));
+		w = (int)strlen(buf) > w ? (int)strlen(buf) : w;
+		endpoint(f[i].key.daddr, f[i].key.dport, buf, sizeof(buf));
+		w = (int)strlen(buf) > w ? (int)strlen(buf) : w;
+	}
+	return w;
+}
+
+static void flows_table(const struct xdp_flow_entry *f, size_t n, size_t total, int conns_fd)
+{
+	char src[64], dst[64], pk[16], by[16], idle[16], rtt[16];
+	unsigned long long now = now_ns();
+	int w = endpoint_width(f, n);
+	struct beam_conn c;
+	size_t i;
+
+	printf("%-*s %-*s %7s %9s %6s %-11s %7s\n", w, "SOURCE", w, "DESTINATION", "PACKETS",
+	       "BYTES", "IDLE", "CONN", "RTT");
 	for (i = 0; i < n; i++) {
 		const struct beam_flow *fl = &f[i].flow;
+		bool has_conn = flow_conn(conns_fd, fl, &c);
 
 		endpoint(f[i].key.saddr, f[i].key.sport, src, sizeof(src));
 		endpoint(f[i].key.daddr, f[i].key.dport, dst, sizeof(dst));
-		printf("%-41s %-41s %7s %10s %6s %6s %7s %7s %-15s %s\n", src, dst,
+		printf("%-*s %-*s %7s %9s %6s %-11s %7s\n", w, src, w, dst,
 		       xdp_fmt_count(fl->packets, pk, sizeof(pk)),
 		       xdp_fmt_bytes(fl->bytes, by, sizeof(by)),
-		       xdp_fmt_count(fl->quic_long, lg, sizeof(lg)),
-		       xdp_fmt_count(fl->quic_short, sh, sizeof(sh)),
-		       xdp_fmt_ns(now > fl->first_seen_ns ? now - fl->first_seen_ns : 0, age,
-				  sizeof(age)),
 		       xdp_fmt_ns(now > fl->last_seen_ns ? now - fl->last_seen_ns : 0, idle,
 				  sizeof(idle)),
-		       xdp_stats_reason_name(fl->last_reason),
-		       fl->dcid_len ? xdp_fmt_hex(fl->dcid, fl->dcid_len, dcid, sizeof(dcid))
-				    : "-");
+		       has_conn ? xdp_stats_conn_state_name(c.state) : "-",
+		       has_conn && c.srtt_ns ? xdp_fmt_ns(c.srtt_ns, rtt, sizeof(rtt)) : "-");
 	}
 	if (n < total)
-		printf("(%zu of %zu flows; --top 0 shows all)\n", n, total);
+		printf("(%zu of %zu flows; --top 0 shows all, --json every field)\n", n, total);
 	else if (!total)
 		printf("(no flows)\n");
 }
@@ -427,18 +496,19 @@ static int cmd_flows(const char *ifname, struct cli *cli)
 	if (err)
 		return err;
 	err = xdp_flows_read(m.flows, &flows, &n);
-	xdp_maps_close(&m);
 	if (err) {
 		pr_err("failed to read the flows of '%s': %s", ifname, strerror(-err));
+		xdp_maps_close(&m);
 		return err;
 	}
 
 	shown = cli->top && cli->top < n ? cli->top : n;
 	if (cli->json)
-		flows_json(flows, shown);
+		flows_json(flows, shown, m.conns);
 	else
-		flows_table(flows, shown, n);
+		flows_table(flows, shown, n, m.conns);
 	free(flows);
+	xdp_maps_close(&m);
 	return 0;
 }
 

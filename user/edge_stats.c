@@ -81,13 +81,6 @@ bool edge_stats_fresh(struct edge_stats_pub *p)
 	return last && mono_ns() - last < 10ull * EDGE_STATS_PERIOD_MS * 1000000ull;
 }
 
-static const char *const state_names[BEAM_CONN__MAX] = {
-	[BEAM_CONN_HANDSHAKE] = "handshake",
-	[BEAM_CONN_ESTABLISHED] = "established",
-	[BEAM_CONN_DRAINING] = "draining",
-	[BEAM_CONN_CLOSING] = "closing",
-};
-
 static const char *const kind_names[PROTO_KIND__MAX] = {
 	[PROTO_KIND_TCP] = "tcp",
 	[PROTO_KIND_HTTP] = "http",
@@ -110,7 +103,8 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	prom_family(out, "beam_quic_connections", PROM_GAUGE,
 		    "Live QUIC connections from agents, by state.");
 	for (i = 0; i < BEAM_CONN__MAX; i++)
-		labeled(out, "beam_quic_connections", "state", state_names[i], s->conns[i]);
+		labeled(out, "beam_quic_connections", "state", xdp_stats_conn_state_name(i),
+			s->conns[i]);
 	prom_family(out, "beam_quic_handshakes_total", PROM_COUNTER,
 		    "QUIC handshakes with agents, by result.");
 	labeled(out, "beam_quic_handshakes_total", "result", "ok", s->handshakes_ok);

@@ -139,6 +139,9 @@ struct quic_conn {
 	size_t pending_len;
 	uint16_t pending_gso;
 	uint8_t pending_ecn;
+	/* The DCID the peer last used in a short-header packet: one we issued. */
+	uint8_t used_cid[NGTCP2_MAX_CIDLEN];
+	uint8_t used_cid_len;
 	unsigned int touched : 1;
 	unsigned int closing : 1; /* finalize from the loop */
 	unsigned int handshake_done : 1;
@@ -1734,6 +1737,11 @@ static void ep_datagram(struct quic_ep *ep, const struct pktio_pkt *p, const uin
 	if (!c && !ep->cfg.server)
 		c = ep->conns; /* a client has one connection; ngtcp2 checks the CID */
 	if (c) {
+		if (!(data[0] & 0x80) && vc.dcidlen <= NGTCP2_MAX_CIDLEN &&
+		    (vc.dcidlen != c->used_cid_len || memcmp(c->used_cid, vc.dcid, vc.dcidlen))) {
+			memcpy(c->used_cid, vc.dcid, vc.dcidlen);
+			c->used_cid_len = (uint8_t)vc.dcidlen;
+		}
 		conn_read(c, p, data, len);
 		return;
 	}
@@ -2042,8 +2050,15 @@ int quic_conn_cid(struct quic_conn *c, struct beam_cid *out)
 	ngtcp2_cid stack[8], *scids = stack;
 	size_t n;
 
-	/* The oldest ID still in use that we issued; the client's initial DCID
-	 * is the peer's choice, never ours. */
+	/* The one the peer sends to now, as XDP sees it in `flows`. */
+	if (c->used_cid_len) {
+		memset(out, 0, sizeof(*out));
+		out->len = c->used_cid_len < BEAM_CID_MAX_LEN ? c->used_cid_len : BEAM_CID_MAX_LEN;
+		memcpy(out->data, c->used_cid, out->len);
+		return 0;
+	}
+	/* Before any short-header packet: the oldest ID we issued still in use
+	 * (the client's initial DCID is its own choice, never ours). */
 	n = ngtcp2_conn_get_scid(c->conn, NULL);
 	if (!n)
 		return -ENOENT;

@@ -142,8 +142,10 @@ struct quic_conn_stats *quic_conn_stats(struct quic_conn *c);
 enum beam_conn_state quic_conn_state(struct quic_conn *c);
 
 /*
- * The first connection ID this side issued for @c (the key of the `conns`
- * map on the edge). Returns 0, or -ENOENT when it has none.
+ * The connection ID of @c that the peer sends to now (the DCID of its last
+ * short-header packet, one this side issued), else the oldest one this side
+ * issued: the key of the `conns` map on the edge, the DCID XDP records in
+ * `flows`. It changes when the peer switches IDs. Returns 0, or -ENOENT.
  */
 int quic_conn_cid(struct quic_conn *c, struct beam_cid *out);
 

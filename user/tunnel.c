@@ -693,6 +693,7 @@ static void stats_session(struct edge *e, struct session *ss, struct edge_stats 
 	const struct quic_conn_stats *qs = quic_conn_stats(ss->c);
 	enum beam_conn_state state = quic_conn_state(ss->c);
 	struct beam_conn entry;
+	struct beam_cid cid;
 
 	st->conns[state]++;
 	st->streams_active += qs->streams_open;
@@ -704,8 +705,12 @@ static void stats_session(struct edge *e, struct session *ss, struct edge_stats 
 		hist_record(&e->cfg.maps->latency[BEAM_HIST_RTT], qs->latest_rtt_ns);
 	if (!e->cfg.maps)
 		return;
-	if (!ss->cid.len && quic_conn_cid(ss->c, &ss->cid))
+	if (quic_conn_cid(ss->c, &cid))
 		return;
+	/* The peer switched connection IDs: move the entry to the new key. */
+	if (ss->cid.len && memcmp(&cid, &ss->cid, sizeof(cid)))
+		daemon_maps_conn_del(e->cfg.maps, &ss->cid);
+	ss->cid = cid;
 	conn_entry(ss, qs, state, &entry);
 	daemon_maps_conn_put(e->cfg.maps, &ss->cid, &entry);
 }

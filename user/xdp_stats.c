@@ -32,6 +32,54 @@ static const char *const verdict_names[BEAM_VERDICT__MAX] = {
 	[BEAM_VERDICT_REDIRECT] = "redirect",
 };
 
+static const char *const conn_state_names[BEAM_CONN__MAX] = {
+	[BEAM_CONN_HANDSHAKE] = "handshake",
+	[BEAM_CONN_ESTABLISHED] = "established",
+	[BEAM_CONN_DRAINING] = "draining",
+	[BEAM_CONN_CLOSING] = "closing",
+};
+
+const char *xdp_stats_conn_state_name(unsigned int state)
+{
+	return state < BEAM_CONN__MAX ? conn_state_names[state] : "unknown";
+}
+
+int xdp_conns_read(int fd, struct beam_cid **keys, struct beam_conn **conns, size_t *n)
+{
+	struct beam_cid *k = NULL, cur, next;
+	struct beam_conn *v = NULL;
+	size_t cap = 0, used = 0;
+	void *grown;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, used ? &cur : NULL, &next) && used < BEAM_CONNS_MAX) {
+		cur = next;
+		if (used == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(k, cap * sizeof(*k));
+			if (!grown)
+				goto nomem;
+			k = grown;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown)
+				goto nomem;
+			v = grown;
+		}
+		/* An entry deleted since get_next_key is skipped. */
+		if (bpf_map_lookup_elem(fd, &cur, &v[used]))
+			continue;
+		k[used++] = cur;
+	}
+	*keys = k;
+	*conns = v;
+	*n = used;
+	return err;
+nomem:
+	free(k);
+	free(v);
+	return -ENOMEM;
+}
+
 const char *xdp_stats_reason_name(unsigned int reason)
 {
 	return reason < BEAM_REASON__MAX && reason_names[reason] ? reason_names[reason] : "unknown";

@@ -21,6 +21,17 @@ struct xdp_flow_entry {
  * "unknown" out of range. Names are part of the JSON and metrics output. */
 const char *xdp_stats_reason_name(unsigned int reason);
 
+/* "handshake", "established", "draining", "closing" (enum beam_conn_state);
+ * "unknown" out of range. */
+const char *xdp_stats_conn_state_name(unsigned int state);
+
+/*
+ * Read every entry of the `conns` map @fd into a new array (keys in @keys,
+ * values in @conns, both the caller's to free()), at most BEAM_CONNS_MAX.
+ * Returns 0 or -errno.
+ */
+int xdp_conns_read(int fd, struct beam_cid **keys, struct beam_conn **conns, size_t *n);
+
 /* "pass", "drop" or "redirect"; "unknown" out of range. */
 const char *xdp_stats_verdict_name(unsigned int verdict);
 

@@ -359,8 +359,8 @@ static void flow_key_of(const struct fspec *s, struct beam_flow_key *k)
 		k->daddr[14] = 1;
 		k->daddr[15] = 1;
 	}
-	k->sport = htons(40000 + s->src);
-	k->dport = htons(s->dport ? s->dport : BEAM_PORT);
+	k->sport = 40000 + s->src;
+	k->dport = s->dport ? s->dport : BEAM_PORT;
 	k->proto = IPPROTO_UDP;
 }
 

@@ -100,6 +100,15 @@ test_metrics_conns_map_shows_the_agent()
 	jq -e '.[0].formatted.value.state == 1 and .[0].formatted.value.srtt_ns > 0 and
 	       .[0].formatted.value.tunnels == 1' <<<"$dump" >/dev/null ||
 		t_fail "the entry is not established with an RTT and a tunnel"
+	# beam-xdp joins the agent's flow with its connection by DCID.
+	t_ns "$EDGE" beam-xdp flows eth1 | tee "$T_DIR/flows.txt" | sed 's/^/# /'
+	grep -E "^10\.77\.2\.2:[0-9]+ +10\.77\.2\.1:4433 .* established +[0-9.]+[num]?s" "$T_DIR/flows.txt" >/dev/null ||
+		t_fail "beam-xdp flows does not show the flow's connection"
+	t_ns "$EDGE" beam-xdp flows eth1 --json | jq -e '.[0].conn.state == "established"' >/dev/null ||
+		t_fail "beam-xdp flows --json lacks the connection"
+	t_ns "$EDGE" beam-xdp status eth1 | tee "$T_DIR/status.txt" | sed 's/^/# /'
+	grep -qE "connections: 1 " "$T_DIR/status.txt" && grep -qE "10\.77\.2\.2:[0-9]+ +established" "$T_DIR/status.txt" ||
+		t_fail "beam-xdp status does not list the connection"
 }
 
 test_metrics_http_answers()

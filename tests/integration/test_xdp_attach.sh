@@ -49,7 +49,7 @@ EOF
 bpftool_packets() {
 	bpftool map dump pinned "$PINS/flows" | python3 -c '
 import json, struct, sys
-sport = struct.unpack("<H", struct.pack(">H", int(sys.argv[1])))[0]  # raw __be16
+sport = int(sys.argv[1])  # host byte order in the key
 n = 0
 for e in json.load(sys.stdin):
     k = e["key"]
