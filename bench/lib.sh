@@ -103,10 +103,10 @@ b_nginx_start() {
 daemon off;
 master_process off;
 worker_processes 1;
-worker_rlimit_nofile 300000;
+worker_rlimit_nofile $(ulimit -n);
 pid $d/nginx.pid;
 error_log $d/error.log warn;
-events { worker_connections 200000; multi_accept on; }
+events { worker_connections $(ulimit -n); multi_accept on; }
 http {
 	access_log off;
 	client_body_temp_path $d/tmp/body;
@@ -296,6 +296,7 @@ b_beam_start() {
 	t_wait_for 10 grep -qo 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" ||
 		{ b_log "beamd ($mode) printed no fingerprint"; return 1; }
 	fp=$(grep -o 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" | head -1)
+	B_BEAM_FP=$fp
 	B_T0=$(b_now_us)
 	for i in 0 1 2; do
 		b_bg "$NS_PV" beam-$mode-$i env BEAM_TOKEN="$B_BEAM_TOKEN" "$BEAM_BIN/beam" tcp \
@@ -304,14 +305,52 @@ b_beam_start() {
 	PUB_HTTP=$B_EDGE_PUB:$base PUB_IPERF_HOST=$B_EDGE_PUB PUB_IPERF_PORT=$((base + 1))
 	PUB_ECHO=$B_EDGE_PUB:$((base + 2)) EDGE_COMM=beamd AGENT_COMM=beam
 }
+
+# b_beam_handshakes MODE K: K agents dial the running beamd at once; prints
+# tunnels registered per second (each is a full QUIC + TLS 1.3 handshake and a
+# REGISTER), or nothing when they did not all come up in 20 s.
+b_beam_handshakes() {
+	local mode=$1 k=$2 udp i t0 t1 up=0 deadline=$((SECONDS + 20))
+
+	udp=4433
+	t0=$(b_now_us)
+	for ((i = 0; i < k; i++)); do
+		b_bg "$NS_PV" hs-$mode-$i env BEAM_TOKEN="$B_BEAM_TOKEN" "$BEAM_BIN/beam" tcp \
+			"127.0.0.1:$B_HTTP_PORT" --edge "$B_EDGE_PRIV:$udp" --pin "$B_BEAM_FP" --name "hs$i"
+	done
+	while ((SECONDS < deadline)); do
+		up=$(grep -l 'tunnel up' "$T_DIR"/hs-$mode-*.log 2>/dev/null | wc -l)
+		((up >= k)) && break
+		sleep 0.01
+	done
+	t1=$(b_now_us)
+	for ((i = 0; i < k; i++)); do
+		b_stop hs-$mode-$i
+	done
+	rm -f "$T_DIR"/hs-$mode-*.log
+	((up >= k)) && awk -v k="$k" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f\n", k / (us / 1e6) }'
+}
+
 b_beam_stop() { local i; for i in 0 1 2; do b_stop beam-$1-$i; done; b_stop beamd-$1; }
 
 sub_beam_check() { b_beam_check; }
 sub_beam_start() { b_beam_start sock 15000 4433; }
 sub_beam_stop() { b_beam_stop sock; }
+sub_beam_handshakes() { b_beam_handshakes sock "$1"; }
 sub_beam-xdp_check() { b_beam_check xdp; }
-sub_beam-xdp_start() { b_beam_start xdp 16000 4434; }
-sub_beam-xdp_stop() { b_beam_stop xdp; }
+# AF_XDP copies frames as the veth peer sent them: a local sender leaves the
+# UDP checksum to "hardware", so the agent's side must complete checksums
+# itself while this subject runs.
+sub_beam-xdp_start() {
+	b_ns "$NS_PV" ethtool -K eth0 tx off >/dev/null 2>&1
+	b_beam_start xdp 16000 4433
+}
+sub_beam-xdp_stop() {
+	b_beam_stop xdp
+	b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" detach eth1 >/dev/null 2>&1
+	b_ns "$NS_PV" ethtool -K eth0 tx on >/dev/null 2>&1
+}
+sub_beam-xdp_handshakes() { b_beam_handshakes xdp "$1"; }
 
 # --- process accounting for a subject's tunnel processes in a namespace.
 
@@ -337,12 +376,24 @@ b_cpu_ticks() {
 	echo "$sum"
 }
 
-# b_rss_kib NS COMM: summed VmRSS of those processes.
+# b_rss_kib NS COMM: summed VmRSS of those processes, in KiB.
 b_rss_kib() {
 	local pid sum=0 v
 
 	for pid in $(b_procs "$1" "$2"); do
 		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# b_pss_kib NS COMM: summed proportional set sizes (PSS) in KiB, so pages that
+# forked processes (socat, sshd) share are counted once, not once per process.
+b_pss_kib() {
+	local pid sum=0 v
+
+	for pid in $(b_procs "$1" "$2"); do
+		v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$pid/smaps_rollup" 2>/dev/null)
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"

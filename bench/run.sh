@@ -32,10 +32,10 @@ SUBJECTS=${SUBJECTS:-$ALL_SUBJECTS}
 TESTS=${TESTS:-setup throughput latency quicleg scale xdp}
 if [[ $QUICK != 0 ]]; then
 	REPS=${REPS:-1} TPUT_S=${TPUT_S:-1} LAT_S=${LAT_S:-1} SCALE_LEVELS=${SCALE_LEVELS:-2000}
-	QUIC_MIB=${QUIC_MIB:-64}
+	QUIC_MIB=${QUIC_MIB:-64} HS_AGENTS=${HS_AGENTS:-20}
 else
 	REPS=${REPS:-3} TPUT_S=${TPUT_S:-4} LAT_S=${LAT_S:-3} SCALE_LEVELS=${SCALE_LEVELS:-10000 50000 100000}
-	QUIC_MIB=${QUIC_MIB:-256}
+	QUIC_MIB=${QUIC_MIB:-256} HS_AGENTS=${HS_AGENTS:-50}
 fi
 # stunnel runs a thread per connection on each side and socat a process;
 # pid_max (32768 here) is shared with everything else on the machine, so they
@@ -60,12 +60,16 @@ source "$BENCH_DIR/lib.sh"
 mkdir -p "$OUT"
 RAW=$OUT/raw.jsonl
 : >"$RAW"
-rm -f "$OUT"/*.png "$OUT/REPORT.md" "$OUT/results.json" "$OUT/status.jsonl" "$OUT/meta.json"
+rm -rf "$OUT"/*.png "$OUT/logs" "$OUT/REPORT.md" "$OUT/results.json" "$OUT/status.jsonl" "$OUT/meta.json"
 CLK_TCK=$(getconf CLK_TCK)
 REP=0
-# Room for 100k connections in every process the bench starts.
+# Room for 100k connections in every process the bench starts, as far as the
+# machine lets us: without CAP_SYS_RESOURCE the hard limit cannot be raised, and
+# then no process (beamd included) can hold more sockets than that.
 ulimit -Hn 1048576 2>/dev/null
-ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+FD_CAP=$((NOFILE - 1000))
 
 has_test() { [[ " $TESTS " == *" $1 "* ]]; }
 
@@ -83,6 +87,13 @@ status() {
 
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "null"; else printf "%.6g\n", a / b }'; }
 
+# keep_logs SUBJECT: the run's process logs survive a failed start in $OUT/logs.
+keep_logs() {
+	mkdir -p "$OUT/logs/$1-$REP"
+	cp "$T_DIR"/*.log "$OUT/logs/$1-$REP/" 2>/dev/null
+	b_log "$1: logs kept in $OUT/logs/$1-$REP"
+}
+
 # --- one subject up: start it, wait until an HTTP GET through it works.
 subject_up() {
 	local s=$1 t0 t1 rc
@@ -94,10 +105,10 @@ subject_up() {
 	b_ns "$NS_CL" "$BENCH_BIN/loadgen" -t "$PUB_HTTP" --wait-up 15 >/dev/null
 	rc=$?
 	t1=$(b_now_us)
-	[[ $rc -eq 0 ]] || { b_log "$s: tunnel did not come up in 15 s"; return 1; }
+	[[ $rc -eq 0 ]] || { b_log "$s: tunnel did not come up in 15 s"; keep_logs "$s"; return 1; }
 	t_wait_for 10 b_port_open "$NS_CL" "$PUB_IPERF_HOST" "$PUB_IPERF_PORT" &&
 		t_wait_for 10 b_port_open "$NS_CL" "${PUB_ECHO%:*}" "${PUB_ECHO#*:}" ||
-		{ b_log "$s: iperf3 or echo tunnel not up"; return 1; }
+		{ b_log "$s: iperf3 or echo tunnel not up"; keep_logs "$s"; return 1; }
 	[[ $s != direct ]] && has_test setup && rec "$s" setup agent_up_ms "$(div $((t1 - B_T0)) 1000)"
 	return 0
 }
@@ -205,28 +216,37 @@ measure_quic_pair() {
 
 # --- scale: N idle connections through the subject's echo tunnel.
 measure_scale() {
-	local s=$1 n out pid e0 a0 e1 a1 held answered go srcs max=0
+	local s=$1 n out pid e0 a0 e1 a1 pe0 pa0 pe1 pa1 held answered go srcs max=0
 
 	srcs=$(IFS=,; echo "${B_CLIENT_SRCS[*]}")
 	[[ $s == stunnel ]] && max=$STUNNEL_SCALE_MAX
 	[[ $s == socat ]] && max=$SOCAT_SCALE_MAX
 	[[ $s == ssh-aes ]] && max=$SSH_SCALE_MAX
 	e0=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a0=$(b_rss_kib "$NS_PV" "$AGENT_COMM")
+	pe0=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa0=$(b_pss_kib "$NS_PV" "$AGENT_COMM")
 	rec "$s" scale rss_edge_idle_kib "$e0"
 	rec "$s" scale rss_agent_idle_kib "$a0"
+	rec "$s" scale pss_edge_idle_kib "$pe0"
+	rec "$s" scale pss_agent_idle_kib "$pa0"
 	for n in $SCALE_LEVELS; do
 		if ((max && n > max)); then
 			b_log "$s scale: $n not tried (held to $max, see bench/README.md)"
 			n=$max
+		fi
+		if ((n > FD_CAP)); then
+			b_log "$s scale: $n not tried: a process may open only $NOFILE files here; trying $FD_CAP"
+			rec "$s" scale fd_capped "$n"
+			n=$FD_CAP
 		fi
 		out=$T_DIR/hold-$s-$n.out go=$T_DIR/hold-$s-$n.go
 		nsenter --net="/run/netns/$NS_CL" "$BENCH_BIN/connhold" hold -t "$PUB_ECHO" -n "$n" \
 			-s "$srcs" -c 128 -g "$go" -T 90 >"$out" 2>&1 &
 		pid=$!
 		echo "$pid" >"$B_PIDS/connhold"
-		while kill -0 "$pid" 2>/dev/null && ! grep -q '^HELD' "$out"; do sleep 0.2; done
+		while kill -0 "$pid" 2>/dev/null && ! grep -q '^HELD' "$out" 2>/dev/null; do sleep 0.2; done
 		sleep 1
 		e1=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a1=$(b_rss_kib "$NS_PV" "$AGENT_COMM")
+		pe1=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa1=$(b_pss_kib "$NS_PV" "$AGENT_COMM")
 		touch "$go"
 		wait "$pid"
 		rm -f "$B_PIDS/connhold"
@@ -240,11 +260,14 @@ measure_scale() {
 		if [[ -n $EDGE_COMM ]]; then
 			rec "$s" "scale-$n" rss_edge_kib "$e1"
 			rec "$s" "scale-$n" rss_agent_kib "$a1"
-			rec "$s" "scale-$n" kib_per_conn "$(div $((e1 - e0 + a1 - a0)) "$held")"
+			rec "$s" "scale-$n" pss_edge_kib "$pe1"
+			rec "$s" "scale-$n" pss_agent_kib "$pa1"
+			rec "$s" "scale-$n" kib_per_conn "$(div $((pe1 - pe0 + pa1 - pa0)) "$held")"
 		fi
-		b_log "$s scale $n: held $held answered $answered, edge RSS $e1 KiB, agent RSS $a1 KiB"
+		b_log "$s scale $n: held $held answered $answered, edge RSS $e1 KiB PSS $pe1 KiB, agent RSS $a1 KiB PSS $pa1 KiB"
 		((answered >= n)) || break
 		((max && n >= max)) && break
+		((n >= FD_CAP)) && break
 		# let the tunnel drop the closed connections before the next level
 		sleep 2
 	done
@@ -266,7 +289,7 @@ run_xdp_scripts() {
 }
 
 main() {
-	local s rep i order avail=() reason start=$SECONDS
+	local s rep i v order avail=() reason start=$SECONDS
 
 	b_log "topology (run $T_RUN)"
 	b_topology || exit 1
@@ -304,6 +327,11 @@ main() {
 			fi
 			has_test throughput && measure_throughput "$s"
 			has_test latency && measure_latency "$s"
+			if has_test setup && declare -F "sub_${s}_handshakes" >/dev/null; then
+				v=$("sub_${s}_handshakes" "$HS_AGENTS")
+				b_log "$s: $HS_AGENTS agents registered at ${v:-?} per second"
+				rec "$s" setup agents_per_s "$v"
+			fi
 			"sub_${s}_stop"
 		done
 		has_test quicleg && b_alive gtlsserver && measure_quic_pair
@@ -325,11 +353,11 @@ main() {
 	jq -n --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 		--argjson quick "$([[ $QUICK != 0 ]] && echo true || echo false)" --argjson reps "$REPS" \
 		--argjson tput_s "$TPUT_S" --argjson lat_s "$LAT_S" --arg levels "$SCALE_LEVELS" \
-		--argjson seconds $((SECONDS - start)) --arg tests "$TESTS" \
-		--arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)" \
+		--argjson seconds $((SECONDS - start)) --arg tests "$TESTS" --argjson nofile "$NOFILE" \
+		--arg commit "${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)}" \
 		'{date: $date, kernel: $kernel, cpus: $cpus, quick: $quick, reps: $reps,
 		  throughput_seconds: $tput_s, latency_seconds: $lat_s, scale_levels: $levels,
-		  tests: $tests, run_seconds: $seconds, commit: $commit}' >"$OUT/meta.json"
+		  tests: $tests, run_seconds: $seconds, commit: $commit, nofile_limit: $nofile}' >"$OUT/meta.json"
 	bash "$BENCH_DIR/report.sh" "$OUT" || { b_log "report failed"; exit 1; }
 	b_log "done in $((SECONDS - start)) s: $OUT/REPORT.md"
 }
