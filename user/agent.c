@@ -129,7 +129,7 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 							     : "tunnel up: tcp://%s:%u -> %s\n",
 			       a->cfg.edge_host, a->public_port, a->cfg.target_str);
 		fflush(stdout);
-		pr_debug("tunnel usable %.1f ms after start (0-RTT %s)",
+		pr_debug("tunnel usable %.1f ms after (re)connecting (0-RTT %s)",
 			 (double)(quic_now_ns() - a->started_ns) / 1e6,
 			 quic_conn_early_accepted(a->c) ? "accepted" : "not used");
 		a->up = true;
@@ -417,6 +417,7 @@ static void agent_connect(struct agent *a)
 	struct pktio_addr local;
 	int err;
 
+	a->started_ns = quic_now_ns();
 	/* a fresh socket (new port) each time: the old path may be dead state at the edge */
 	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
 	a->ep = NULL;

@@ -1307,7 +1307,10 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 	struct quic_ep *ep = c->ep;
 
 	(void)conn;
-	if (!ep->cfg.server && ep->cfg.verify == TLS_VERIFY_PIN) {
+	/* a resumed session shows no certificate: the ticket came from a connection
+	 * whose certificate passed this check */
+	if (!ep->cfg.server && ep->cfg.verify == TLS_VERIFY_PIN &&
+	    !wolfSSL_session_reused(c->ssl)) {
 		char seen[TLS_FP_STR_LEN] = "none";
 		int err = tls_check_pin(c->ssl, ep->cfg.pin, seen);
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tunnel_liveness.sh - an idle tunnel stays up on keep-alive PINGs; a
+# peer that vanishes (link down, no close) is noticed within the idle timeout
+# on both sides, and the agent comes back when the path does.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in python3 curl; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+
+IDLE=3
+tun_topo 4 || t_skip_all "could not build the namespaces"
+tun_edge --idle-timeout $IDLE --grace 30 || t_skip_all "beamd did not start"
+mkdir -p "$T_DIR/www"
+echo "alive $T_RUN" >"$T_DIR/www/index.html"
+tun_http 8080 || t_skip_all "python3 http.server did not start"
+tun_agent agent 8080 --idle-timeout $IDLE -v || t_skip_all "the agent did not bring the tunnel up"
+
+get() { t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB_URL:$PUB_PORT/"; }
+
+test_idle_kept_alive() {
+	# three idle timeouts without a byte of tunnel traffic
+	sleep $((3 * IDLE))
+	! grep -q "gone" "$T_DIR/edge.log" || t_fail "edge dropped an idle agent: $(grep gone "$T_DIR/edge.log")"
+	[[ $(get) == "alive $T_RUN" ]]
+	[[ $(grep -c 'authenticated as' "$T_DIR/edge.log") -eq 1 ]]
+}
+
+test_dead_peer_detected() {
+	local t0 t1
+
+	# the path dies silently: no CONNECTION_CLOSE can get through
+	ip -n "$EDGE" link set eth1 down
+	t0=$SECONDS
+	t_wait_for $((IDLE + 5)) grep -q "gone" "$T_DIR/edge.log" ||
+		t_fail "edge did not notice the dead agent"
+	t1=$SECONDS
+	t_log "edge noticed after $((t1 - t0)) s (idle timeout $IDLE s)"
+	t_wait_for $((IDLE + 5)) grep -q "connection to the edge lost" "$T_DIR/agent.log" ||
+		t_fail "agent did not notice the dead edge"
+	# the path returns: the agent reconnects to the same port (grace period)
+	ip -n "$EDGE" link set eth1 up
+	t_wait_for 30 bash -c "[[ \$(grep -c 'tunnel up' $T_DIR/agent.log) -ge 2 ]]" ||
+		t_fail "agent did not come back: $(tail -3 "$T_DIR/agent.log")"
+	t_wait_for 10 bash -c "[[ \$(nsenter --net=/run/netns/$CLI curl -s --max-time 2 http://$EDGE_PUB_URL:$PUB_PORT/) == 'alive $T_RUN' ]]"
+}
+
+tun_test test_idle_kept_alive "an idle tunnel outlives three idle timeouts (keep-alive PINGs)"
+tun_test test_dead_peer_detected "a silent peer is noticed within the idle timeout; the agent returns"
+t_done
