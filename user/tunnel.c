@@ -848,7 +848,6 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 			.pin_root = cfg->pin_root,
 			.port = ntohs(e->cfg.listen.in.sin_port), /* same offset in in6 */
 			.queue = cfg->worker_id,
-			.xdp_hist = cfg->maps ? &cfg->maps->latency[BEAM_HIST_XDP_TO_USER] : NULL,
 		};
 
 		/* On failure io stays the socket back end, and that is all. */

@@ -23,7 +23,7 @@ MANY=$T_ROOT/tests/tools/tcp-many.py
 KEY=000102030405060708090a0b0c0d0e0f
 
 tun_topo 4 || t_skip_all "could not build the namespaces"
-tun_edge --grace 20 --xdp eth1 || t_skip_all "beamd did not start"
+tun_edge --grace 20 --xdp eth1 --metrics 127.0.0.1:9109 || t_skip_all "beamd did not start"
 echo "hello through beam $T_RUN" >"$T_DIR/www-index"
 mkdir -p "$T_DIR/www" && mv "$T_DIR/www-index" "$T_DIR/www/index.html"
 tun_http 8080 || t_skip_all "python3 http.server did not start"
@@ -43,16 +43,22 @@ stat_packets() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['reasons']['$1']['packets'])"
 }
 
-# big_tunnel NAME: the stream server (started once) behind a new agent NAME;
-# sets PUB_PORT. Tests run in subshells: each one sets up what it uses.
+# big_tunnel NAME MB PORT: a server of MB MiB of stream() on local PORT (started
+# once) behind a new agent NAME; sets PUB_PORT. Tests run in subshells: each
+# one sets up what it uses.
 big_tunnel() {
-	if [[ ! -f $T_DIR/stream.sh ]]; then
-		declare -f stream >"$T_DIR/stream.sh"
-		echo "KEY=$KEY; stream $BIG_MB" >>"$T_DIR/stream.sh"
-		t_bg "$AGENT" bigsrv socat TCP-LISTEN:9001,bind=127.0.0.1,reuseaddr,fork \
-			EXEC:"bash $T_DIR/stream.sh"
+	if [[ ! -f $T_DIR/stream-$3.sh ]]; then
+		declare -f stream >"$T_DIR/stream-$3.sh"
+		echo "KEY=$KEY; stream $2" >>"$T_DIR/stream-$3.sh"
+		t_bg "$AGENT" "bigsrv-$3" socat TCP-LISTEN:$3,bind=127.0.0.1,reuseaddr,fork \
+			EXEC:"bash $T_DIR/stream-$3.sh"
 	fi
-	tun_agent "$1" 9001 || t_fail "agent $1 did not come up"
+	tun_agent "$1" "$3" || t_fail "agent $1 did not come up"
+}
+
+# wait_size FILE BYTES: until FILE holds at least BYTES (or 60 s).
+wait_size() {
+	t_wait_for 60 bash -c "[[ \$(stat -c %s '$1' 2>/dev/null || echo 0) -ge $2 ]]"
 }
 
 test_xdp_mode_on() {
@@ -74,7 +80,7 @@ test_xdp_curl() {
 test_xdp_big_transfer_sha256() {
 	local want got before after sock_before sock_after start secs
 
-	big_tunnel agentbig
+	big_tunnel agentbig "$BIG_MB" 9001
 	want=$(stream "$BIG_MB" | sha256sum | cut -d' ' -f1)
 	before=$(stat_packets to_xsk)
 	sock_before=$(stat_packets to_socket)
@@ -88,6 +94,16 @@ test_xdp_big_transfer_sha256() {
 	# The agent's QUIC packets went through the XSK redirect, not the socket.
 	[[ $((after - before)) -gt $((BIG_MB * 100)) ]]
 	[[ $((sock_after - sock_before)) -lt $(((after - before) / 100 + 10)) ]]
+}
+
+test_xdp_to_user_latency_metric() {
+	local count
+
+	# XDP stamps each redirected frame; beamd turns the stamps into a histogram.
+	count=$(t_ns "$EDGE" curl -sS --max-time 5 http://127.0.0.1:9109/metrics |
+		awk '$1 == "beam_xdp_to_user_seconds_count" { print $2 }')
+	t_log "beam_xdp_to_user_seconds_count $count"
+	[[ ${count%.*} -gt 100 ]]
 }
 
 test_xdp_thousand_connections() {
@@ -104,29 +120,31 @@ test_xdp_thousand_connections() {
 }
 
 test_xdp_both_paths_one_connection() {
-	local want got xsk0 sock0 xsk1 sock1 i
+	local want got xsk0 sock0 xsk1 sock1 size=$((256 << 20)) out=$T_DIR/both.out pid
 
-	# The big stream again, while steering is switched off and on: the same
-	# QUIC connection arrives now through AF_XDP, now through the socket.
-	big_tunnel agentboth
-	want=$(stream "$BIG_MB" | sha256sum | cut -d' ' -f1)
+	# 256 MiB while steering goes off and on at each quarter: the same QUIC
+	# connection arrives now through the socket, now through AF_XDP.
+	big_tunnel agentboth 256 9003
+	want=$(stream 256 | sha256sum | cut -d' ' -f1)
 	xsk0=$(stat_packets to_xsk)
 	sock0=$(stat_packets to_socket)
-	t_ns "$CLI" timeout 300 socat -u TCP:$EDGE_PUB:$PUB_PORT - >"$T_DIR/both.out" &
-	for i in 1 2 3; do
-		sleep 0.3
-		t_ns "$EDGE" beam-xdp attach eth1 --no-steer >/dev/null
-		sleep 0.3
-		t_ns "$EDGE" beam-xdp attach eth1 --steer >/dev/null
-	done
-	wait $!
-	got=$(sha256sum <"$T_DIR/both.out" | cut -d' ' -f1)
-	rm -f "$T_DIR/both.out"
+	t_ns "$EDGE" beam-xdp attach eth1 --no-steer >/dev/null
+	t_ns "$CLI" timeout 300 socat -u TCP:$EDGE_PUB:$PUB_PORT - >"$out" &
+	pid=$!
+	wait_size "$out" $((size / 4))
+	t_ns "$EDGE" beam-xdp attach eth1 --steer >/dev/null
+	wait_size "$out" $((size / 2))
+	t_ns "$EDGE" beam-xdp attach eth1 --no-steer >/dev/null
+	wait_size "$out" $((size * 3 / 4))
+	t_ns "$EDGE" beam-xdp attach eth1 --steer >/dev/null
+	wait $pid
+	got=$(sha256sum <"$out" | cut -d' ' -f1)
+	rm -f "$out"
 	xsk1=$(stat_packets to_xsk)
 	sock1=$(stat_packets to_socket)
 	t_log "to_xsk +$((xsk1 - xsk0)), to_socket +$((sock1 - sock0))"
 	[[ $got == "$want" ]] || t_fail "sha256 $got, want $want"
-	[[ $((xsk1 - xsk0)) -gt 100 && $((sock1 - sock0)) -gt 100 ]]
+	[[ $((xsk1 - xsk0)) -gt 1000 && $((sock1 - sock0)) -gt 1000 ]]
 }
 
 test_xdp_sigkill_restart() {
@@ -167,6 +185,7 @@ test_xdp_fallback_when_queue_taken() {
 t_test test_xdp_mode_on "beamd --xdp eth1 attached beam's program and an AF_XDP socket"
 t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
+t_test test_xdp_to_user_latency_metric "/metrics has the XDP-to-user delay of the redirected packets"
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
