@@ -147,6 +147,10 @@ struct quic_conn {
 	unsigned int handshake_done : 1;
 	unsigned int early_rejected : 1;
 	unsigned int in_write : 1;
+	unsigned int in_read : 1; /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
+	unsigned int close_wanted : 1;
+	uint64_t close_wanted_code;
+	char close_wanted_reason[128];
 	int close_err;
 	uint64_t close_app;
 };
@@ -657,6 +661,16 @@ void quic_conn_close(struct quic_conn *c, uint64_t app_code, const char *reason)
 
 	if (c->closing)
 		return;
+	if (c->in_read) {
+		/* ngtcp2 may not write a CONNECTION_CLOSE from inside its callbacks */
+		if (!c->close_wanted) {
+			c->close_wanted = 1;
+			c->close_wanted_code = app_code;
+			snprintf(c->close_wanted_reason, sizeof(c->close_wanted_reason), "%s",
+				 reason ? reason : "");
+		}
+		return;
+	}
 	ngtcp2_ccerr_default(&ccerr);
 	ngtcp2_ccerr_set_application_error(&ccerr, app_code, (const uint8_t *)reason,
 					   reason ? strlen(reason) : 0);
@@ -1536,7 +1550,13 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.bytes_in += len;
 	c->stats.pkts_in++;
 	c->stats.last_rx_ns = ts;
+	c->in_read = 1;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
+	c->in_read = 0;
+	if (c->close_wanted && !c->closing) {
+		quic_conn_close(c, c->close_wanted_code, c->close_wanted_reason);
+		return;
+	}
 	if (rv == 0) {
 		ep_touch(c->ep, c);
 		return;
@@ -2010,8 +2030,13 @@ bool quic_conn_early_accepted(struct quic_conn *c)
 
 void quic_conn_flush(struct quic_conn *c)
 {
-	if (!c->closing && !c->in_write)
-		conn_after_io(c);
+	if (c->closing)
+		return;
+	if (c->in_read || c->in_write) {
+		ep_touch(c->ep, c); /* written after the receive batch */
+		return;
+	}
+	conn_after_io(c);
 }
 
 void quic_conn_set_user(struct quic_conn *c, void *user)
