@@ -346,6 +346,10 @@ sub_beam-xdp_start() {
 	b_beam_start xdp 16000 4433
 }
 sub_beam-xdp_stop() {
+	# what went through the AF_XDP socket, to tell it from a silent fallback
+	B_XSK_PACKETS=$(b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" stats eth1 --json 2>/dev/null |
+		jq -r '.reasons.to_xsk.packets // empty' 2>/dev/null)
+	B_XSK_MODE=$(grep -o "AF_XDP socket on 'eth1' queue [0-9]* in [a-z -]* mode" "$T_DIR/beamd-xdp.log" | head -1)
 	b_beam_stop xdp
 	b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" detach eth1 >/dev/null 2>&1
 	b_ns "$NS_PV" ethtool -K eth0 tx on >/dev/null 2>&1

@@ -273,24 +273,32 @@ measure_scale() {
 	done
 }
 
+# The XDP and AF_XDP helpers' own benches, called as they are (they build
+# their own namespaces); their JSON goes into the report as it is.
 run_xdp_scripts() {
-	local script json
+	local rounds=3 secs=3
 
-	for script in xdp-pps afxdp-rx; do
-		[[ -f $BENCH_DIR/$script.sh ]] || { b_log "$script.sh not on this branch yet"; continue; }
-		json=$BENCH_DIR/results/${script%%-*}.json
-		[[ $script == xdp-pps ]] && json=$BENCH_DIR/results/xdp.json
-		[[ $script == afxdp-rx ]] && json=$BENCH_DIR/results/afxdp.json
-		b_log "running bench/$script.sh"
-		BUILD=$BUILD QUICK=$QUICK timeout 600 bash "$BENCH_DIR/$script.sh" >"$T_DIR/$script.log" 2>&1 ||
-			b_log "$script.sh failed: $(tail -c 300 "$T_DIR/$script.log")"
-		[[ -f $json && $OUT != "$BENCH_DIR/results" ]] && cp "$json" "$OUT/"
-	done
+	[[ $QUICK != 0 ]] && rounds=1 secs=1
+	if [[ -f $BENCH_DIR/xdp-pps.sh ]]; then
+		b_log "running bench/xdp-pps.sh"
+		BUILD=$BUILD QUICK=$QUICK timeout 900 bash "$BENCH_DIR/xdp-pps.sh" "$OUT/xdp.json" \
+			>"$OUT/xdp-pps.log" 2>&1 || b_log "xdp-pps.sh failed: $(tail -c 300 "$OUT/xdp-pps.log")"
+	else
+		b_log "bench/xdp-pps.sh not on this branch yet"
+	fi
+	if [[ -f $BENCH_DIR/afxdp-rx.sh ]]; then
+		b_log "running bench/afxdp-rx.sh"
+		BUILD=$BUILD OUT=$OUT/afxdp.json timeout 900 bash "$BENCH_DIR/afxdp-rx.sh" "$rounds" "$secs" \
+			>"$OUT/afxdp-rx.log" 2>&1 || b_log "afxdp-rx.sh failed: $(tail -c 300 "$OUT/afxdp-rx.log")"
+	else
+		b_log "bench/afxdp-rx.sh not on this branch yet"
+	fi
 }
 
 main() {
-	local s rep i v order avail=() reason start=$SECONDS
+	local s rep i v order avail=() reason start=$SECONDS LOAD_START
 
+	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	b_log "topology (run $T_RUN)"
 	b_topology || exit 1
 	b_services_start || exit 1
@@ -333,6 +341,10 @@ main() {
 				rec "$s" setup agents_per_s "$v"
 			fi
 			"sub_${s}_stop"
+			if [[ $s == beam-xdp ]]; then
+				rec "$s" afxdp to_xsk_packets "${B_XSK_PACKETS:-0}"
+				b_log "beam-xdp: ${B_XSK_PACKETS:-no} packets went to the AF_XDP socket (${B_XSK_MODE:-beamd did not report an AF_XDP socket})"
+			fi
 		done
 		has_test quicleg && b_alive gtlsserver && measure_quic_pair
 	done
@@ -354,10 +366,12 @@ main() {
 		--argjson quick "$([[ $QUICK != 0 ]] && echo true || echo false)" --argjson reps "$REPS" \
 		--argjson tput_s "$TPUT_S" --argjson lat_s "$LAT_S" --arg levels "$SCALE_LEVELS" \
 		--argjson seconds $((SECONDS - start)) --arg tests "$TESTS" --argjson nofile "$NOFILE" \
+		--arg load0 "$LOAD_START" --arg load1 "$(cut -d' ' -f1 /proc/loadavg)" \
 		--arg commit "${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)}" \
 		'{date: $date, kernel: $kernel, cpus: $cpus, quick: $quick, reps: $reps,
 		  throughput_seconds: $tput_s, latency_seconds: $lat_s, scale_levels: $levels,
-		  tests: $tests, run_seconds: $seconds, commit: $commit, nofile_limit: $nofile}' >"$OUT/meta.json"
+		  tests: $tests, run_seconds: $seconds, commit: $commit, nofile_limit: $nofile,
+		  loadavg_start: ($load0 | tonumber), loadavg_end: ($load1 | tonumber)}' >"$OUT/meta.json"
 	bash "$BENCH_DIR/report.sh" "$OUT" || { b_log "report failed"; exit 1; }
 	b_log "done in $((SECONDS - start)) s: $OUT/REPORT.md"
 }
