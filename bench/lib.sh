@@ -292,7 +292,11 @@ b_beam_start() {
 	echo "bench $B_BEAM_TOKEN" >"$d/tokens"
 	chmod 600 "$d/tokens"
 	[[ $mode == xdp ]] && xdp=(--xdp eth1)
-	b_bg "$NS_ED" beamd-$mode "$BEAM_BIN/beamd" --listen "$B_EDGE_PRIV:$udp" --tokens "$d/tokens" "${xdp[@]}"
+	# b_bg truncates the log in the background: an old log must not answer the wait below.
+	rm -f "$T_DIR/beamd-$mode.log"
+	# B_BEAMD_EXTRA: more beamd options, e.g. --no-maps for bench/metrics-cost.sh.
+	# shellcheck disable=SC2086
+	b_bg "$NS_ED" beamd-$mode "$BEAM_BIN/beamd" --listen "$B_EDGE_PRIV:$udp" --tokens "$d/tokens" "${xdp[@]}" ${B_BEAMD_EXTRA:-}
 	t_wait_for 10 grep -qo 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" ||
 		{ b_log "beamd ($mode) printed no fingerprint"; return 1; }
 	fp=$(grep -o 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" | head -1)

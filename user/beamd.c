@@ -46,6 +46,8 @@ static void usage(FILE *out)
 		"      --xdp IFACE          receive QUIC through AF_XDP on IFACE (beam's XDP program\n"
 		"                           is attached if none is); falls back to the UDP socket\n"
 		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
+		"      --no-maps            keep no conns map and no latency histograms (to measure\n"
+		"                           what they cost; counters in /metrics stay)\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities\n"
 		"                           needed (see docs/security.md)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
@@ -64,6 +66,7 @@ enum {
 	OPT_IFACE,
 	OPT_XDP,
 	OPT_PIN_ROOT,
+	OPT_NO_MAPS,
 	OPT_USER,
 	OPT_VERSION
 };
@@ -81,6 +84,7 @@ static const struct option options[] = {
 	{"iface", required_argument, NULL, OPT_IFACE},
 	{"xdp", required_argument, NULL, OPT_XDP},
 	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
+	{"no-maps", no_argument, NULL, OPT_NO_MAPS},
 	{"user", required_argument, NULL, OPT_USER},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -103,6 +107,7 @@ struct args {
 	unsigned int idle_s;
 	int retry;
 	int verbose;
+	int no_maps;
 };
 
 static int parse_uint(const char *s, unsigned int max, unsigned int *out)
@@ -162,6 +167,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_IFACE:
 			a->iface = optarg;
+			break;
+		case OPT_NO_MAPS:
+			a->no_maps = 1;
 			break;
 		case OPT_PIN_ROOT:
 			a->pin_root = optarg;
@@ -277,11 +285,16 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 								  : ec->listen.in.sin_port);
 	int err;
 
-	err = daemon_maps_open(maps, pin_root, args->iface, port);
-	if (err)
-		return err;
-	ec->maps = maps;
-	err = edge_stats_pub_new(&ec->pub, maps->latency, pin_root);
+	if (args->no_maps) {
+		xdp_maps_init(&maps->m); /* closed: daemon_maps_close() leaves them be */
+		pr_info("--no-maps: no conns map, no latency histograms");
+	} else {
+		err = daemon_maps_open(maps, pin_root, args->iface, port);
+		if (err)
+			return err;
+		ec->maps = maps;
+	}
+	err = edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root);
 	if (err)
 		return err;
 	/* before the metrics thread starts: capabilities belong to threads */
