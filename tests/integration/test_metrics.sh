@@ -88,6 +88,10 @@ test_metrics_scrape_during_transfer_is_valid()
 		'beam_xdp_bytes_total{iface="eth1"' 'beam_quic_handshakes_total{result="ok"}'; do
 		grep -qF "$m" "$T_DIR/s2.txt" || t_fail "missing $m"
 	done
+	# Every family beamd serves is explained in the operator's manual.
+	for m in $(awk '/^# TYPE/ { print $3 }' "$T_DIR/s2.txt"); do
+		grep -qF "\`$m\`" "$T_ROOT/docs/operations.md" || t_fail "$m is not in docs/operations.md"
+	done
 }
 
 test_metrics_conns_map_shows_the_agent()
