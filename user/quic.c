@@ -36,7 +36,7 @@
 #include <wolfssl/ssl.h>
 
 #define CHUNK_SIZE	(64 * 1024)
-#define CHUNK_POOL_MAX	64
+#define CHUNK_POOL_MAX	32
 #define RX_BATCH	32
 #define TX_MAX_PKTS	64    /* packets in one GSO train / one write batch */
 #define TX_TRAIN_BYTES	65000 /* a GSO train is one UDP datagram to the kernel: < 64 KiB */
@@ -623,6 +623,8 @@ static void conn_schedule_finalize(struct quic_conn *c, int err, uint64_t app)
 	event_add(c->timer, &tv);
 }
 
+/* TODO(#9): stay in the closing period (RFC 9000 10.2.1) and repeat the close to a
+ * peer that keeps sending, instead of sending it once and forgetting the connection. */
 static void conn_send_close(struct quic_conn *c, const ngtcp2_ccerr *ccerr)
 {
 	ngtcp2_path_storage ps;

@@ -388,6 +388,7 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		ctrl_error(ss, PROTO_ERR_NOT_AUTHED, m->reg.req_id, "not authenticated");
 		return;
 	}
+	/* TODO(#4): http tunnels (one listener, routed by Host) and udp tunnels (DATAGRAM) */
 	if (m->reg.kind != PROTO_KIND_TCP) {
 		ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id, "only tcp tunnels for now");
 		return;
@@ -854,6 +855,8 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		pktio_mux_xdp(&io, &xc);
 	}
 	qc.server = true;
+	/* TODO(#4): one worker (event loop, socket, CID table) per core; the CIDs
+	 * already carry the worker id for an sk_reuseport program to steer by */
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	qc.retry = cfg->retry;
