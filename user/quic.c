@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proto.h"
 #include "beam_maps.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1537,6 +1538,43 @@ static void ep_touch(struct quic_ep *ep, struct quic_conn *c)
 	ep->touched = c;
 }
 
+static const char *tls_alert_name(uint8_t alert)
+{
+	switch (alert) {
+	case 40:
+		return "handshake failure";
+	case 42:
+		return "bad certificate";
+	case 45:
+		return "certificate expired";
+	case 46:
+		return "certificate unknown";
+	case 48:
+		return "unknown CA: the certificate does not chain to the trusted CA";
+	case 80:
+		return "internal error";
+	case 116:
+		return "certificate required";
+	case 120:
+		return "no application protocol (ALPN beam/1)";
+	default:
+		return "TLS alert";
+	}
+}
+
+static void log_handshake_failure(struct quic_conn *c, int rv)
+{
+	char peer[NETADDR_STR_MAX];
+	uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
+
+	netaddr_str(&c->peer, peer, sizeof(peer));
+	if (rv == NGTCP2_ERR_CRYPTO && alert)
+		pr_warn_rl("TLS handshake with %s failed: %s (alert %u)", peer,
+			   tls_alert_name(alert), alert);
+	else
+		pr_info_rl("QUIC handshake with %s failed: %s", peer, ngtcp2_strerror(rv));
+}
+
 static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint8_t *data,
 		      size_t len)
 {
@@ -1574,8 +1612,8 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 		conn_fail_liberr(c, rv);
 		break;
 	default:
-		if (c->ep->cfg.server && !c->handshake_done)
-			pr_info_rl("QUIC handshake with a client failed: %s", ngtcp2_strerror(rv));
+		if (!c->handshake_done)
+			log_handshake_failure(c, rv);
 		conn_fail_liberr(c, rv);
 		break;
 	}

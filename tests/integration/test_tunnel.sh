@@ -17,6 +17,7 @@ SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/tunnel_svc.py"
 tun_topo 4 || t_skip_all "could not build the namespaces"
 # a certificate from files, so a restarted beamd keeps the agent's pin
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
+	-addext "subjectAltName=IP:10.77.2.1,DNS:beamd" \
 	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
 	t_skip_all "openssl could not make a certificate"
 EDGE_ARGS=(--grace 20 --cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem")
@@ -163,6 +164,30 @@ test_edge_restart() {
 	t_wait_for 10 index_ok "$HTTP_PORT"
 }
 
+test_ca_and_token_file() {
+	local rc=0
+
+	printf '# my token\n%s\n' "$TUN_TOKEN" >"$T_DIR/agent.token"
+	chmod 600 "$T_DIR/agent.token"
+	t_bg "$AGENT" agent-ca beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" --ca "$T_DIR/cert.pem" \
+		--token-file "$T_DIR/agent.token"
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-ca.log" ||
+		t_fail "agent with --ca: $(cat "$T_DIR/agent-ca.log")"
+	kill "$(tun_pid agent-ca)"
+	# another CA: the edge is refused
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
+		-keyout "$T_DIR/okey.pem" -out "$T_DIR/other.pem" >/dev/null 2>&1
+	t_ns "$AGENT" timeout 3 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" --ca "$T_DIR/other.pem" \
+		--token-file "$T_DIR/agent.token" >"$T_DIR/other-ca.log" 2>&1 || true
+	! grep -q 'tunnel up' "$T_DIR/other-ca.log"
+	grep -q 'TLS handshake with .* failed: bad certificate' "$T_DIR/other-ca.log"
+	# a token file others can read is refused before dialing
+	chmod 644 "$T_DIR/agent.token"
+	t_ns "$AGENT" beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" --pin "$FP" \
+		--token-file "$T_DIR/agent.token" >"$T_DIR/perm.log" 2>&1 || rc=$?
+	[[ $rc -eq 2 ]] && grep -q 'readable or writable by other users' "$T_DIR/perm.log"
+}
+
 test_wrong_token() {
 	local rc=0
 
@@ -186,5 +211,6 @@ tun_test test_1000_connections "1,000 concurrent public connections all complete
 tun_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
 tun_test test_agent_restart "agent killed and restarted gets its port back"
 tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
+tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
 tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
 t_done
