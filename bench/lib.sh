@@ -30,7 +30,7 @@ mkdir -p "$B_PIDS"
 # namespaces go.
 t_defer "for f in $B_PIDS/*; do [ -f \"\$f\" ] && kill -KILL \$(cat \"\$f\") 2>/dev/null; done"
 
-b_log() { printf 'bench: %s\n' "$*" >&2; }
+b_log() { printf 'bench: [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 b_now_us() { echo "${EPOCHREALTIME/./}"; }
 
 # b_bg NS NAME CMD...: start CMD in NS, remember its pid under NAME.
