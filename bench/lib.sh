@@ -335,12 +335,42 @@ b_beam_handshakes() {
 	((up >= k)) && awk -v k="$k" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f\n", k / (us / 1e6) }'
 }
 
+# b_beam_resume: an agent's cold connect, then a reconnect with its session
+# ticket (0-RTT) after the path to the edge went away. Prints "COLD_MS
+# RESUMED_MS 0RTT" from the agent's own "tunnel usable N ms after
+# (re)connecting (0-RTT ...)" lines (-vv), or nothing. The path is cut by
+# taking the private machine's link down until the agent notices (1 s idle
+# timeout) and brought back before its first retry (50-100 ms later), so the
+# retry runs on a working path.
+b_beam_resume() {
+	local log=$T_DIR/rs.log deadline cold res ortt
+
+	b_bg "$NS_PV" rs env BEAM_TOKEN="$B_BEAM_TOKEN" "$BEAM_BIN/beam" -vv tcp "127.0.0.1:$B_HTTP_PORT" \
+		--edge "$B_EDGE_PRIV:4433" --pin "$B_BEAM_FP" --name rs --idle-timeout 1
+	t_wait_for 10 grep -q 'tunnel usable' "$log" || { b_stop rs; return 1; }
+	cold=$(grep -o 'tunnel usable [0-9.]* ms' "$log" | head -1 | awk '{ print $3 }')
+	sleep 0.3
+	ip -n "$NS_PV" link set eth0 down
+	deadline=$((SECONDS + 5))
+	until grep -q 'connection to the edge lost' "$log" || ((SECONDS >= deadline)); do
+		sleep 0.005
+	done
+	ip -n "$NS_PV" link set eth0 up
+	t_wait_for 15 bash -c "[ \$(grep -c 'tunnel usable' '$log') -ge 2 ]"
+	res=$(grep -o 'tunnel usable [0-9.]* ms.*' "$log" | sed -n 2p)
+	b_stop rs
+	[[ -n $cold && -n $res ]] || return 1
+	ortt=$(grep -q '0-RTT accepted' <<<"$res" && echo 1 || echo 0)
+	echo "$cold $(awk '{ print $3 }' <<<"$res") $ortt"
+}
+
 b_beam_stop() { local i; for i in 0 1 2; do b_stop beam-$1-$i; done; b_stop beamd-$1; }
 
 sub_beam_check() { b_beam_check; }
 sub_beam_start() { b_beam_start sock 15000 4433; }
 sub_beam_stop() { b_beam_stop sock; }
 sub_beam_handshakes() { b_beam_handshakes sock "$1"; }
+sub_beam_resume() { b_beam_resume; }
 sub_beam-xdp_check() { b_beam_check xdp; }
 # AF_XDP copies frames as the veth peer sent them: a local sender leaves the
 # UDP checksum to "hardware", so the agent's side must complete checksums
@@ -359,6 +389,7 @@ sub_beam-xdp_stop() {
 	b_ns "$NS_PV" ethtool -K eth0 tx on >/dev/null 2>&1
 }
 sub_beam-xdp_handshakes() { b_beam_handshakes xdp "$1"; }
+sub_beam-xdp_resume() { b_beam_resume; }
 
 # --- process accounting for a subject's tunnel processes in a namespace.
 

@@ -296,7 +296,7 @@ run_xdp_scripts() {
 }
 
 main() {
-	local s rep i v order avail=() reason start=$SECONDS LOAD_START
+	local s rep i v v0 v1 v2 order avail=() reason start=$SECONDS LOAD_START
 
 	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	b_log "topology (run $T_RUN)"
@@ -339,6 +339,13 @@ main() {
 				v=$("sub_${s}_handshakes" "$HS_AGENTS")
 				b_log "$s: $HS_AGENTS agents registered at ${v:-?} per second"
 				rec "$s" setup agents_per_s "$v"
+			fi
+			if has_test setup && declare -F "sub_${s}_resume" >/dev/null; then
+				read -r v0 v1 v2 < <("sub_${s}_resume")
+				b_log "$s: agent's own count: cold ${v0:-?} ms, resumed ${v1:-?} ms (0-RTT accepted: ${v2:-?})"
+				rec "$s" setup agent_cold_internal_ms "${v0:-}"
+				rec "$s" setup agent_resumed_ms "${v1:-}"
+				rec "$s" setup resumed_0rtt "${v2:-}"
 			fi
 			"sub_${s}_stop"
 			if [[ $s == beam-xdp ]]; then
