@@ -8,7 +8,10 @@
  *   rx-sink --udp PORT                a UDP socket drained with recvmmsg(),
  *                                     64 datagrams per call, as pktio_udp does
  *
- * Both wait in poll() when nothing is pending. Counting starts at the first
+ * Both wait in poll() when nothing is pending, or with --interval-us N sleep
+ * N microseconds instead (interrupt moderation: batches grow, wake-ups stop
+ * dominating, what is left is each path's own per-packet work). Counting
+ * starts at the first
  * datagram and stops after --idle-ms without one (or --seconds). Prints one
  * line: "rx-sink path=xsk pkts=N secs=S cpu_s=C pps=P cpu_ns_per_pkt=X"
  * (cpu = this process, user + system, CLOCK_PROCESS_CPUTIME_ID).
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +95,7 @@ int main(int argc, char **argv)
 		{"queue", required_argument, NULL, 'q'},
 		{"seconds", required_argument, NULL, 's'},
 		{"idle-ms", required_argument, NULL, 'i'},
+		{"interval-us", required_argument, NULL, 'n'},
 		{0},
 	};
 	double max_s = 30, idle_s = 0.3, t0 = 0, c0 = 0, t_last = 0, c_last = 0;
@@ -98,7 +103,7 @@ int main(int argc, char **argv)
 	struct sink s = {.fd = -1};
 	unsigned long long pkts = 0, calls = 0, polls = 0;
 	const char *path = NULL;
-	int c, err, port = 0;
+	int c, err, port = 0, interval_us = 0;
 	double start;
 
 	log_set_ident("rx-sink");
@@ -121,13 +126,18 @@ int main(int argc, char **argv)
 		case 'i':
 			idle_s = atof(optarg) / 1000;
 			break;
+		case 'n':
+			interval_us = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT\n");
+			fprintf(stderr,
+				"usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT  [--interval-us N]\n");
 			return 2;
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT\n");
+		fprintf(stderr,
+			"usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT  [--interval-us N]\n");
 		return 2;
 	}
 	log_hook_libraries();
@@ -158,7 +168,13 @@ int main(int argc, char **argv)
 		}
 		if (!n) {
 			polls++;
-			poll(&pfd, 1, 10);
+			if (interval_us) {
+				struct timespec ts = {0, interval_us * 1000L};
+
+				nanosleep(&ts, NULL);
+			} else {
+				poll(&pfd, 1, 10);
+			}
 			continue;
 		}
 		calls++;
@@ -177,6 +193,14 @@ int main(int argc, char **argv)
 		       (c_last - c0) * 1e9 / pkts, (double)pkts / calls, polls);
 	else
 		printf("rx-sink path=%s pkts=%llu\n", path, pkts);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("rx-sink rusage user_s=%.3f sys_s=%.3f\n",
+		       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+		       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
 	if (s.io) {
 		struct pktio_xsk_stats st;
 

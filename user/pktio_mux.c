@@ -206,14 +206,15 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 	*st = to_mux(io)->st;
 }
 
-/* Attach beam's program when @ifname has none; check it steers our port. */
+/* Attach beam's program when @ifname has none; check it steers our port and
+ * runs where AF_XDP can take what it redirects. */
 static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 {
 	struct xdp_attach_opts opts = {0};
 	struct xdp_attach_info info;
 	struct xdp_status st;
+	bool steers = false;
 	unsigned int i;
-	bool ours = false;
 	int err;
 
 	err = xdp_loader_status(cfg->ifname, cfg->pin_root, &st);
@@ -225,6 +226,7 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		*why = "another XDP program is attached (beam-xdp attach --force replaces it)";
 		return -EBUSY;
 	}
+
 	if (!st.prog_id || !st.pinned) {
 		opts.pin_root = cfg->pin_root;
 		opts.nports = 1;
@@ -237,13 +239,25 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		}
 		pr_info("attached beam's XDP program to '%s' in %s mode for port %u", cfg->ifname,
 			xdp_loader_mode_name(info.mode), cfg->port);
-		return 0;
+		st.mode = info.mode;
+		steers = true;
+	} else {
+		for (i = 0; i < BEAM_MAX_PORTS; i++)
+			steers |= st.config.ports[i] == htons(cfg->port);
+		steers &= !!(st.config.flags & BEAM_CFG_STEER);
 	}
-	for (i = 0; i < BEAM_MAX_PORTS; i++)
-		ours |= st.config.ports[i] == htons(cfg->port);
-	if (!ours || !(st.config.flags & BEAM_CFG_STEER)) {
+	if (!steers) {
 		*why = "beam's XDP program there does not steer our port to AF_XDP (beam-xdp attach --port N --steer)";
 		return -EINVAL;
+	}
+
+	/* Generic XDP runs after GRO, and sees a local sender's GSO trains
+	 * whole: such frames exceed an AF_XDP frame and the redirect loses them.
+	 * TODO(#6): have the program pass frames bigger than an AF_XDP frame to
+	 * the socket, then allow generic mode. */
+	if (st.mode == XDP_LOADER_GENERIC) {
+		*why = "beam's XDP program runs in generic mode, where GRO-merged frames do not fit AF_XDP frames";
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

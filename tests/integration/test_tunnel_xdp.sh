@@ -8,7 +8,8 @@
 # 1 GiB with an equal SHA-256, 1,000 concurrent connections. The stats map
 # must show the packets took the XSK redirect, not the socket. Then: SIGKILL
 # beamd and start it again on the same interface with no cleanup, and the
-# fallback to the socket path when AF_XDP cannot be had.
+# fallback to the socket path when AF_XDP cannot be had (queue taken, generic
+# mode).
 #
 # BIG_MB (default 1024) sizes the big transfer.
 source "$(dirname "$0")/lib.sh"
@@ -182,6 +183,21 @@ test_xdp_fallback_when_queue_taken() {
 	[[ $got == "hello through beam $T_RUN" ]]
 }
 
+test_xdp_fallback_behind_generic_mode() {
+	local got
+
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
+	# Generic XDP sees GRO-merged frames AF_XDP cannot hold: beamd declines.
+	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null
+	tun_edge --grace 20 --xdp eth1
+	grep 'not used' "$T_DIR/edge.log" | grep -q 'generic mode'
+	tun_agent agent4 8080
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	t_ns "$EDGE" beam-xdp attach eth1 --mode native >/dev/null
+	[[ $got == "hello through beam $T_RUN" ]]
+}
+
 t_test test_xdp_mode_on "beamd --xdp eth1 attached beam's program and an AF_XDP socket"
 t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
@@ -190,4 +206,5 @@ t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed 
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"
+t_test test_xdp_fallback_behind_generic_mode "beam's program in generic mode: AF_XDP declined, the socket path works"
 t_done
