@@ -5,7 +5,10 @@
  * build headers and send back. The integration tests drive it from another
  * namespace and compare the answers byte for byte.
  *
- *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [-v]
+ *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [--gso-copies K] [-v]
+ *
+ * With --gso-copies K each answer is one GSO send of K copies of the payload
+ * (gso_size = its length), which pktio_xsk must split into K frames.
  *
  * Runs until SIGTERM/SIGINT or N datagrams answered, then prints one line of
  * counters ("mode copy rx N tx N meta N bad N frames ok") on stdout. Also
@@ -35,7 +38,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [-v]\n");
+		"usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [--gso-copies K] [-v]\n");
 }
 
 static void print_counters(struct pktio *io)
@@ -62,19 +65,26 @@ static void print_counters(struct pktio *io)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"queue", required_argument, NULL, 'q'}, {"count", required_argument, NULL, 'n'},
-		{"copy", no_argument, NULL, 'c'},	 {"strict-csum", no_argument, NULL, 's'},
-		{"no-register", no_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	 {0},
+		{"queue", required_argument, NULL, 'q'},
+		{"count", required_argument, NULL, 'n'},
+		{"copy", no_argument, NULL, 'c'},
+		{"strict-csum", no_argument, NULL, 's'},
+		{"no-register", no_argument, NULL, 'r'},
+		{"gso-copies", required_argument, NULL, 'g'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct pktio_xsk_cfg cfg = {0};
 	struct pktio_pkt pkts[BATCH];
 	unsigned long long count = 0, done = 0;
 	struct pktio *io = NULL;
+	static uint8_t train[BATCH][64 * 1500];
+	unsigned int copies = 1;
 	int c, err, verbosity = 0;
 
 	log_set_ident("xsk-echo");
-	while ((c = getopt_long(argc, argv, "q:n:csrvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:n:csrg:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			cfg.queue = (uint32_t)strtoul(optarg, NULL, 0);
@@ -90,6 +100,13 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			cfg.no_register = true;
+			break;
+		case 'g':
+			copies = (unsigned int)strtoul(optarg, NULL, 0);
+			if (copies < 1 || copies > 64) {
+				fprintf(stderr, "xsk-echo: --gso-copies wants 1..64\n");
+				return 2;
+			}
 			break;
 		case 'v':
 			verbosity++;
@@ -135,6 +152,17 @@ int main(int argc, char **argv)
 			continue;
 		}
 		/* recv gave local = ours, peer = the sender: exactly what send wants. */
+		for (i = 0; copies > 1 && i < n; i++) {
+			unsigned int k;
+
+			if (pkts[i].len > 1500 || !pkts[i].len)
+				continue;
+			for (k = 0; k < copies; k++)
+				memcpy(train[i] + k * pkts[i].len, pkts[i].data, pkts[i].len);
+			pkts[i].gso_size = (uint16_t)pkts[i].len;
+			pkts[i].data = train[i];
+			pkts[i].len *= copies;
+		}
 		for (i = 0; i < n;) {
 			sent = io->ops->send(io, pkts + i, (unsigned int)(n - i));
 			if (sent == -EAGAIN) {

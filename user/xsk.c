@@ -307,12 +307,16 @@ unsigned int xsk_port_reap(struct xsk_port *p)
 
 int xsk_port_tx_alloc(struct xsk_port *p, uint64_t *addrs, unsigned int n)
 {
+	uint32_t deficit, reserve;
 	unsigned int i;
 
-	if (p->nfree < n)
+	/* Keep back what the fill ring lacks (up to an eighth of the UMEM): a
+	 * busy sender must not stop reception. */
+	deficit = p->fill_target > p->rx_in_kernel ? p->fill_target - p->rx_in_kernel : 0;
+	reserve = deficit < p->nframes / 8 ? deficit : p->nframes / 8;
+	if (p->nfree < n + reserve)
 		xsk_port_reap(p);
-	/* Keep what the fill ring needs: a busy sender must not stop reception. */
-	if (p->nfree < n) {
+	if (p->nfree < n + reserve) {
 		p->stats.tx_no_frame++;
 		return -EAGAIN;
 	}

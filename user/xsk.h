@@ -109,7 +109,8 @@ void xsk_port_release(struct xsk_port *p, const uint64_t *addrs, unsigned int n)
 
 /*
  * Take @n free frames for transmission into @addrs (frame starts). Reaps the
- * completion ring first. Returns 0, or -EAGAIN when fewer than @n are free
+ * completion ring first, and keeps back what the fill ring lacks (at most an
+ * eighth of the frames). Returns 0, or -EAGAIN when fewer than @n can be had
  * (then none is taken).
  */
 int xsk_port_tx_alloc(struct xsk_port *p, uint64_t *addrs, unsigned int n);

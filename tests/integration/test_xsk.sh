@@ -90,6 +90,18 @@ test_xsk_echo_ipv6()
 	grep -q 'rx 200 tx 200 .* bad 0 .* frames ok' <<<"$line"
 }
 
+test_xsk_gso_split()
+{
+	local line
+
+	# Each answer is one GSO send of 5 copies: 5 frames, each a whole datagram.
+	start_echo gso --gso-copies 5
+	t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 100 --copies 5 --max 1400
+	line=$(stop_echo gso)
+	t_log "$line"
+	grep -q 'rx 100 tx 100 frames_tx 500 .* bad 0 .* frames ok' <<<"$line"
+}
+
 test_xsk_flood_then_still_answers()
 {
 	local line
@@ -154,6 +166,7 @@ test_xsk_sigkill_then_restart()
 
 t_test test_xsk_echo_ipv4 "300 IPv4 datagrams answered via AF_XDP byte for byte, stats count TO_XSK"
 t_test test_xsk_echo_ipv6 "200 IPv6 datagrams answered via AF_XDP byte for byte"
+t_test test_xsk_gso_split "a GSO send of 5 segments leaves as 5 frames, each checked"
 t_test test_xsk_flood_then_still_answers "a flood of 20000 leaks no frame and reception goes on"
 t_test test_xsk_partial_checksum "a local sender's partial checksums are taken, or refused when strict"
 t_test test_xsk_gets_no_other_port "UDP to another port stays with the kernel"

@@ -23,6 +23,8 @@ ap.add_argument("--min", type=int, default=17)
 ap.add_argument("--max", type=int, default=1400)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--timeout", type=float, default=2.0)
+ap.add_argument("--copies", type=int, default=1,
+                help="each answer comes as this many datagrams, each the payload")
 ap.add_argument("--flood", type=int, default=0,
                 help="first send this many datagrams without waiting, then drain the answers")
 args = ap.parse_args()
@@ -55,12 +57,14 @@ for i in range(args.n):
     payload = bytes([0x40 | rnd.randint(0, 63)]) + os.urandom(size - 1)
     s.sendto(payload, dst)
     try:
-        while True:
+        good = 0
+        while good < args.copies:
             data, src = s.recvfrom(65535)
             if data == payload and src[:2] == dst[:2]:
-                ok += 1
-                break
+                good += 1
+                continue
             print(f"# datagram {i}: got {len(data)} bytes from {src}, want {size}", file=sys.stderr)
+        ok += 1
     except socket.timeout:
         print(f"# datagram {i} ({size} bytes): no answer", file=sys.stderr)
 print(f"# echoed {ok} of {args.n}")
