@@ -118,9 +118,20 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	labeled(out, "beam_quic_bytes_total", "direction", "out", s->quic_bytes_out);
 }
 
+/* tunnel, id, port (and direction, when not NULL) labels of one tunnel. */
+static void tunnel_labels(char *labels, const struct edge_tunnel_stats *ts, const char *direction)
+{
+	char id[24], port[8];
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)ts->id);
+	snprintf(port, sizeof(port), "%u", ts->port);
+	prom_labels(labels, PROM_LABELS_MAX, "tunnel", ts->name, "id", id, "port", port,
+		    direction ? "direction" : NULL, direction, NULL);
+}
+
 static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 {
-	char labels[PROM_LABELS_MAX], id[24], port[8];
+	char labels[PROM_LABELS_MAX];
 	unsigned int i;
 	size_t t;
 
@@ -141,27 +152,17 @@ static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 	prom_family(out, "beam_tunnel_bytes_total", PROM_COUNTER,
 		    "Bytes carried by a tunnel, by direction.");
 	for (t = 0; t < s->ntunnels; t++) {
-		const struct edge_tunnel_stats *ts = &s->tunnels[t];
-
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)ts->id);
-		snprintf(port, sizeof(port), "%u", ts->port);
-		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
-			    "direction", "to_public", NULL);
-		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, ts->to_public);
-		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
-			    "direction", "from_public", NULL);
-		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, ts->from_public);
+		tunnel_labels(labels, &s->tunnels[t], "to_public");
+		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, s->tunnels[t].to_public);
+		tunnel_labels(labels, &s->tunnels[t], "from_public");
+		prom_sample_u64(out, "beam_tunnel_bytes_total", labels, s->tunnels[t].from_public);
 	}
 	prom_family(out, "beam_tunnel_connections_total", PROM_COUNTER,
 		    "Public connections a tunnel carried.");
 	for (t = 0; t < s->ntunnels; t++) {
-		const struct edge_tunnel_stats *ts = &s->tunnels[t];
-
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)ts->id);
-		snprintf(port, sizeof(port), "%u", ts->port);
-		prom_labels(labels, sizeof(labels), "tunnel", ts->name, "id", id, "port", port,
-			    NULL);
-		prom_sample_u64(out, "beam_tunnel_connections_total", labels, ts->conns_total);
+		tunnel_labels(labels, &s->tunnels[t], NULL);
+		prom_sample_u64(out, "beam_tunnel_connections_total", labels,
+				s->tunnels[t].conns_total);
 	}
 }
 

@@ -83,11 +83,12 @@ static enum log_level quieter(enum log_level level)
 	return level + 1 < LOG_LVL__MAX ? level + 1 : LOG_LVL_TRACE;
 }
 
-static int libbpf_print_cb(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* A library message at @level (its WARN and INFO values given), one level quieter. */
+static int library_vprintf(int level, int warn, int info, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN   ? LOG_LVL_WARN
-			      : level == LIBBPF_INFO ? LOG_LVL_INFO
-						     : LOG_LVL_DEBUG;
+	enum log_level ours = level == warn   ? LOG_LVL_WARN
+			      : level == info ? LOG_LVL_INFO
+					      : LOG_LVL_DEBUG;
 
 	ours = quieter(ours);
 	if (log_enabled(ours))
@@ -95,16 +96,14 @@ static int libbpf_print_cb(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
+static int libbpf_print_cb(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return library_vprintf(level, LIBBPF_WARN, LIBBPF_INFO, fmt, ap);
+}
+
 static int libxdp_print_cb(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBXDP_WARN   ? LOG_LVL_WARN
-			      : level == LIBXDP_INFO ? LOG_LVL_INFO
-						     : LOG_LVL_DEBUG;
-
-	ours = quieter(ours);
-	if (log_enabled(ours))
-		log_vprintf(ours, fmt, ap);
-	return 0;
+	return library_vprintf(level, LIBXDP_WARN, LIBXDP_INFO, fmt, ap);
 }
 
 static void libevent_log_cb(int severity, const char *msg)
