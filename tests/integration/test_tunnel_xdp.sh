@@ -162,6 +162,23 @@ test_xdp_sigkill_restart() {
 	[[ $got == "hello through beam $T_RUN" ]]
 }
 
+test_xdp_dual_stack_socket() {
+	local got before after
+
+	# A dual-stack socket reports IPv4 peers IPv4-mapped; AF_XDP frames must
+	# look the same, or one agent would be two paths.
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
+	tun_edge --grace 20 --xdp eth1 --listen "[::]:4433"
+	tun_agent agent5 8080
+	before=$(stat_packets to_xsk)
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	after=$(stat_packets to_xsk)
+	[[ $got == "hello through beam $T_RUN" ]]
+	[[ $after -gt $before ]]
+	grep -q "authenticated as 'alice'" "$T_DIR/edge.log"
+}
+
 test_xdp_fallback_when_queue_taken() {
 	local got
 
@@ -205,6 +222,7 @@ t_test test_xdp_to_user_latency_metric "/metrics has the XDP-to-user delay of th
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
+t_test test_xdp_dual_stack_socket "beamd on [::]:4433 with --xdp: IPv4 agents over AF_XDP"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"
 t_test test_xdp_fallback_behind_generic_mode "beam's program in generic mode: AF_XDP declined, the socket path works"
 t_done
