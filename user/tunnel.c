@@ -12,6 +12,7 @@
 #include "daemon_maps.h"
 #include "edge_stats.h"
 #include "hist.h"
+#include "edge_limits.h"
 #include "log.h"
 #include "netaddr.h"
 #include "pktio_mux.h"
@@ -250,6 +251,7 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		reset_fd(fd); /* the agent is gone: refuse until it returns */
 		return;
 	}
+	edge_limits_tcp_dead_peer(fd, t->e->cfg.idle_timeout_s);
 	if (!t->pend_head && quic_conn_handshake_done(t->sess->c)) {
 		err = tunnel_open_stream(t, fd, &peer);
 		if (!err) {
@@ -409,10 +411,18 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		/* a returning agent, or a restarted one whose old connection has not
 		 * timed out yet: the same token and name take the tunnel over */
 		if (t->sess) {
+			struct session *old = t->sess;
+
 			pr_info("tunnel %llu: moved from agent %s to %s ('%s')",
-				(unsigned long long)t->id, t->sess->peer, ss->peer, ss->token_name);
-			t->sess->ntunnels--;
+				(unsigned long long)t->id, old->peer, ss->peer, ss->token_name);
+			old->ntunnels--;
 			t->sess = NULL;
+			/* the old connection of a restarted agent: its public
+			 * connections lead nowhere, reset them now, not at its
+			 * idle timeout */
+			if (!old->ntunnels)
+				quic_conn_close(old->c, PROTO_ERR_SHUTDOWN,
+						"replaced by a new connection");
 		} else {
 			pr_info("tunnel %llu: port %u back to '%s' (%s)", (unsigned long long)t->id,
 				t->port, ss->token_name, ss->peer);

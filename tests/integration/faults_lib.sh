@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+#
+# faults_lib.sh - helpers shared by tests/integration/test_faults.sh and the
+# long runs in tests/stress/: link impairment on both ends of the edge-agent
+# link, timed transfers with SHA-256, and one row per fault for the table
+# `make stress` prints ($STRESS_TABLE, tab-separated: fault, runs, bytes
+# moved, bytes lost, recovery).
+# shellcheck disable=SC2034
+
+IMPAIR=$T_BUILD/tools/impair
+FAULT_SVC="python3 $T_ROOT/tests/integration/helpers/fault_svc.py"
+
+now_ms() { date +%s%3N; }
+
+# fault_row FAULT RUNS MOVED LOST RECOVERY
+fault_row() {
+	t_log "fault '$1': runs $2, bytes moved $3, bytes lost $4, recovery $5"
+	[[ -z ${STRESS_TABLE:-} ]] || printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$STRESS_TABLE"
+}
+
+# fault_impair LOSS REORDER: loss and reordering on both ends of the edge-agent link
+fault_impair() {
+	local args=(--loss "$1")
+
+	[[ $2 == 0 ]] || args+=(--reorder "$2" --slow-rate "${FAULT_SLOW_RATE:-100mbit}")
+	t_defer "nsenter --net=/run/netns/$EDGE $IMPAIR detach eth1; nsenter --net=/run/netns/$AGENT $IMPAIR detach eth0"
+	t_ns "$EDGE" "$IMPAIR" attach eth1 "${args[@]}" >/dev/null &&
+		t_ns "$AGENT" "$IMPAIR" attach eth0 "${args[@]}" >/dev/null
+}
+
+fault_unimpair() {
+	t_ns "$EDGE" "$IMPAIR" detach eth1
+	t_ns "$AGENT" "$IMPAIR" detach eth0
+}
+
+# fault_file MIB: a random file, its path in F_FILE and SHA-256 in F_SHA
+fault_file() {
+	F_FILE=$T_DIR/file-$1
+	[[ -f $F_FILE ]] || head -c $(($1 << 20)) /dev/urandom >"$F_FILE"
+	F_SHA=$(sha256sum <"$F_FILE" | cut -d' ' -f1)
+}
+
+# fault_file_service NAME PORT: serve $F_FILE to every connection on PORT and
+# bring a tunnel NAME up for it (sets PUB_PORT)
+fault_file_service() {
+	# -U: from the right address to the left; each child opens the file anew
+	t_bg "$AGENT" "$1-svc" socat -U TCP-LISTEN:"$2",bind=127.0.0.1,reuseaddr,fork \
+		OPEN:"$F_FILE",rdonly
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2"
+	tun_agent "$1" "$2"
+}
+
+# fault_download PORT TIMEOUT: fetch through the tunnel; sets F_GOT (sha),
+# F_BYTES (bytes received) and F_MS (duration)
+fault_download() {
+	local t0
+
+	t0=$(now_ms)
+	t_ns "$CLI" timeout "$2" socat -u TCP:"$EDGE_PUB":"$1" - |
+		tee >(wc -c >"$T_DIR/dl.bytes") | sha256sum | cut -d' ' -f1 >"$T_DIR/dl.sha"
+	F_MS=$(($(now_ms) - t0))
+	sleep 0.1
+	F_GOT=$(cat "$T_DIR/dl.sha")
+	F_BYTES=$(cat "$T_DIR/dl.bytes")
+}
+
+# mbps BYTES MS
+mbps() { awk -v b="$1" -v ms="$2" 'BEGIN { printf "%.1f", ms ? b * 8 / ms / 1000 : 0 }'; }
+
+# fault_loss_run LOSS REORDER MIB PORT: MIB through the impaired link, SHA-256 equal
+fault_loss_run() {
+	local loss=$1 reorder=$2 mib=$3 port=$4 name
+
+	name=loss$loss
+	fault_file "$mib"
+	fault_file_service "agent-$name" "$port"
+	fault_impair "$loss" "$reorder" || t_fail "impair attach failed"
+	fault_download "$PUB_PORT" "${FAULT_TIMEOUT:-300}"
+	t_ns "$EDGE" "$IMPAIR" stats eth1 | tr '\n' ' ' | sed 's/^/# edge eth1: /'
+	echo
+	fault_unimpair
+	t_log "$loss% loss, $reorder% reorder: $F_BYTES bytes in $F_MS ms, $(mbps "$F_BYTES" "$F_MS") Mbit/s"
+	fault_row "loss $loss% reorder $reorder%" 1 "$F_BYTES" $(((mib << 20) - F_BYTES)) "-"
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 $F_GOT, want $F_SHA ($F_BYTES of $((mib << 20)) bytes)"
+	kill "$(tun_pid "agent-$name")" "$(tun_pid "agent-$name-svc")" 2>/dev/null || true
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""fault_svc.py - services and clients for the fault tests.
+
+  fault_svc.py stall-echo-server PORT     a connection that starts with b"stall" is held,
+                                          never read again; every other one is echoed
+  fault_svc.py stall-client HOST PORT N   open a stalled connection and fill it, then
+                                          N echo round trips of 1 MiB on fresh connections;
+                                          prints "ok N stalled-sent BYTES"
+  fault_svc.py hold HOST PORT             open two connections: one reading a stream, one
+                                          idle; print "held" and wait to be killed
+  fault_svc.py read-until-close HOST PORT read until EOF or reset; print how it ended
+"""
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def stall_echo_server(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(64)
+    held = []
+
+    def serve(c):
+        first = c.recv(5)
+        if first == b"stall":
+            held.append(c)  # never read again: the sender must be held back
+            return
+        try:
+            c.sendall(first)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def stall_client(host, port, n):
+    st = socket.create_connection((host, port))
+    st.sendall(b"stall")
+    st.setblocking(False)
+    sent, end = 0, time.monotonic() + 2
+    buf = bytes(65536)
+    while time.monotonic() < end:
+        try:
+            sent += st.send(buf)
+        except BlockingIOError:
+            time.sleep(0.01)
+    data = os.urandom(1 << 20)
+    want = hashlib.sha256(data).digest()
+    for i in range(n):
+        c = socket.create_connection((host, port), timeout=20)
+        got = bytearray()
+
+        def reader():
+            while True:
+                d = c.recv(1 << 16)
+                if not d:
+                    return
+                got.extend(d)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        t.join(30)
+        c.close()
+        if hashlib.sha256(got).digest() != want:
+            print("echo %d: got %d bytes, not the 1 MiB sent" % (i, len(got)))
+            sys.exit(1)
+    print("ok %d stalled-sent %d" % (n, sent))
+    st.close()
+
+
+def hold(host, port):
+    a = socket.create_connection((host, port))
+    b = socket.create_connection((host, port))
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    print("held", flush=True)
+    while True:
+        a.recv(4096)  # slowly: the sender side stays busy
+        time.sleep(0.05)
+
+
+def read_until_close(host, port):
+    c = socket.create_connection((host, port))
+    n = 0
+    try:
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                print("eof %d" % n)
+                return
+            n += len(d)
+    except ConnectionResetError:
+        print("reset %d" % n)
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "stall-echo-server":
+        stall_echo_server(int(args[0]))
+    elif cmd == "stall-client":
+        stall_client(args[0], int(args[1]), int(args[2]))
+    elif cmd == "hold":
+        hold(args[0], int(args[1]))
+    elif cmd == "read-until-close":
+        read_until_close(args[0], int(args[1]))
+    else:
+        sys.exit("unknown command " + cmd)

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_faults.sh - the tunnel survives faults: 100 MiB under 1% loss and
+# reordering on both ends of the edge-agent link, the agent SIGKILLed
+# mid-transfer, beamd restarted under a live XDP program, a stalled local
+# service, a public client vanishing without a FIN, and a NAT rebinding of
+# the agent mid-transfer. Each logs its numbers; 5% and 20% loss are in
+# tests/stress/.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+source "$(dirname "$0")/faults_lib.sh"
+t_require_root
+for tool in python3 curl socat openssl sha256sum; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+[[ -x $IMPAIR ]] || t_skip_all "tools/impair not built"
+
+IDLE=6
+METRICS=127.0.0.1:9464
+tun_topo 4 || t_skip_all "could not build the namespaces"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
+	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
+	t_skip_all "openssl could not make a certificate"
+t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null || t_skip_all "beam-xdp attach failed"
+t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
+EDGE_ARGS=(--grace 20 --idle-timeout "$IDLE" --metrics "$METRICS" --cert "$T_DIR/cert.pem"
+	--key "$T_DIR/key.pem")
+tun_edge "${EDGE_ARGS[@]}" || t_skip_all "beamd did not start"
+
+scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
+metric() { scrape | awk -v m="$1" '$1 == m { print $2; exit }'; }
+streams_at_least() { (($(metric beam_streams_active) >= $1)); }
+streams_at_most() { (($(metric beam_streams_active) <= $1)); }
+xdp_to_socket() { t_ns "$EDGE" beam-xdp stats eth1 | awk '$1 == "to_socket" { print $3 }'; }
+
+test_fault_loss_1pct() {
+	fault_loss_run 1 1 100 9101
+}
+
+test_fault_agent_sigkill() {
+	local old t0 t_reset t_up out
+
+	t_bg "$AGENT" zero-svc python3 "$T_ROOT/tests/integration/helpers/tunnel_svc.py" zero-server 9102
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9102"
+	tun_agent agent-k 9102
+	old=$PUB_PORT
+	t_bg "$CLI" reader $FAULT_SVC read-until-close "$EDGE_PUB" "$PUB_PORT"
+	sleep 1
+	t0=$(now_ms)
+	kill -KILL "$(tun_pid agent-k)"
+	# the agent comes back at once: same token and tunnel name, same port
+	tun_agent agent-k2 9102
+	t_up=$(($(now_ms) - t0))
+	[[ $PUB_PORT == "$old" ]] || t_fail "port $PUB_PORT after the restart, had $old"
+	# the public connection of the dead agent is reset, not left to the idle timeout
+	# the old connection would time out after IDLE s; half of it is the bound
+	t_wait_for $((IDLE / 2)) bash -c "! kill -0 $(tun_pid reader) 2>/dev/null" ||
+		t_fail "the public client was not reset before the old connection's idle timeout"
+	t_reset=$(($(now_ms) - t0))
+	out=$(cat "$T_DIR/reader.log")
+	t_log "public client: '$out' ${t_reset} ms after the kill; tunnel back in ${t_up} ms"
+	[[ $out == reset* || $out == eof* ]] || t_fail "reader: $out"
+	out=$(t_ns "$CLI" timeout 10 socat -u TCP:"$EDGE_PUB":"$PUB_PORT" - 2>/dev/null | head -c 1000000 | wc -c || true)
+	[[ $out -eq 1000000 ]] || t_fail "the tunnel does not carry data after the restart ($out bytes)"
+	fault_row "agent SIGKILL" 1 "-" 0 "${t_up} ms (reset ${t_reset} ms)"
+	kill "$(tun_pid agent-k2)" "$(tun_pid zero-svc)"
+}
+
+test_fault_beamd_restart() {
+	local n0 n1 n t0 t_up link0 link1
+
+	fault_file 8
+	fault_file_service agent-r 9103
+	fault_download "$PUB_PORT" 30
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "download before the restart failed"
+	n0=$(xdp_to_socket)
+	link0=$(t_ns "$EDGE" beam-xdp status eth1 | head -1)
+	n=$(grep -c 'tunnel up' "$T_DIR/agent-r.log")
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null" || t_fail "beamd did not stop"
+	t0=$(now_ms)
+	# beamd gone: the program, its pins and its counters stay
+	link1=$(t_ns "$EDGE" beam-xdp status eth1 | head -1)
+	[[ $link1 == "$link0" ]] || t_fail "XDP changed while beamd was down: '$link0' -> '$link1'"
+	[[ -e $BEAM_PIN_ROOT/eth1/stats && -e $BEAM_PIN_ROOT/eth1/link ]] || t_fail "pins gone"
+	mv "$T_DIR/edge.log" "$T_DIR/edge-before-restart.log"
+	tun_edge "${EDGE_ARGS[@]}" || t_fail "beamd did not start again"
+	t_wait_for 30 bash -c "[[ \$(grep -c 'tunnel up' $T_DIR/agent-r.log) -gt $n ]]" ||
+		t_fail "the agent did not come back: $(tail -3 "$T_DIR/agent-r.log")"
+	t_up=$(($(now_ms) - t0))
+	fault_download "$PUB_PORT" 30
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "download after the restart: sha256 differs"
+	n1=$(xdp_to_socket)
+	t_log "XDP to_socket packets $n0 before the restart, $n1 after; agent back in ${t_up} ms"
+	((n1 > n0)) || t_fail "XDP counters did not continue: $n0 -> $n1"
+	[[ $(t_ns "$EDGE" beam-xdp status eth1 | head -1) == "$link0" ]] || t_fail "the XDP program was replaced"
+	fault_row "beamd restart" 1 $((2 * F_BYTES)) 0 "${t_up} ms"
+	kill "$(tun_pid agent-r)" "$(tun_pid agent-r-svc)"
+}
+
+test_fault_stalled_service() {
+	local out t0
+
+	t_bg "$AGENT" stall-svc $FAULT_SVC stall-echo-server 9104
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9104"
+	tun_agent agent-s 9104
+	t0=$(now_ms)
+	out=$(t_ns "$CLI" timeout 60 $FAULT_SVC stall-client "$EDGE_PUB" "$PUB_PORT" 20) ||
+		t_fail "echo streams beside a stalled one failed: $out"
+	t_log "$out in $(($(now_ms) - t0)) ms"
+	[[ $out == "ok 20 "* ]] || t_fail "$out"
+	fault_row "stalled service" 1 $((20 * 2 << 20)) 0 "-"
+	kill "$(tun_pid agent-s)" "$(tun_pid stall-svc)"
+}
+
+test_fault_client_vanishes() {
+	local base t0 t_free now
+
+	t_bg "$AGENT" zero-svc2 python3 "$T_ROOT/tests/integration/helpers/tunnel_svc.py" zero-server 9105
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9105"
+	tun_agent agent-v 9105
+	sleep 0.3
+	base=$(metric beam_streams_active)
+	t_bg "$CLI" holder $FAULT_SVC hold "$EDGE_PUB" "$PUB_PORT"
+	t_wait_for 10 grep -q held "$T_DIR/holder.log" || t_fail "the client did not connect"
+	t_wait_for 5 streams_at_least $((base + 2)) ||
+		t_fail "no streams for the client's connections (base $base)"
+	# the client's packets go nowhere from now on, then it dies: no FIN, no RST
+	t_ns "$CLI" "$IMPAIR" attach eth0 --loss 100 >/dev/null
+	t_defer "nsenter --net=/run/netns/$CLI $IMPAIR detach eth0"
+	kill -KILL "$(tun_pid holder)"
+	t0=$(now_ms)
+	t_wait_for $((2 * IDLE + 2)) streams_at_most "$base" ||
+		t_fail "streams still open $((2 * IDLE + 2)) s after the client vanished: $(metric beam_streams_active) (base $base)"
+	t_free=$(($(now_ms) - t0))
+	t_log "streams back to $base ${t_free} ms after the client vanished (idle timeout ${IDLE} s)"
+	t_ns "$CLI" "$IMPAIR" detach eth0
+	fault_row "client vanished" 1 "-" 0 "${t_free} ms"
+	kill "$(tun_pid agent-v)" "$(tun_pid zero-svc2)"
+}
+
+test_fault_nat_rebinding() {
+	local aport nport rebind end
+
+	fault_file 100
+	fault_file_service agent-n 9106
+	aport=$(t_ns "$AGENT" ss -Huanp | awk -v p="$(tun_pid agent-n)" '$0 ~ "pid=" p "," { n = split($(NF - 2), a, ":"); print a[n]; exit }')
+	[[ -n $aport ]] || t_fail "could not find the agent's UDP port"
+	# a NAT moves the agent to another port 1 s into the transfer
+	(sleep 0.3; [[ ${NAT_DELTA:-1000} == 0 ]] ||
+		t_ns "$AGENT" "$T_BUILD/tools/natrebind" attach eth0 --port 4433 --delta 1000
+		now_ms >"$T_DIR/rebound.ms") &
+	rebind=$!
+	t_defer "nsenter --net=/run/netns/$AGENT $T_BUILD/tools/natrebind detach eth0"
+	fault_download "$PUB_PORT" 120
+	end=$(now_ms)
+	wait $rebind
+	(($(cat "$T_DIR/rebound.ms") < end)) || t_fail "the transfer ended before the rebinding"
+	[[ ${NAT_DELTA:-1000} == 0 ]] || t_ns "$AGENT" "$T_BUILD/tools/natrebind" detach eth0
+	nport=$((aport + 1000))
+	t_log "agent port $aport, seen by the edge as $nport after the rebinding; $F_BYTES bytes in $F_MS ms"
+	[[ -z ${FAULT_KEEP:-} ]] || cp "$T_DIR"/*.log "$FAULT_KEEP"/
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 differs across the rebinding ($F_BYTES bytes)"
+	# the edge saw the new port carry the transfer (XDP flows), and the agent kept its connection
+	t_ns "$EDGE" beam-xdp flows eth1 | grep -q ":$nport " || t_fail "no flow from port $nport at the edge"
+	[[ $(grep -c 'tunnel up' "$T_DIR/agent-n.log") -eq 1 ]] || t_fail "the agent reconnected instead of migrating"
+	fault_row "NAT rebinding" 1 "$F_BYTES" $(((100 << 20) - F_BYTES)) "-"
+	kill "$(tun_pid agent-n)" "$(tun_pid agent-n-svc)"
+}
+
+tun_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
+tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
+tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
+tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
+tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
+tun_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
+t_done
