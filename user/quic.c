@@ -1477,7 +1477,10 @@ static void fill_settings(struct quic_ep *ep, ngtcp2_settings *st, ngtcp2_transp
 
 	ngtcp2_settings_default(st);
 	st->initial_ts = quic_now_ns();
-	st->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+	/* BBR keeps the queue at the receiver's socket short: with CUBIC an 8 MiB
+	 * receive buffer filled up before the first loss, and RTT under load went
+	 * from 0.1 ms to 10-300 ms at no gain in throughput */
+	st->cc_algo = NGTCP2_CC_ALGO_BBR;
 	st->max_window = cfg->conn_window_max;
 	st->max_stream_window = cfg->stream_window_max;
 	st->max_tx_udp_payload_size = 1452;
