@@ -21,6 +21,22 @@ mkdir -p "$LOGDIR"
 suites=("$@")
 [[ ${#suites[@]} -eq 0 ]] && suites=(unit bpf integration)
 
+# Fault tests add rows here (tests/integration/faults_lib.sh); shown at the end.
+export STRESS_TABLE=$LOGDIR/faults.tsv
+rm -f "$STRESS_TABLE"
+
+# A sanitizer build (make SANITIZE=1): every report lands in a file of its own,
+# whichever program under test made it, and counts as a failure below.
+SAN_DIR=$LOGDIR/sanitizers
+if [[ $BUILD == */san ]]; then
+	rm -rf "$SAN_DIR"
+	mkdir -p "$SAN_DIR"
+	chmod 1777 "$SAN_DIR" # beamd --user writes its reports as that user
+	export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1:halt_on_error=1"
+	export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
+fi
+
 passed=0 failed=0 skipped=0
 failures=()
 
@@ -72,6 +88,24 @@ for suite in "${suites[@]}"; do
 	*) echo "run.sh: unknown suite '$suite'" >&2; exit 2 ;;
 	esac
 done
+
+if [[ $BUILD == */san ]]; then
+	for f in "$SAN_DIR"/*; do
+		[[ -s $f ]] || continue
+		printf 'not ok - sanitizer report %s\n' "$f"
+		grep -m1 -E 'ERROR|runtime error' "$f" | sed 's/^/   | /'
+		failures+=("$(basename "$f")")
+		failed=$((failed + 1))
+	done
+fi
+
+if [[ -s $STRESS_TABLE ]]; then
+	printf '\n%-34s %5s %14s %11s  %s\n' fault runs "bytes moved" "bytes lost" recovery
+	while IFS=$'\t' read -r fault runs moved lost rec; do
+		printf '%-34s %5s %14s %11s  %s\n' "$fault" "$runs" "$moved" "$lost" "$rec"
+	done <"$STRESS_TABLE"
+	echo
+fi
 
 [[ ${#failures[@]} -gt 0 ]] && printf 'failed: %s (logs in %s)\n' "${failures[*]}" "$LOGDIR"
 printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"

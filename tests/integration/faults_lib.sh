@@ -84,3 +84,32 @@ fault_loss_run() {
 	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 $F_GOT, want $F_SHA ($F_BYTES of $((mib << 20)) bytes)"
 	kill "$(tun_pid "agent-$name")" "$(tun_pid "agent-$name-svc")" 2>/dev/null || true
 }
+
+# fault_agent_kill OLD NEW LOCALPORT BOUND_S: with a public client reading a
+# stream from agent OLD (serving LOCALPORT, which streams without end), SIGKILL
+# OLD and start agent NEW at once. NEW must get the same public port, the
+# client a reset (or EOF) within BOUND_S, and the tunnel must carry data again.
+# Sets F_UP_MS (kill to tunnel up) and F_RESET_MS (kill to the client's end).
+fault_agent_kill() {
+	local old_port t0 out
+
+	old_port=$PUB_PORT
+	t_bg "$CLI" reader-"$2" $FAULT_SVC read-until-close "$EDGE_PUB" "$PUB_PORT"
+	sleep 1
+	t0=$(now_ms)
+	kill -KILL "$(tun_pid "$1")"
+	# the same token and tunnel name come back at once: the same port
+	tun_agent "$2" "$3" || t_fail "agent $2 did not come up"
+	F_UP_MS=$(($(now_ms) - t0))
+	[[ $PUB_PORT == "$old_port" ]] || t_fail "port $PUB_PORT after the restart, had $old_port"
+	# the old connection would time out on its own; the reset must come first
+	t_wait_for "$4" bash -c "! kill -0 $(tun_pid reader-"$2") 2>/dev/null" ||
+		t_fail "the public client was not reset within $4 s"
+	F_RESET_MS=$(($(now_ms) - t0))
+	out=$(cat "$T_DIR/reader-$2.log")
+	t_log "public client: '$out' ${F_RESET_MS} ms after the kill; tunnel back in ${F_UP_MS} ms"
+	[[ $out == reset* || $out == eof* ]] || t_fail "reader: $out"
+	out=$(t_ns "$CLI" timeout 10 socat -u TCP:"$EDGE_PUB":"$PUB_PORT" - 2>/dev/null |
+		head -c 1000000 | wc -c || true)
+	[[ $out -eq 1000000 ]] || t_fail "the tunnel does not carry data after the restart ($out bytes)"
+}

@@ -39,32 +39,12 @@ test_fault_loss_1pct() {
 }
 
 test_fault_agent_sigkill() {
-	local old t0 t_reset t_up out
-
 	t_bg "$AGENT" zero-svc python3 "$T_ROOT/tests/integration/helpers/tunnel_svc.py" zero-server 9102
 	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9102"
-	tun_agent agent-k 9102
-	old=$PUB_PORT
-	t_bg "$CLI" reader $FAULT_SVC read-until-close "$EDGE_PUB" "$PUB_PORT"
-	sleep 1
-	t0=$(now_ms)
-	kill -KILL "$(tun_pid agent-k)"
-	# the agent comes back at once: same token and tunnel name, same port
-	tun_agent agent-k2 9102
-	t_up=$(($(now_ms) - t0))
-	[[ $PUB_PORT == "$old" ]] || t_fail "port $PUB_PORT after the restart, had $old"
-	# the public connection of the dead agent is reset, not left to the idle timeout
-	# the old connection would time out after IDLE s; half of it is the bound
-	t_wait_for $((IDLE / 2)) bash -c "! kill -0 $(tun_pid reader) 2>/dev/null" ||
-		t_fail "the public client was not reset before the old connection's idle timeout"
-	t_reset=$(($(now_ms) - t0))
-	out=$(cat "$T_DIR/reader.log")
-	t_log "public client: '$out' ${t_reset} ms after the kill; tunnel back in ${t_up} ms"
-	[[ $out == reset* || $out == eof* ]] || t_fail "reader: $out"
-	out=$(t_ns "$CLI" timeout 10 socat -u TCP:"$EDGE_PUB":"$PUB_PORT" - 2>/dev/null | head -c 1000000 | wc -c || true)
-	[[ $out -eq 1000000 ]] || t_fail "the tunnel does not carry data after the restart ($out bytes)"
-	fault_row "agent SIGKILL" 1 "-" 0 "${t_up} ms (reset ${t_reset} ms)"
-	kill "$(tun_pid agent-k2)" "$(tun_pid zero-svc)"
+	tun_agent agent-k0 9102
+	fault_agent_kill agent-k0 agent-k1 9102 $((IDLE / 2))
+	fault_row "agent SIGKILL" 1 "-" 0 "${F_UP_MS} ms (reset ${F_RESET_MS} ms)"
+	kill "$(tun_pid agent-k1)" "$(tun_pid zero-svc)"
 }
 
 test_fault_beamd_restart() {
