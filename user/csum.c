@@ -2,7 +2,8 @@
 /*
  * csum.c - RFC 1071 Internet checksum: a scalar routine with deferred carries
  * (RFC 1071 section 2(C)) and SIMD routines that add 16-bit words into 32-bit
- * vector lanes, picked at run time by what the CPU reports.
+ * vector lanes (pmaddwd on x86, vpadal on arm64), picked at run time by what
+ * the CPU reports.
  *
  * Every routine keeps its lane accumulators from overflowing by working in
  * blocks of at most CSUM_BLOCK bytes and folding each block into a 64-bit
@@ -20,8 +21,8 @@
 #include <arm_neon.h>
 #endif
 
-/* A 32-bit lane gets at most 2 * 0xffff per vector it sees; 64 KiB blocks
- * keep it far below 2^32 whatever the vector width. */
+/* A 32-bit lane moves by at most 2 * 0xffff per vector it sees; 64 KiB
+ * blocks keep it far inside 32 bits whatever the vector width. */
 #define CSUM_BLOCK (64u * 1024u)
 
 static inline uint32_t csum_fold64(uint64_t s)
@@ -94,65 +95,77 @@ csum_partial_scalar(const void *buf, size_t len, uint32_t sum)
 
 #if defined(__x86_64__)
 
-__attribute__((target("sse2"))) static uint64_t csum_hsum_sse2(__m128i v)
+/* Sum of the four signed 32-bit lanes of @v (SSE2 has no sign extension:
+ * the sign words come from a compare). */
+__attribute__((target("sse2"))) static int64_t csum_hsum_sse2(__m128i v)
 {
-	__m128i zero = _mm_setzero_si128();
-	__m128i s = _mm_add_epi64(_mm_unpacklo_epi32(v, zero), _mm_unpackhi_epi32(v, zero));
+	__m128i sign = _mm_cmpgt_epi32(_mm_setzero_si128(), v);
+	__m128i s = _mm_add_epi64(_mm_unpacklo_epi32(v, sign), _mm_unpackhi_epi32(v, sign));
 
-	return (uint64_t)_mm_cvtsi128_si64(s) +
-	       (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
+	return _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
 }
 
+/* The same vpmaddwd trick as the AVX2 routine below, 16 bytes at a time. */
 __attribute__((target("sse2"))) static uint32_t csum_partial_sse2(const void *buf, size_t len,
 								  uint32_t sum)
 {
-	const __m128i mask = _mm_set1_epi32(0xffff);
+	const __m128i flip = _mm_set1_epi16((short)0x8000);
+	const __m128i ones = _mm_set1_epi16(1);
 	const uint8_t *p = buf;
 	uint64_t total = sum;
 
-	while (len >= 64) {
-		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)63;
+	while (len >= 16) {
+		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)15;
 		__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
-		size_t i;
+		size_t i = 0;
 
-		for (i = 0; i < block; i += 64) {
+		for (; i + 64 <= block; i += 64) {
 			__m128i v0 = _mm_loadu_si128((const __m128i *)(p + i));
 			__m128i v1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
 			__m128i v2 = _mm_loadu_si128((const __m128i *)(p + i + 32));
 			__m128i v3 = _mm_loadu_si128((const __m128i *)(p + i + 48));
 
-			s0 = _mm_add_epi32(s0, _mm_and_si128(v0, mask));
-			s1 = _mm_add_epi32(s1, _mm_srli_epi32(v0, 16));
-			s2 = _mm_add_epi32(s2, _mm_and_si128(v1, mask));
-			s3 = _mm_add_epi32(s3, _mm_srli_epi32(v1, 16));
-			s0 = _mm_add_epi32(s0, _mm_and_si128(v2, mask));
-			s1 = _mm_add_epi32(s1, _mm_srli_epi32(v2, 16));
-			s2 = _mm_add_epi32(s2, _mm_and_si128(v3, mask));
-			s3 = _mm_add_epi32(s3, _mm_srli_epi32(v3, 16));
+			s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_xor_si128(v0, flip), ones));
+			s1 = _mm_add_epi32(s1, _mm_madd_epi16(_mm_xor_si128(v1, flip), ones));
+			s2 = _mm_add_epi32(s2, _mm_madd_epi16(_mm_xor_si128(v2, flip), ones));
+			s3 = _mm_add_epi32(s3, _mm_madd_epi16(_mm_xor_si128(v3, flip), ones));
 		}
-		/* Four lanes of at most 2^27 each still fit 32 bits. */
+		for (; i < block; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+
+			s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_xor_si128(v, flip), ones));
+		}
+		/* At most 4096 vectors per block: the total stays within +-2^28. */
 		s0 = _mm_add_epi32(_mm_add_epi32(s0, s1), _mm_add_epi32(s2, s3));
-		total = csum_fold64(total) + csum_hsum_sse2(s0);
+		total = csum_fold64(total) +
+			(uint64_t)(csum_hsum_sse2(s0) + (int64_t)(block / 16) * 4 * 65536);
 		p += block;
 		len -= block;
 	}
 	return csum_partial_scalar(p, len, csum_fold64(total));
 }
 
-__attribute__((target("avx2"))) static uint64_t csum_hsum_avx2(__m256i v)
+/* Sum of the eight signed 32-bit lanes of @v. */
+__attribute__((target("avx2"))) static int64_t csum_hsum_avx2(__m256i v)
 {
-	__m256i zero = _mm256_setzero_si256();
-	__m256i s =
-		_mm256_add_epi64(_mm256_unpacklo_epi32(v, zero), _mm256_unpackhi_epi32(v, zero));
-	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)),
+				     _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+	__m128i h = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
 
-	return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+	return _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
 }
 
+/*
+ * vpmaddwd adds adjacent 16-bit words into 32-bit lanes in one instruction,
+ * but reads them as signed. Flipping each word's top bit (x ^ 0x8000 is
+ * x - 32768 read as signed) makes every word come out 32768 short: a fixed
+ * 65536 per lane per vector, added back once per block.
+ */
 __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *buf, size_t len,
 								  uint32_t sum)
 {
-	const __m256i mask = _mm256_set1_epi32(0xffff);
+	const __m256i flip = _mm256_set1_epi16((short)0x8000);
+	const __m256i ones = _mm256_set1_epi16(1);
 	const uint8_t *p = buf;
 	uint64_t total = sum;
 
@@ -167,24 +180,26 @@ __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *bu
 			__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + i + 64));
 			__m256i v3 = _mm256_loadu_si256((const __m256i *)(p + i + 96));
 
-			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v0, mask));
-			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v0, 16));
-			s2 = _mm256_add_epi32(s2, _mm256_and_si256(v1, mask));
-			s3 = _mm256_add_epi32(s3, _mm256_srli_epi32(v1, 16));
-			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v2, mask));
-			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v2, 16));
-			s2 = _mm256_add_epi32(s2, _mm256_and_si256(v3, mask));
-			s3 = _mm256_add_epi32(s3, _mm256_srli_epi32(v3, 16));
+			s0 = _mm256_add_epi32(s0,
+					      _mm256_madd_epi16(_mm256_xor_si256(v0, flip), ones));
+			s1 = _mm256_add_epi32(s1,
+					      _mm256_madd_epi16(_mm256_xor_si256(v1, flip), ones));
+			s2 = _mm256_add_epi32(s2,
+					      _mm256_madd_epi16(_mm256_xor_si256(v2, flip), ones));
+			s3 = _mm256_add_epi32(s3,
+					      _mm256_madd_epi16(_mm256_xor_si256(v3, flip), ones));
 		}
 		for (; i < block; i += 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
 
-			s0 = _mm256_add_epi32(s0, _mm256_and_si256(v, mask));
-			s1 = _mm256_add_epi32(s1, _mm256_srli_epi32(v, 16));
+			s0 = _mm256_add_epi32(s0,
+					      _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
 		}
-		/* Four lanes of at most 2^28 each still fit 32 bits. */
+		/* A lane moves by at most 65536 per vector: 2048 vectors per 64 KiB
+		 * block keep the four sums (and their total) within +-2^28. */
 		s0 = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
-		total = csum_fold64(total) + csum_hsum_avx2(s0);
+		total = csum_fold64(total) +
+			(uint64_t)(csum_hsum_avx2(s0) + (int64_t)(block / 32) * 8 * 65536);
 		p += block;
 		len -= block;
 	}
