@@ -82,15 +82,20 @@ b_topology() {
 	ip -n "$NS_PV" addr add "$B_PRIV/24" dev eth0
 	ip -n "$NS_CL" route add default via "$B_EDGE_PUB"
 	ip -n "$NS_PV" route add default via "$B_EDGE_PRIV"
-	# Per-namespace knobs only: forwarding for "direct", room for 100k
+	# Per-namespace knobs only: forwarding for "direct", room for many
 	# connections (ports, backlog), reuse of TIME_WAIT ports for the
-	# one-connection-per-request runs.
+	# one-connection-per-request runs. The client, which listens on nothing,
+	# may use every port; the edge and the private machine keep their
+	# outgoing connections above the ports the subjects listen on (below
+	# 30000), or a relay's connection can take a port a tunnel asks for next.
 	b_ns "$NS_ED" sysctl -qw net.ipv4.ip_forward=1
 	for ns in "$NS_CL" "$NS_ED" "$NS_PV"; do
-		b_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
-			net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
+		b_ns "$ns" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
 			net.ipv4.tcp_tw_reuse=1 net.ipv4.tcp_syncookies=0 || return 1
 	done
+	b_ns "$NS_CL" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" || return 1
+	b_ns "$NS_ED" sysctl -qw net.ipv4.ip_local_port_range="30000 65535" || return 1
+	b_ns "$NS_PV" sysctl -qw net.ipv4.ip_local_port_range="30000 65535" || return 1
 }
 
 b_nginx_start() {
