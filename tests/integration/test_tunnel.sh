@@ -213,4 +213,5 @@ tun_test test_agent_restart "agent killed and restarted gets its port back"
 tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
 tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
 tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
+[[ -n ${TUN_XDP:-} ]] && tun_test tun_xdp_check "beamd --xdp: the agents' packets took the XSK redirect"
 t_done

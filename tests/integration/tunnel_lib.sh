@@ -42,9 +42,11 @@ tun_topo() {
 
 # tun_edge [beamd args...]: (re)start beamd; its log is $T_DIR/edge.log
 tun_edge() {
-	local listen="$EDGE_AGENT_HP:4433"
+	local listen="$EDGE_AGENT_HP:4433" xdp=()
 
-	t_bg "$EDGE" edge beamd --listen "$listen" --tokens "$T_DIR/tokens" "$@" || return 1
+	[[ -n ${TUN_XDP:-} ]] && xdp=(--xdp eth1)
+	t_bg "$EDGE" edge beamd --listen "$listen" --tokens "$T_DIR/tokens" "${xdp[@]}" "$@" ||
+		return 1
 	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log" || {
 		cat "$T_DIR/edge.log" >&2
 		return 1
@@ -78,6 +80,20 @@ tun_http() {
 tun_pid() { cat "$T_DIR/$1.pid"; }
 
 # tun_test FUNC DESC: t_test, unless ONLY="func1 func2" names others (for debugging)
+# TUN_XDP=1 (test_tunnel_over_xdp.sh): tun_edge runs beamd with --xdp eth1, the
+# agents' side, and tun_xdp_check asserts that the agents' QUIC packets took
+# beam's XSK redirect (not the socket) and beamd did not fall back.
+tun_xdp_check() {
+	local json xsk sock
+
+	! grep -q 'AF_XDP on .* not used' "$T_DIR/edge.log"
+	json=$(t_ns "$EDGE" beam-xdp stats eth1 --json)
+	xsk=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"]["to_xsk"]["packets"])' <<<"$json")
+	sock=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"]["to_socket"]["packets"])' <<<"$json")
+	t_log "stats on eth1: to_xsk $xsk, to_socket $sock"
+	[[ $xsk -gt 100000 && $sock -lt $((xsk / 100 + 100)) ]]
+}
+
 tun_test() {
 	[[ -z ${ONLY:-} || " $ONLY " == *" $1 "* ]] || return 0
 	t_test "$@"
