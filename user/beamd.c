@@ -48,6 +48,9 @@ static void usage(FILE *out)
 		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
 		"      --no-maps            keep no conns map and no latency histograms (to measure\n"
 		"                           what they cost; counters in /metrics stay)\n"
+		"      --limit NAME=N       conns-per-token (32), tunnels-per-token (64),\n"
+		"                           streams-per-tunnel (100000), conns-per-source (16384),\n"
+		"                           stream-buffers-mb (1024); repeat for several\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities\n"
 		"                           needed (see docs/security.md)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_PIN_ROOT,
 	OPT_NO_MAPS,
 	OPT_USER,
+	OPT_LIMIT,
 	OPT_VERSION
 };
 
@@ -86,6 +90,7 @@ static const struct option options[] = {
 	{"pin-root", required_argument, NULL, OPT_PIN_ROOT},
 	{"no-maps", no_argument, NULL, OPT_NO_MAPS},
 	{"user", required_argument, NULL, OPT_USER},
+	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -103,6 +108,7 @@ struct args {
 	const char *xdp_ifname;
 	const char *pin_root;
 	const char *user;
+	struct edge_limits limits;
 	unsigned int grace_s;
 	unsigned int idle_s;
 	int retry;
@@ -129,6 +135,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	a->grace_s = 30;
 	a->idle_s = 30;
+	edge_limits_default(&a->limits);
 	while ((opt = getopt_long(argc, argv, "l:t:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -179,6 +186,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_USER:
 			a->user = optarg;
+			break;
+		case OPT_LIMIT:
+			if (edge_limits_parse(&a->limits, optarg))
+				return 2;
 			break;
 		case 'v':
 			a->verbose++;
@@ -414,6 +425,7 @@ int main(int argc, char **argv)
 	ec.retry = args.retry;
 	ec.xdp_ifname = args.xdp_ifname;
 	ec.pin_root = args.pin_root;
+	ec.limits = args.limits;
 	rc = run(&args, &ec);
 	tls_ctx_free(tls);
 	tokens_free(tokens);

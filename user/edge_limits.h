@@ -1,14 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * edge_limits.h - how long beamd waits for a public client that went silent.
+ * edge_limits.h - what one agent or one stranger may hold on the edge, and
+ * how long beamd waits for a public client that went silent.
  *
- * A public client that vanishes without a FIN (its link cut, its host gone)
- * leaves an established TCP connection on the edge, and with it a QUIC
- * stream and buffers. Keepalive probes and TCP_USER_TIMEOUT bound that to
- * the idle timeout, whether the connection was idle or sending.
+ * Each limit refuses the newest comer (a connection closed with
+ * PROTO_ERR_LIMIT, a REGISTER answered with it, a public TCP connection
+ * reset) and leaves everything already admitted alone. Hits are counted for
+ * /metrics (beam_limit_hits_total{limit=...}) and logged, rate-limited.
+ *
+ * A public client that vanishes without a FIN leaves an established TCP
+ * connection, a stream and buffers behind; keepalive and TCP_USER_TIMEOUT
+ * bound that to the idle timeout.
  */
 #ifndef BEAM_EDGE_LIMITS_H
 #define BEAM_EDGE_LIMITS_H
+
+#include "pktio.h"
+
+#include <stdint.h>
+
+enum edge_limit {
+	EDGE_LIMIT_CONNS_PER_TOKEN = 0, /* live agent connections with one token */
+	EDGE_LIMIT_TUNNELS_PER_TOKEN,	/* tunnels of one token, kept ones included */
+	EDGE_LIMIT_STREAMS_PER_TUNNEL,	/* public connections one tunnel carries at once */
+	EDGE_LIMIT_CONNS_PER_SOURCE,	/* public connections from one IP address */
+	EDGE_LIMIT_STREAM_BUFFERS,	/* bytes of stream buffers, all connections */
+	EDGE_LIMIT__MAX,
+};
+
+struct edge_limits {
+	uint64_t max[EDGE_LIMIT__MAX];
+};
+
+/* The defaults: 32 connections and 64 tunnels per token, 100,000 streams per
+ * tunnel, 16,384 connections per source, 1 GiB of stream buffers. */
+void edge_limits_default(struct edge_limits *l);
+
+/* "conns_per_token", ... (the metric label). */
+const char *edge_limit_name(enum edge_limit l);
+
+/*
+ * Apply "NAME=VALUE" (NAME with - or _, as edge_limit_name; the buffer limit
+ * as stream_buffers_mb in MiB) to @l. Returns 0, or -EINVAL after a message.
+ */
+int edge_limits_parse(struct edge_limits *l, const char *spec);
+
+/* Public connections per source address: a small hash table. */
+struct edge_src;
+
+int edge_src_new(struct edge_src **out);
+void edge_src_free(struct edge_src *s);
+
+/* Count one more connection from @a's address unless @max are there already.
+ * Returns 0, -EBUSY at the limit, or -ENOMEM. */
+int edge_src_get(struct edge_src *s, const struct pktio_addr *a, uint64_t max);
+
+/* One connection from @a's address is gone. */
+void edge_src_put(struct edge_src *s, const struct pktio_addr *a);
 
 /*
  * Make the kernel give up on @fd's peer after about @secs seconds without

@@ -149,6 +149,15 @@ static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 	labeled(out, "beam_streams_total", "result", "ok", s->streams_ok);
 	labeled(out, "beam_streams_total", "result", "reset", s->streams_reset);
 
+	prom_family(out, "beam_limit_hits_total", PROM_COUNTER,
+		    "Newcomers refused by a limit (connection, tunnel, public connection).");
+	for (i = 0; i < EDGE_LIMIT__MAX; i++)
+		labeled(out, "beam_limit_hits_total", "limit", edge_limit_name(i),
+			s->limit_hits[i]);
+	prom_family(out, "beam_stream_buffer_bytes", PROM_GAUGE,
+		    "Bytes of stream buffers the edge holds now.");
+	prom_sample_u64(out, "beam_stream_buffer_bytes", NULL, s->stream_buffer_bytes);
+
 	prom_family(out, "beam_tunnel_bytes_total", PROM_COUNTER,
 		    "Bytes carried by a tunnel, by direction.");
 	for (t = 0; t < s->ntunnels; t++) {

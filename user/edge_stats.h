@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "beam_maps.h"
+#include "edge_limits.h"
 #include "prom.h"
 #include "proto.h"
 #include "tokens.h"
@@ -46,8 +47,10 @@ struct edge_stats {
 	uint64_t quic_bytes_in; /* UDP payload bytes of QUIC packets */
 	uint64_t quic_bytes_out;
 	uint64_t tunnels_active[PROTO_KIND__MAX];
-	uint64_t tunnels_grace; /* kept for an agent that went away */
-	size_t ntunnels;	/* entries used in @tunnels */
+	uint64_t tunnels_grace;		      /* kept for an agent that went away */
+	uint64_t limit_hits[EDGE_LIMIT__MAX]; /* newcomers refused by each limit */
+	uint64_t stream_buffer_bytes;	      /* bytes of stream buffers held now */
+	size_t ntunnels;		      /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

@@ -174,6 +174,7 @@ struct quic_ep {
 	uint8_t secret[STATIC_SECRET];
 	struct chunk *pool;
 	unsigned int pool_len;
+	uint64_t chunks_out; /* chunks holding stream bytes now */
 	struct log_ratelimit reset_rl;
 	uint8_t *txbuf;
 	struct pktio_pkt rx[RX_BATCH];
@@ -210,11 +211,13 @@ static struct chunk *chunk_get(struct quic_ep *ep)
 	k->next = NULL;
 	k->off = 0;
 	k->len = 0;
+	ep->chunks_out++;
 	return k;
 }
 
 static void chunk_put(struct quic_ep *ep, struct chunk *k)
 {
+	ep->chunks_out--;
 	if (ep->pool_len >= CHUNK_POOL_MAX) {
 		free(k);
 		return;
@@ -2233,4 +2236,9 @@ int64_t quic_stream_id(struct quic_stream *s)
 struct quic_conn *quic_stream_conn(struct quic_stream *s)
 {
 	return s->c;
+}
+
+uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
+{
+	return ep->chunks_out * sizeof(struct chunk);
 }

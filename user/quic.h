@@ -107,6 +107,9 @@ struct quic_ep_config {
 int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 		const struct quic_ep_config *cfg, const struct quic_handlers *h, void *arg);
 
+/* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
+uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);
+
 /* Close every connection (CONNECTION_CLOSE with @app_code), free all. Accepts NULL. */
 void quic_ep_free(struct quic_ep *ep, uint64_t app_code);
 

@@ -44,6 +44,13 @@ struct pending_conn {
 	struct pktio_addr peer;
 };
 
+/* One public connection carried as a stream: what its close gives back. */
+struct pub_stream {
+	struct tunnel *t; /* NULL once the tunnel is gone */
+	struct pub_stream *next, *prev;
+	struct pktio_addr peer;
+};
+
 struct tunnel {
 	struct edge *e;
 	struct tunnel *next;
@@ -56,6 +63,8 @@ struct tunnel {
 	struct event *grace;
 	struct pending_conn *pend_head, *pend_tail;
 	unsigned int npend;
+	struct pub_stream *streams; /* open public connections */
+	uint64_t nstreams;
 	uint64_t conns_total;
 	struct quic_bytes bytes; /* rx: to the public client, tx: from it */
 	uint8_t kind;		 /* enum proto_kind */
@@ -86,10 +95,26 @@ struct edge {
 	struct edge_stats *stats;
 	struct event *stats_ev;
 	uint64_t handshakes_ok, handshakes_failed, auth_failed;
+	uint64_t limit_hits[EDGE_LIMIT__MAX];
+	struct edge_src *src; /* public connections per source address */
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 };
 
 static void tunnel_drain(struct tunnel *t);
+
+/* A limit refuses @what: count it, say so (rate-limited). */
+static void limit_hit(struct edge *e, enum edge_limit l, const char *what)
+{
+	e->limit_hits[l]++;
+	pr_warn_rl("limit %s=%llu reached: refusing %s", edge_limit_name(l),
+		   (unsigned long long)e->cfg.limits.max[l], what);
+}
+
+/* A public connection that was counted against its source is gone. */
+static void pub_gone(struct edge *e, const struct pktio_addr *peer)
+{
+	edge_src_put(e->src, peer);
+}
 
 /* ---- control messages -------------------------------------------------- */
 
@@ -142,6 +167,19 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 		quic_conn_close(ss->c, PROTO_ERR_AUTH, "a second HELLO with another token");
 		return;
 	}
+	if (!ss->authed) {
+		const struct session *o;
+		uint64_t n = 0;
+
+		for (o = ss->e->sessions; o; o = o->next)
+			n += o != ss && o->authed && !strcmp(o->token_name, name);
+		if (n >= ss->e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_TOKEN]) {
+			limit_hit(ss->e, EDGE_LIMIT_CONNS_PER_TOKEN, "an agent connection");
+			quic_conn_close(ss->c, PROTO_ERR_LIMIT,
+					"too many connections for this token");
+			return;
+		}
+	}
 	ss->authed = true;
 	snprintf(ss->token_name, sizeof(ss->token_name), "%s", name);
 	pr_info("agent %s authenticated as '%s'", ss->peer, name);
@@ -178,8 +216,11 @@ static void tunnel_free(struct tunnel *t)
 
 		t->pend_head = p->next;
 		close(p->fd);
+		pub_gone(e, &p->peer);
 		free(p);
 	}
+	for (struct pub_stream *ps = t->streams; ps; ps = ps->next)
+		ps->t = NULL; /* the streams live on until they close */
 	if (t->sess) {
 		t->sess->ntunnels--;
 		quic_conn_forget_bytes(t->sess->c, &t->bytes);
@@ -204,12 +245,18 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 {
 	struct proto_stream_hdr h = {.tunnel_id = t->id};
 	uint8_t buf[PROTO_STREAM_HDR_MAX];
+	struct pub_stream *ps;
 	struct quic_stream *s;
 	int n, err;
 
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return -ENOMEM;
 	err = quic_stream_open(t->sess->c, &s);
-	if (err)
+	if (err) {
+		free(ps);
 		return err;
+	}
 	if (peer->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&peer->in6.sin6_addr)) {
 		h.family = 6;
 		memcpy(h.addr, &peer->in6.sin6_addr, 16);
@@ -226,18 +273,29 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 	n = proto_stream_hdr_encode(&h, buf, sizeof(buf));
 	if (n < 0 || quic_stream_write(s, buf, (size_t)n, false)) {
 		quic_stream_reset(s, PROTO_ERR_INTERNAL);
+		free(ps);
 		return -EIO;
 	}
-	quic_stream_set_user(s, t);
+	ps->t = t;
+	ps->peer = *peer;
+	ps->next = t->streams;
+	if (t->streams)
+		t->streams->prev = ps;
+	t->streams = ps;
+	t->nstreams++;
+	quic_stream_set_user(s, ps);
 	quic_stream_set_bytes(s, &t->bytes);
 	t->conns_total++;
-	return quic_stream_attach_tcp(s, fd, false) ? -EIO : 0;
+	/* the stream owns @fd from here, also when this fails: it resets it */
+	quic_stream_attach_tcp(s, fd, false);
+	return 0;
 }
 
 static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			     int salen, void *arg)
 {
 	struct tunnel *t = arg;
+	struct edge *e = t->e;
 	struct pending_conn *p;
 	struct pktio_addr peer = {0};
 	int err;
@@ -251,7 +309,24 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		reset_fd(fd); /* the agent is gone: refuse until it returns */
 		return;
 	}
-	edge_limits_tcp_dead_peer(fd, t->e->cfg.idle_timeout_s);
+	if (t->nstreams + t->npend >= e->cfg.limits.max[EDGE_LIMIT_STREAMS_PER_TUNNEL]) {
+		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL, "a public connection");
+		reset_fd(fd);
+		return;
+	}
+	if (quic_ep_buffer_bytes(e->ep) >= e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
+		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection");
+		reset_fd(fd);
+		return;
+	}
+	err = edge_src_get(e->src, &peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
+	if (err) {
+		if (err == -EBUSY)
+			limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
+		reset_fd(fd);
+		return;
+	}
+	edge_limits_tcp_dead_peer(fd, e->cfg.idle_timeout_s);
 	if (!t->pend_head && quic_conn_handshake_done(t->sess->c)) {
 		err = tunnel_open_stream(t, fd, &peer);
 		if (!err) {
@@ -260,6 +335,7 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		}
 		if (err != -EAGAIN) {
 			reset_fd(fd);
+			pub_gone(e, &peer);
 			return;
 		}
 	}
@@ -268,6 +344,7 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		pr_warn_rl("tunnel %llu: too many public connections waiting for the agent",
 			   (unsigned long long)t->id);
 		reset_fd(fd);
+		pub_gone(e, &peer);
 		return;
 	}
 	p->fd = fd;
@@ -288,8 +365,10 @@ static void tunnel_drain(struct tunnel *t)
 
 		if (err == -EAGAIN)
 			break;
-		if (err)
+		if (err) {
 			reset_fd(p->fd);
+			pub_gone(t->e, &p->peer);
+		}
 		t->pend_head = p->next;
 		if (!t->pend_head)
 			t->pend_tail = NULL;
@@ -436,6 +515,18 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 			ss->token_name, port, (unsigned long long)t->id);
 		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
 		return;
+	}
+	{
+		uint64_t n = 0;
+
+		for (t = e->tunnels; t; t = t->next)
+			n += !strcmp(t->token_name, ss->token_name);
+		if (n >= e->cfg.limits.max[EDGE_LIMIT_TUNNELS_PER_TOKEN]) {
+			limit_hit(e, EDGE_LIMIT_TUNNELS_PER_TOKEN, "a REGISTER");
+			ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id,
+				   "too many tunnels for this token");
+			return;
+		}
 	}
 	if (ss->ntunnels >= TUNNELS_PER_AGENT) {
 		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels");
@@ -602,9 +693,25 @@ static void edge_stream_close_cb(struct quic_conn *c, struct quic_stream *s, uin
 				 void *arg)
 {
 	struct session *ss = quic_conn_user(c);
-	struct tunnel *t = quic_stream_user(s);
+	struct pub_stream *ps = quic_stream_user(s);
+	struct edge *e = arg;
+	struct tunnel *t = NULL;
 
-	(void)arg;
+	if (ps && (!ss || s != ss->ctrl)) {
+		t = ps->t;
+		if (t) {
+			if (ps->prev)
+				ps->prev->next = ps->next;
+			else
+				t->streams = ps->next;
+			if (ps->next)
+				ps->next->prev = ps->prev;
+			t->nstreams--;
+		}
+		pub_gone(e, &ps->peer);
+		quic_stream_set_user(s, NULL);
+		free(ps);
+	}
 	if (ss && s == ss->ctrl) {
 		ss->ctrl = NULL;
 		if (!app_err)
@@ -762,6 +869,8 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->handshakes_ok = e->handshakes_ok;
 	st->handshakes_failed = e->handshakes_failed;
 	st->auth_failed = e->auth_failed;
+	memcpy(st->limit_hits, e->limit_hits, sizeof(st->limit_hits));
+	st->stream_buffer_bytes = quic_ep_buffer_bytes(e->ep);
 	st->streams_ok = e->closed_streams_ok;
 	st->streams_reset = e->closed_streams_reset;
 	st->quic_bytes_in = e->closed_bytes_in;
@@ -798,6 +907,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 
 			t->pend_head = p->next;
 			reset_fd(p->fd);
+			pub_gone(e, &p->peer);
 			free(p);
 		}
 		t->pend_tail = NULL;
@@ -834,8 +944,10 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 {
 	struct quic_ep_config qc = {0};
 	char buf[NETADDR_STR_MAX];
+	struct edge_limits dflt;
 	struct pktio *io;
 	struct edge *e;
+	unsigned int i;
 	bool gso;
 	int err;
 
@@ -844,10 +956,20 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		return -ENOMEM;
 	e->base = base;
 	e->cfg = *cfg;
+	edge_limits_default(&dflt);
+	for (i = 0; i < EDGE_LIMIT__MAX; i++)
+		if (!e->cfg.limits.max[i])
+			e->cfg.limits.max[i] = dflt.max[i];
+	err = edge_src_new(&e->src);
+	if (err) {
+		free(e);
+		return err;
+	}
 	err = pktio_udp_new(&io, &cfg->listen, NULL);
 	if (err) {
 		pr_err("failed to listen for QUIC on %s: %s",
 		       netaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
+		edge_src_free(e->src);
 		free(e);
 		return err;
 	}
@@ -875,6 +997,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.latency = cfg->maps ? cfg->maps->latency : NULL;
 	err = quic_ep_new(&e->ep, base, io, &qc, &edge_handlers, e);
 	if (err) {
+		edge_src_free(e->src);
 		free(e);
 		return err;
 	}
@@ -916,5 +1039,6 @@ void edge_free(struct edge *e)
 		e->sessions = ss->next;
 		free(ss);
 	}
+	edge_src_free(e->src);
 	free(e);
 }

@@ -8,6 +8,7 @@
 #ifndef BEAM_TUNNEL_H
 #define BEAM_TUNNEL_H
 
+#include "edge_limits.h"
 #include "pktio.h"
 
 #include <stdint.h>
@@ -32,6 +33,7 @@ struct edge_config {
 	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */
 	const char *xdp_ifname;	    /* --xdp: AF_XDP on this interface, else NULL */
 	const char *pin_root;	    /* where beam's XDP pins live (NULL: default) */
+	struct edge_limits limits;  /* 0 for a limit: its default */
 };
 
 /* Start the edge in @base. Returns 0 or -errno after a message. */

@@ -10,6 +10,10 @@
   fault_svc.py hold HOST PORT             open two connections: one reading a stream, one
                                           idle; print "held" and wait to be killed
   fault_svc.py read-until-close HOST PORT read until EOF or reset; print how it ended
+  fault_svc.py conns HOST PORT N EXTRA    N echo connections, each checked; with EXTRA
+                                          "reset", one more that must be refused, then
+                                          the N checked again; print "ok", then hold them
+  fault_svc.py stall-hold HOST PORT       open a stalled connection, fill it, hold it
 """
 import hashlib
 import os
@@ -109,6 +113,64 @@ def read_until_close(host, port):
         print("reset %d" % n)
 
 
+def echo_ok(c):
+    c.sendall(b"ping")
+    got = b""
+    while len(got) < 4:
+        d = c.recv(4 - len(got))
+        if not d:
+            return False
+        got += d
+    return got == b"ping"
+
+
+def refused(host, port):
+    try:
+        c = socket.create_connection((host, port), timeout=5)
+        c.settimeout(5)
+        c.sendall(b"ping")
+        d = c.recv(4)
+        return not d
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def conns(host, port, n, extra):
+    held = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+    for i, c in enumerate(held):
+        if not echo_ok(c):
+            print("connection %d does not echo" % i, flush=True)
+            sys.exit(1)
+    if extra == "reset" and not refused(host, port):
+        print("connection %d was admitted" % (n + 1), flush=True)
+        sys.exit(1)
+    for i, c in enumerate(held):
+        if not echo_ok(c):
+            print("connection %d broke after the refusal" % i, flush=True)
+            sys.exit(1)
+    print("ok", flush=True)
+    while True:
+        time.sleep(1)
+
+
+def stall_hold(host, port):
+    st = socket.create_connection((host, port))
+    st.sendall(b"stall")
+    st.setblocking(False)
+    sent, end = 0, time.monotonic() + 2
+    buf = bytes(65536)
+    while time.monotonic() < end:
+        try:
+            sent += st.send(buf)
+        except BlockingIOError:
+            time.sleep(0.01)
+    print("stalled %d" % sent, flush=True)
+    while True:
+        time.sleep(1)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "stall-echo-server":
@@ -119,5 +181,9 @@ if __name__ == "__main__":
         hold(args[0], int(args[1]))
     elif cmd == "read-until-close":
         read_until_close(args[0], int(args[1]))
+    elif cmd == "conns":
+        conns(args[0], int(args[1]), int(args[2]), args[3])
+    elif cmd == "stall-hold":
+        stall_hold(args[0], int(args[1]))
     else:
         sys.exit("unknown command " + cmd)
