@@ -94,11 +94,19 @@ void xdp_maps_init(struct xdp_maps *m)
 
 void xdp_maps_close(struct xdp_maps *m)
 {
-	int *fds[] = {&m->xsks, &m->stats, &m->flows, &m->config, &m->rate, &m->conns, &m->latency};
+	int *fds[7];
 	size_t i;
 
+	/* not even &m->field before the check: that is undefined for NULL */
 	if (!m)
 		return;
+	fds[0] = &m->xsks;
+	fds[1] = &m->stats;
+	fds[2] = &m->flows;
+	fds[3] = &m->config;
+	fds[4] = &m->rate;
+	fds[5] = &m->conns;
+	fds[6] = &m->latency;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
