@@ -51,7 +51,7 @@ static __always_inline void rewrite(struct __sk_buff *skb, int off, int field, _
 {
 	bpf_l4_csum_replace(skb, off + offsetof(struct udphdr, check), from, to,
 			    BPF_F_MARK_MANGLED_0 | sizeof(__u16));
-	bpf_skb_store_bytes(skb, off + field, &to, sizeof(to), 0);
+	bpf_skb_store_bytes(skb, off + field, &to, sizeof(to), BPF_F_RECOMPUTE_CSUM);
 }
 
 SEC("tc")
