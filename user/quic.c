@@ -38,19 +38,20 @@
 #include <wolfssl/openssl/evp.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
-#define CHUNK_SIZE	(64 * 1024)
-#define CHUNK_POOL_MAX	32
-#define RX_BATCH	32
-#define TX_MAX_PKTS	64    /* packets in one GSO train / one write batch */
-#define TX_TRAIN_BYTES	65000 /* a GSO train is one UDP datagram to the kernel: < 64 KiB */
-#define TX_PKT_MAX	1500  /* room for one packet in the train buffer */
-#define TX_BATCHES	16    /* write batches per call before yielding to the loop */
-#define RX_ROUNDS	8     /* recv batches per readable event */
-#define CID_TABLE_BITS	16
-#define TCP_READS_MAX	16 /* reads per readable event, so one stream cannot starve */
-#define STATIC_SECRET	32
-#define RESET_BURST	100 /* stateless resets per second */
-#define RETRY_TOKEN_TTL (10 * NGTCP2_SECONDS)
+#define CHUNK_SIZE	 (64 * 1024)
+#define CONN_SENDBUF_MAX (64u << 20) /* read from all of a connection's sockets, not acked */
+#define CHUNK_POOL_MAX	 32
+#define RX_BATCH	 32
+#define TX_MAX_PKTS	 64    /* packets in one GSO train / one write batch */
+#define TX_TRAIN_BYTES	 65000 /* a GSO train is one UDP datagram to the kernel: < 64 KiB */
+#define TX_PKT_MAX	 1500  /* room for one packet in the train buffer */
+#define TX_BATCHES	 16    /* write batches per call before yielding to the loop */
+#define RX_ROUNDS	 8     /* recv batches per readable event */
+#define CID_TABLE_BITS	 16
+#define TCP_READS_MAX	 16 /* reads per readable event, so one stream cannot starve */
+#define STATIC_SECRET	 32
+#define RESET_BURST	 100 /* stateless resets per second */
+#define RETRY_TOKEN_TTL	 (10 * NGTCP2_SECONDS)
 
 /* A buffer chunk: [off, len) holds bytes not yet consumed. */
 struct chunk {
@@ -151,6 +152,8 @@ struct quic_conn {
 	unsigned int early_rejected : 1;
 	unsigned int in_write : 1;
 	unsigned int in_read : 1; /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
+	unsigned int sq_over : 1; /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
+	uint64_t sq_total;	  /* bytes in the send buffers of all streams */
 	unsigned int close_wanted : 1;
 	uint64_t close_wanted_code;
 	char close_wanted_reason[128];
@@ -704,6 +707,7 @@ static void stream_destroy(struct quic_stream *s)
 
 	if (s->fd >= 0)
 		stream_tcp_close(s, true);
+	s->c->sq_total -= s->sq_end - s->sq_base;
 	chunkq_free(ep, &s->sq);
 	chunkq_free(ep, &s->rq);
 	stream_unlink(s);
@@ -855,8 +859,15 @@ static uint64_t sq_buffered(const struct quic_stream *s)
 
 static void stream_update_read(struct quic_stream *s)
 {
+	struct quic_conn *c = s->c;
 	bool want = s->fd >= 0 && !s->connecting && !s->tcp_rd_eof && !s->is_reset &&
-		    sq_buffered(s) < s->c->ep->cfg.sendbuf_max;
+		    sq_buffered(s) < c->ep->cfg.sendbuf_max;
+
+	/* a budget for the whole connection too: many slow streams must not add up */
+	if (want && c->sq_total >= CONN_SENDBUF_MAX) {
+		want = false;
+		c->sq_over = 1;
+	}
 
 	if (want && !s->reading) {
 		event_add(s->rev, NULL);
@@ -865,6 +876,20 @@ static void stream_update_read(struct quic_stream *s)
 		event_del(s->rev);
 		s->reading = 0;
 	}
+}
+
+/* Account @delta bytes of send buffer; below half the budget, paused sockets resume. */
+static void conn_sq_add(struct quic_conn *c, int64_t delta)
+{
+	struct quic_stream *s;
+
+	c->sq_total += (uint64_t)delta;
+	if (!c->sq_over || c->sq_total >= CONN_SENDBUF_MAX / 2)
+		return;
+	c->sq_over = 0;
+	for (s = c->streams; s; s = s->all_next)
+		if (s->fd >= 0 && !s->reading && !s->dead)
+			stream_update_read(s);
 }
 
 static void stream_tcp_done_check(struct quic_stream *s)
@@ -882,7 +907,9 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	(void)what;
-	for (i = 0; i < TCP_READS_MAX && sq_buffered(s) < ep->cfg.sendbuf_max; i++) {
+	for (i = 0; i < TCP_READS_MAX && sq_buffered(s) < ep->cfg.sendbuf_max &&
+		    c->sq_total < CONN_SENDBUF_MAX;
+	     i++) {
 		struct chunk *k = chunkq_tail_room(ep, &s->sq);
 		ssize_t n;
 
@@ -894,6 +921,7 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n > 0) {
 			k->len += (uint32_t)n;
 			s->sq_end += (uint64_t)n;
+			c->sq_total += (uint64_t)n;
 			if (s->bytes)
 				s->bytes->tx += (uint64_t)n;
 			if (!s->first_byte_ns) {
@@ -1106,6 +1134,7 @@ int quic_stream_write(struct quic_stream *s, const void *data, size_t len, bool 
 	if (err)
 		return err;
 	s->sq_end += len;
+	s->c->sq_total += len;
 	if (fin)
 		s->fin_queued = 1;
 	sendq_push(s);
@@ -1189,6 +1218,7 @@ static int acked_stream_data_offset_cb(ngtcp2_conn *conn, int64_t stream_id, uin
 		s->sq.head = k->next;
 		if (!s->sq.head)
 			s->sq.tail = NULL;
+		conn_sq_add(c, -(int64_t)k->len);
 		chunk_put(c->ep, k);
 	}
 	if (s->fd >= 0 && !s->reading)
