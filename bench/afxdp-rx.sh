@@ -139,13 +139,17 @@ out = {
     "link": "veth, beam XDP program " + sys.argv[4] + ", AF_XDP " + sys.argv[2],
     "datagram_bytes": int(sys.argv[3]),
     "rounds": rows,
-    "median": {w: {p: {"pps": med(p, w, "pps"), "cpu_ns_per_pkt": med(p, w, "cpu_ns_per_pkt"),
-                       "batch": med(p, w, "batch")} for p in ("xsk", "udp")}
-               for w in ("poll", "interval")},
+    "median_by_wait": {w: {p: {"pps": med(p, w, "pps"), "cpu_ns_per_pkt": med(p, w, "cpu_ns_per_pkt"),
+                               "batch": med(p, w, "batch")} for p in ("xsk", "udp")}
+                       for w in ("poll", "interval")},
     "csum": json.loads(sys.argv[1]),
 }
+# "median": the poll mode (woken per arrival, as the event loop of beamd is), the
+# figure bench/report.sh reads; the moderated one is beside it.
+out["median"] = out["median_by_wait"]["poll"]
 out["xsk_cpu_per_pkt_vs_recvmmsg"] = {
-    w: round(out["median"][w]["xsk"]["cpu_ns_per_pkt"] / out["median"][w]["udp"]["cpu_ns_per_pkt"], 3)
+    w: round(out["median_by_wait"][w]["xsk"]["cpu_ns_per_pkt"] /
+             out["median_by_wait"][w]["udp"]["cpu_ns_per_pkt"], 3)
     for w in ("poll", "interval")}
 out["goal"] = "AF_XDP CPU per received packet <= 0.6x recvmmsg"
 out["tunnel_mb"] = int(os.environ["TUN_MB"])
@@ -155,7 +159,7 @@ out["tunnel_mbps_median"] = {p: statistics.median(float(r["mbps"]) for r in tun 
 out["tunnel_goal"] = "tunnel throughput with AF_XDP never below the socket path"
 json.dump(out, open(os.environ["OUT"], "w"), indent=1)
 for w in ("poll", "interval"):
-    m = out["median"][w]
+    m = out["median_by_wait"][w]
     print("%-8s AF_XDP  : %8.0f pkt/s  %7.1f ns CPU/pkt  (batch %.1f)" % (w, m["xsk"]["pps"], m["xsk"]["cpu_ns_per_pkt"], m["xsk"]["batch"]))
     print("%-8s recvmmsg: %8.0f pkt/s  %7.1f ns CPU/pkt  (batch %.1f)" % (w, m["udp"]["pps"], m["udp"]["cpu_ns_per_pkt"], m["udp"]["batch"]))
     print("%-8s AF_XDP / recvmmsg CPU per packet: %.2fx (goal <= 0.6x)" % (w, out["xsk_cpu_per_pkt_vs_recvmmsg"][w]))
