@@ -74,6 +74,19 @@ static void ctrl_send(struct agent *a, const struct proto_msg *m)
 	quic_stream_write(a->ctrl, buf, (size_t)n, false);
 }
 
+/* REGISTER the tunnel: the asked port, or the one we had before a reconnect. */
+static void send_register(struct agent *a)
+{
+	struct proto_msg m = {.type = PROTO_REGISTER};
+
+	m.reg.req_id = 1;
+	m.reg.kind = PROTO_KIND_TCP;
+	m.reg.name.data = (const uint8_t *)a->name;
+	m.reg.name.len = strlen(a->name);
+	m.reg.port = a->cfg.remote_port ? a->cfg.remote_port : a->public_port;
+	ctrl_send(a, &m);
+}
+
 /* HELLO then REGISTER: both idempotent, so they may go in 0-RTT. */
 static void agent_start_control(struct agent *a)
 {
@@ -94,14 +107,7 @@ static void agent_start_control(struct agent *a)
 	m.hello.token.len = strlen(a->cfg.token);
 	ctrl_send(a, &m);
 
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_REGISTER;
-	m.reg.req_id = 1;
-	m.reg.kind = PROTO_KIND_TCP;
-	m.reg.name.data = (const uint8_t *)a->name;
-	m.reg.name.len = strlen(a->name);
-	m.reg.port = a->cfg.remote_port ? a->cfg.remote_port : a->public_port;
-	ctrl_send(a, &m);
+	send_register(a);
 	quic_conn_flush(a->c);
 }
 
@@ -137,6 +143,16 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 	case PROTO_ERROR:
 		snprintf(reason, sizeof(reason), "%.*s", (int)m->error.reason.len,
 			 (const char *)m->error.reason.data);
+		if (m->error.code == PROTO_ERR_PORT_TAKEN && !a->cfg.remote_port &&
+		    a->public_port) {
+			/* only remembered from before a restart of the edge: take any port */
+			pr_warn("public port %u was taken while we were away: asking for another",
+				a->public_port);
+			a->public_port = 0;
+			send_register(a);
+			quic_conn_flush(a->c);
+			break;
+		}
 		pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
 		if (m->error.code == PROTO_ERR_PORT_TAKEN || m->error.code == PROTO_ERR_AUTH ||
 		    m->error.code == PROTO_ERR_PORT_DENIED ||
