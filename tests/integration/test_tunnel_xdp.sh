@@ -9,7 +9,7 @@
 # must show the packets took the XSK redirect, not the socket. Then: SIGKILL
 # beamd and start it again on the same interface with no cleanup, and the
 # fallback to the socket path when AF_XDP cannot be had (queue taken, generic
-# mode).
+# mode, no capabilities).
 #
 # BIG_MB (default 1024) sizes the big transfer.
 source "$(dirname "$0")/lib.sh"
@@ -215,6 +215,24 @@ test_xdp_fallback_behind_generic_mode() {
 	[[ $got == "hello through beam $T_RUN" ]]
 }
 
+test_xdp_fallback_without_rights() {
+	local got
+
+	command -v setpriv >/dev/null || t_skip "setpriv missing"
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
+	# Root still, but without the capabilities BPF and AF_XDP need.
+	t_bg "$EDGE" edge setpriv --bounding-set=-bpf,-sys_admin,-net_admin,-net_raw,-perfmon \
+		beamd --listen "$EDGE_AGENT_HP:4433" --tokens "$T_DIR/tokens" --grace 20 --xdp eth1
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log" || t_fail "$(cat "$T_DIR/edge.log")"
+	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
+	t_log "$(grep 'not used' "$T_DIR/edge.log")"
+	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
+	tun_agent agent6 8080
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	[[ $got == "hello through beam $T_RUN" ]]
+}
+
 t_test test_xdp_mode_on "beamd --xdp eth1 attached beam's program and an AF_XDP socket"
 t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
@@ -225,4 +243,5 @@ t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface wi
 t_test test_xdp_dual_stack_socket "beamd on [::]:4433 with --xdp: IPv4 agents over AF_XDP"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"
 t_test test_xdp_fallback_behind_generic_mode "beam's program in generic mode: AF_XDP declined, the socket path works"
+t_test test_xdp_fallback_without_rights "no BPF/AF_XDP capabilities: one warning, the socket path works"
 t_done
