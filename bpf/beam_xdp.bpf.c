@@ -454,8 +454,11 @@ int beam_xdp(struct xdp_md *ctx)
 			reason = BEAM_REASON_INITIAL_RATE;
 	}
 
-	/* An AF_XDP socket receives only its own queue's frames. */
+	/* An AF_XDP socket receives only its own queue's frames, and only what
+	 * fits one UMEM frame: generic XDP sees GRO-merged trains, which the
+	 * socket path takes whole. */
 	if (reason == BEAM_REASON_TO_SOCKET && (cfg->flags & BEAM_CFG_STEER) &&
+	    len + sizeof(struct beam_xdp_meta) <= BEAM_XSK_FRAME_SIZE &&
 	    bpf_map_lookup_elem(&xsks, &q)) {
 		act = steer(ctx, q);
 		if (act == XDP_REDIRECT)

@@ -190,6 +190,11 @@ struct beam_rate {
 #define BEAM_RATE_SCALE 1024u
 _Static_assert(sizeof(struct beam_rate) == 16, "beam_rate layout");
 
+/* Bytes of one UMEM frame of beamd's AF_XDP sockets (no headroom). A frame
+ * that would not fit with its metadata (a GRO-merged train in generic mode)
+ * is passed to the UDP socket instead of redirected. */
+#define BEAM_XSK_FRAME_SIZE 2048
+
 /* XDP metadata in front of a frame redirected to AF_XDP. */
 struct beam_xdp_meta {
 	__u64 rx_ns; /* bpf_ktime_get_ns() when XDP steered the frame */

@@ -251,14 +251,8 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		return -EINVAL;
 	}
 
-	/* Generic XDP runs after GRO, and sees a local sender's GSO trains
-	 * whole: such frames exceed an AF_XDP frame and the redirect loses them.
-	 * TODO(#6): have the program pass frames bigger than an AF_XDP frame to
-	 * the socket, then allow generic mode. */
-	if (st.mode == XDP_LOADER_GENERIC) {
-		*why = "beam's XDP program runs in generic mode, where GRO-merged frames do not fit AF_XDP frames";
-		return -EOPNOTSUPP;
-	}
+	/* Generic XDP runs after GRO and sees GRO-merged trains whole; the
+	 * program passes those to the UDP socket (BEAM_XSK_FRAME_SIZE). */
 	return 0;
 }
 

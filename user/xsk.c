@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define XSK_DEF_FRAME_SIZE 2048u
+#define XSK_DEF_FRAME_SIZE BEAM_XSK_FRAME_SIZE
 #define XSK_DEF_NFRAMES	   4096u
 #define XSK_DEF_RING_SIZE  1024u
 /* Copy mode sends at most 32 frames per sendto() (the kernel's TX budget);
