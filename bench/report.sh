@@ -480,11 +480,11 @@ plots
 write_report
 jq -n --slurpfile meta <(cat "$OUT/meta.json" 2>/dev/null || echo '{}') \
 	--slurpfile status <(cat "$OUT/status.jsonl" 2>/dev/null) \
-	--slurpfile goals "$GOALS" --argjson stats "$STATS_JSON" \
+	--slurpfile goals "$GOALS" --slurpfile stats <(printf '%s\n' "$STATS_JSON") \
 	--slurpfile samples "$RAW" \
 	--slurpfile xdp <(cat "$OUT/xdp.json" 2>/dev/null) \
 	--slurpfile afxdp <(cat "$OUT/afxdp.json" 2>/dev/null) \
-	'{meta: ($meta[0] // {}), subjects: $status, goals: $goals, stats: $stats, samples: $samples,
+	'{meta: ($meta[0] // {}), subjects: $status, goals: $goals, stats: $stats[0], samples: $samples,
 	  xdp: ($xdp[0] // null), afxdp: ($afxdp[0] // null)}' >"$OUT/results.json" ||
 	{ echo "report: cannot write results.json" >&2; exit 1; }
 rm -f "$GOALS"

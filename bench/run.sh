@@ -295,7 +295,7 @@ run_xdp_scripts() {
 	[[ $QUICK != 0 ]] && rounds=1 secs=1
 	if [[ -f $BENCH_DIR/xdp-pps.sh ]]; then
 		b_log "running bench/xdp-pps.sh"
-		BUILD=$BUILD QUICK=$QUICK timeout 900 bash "$BENCH_DIR/xdp-pps.sh" "$OUT/xdp.json" \
+		BUILD=$BUILD QUICK=$QUICK REPS=$rounds timeout 900 bash "$BENCH_DIR/xdp-pps.sh" "$OUT/xdp.json" \
 			>"$OUT/xdp-pps.log" 2>&1 || b_log "xdp-pps.sh failed: $(tail -c 300 "$OUT/xdp-pps.log")"
 	else
 		b_log "bench/xdp-pps.sh not on this branch yet"
