@@ -391,7 +391,7 @@ write_report() {
 		echo
 		echo "| subject | goal | measured | status |"
 		echo "| --- | --- | --- | --- |"
-		jq -r '"| \(.subject) | \(.goal) | \(if .value == null then "-" else (.value | tostring) end) | \(.status)\(if .note != "" then " (" + .note + ")" else "" end) |"' "$GOALS"
+		jq -r '"| \(.subject) | \(.goal) | \(if .value == null then "-" elif .value >= 100 then (.value | round | tostring) else (.value * 1000 | round / 1000 | tostring) end) | \(.status)\(if .note != "" then " (" + .note + ")" else "" end) |"' "$GOALS"
 
 		echo
 		echo "## 1. Bulk throughput (iperf3 through the tunnel)"
