@@ -62,6 +62,23 @@ struct hdr_state {
 
 static void agent_connect(struct agent *a);
 
+/* Keep @r for the next connection, and in the session file for the next process. */
+static void agent_keep_resume(struct agent *a, struct quic_resume *r)
+{
+	int err;
+
+	if (!r)
+		return;
+	quic_resume_free(a->resume);
+	a->resume = r;
+	if (!a->cfg.session_file)
+		return;
+	err = quic_resume_save(r, a->cfg.session_file);
+	if (err)
+		pr_warn_rl("failed to save the session to '%s': %s", a->cfg.session_file,
+			   strerror(-err));
+}
+
 static void ctrl_send(struct agent *a, const struct proto_msg *m)
 {
 	uint8_t buf[PROTO_MAX_PAYLOAD + 16];
@@ -139,6 +156,8 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 			 (double)(quic_now_ns() - a->started_ns) / 1e6,
 			 quic_conn_early_accepted(a->c) ? "accepted" : "not used");
 		a->up = true;
+		if (a->cfg.session_file)
+			agent_keep_resume(a, quic_conn_take_resume(a->c));
 		break;
 	case PROTO_ERROR:
 		snprintf(reason, sizeof(reason), "%.*s", (int)m->error.reason.len,
@@ -365,10 +384,7 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 	struct quic_resume *r;
 
 	r = quic_conn_take_resume(c);
-	if (r) {
-		quic_resume_free(a->resume);
-		a->resume = r;
-	}
+	agent_keep_resume(a, r);
 	a->c = NULL;
 	a->ctrl = NULL;
 	if (app == PROTO_ERR_AUTH) {
@@ -476,6 +492,18 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 	if (getrandom(a->agent_id, sizeof(a->agent_id), 0) != sizeof(a->agent_id)) {
 		free(a);
 		return -EIO;
+	}
+	if (cfg->session_file) {
+		int err = quic_resume_load(cfg->session_file, &a->resume);
+
+		if (err == -EPERM)
+			pr_warn("ignoring session file '%s': readable or writable by other users",
+				cfg->session_file);
+		else if (err && err != -ENOENT)
+			pr_warn("ignoring session file '%s': %s", cfg->session_file,
+				strerror(-err));
+		else if (!err)
+			pr_debug("resuming from session file '%s' (0-RTT)", cfg->session_file);
 	}
 	a->retry = evtimer_new(base, retry_cb, a);
 	if (!a->retry) {

@@ -30,6 +30,7 @@ struct agent_config {
 	enum tls_verify verify;
 	uint8_t pin[TLS_FP_LEN];
 	unsigned int idle_timeout_s;
+	const char *session_file; /* keep the session ticket here across restarts, or NULL */
 };
 
 /*

@@ -34,13 +34,23 @@ static void usage(FILE *out)
 		"  -r, --remote-port N      ask the edge for this public port (default: edge picks)\n"
 		"      --token-file FILE    read the token from FILE (default: $BEAM_TOKEN)\n"
 		"      --name NAME          tunnel name (default tcp:HOST:PORT)\n"
+		"      --session-file FILE  keep the TLS session here to resume (0-RTT) after a restart\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
 		"  -h, --help               this text\n");
 }
 
-enum { OPT_PIN = 256, OPT_CA, OPT_INSECURE, OPT_TOKEN_FILE, OPT_NAME, OPT_IDLE, OPT_VERSION };
+enum {
+	OPT_PIN = 256,
+	OPT_CA,
+	OPT_INSECURE,
+	OPT_TOKEN_FILE,
+	OPT_NAME,
+	OPT_IDLE,
+	OPT_SESSION,
+	OPT_VERSION
+};
 
 static const struct option options[] = {
 	{"edge", required_argument, NULL, 'e'},
@@ -50,6 +60,7 @@ static const struct option options[] = {
 	{"remote-port", required_argument, NULL, 'r'},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{"name", required_argument, NULL, OPT_NAME},
+	{"session-file", required_argument, NULL, OPT_SESSION},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -63,6 +74,7 @@ struct args {
 	const char *ca;
 	const char *token_file;
 	const char *name;
+	const char *session_file;
 	const char *target;
 	unsigned long remote_port;
 	unsigned long idle_s;
@@ -102,6 +114,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_NAME:
 			a->name = optarg;
+			break;
+		case OPT_SESSION:
+			a->session_file = optarg;
 			break;
 		case OPT_IDLE:
 			a->idle_s = strtoul(optarg, &end, 10);
@@ -182,6 +197,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	}
 	c->token = token;
 	c->name = a->name;
+	c->session_file = a->session_file;
 	c->remote_port = (uint16_t)a->remote_port;
 	c->idle_timeout_s = (unsigned int)a->idle_s;
 	if (a->pin) {

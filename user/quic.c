@@ -26,7 +26,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -2140,6 +2142,88 @@ struct quic_resume *quic_conn_take_resume(struct quic_conn *c)
 	}
 	r->tp_len = (size_t)n;
 	return r;
+}
+
+#define RESUME_MAGIC "BEAMRES1"
+
+int quic_resume_save(const struct quic_resume *r, const char *path)
+{
+	unsigned char *der = NULL;
+	char tmp[PATH_MAX];
+	uint8_t hdr[16];
+	int len, fd, err = 0;
+
+	len = wolfSSL_i2d_SSL_SESSION(r->session, &der);
+	if (len <= 0 || len > 65535 || r->tp_len > sizeof(r->tp))
+		return -EINVAL;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	memcpy(hdr, RESUME_MAGIC, 8);
+	hdr[8] = (uint8_t)(r->tp_len >> 8);
+	hdr[9] = (uint8_t)r->tp_len;
+	hdr[10] = (uint8_t)(len >> 8);
+	hdr[11] = (uint8_t)len;
+	memset(hdr + 12, 0, 4);
+	if (write(fd, hdr, sizeof(hdr)) != sizeof(hdr) ||
+	    write(fd, r->tp, r->tp_len) != (ssize_t)r->tp_len || write(fd, der, (size_t)len) != len)
+		err = -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	if (der)
+		wolfSSL_OPENSSL_free(der);
+	return err;
+}
+
+int quic_resume_load(const char *path, struct quic_resume **out)
+{
+	uint8_t buf[16 + 256 + 65536];
+	const unsigned char *p;
+	struct quic_resume *r;
+	size_t tp_len, der_len;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || (st.st_mode & (S_IROTH | S_IWOTH))) {
+		close(fd);
+		return -EPERM;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 16 || memcmp(buf, RESUME_MAGIC, 8))
+		return -EBADMSG;
+	tp_len = (size_t)buf[8] << 8 | buf[9];
+	der_len = (size_t)buf[10] << 8 | buf[11];
+	if (tp_len > sizeof(r->tp) || 16 + tp_len + der_len != (size_t)n)
+		return -EBADMSG;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memcpy(r->tp, buf + 16, tp_len);
+	r->tp_len = tp_len;
+	p = buf + 16 + tp_len;
+	r->session = wolfSSL_d2i_SSL_SESSION(NULL, &p, (long)der_len);
+	if (!r->session) {
+		free(r);
+		return -EBADMSG;
+	}
+	*out = r;
+	return 0;
 }
 
 void quic_resume_free(struct quic_resume *r)

@@ -126,6 +126,15 @@ int quic_ep_connect(struct quic_ep *ep, const struct pktio_addr *local,
 		    const struct pktio_addr *remote, const struct quic_resume *resume,
 		    struct quic_conn **out);
 
+/*
+ * Save @r to @path (mode 0600, replaced atomically) / load it back, so a new
+ * agent process can resume too. The file holds a resumption secret: loading
+ * refuses a file others can read (-EPERM). Returns 0 or -errno; a file that
+ * does not parse is -EBADMSG.
+ */
+int quic_resume_save(const struct quic_resume *r, const char *path);
+int quic_resume_load(const char *path, struct quic_resume **out);
+
 /* Client: what to keep for the next connection (NULL when no ticket came). */
 struct quic_resume *quic_conn_take_resume(struct quic_conn *c);
 

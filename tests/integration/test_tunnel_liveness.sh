@@ -48,6 +48,20 @@ test_dead_peer_detected() {
 	t_wait_for 10 bash -c "[[ \$(nsenter --net=/run/netns/$CLI curl -s --max-time 2 http://$EDGE_PUB_URL:$PUB_PORT/) == 'alive $T_RUN' ]]"
 }
 
+test_session_file_resumes() {
+	# a new agent process resumes with 0-RTT from the session file
+	tun_agent agent-s1 8080 -v --name resume --session-file "$T_DIR/session"
+	t_wait_for 5 test -s "$T_DIR/session"
+	[[ $(stat -c %a "$T_DIR/session") == 600 ]]
+	kill "$(tun_pid agent-s1)"
+	tun_agent agent-s2 8080 -v --name resume --session-file "$T_DIR/session"
+	grep -q '0-RTT accepted' "$T_DIR/agent-s2.log" ||
+		t_fail "no 0-RTT: $(grep -i 'usable\|session' "$T_DIR/agent-s2.log")"
+	[[ $(get) == "alive $T_RUN" ]] # the same port came back too
+	kill "$(tun_pid agent-s2)"
+}
+
 tun_test test_idle_kept_alive "an idle tunnel outlives three idle timeouts (keep-alive PINGs)"
 tun_test test_dead_peer_detected "a silent peer is noticed within the idle timeout; the agent returns"
+tun_test test_session_file_resumes "--session-file: a restarted agent resumes with 0-RTT"
 t_done
