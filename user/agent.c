@@ -393,6 +393,14 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
+	if (app == PROTO_ERR_NO_TUNNEL) {
+		/* a newer agent with our token and tunnel name took over: coming
+		 * back would take it back and the two would chase each other */
+		pr_err("edge %s:%u: another agent took over this tunnel; stopping",
+		       a->cfg.edge_host, a->cfg.edge_port);
+		agent_fatal(a, 1);
+		return;
+	}
 	if (app == PROTO_ERR_VERSION) {
 		pr_err("edge %s:%u does not speak beam/1 version %d", a->cfg.edge_host,
 		       a->cfg.edge_port, PROTO_VERSION);

@@ -500,8 +500,11 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 			 * connections lead nowhere, reset them now, not at its
 			 * idle timeout */
 			if (!old->ntunnels)
-				quic_conn_close(old->c, PROTO_ERR_SHUTDOWN,
-						"replaced by a new connection");
+				quic_conn_close(old->c, PROTO_ERR_NO_TUNNEL,
+						"tunnel taken over by a new connection");
+			else
+				ctrl_error(old, PROTO_ERR_NO_TUNNEL, 0,
+					   "tunnel taken over by a new connection");
 		} else {
 			pr_info("tunnel %llu: port %u back to '%s' (%s)", (unsigned long long)t->id,
 				t->port, ss->token_name, ss->peer);

@@ -385,6 +385,36 @@ static void test_tunnel_hostile_control_messages(void **state)
 	client_free(&a);
 }
 
+static void test_tunnel_takeover_stops_old_agent(void **state)
+{
+	struct env *e = *state;
+	struct tclient a = {0}, b = {0};
+	struct rx_msg *m;
+	uint64_t port;
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	send_register(&a, 1, "same", 0);
+	m = wait_msg(e, &a, 1);
+	assert_int_equal(m->type, PROTO_REGISTERED);
+	port = m->port;
+
+	/* the same token and tunnel name from another connection takes it over */
+	client_start(e, &b, NULL);
+	client_ctrl(e, &b);
+	send_hello(&b, TOKEN);
+	send_register(&b, 1, "same", 0);
+	m = wait_msg(e, &b, 1);
+	assert_int_equal(m->type, PROTO_REGISTERED);
+	assert_int_equal(m->port, port);
+	/* the old connection (no tunnel left) is closed with no-tunnel: its agent stops */
+	assert_true(run_until(e, &a.closed));
+	assert_int_equal(a.close_app, PROTO_ERR_NO_TUNNEL);
+	client_free(&b);
+	client_free(&a);
+}
+
 static void test_tunnel_bad_token_closes(void **state)
 {
 	struct env *e = *state;
@@ -648,6 +678,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tunnel_hostile_control_messages),
+		cmocka_unit_test(test_tunnel_takeover_stops_old_agent),
 		cmocka_unit_test(test_tunnel_bad_token_closes),
 		cmocka_unit_test(test_tunnel_agent_extra_stream_reset),
 		cmocka_unit_test(test_tunnel_resume_0rtt),
