@@ -268,6 +268,8 @@ int main(int argc, char **argv)
 
 	evcfg = event_config_new();
 	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	/* a socket that never runs dry must not starve the QUIC timers */
+	event_config_set_max_dispatch_interval(evcfg, NULL, 16, 0);
 	base = event_base_new_with_config(evcfg);
 	event_config_free(evcfg);
 	if (!base || agent_new(&agent, base, &cfg))

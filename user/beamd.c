@@ -38,6 +38,8 @@ static void usage(FILE *out)
 		"      --key FILE           PEM private key for --cert\n"
 		"      --public ADDR        address public TCP listeners bind to (default: any)\n"
 		"      --retry              send a QUIC Retry before accepting a connection\n"
+		"      --retry-above N      send a Retry to new clients while N handshakes are in\n"
+		"                           progress (default 256; 0: only with --retry)\n"
 		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
 		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
@@ -72,6 +74,7 @@ enum {
 	OPT_NO_MAPS,
 	OPT_USER,
 	OPT_LIMIT,
+	OPT_RETRY_ABOVE,
 	OPT_VERSION
 };
 
@@ -91,6 +94,7 @@ static const struct option options[] = {
 	{"no-maps", no_argument, NULL, OPT_NO_MAPS},
 	{"user", required_argument, NULL, OPT_USER},
 	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"retry-above", required_argument, NULL, OPT_RETRY_ABOVE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -111,6 +115,7 @@ struct args {
 	struct edge_limits limits;
 	unsigned int grace_s;
 	unsigned int idle_s;
+	unsigned int retry_above;
 	int retry;
 	int verbose;
 	int no_maps;
@@ -136,6 +141,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->grace_s = 30;
 	a->idle_s = 30;
 	edge_limits_default(&a->limits);
+	a->retry_above = 256;
 	while ((opt = getopt_long(argc, argv, "l:t:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -186,6 +192,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_USER:
 			a->user = optarg;
+			break;
+		case OPT_RETRY_ABOVE:
+			if (parse_uint(optarg, 1000000, &a->retry_above)) {
+				pr_err("invalid --retry-above '%s': want 0..1000000", optarg);
+				return 2;
+			}
 			break;
 		case OPT_LIMIT:
 			if (edge_limits_parse(&a->limits, optarg))
@@ -349,6 +361,10 @@ static int run(const struct args *args, struct edge_config *ec)
 	evcfg = event_config_new();
 	/* microsecond timers: QUIC pacing and loss timers are sub-millisecond here */
 	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	/* A socket that never runs dry (a flood) re-activates its read event
+	 * forever; timers (QUIC loss and ack timers, the stats tick) must still
+	 * run: look at them again after every 16 callbacks. */
+	event_config_set_max_dispatch_interval(evcfg, NULL, 16, 0);
 	base = event_base_new_with_config(evcfg);
 	event_config_free(evcfg);
 	if (!base) {
@@ -426,6 +442,7 @@ int main(int argc, char **argv)
 	ec.xdp_ifname = args.xdp_ifname;
 	ec.pin_root = args.pin_root;
 	ec.limits = args.limits;
+	ec.retry_above = args.retry_above;
 	rc = run(&args, &ec);
 	tls_ctx_free(tls);
 	tokens_free(tokens);

@@ -109,6 +109,14 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 		    "QUIC handshakes with agents, by result.");
 	labeled(out, "beam_quic_handshakes_total", "result", "ok", s->handshakes_ok);
 	labeled(out, "beam_quic_handshakes_total", "result", "failed", s->handshakes_failed);
+	prom_family(out, "beam_quic_handshakes_in_progress", PROM_GAUGE,
+		    "QUIC handshakes begun and not finished.");
+	prom_sample_u64(out, "beam_quic_handshakes_in_progress", NULL, s->handshakes_in_progress);
+	prom_family(out, "beam_quic_retry_active", PROM_GAUGE,
+		    "1 while new clients must pass a Retry (--retry, or over --retry-above).");
+	prom_sample_u64(out, "beam_quic_retry_active", NULL, s->retry_active);
+	prom_family(out, "beam_quic_retries_total", PROM_COUNTER, "QUIC Retry packets sent.");
+	prom_sample_u64(out, "beam_quic_retries_total", NULL, s->retries_sent);
 	prom_family(out, "beam_agent_auth_failures_total", PROM_COUNTER,
 		    "Agents refused for an unknown token.");
 	prom_sample_u64(out, "beam_agent_auth_failures_total", NULL, s->auth_failed);

@@ -50,7 +50,10 @@ struct edge_stats {
 	uint64_t tunnels_grace;		      /* kept for an agent that went away */
 	uint64_t limit_hits[EDGE_LIMIT__MAX]; /* newcomers refused by each limit */
 	uint64_t stream_buffer_bytes;	      /* bytes of stream buffers held now */
-	size_t ntunnels;		      /* entries used in @tunnels */
+	uint64_t retries_sent;		      /* QUIC Retry packets sent */
+	uint32_t handshakes_in_progress;
+	bool retry_active; /* new clients get a Retry (--retry, or load) */
+	size_t ntunnels;   /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

@@ -153,9 +153,10 @@ struct quic_conn {
 	unsigned int handshake_done : 1;
 	unsigned int early_rejected : 1;
 	unsigned int in_write : 1;
-	unsigned int in_read : 1; /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
-	unsigned int sq_over : 1; /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
-	uint64_t sq_total;	  /* bytes in the send buffers of all streams */
+	unsigned int counted_hs : 1; /* in ep->handshaking */
+	unsigned int in_read : 1;    /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
+	unsigned int sq_over : 1;    /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
+	uint64_t sq_total;	     /* bytes in the send buffers of all streams */
 	unsigned int close_wanted : 1;
 	uint64_t close_wanted_code;
 	char close_wanted_reason[128];
@@ -179,7 +180,10 @@ struct quic_ep {
 	uint8_t secret[STATIC_SECRET];
 	struct chunk *pool;
 	unsigned int pool_len;
-	uint64_t chunks_out; /* chunks holding stream bytes now */
+	uint64_t chunks_out;  /* chunks holding stream bytes now */
+	uint32_t handshaking; /* server connections still in their handshake */
+	bool retry_on;	      /* Retry for new clients because of load */
+	uint64_t retries_sent;
 	struct log_ratelimit reset_rl;
 	uint8_t *txbuf;
 	struct pktio_pkt rx[RX_BATCH];
@@ -749,6 +753,8 @@ static void conn_free(struct quic_conn *c)
 		stream_destroy(s);
 	}
 	conn_remove_cids(c);
+	if (c->counted_hs)
+		ep->handshaking--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1375,6 +1381,10 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 		}
 	}
 	c->handshake_done = 1;
+	if (c->counted_hs) {
+		c->counted_hs = 0;
+		ep->handshaking--;
+	}
 	c->stats.handshake_ns = quic_now_ns() - c->stats.created_ns;
 	if (ep->cfg.latency)
 		hist_record(&ep->cfg.latency[BEAM_HIST_HANDSHAKE], c->stats.handshake_ns);
@@ -1775,8 +1785,34 @@ static void ep_send_retry(struct quic_ep *ep, const struct pktio_pkt *in, const 
 		return;
 	n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid, &hd->dcid,
 				      token, (size_t)tlen);
-	if (n > 0)
+	if (n > 0) {
+		ep->retries_sent++;
 		ep_send_raw(ep, in, buf, (size_t)n);
+	}
+}
+
+/*
+ * Under a flood of Initials every one costs a TLS handshake's worth of work
+ * (RFC 9000 section 8.1): past cfg.retry_above handshakes in progress, new
+ * clients first prove they own their address with a Retry, which costs us a
+ * hash. Off again below half the threshold, so it does not flap.
+ */
+static bool ep_retry_for_load(struct quic_ep *ep)
+{
+	uint32_t above = ep->cfg.retry_above;
+
+	if (!above)
+		return false;
+	if (!ep->retry_on && ep->handshaking >= above) {
+		ep->retry_on = true;
+		pr_warn("%u QUIC handshakes in progress (threshold %u): new clients must pass a Retry first",
+			ep->handshaking, above);
+	} else if (ep->retry_on && ep->handshaking < above / 2) {
+		ep->retry_on = false;
+		pr_info("%u QUIC handshakes in progress: Retry for new clients off again",
+			ep->handshaking);
+	}
+	return ep->retry_on;
 }
 
 static int conn_tls_server(struct quic_conn *c)
@@ -1806,13 +1842,8 @@ static void ep_accept(struct quic_ep *ep, const struct pktio_pkt *p, const uint8
 
 	if (ngtcp2_accept(&hd, data, len))
 		return;
-	if (ep->cfg.retry) {
-		if (!hd.tokenlen) {
-			ep_send_retry(ep, p, &hd);
-			return;
-		}
-		if (hd.token[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY ||
-		    ngtcp2_crypto_verify_retry_token(&odcid, hd.token, hd.tokenlen, ep->secret,
+	if (hd.tokenlen && hd.token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+		if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token, hd.tokenlen, ep->secret,
 						     sizeof(ep->secret), hd.version, &p->peer.sa,
 						     p->peer.len, &hd.dcid, RETRY_TOKEN_TTL,
 						     quic_now_ns())) {
@@ -1820,6 +1851,9 @@ static void ep_accept(struct quic_ep *ep, const struct pktio_pkt *p, const uint8
 			return;
 		}
 		retried = true;
+	} else if (ep->cfg.retry || ep_retry_for_load(ep)) {
+		ep_send_retry(ep, p, &hd);
+		return;
 	}
 	if (cid_make(ep, &scid))
 		return;
@@ -1852,6 +1886,8 @@ static void ep_accept(struct quic_ep *ep, const struct pktio_pkt *p, const uint8
 	if (conn_tls_server(c) || cid_add(ep, &scid, c) || cid_add(ep, &hd.dcid, c))
 		goto err_free;
 	conn_keep_alive(c);
+	c->counted_hs = 1;
+	ep->handshaking++;
 	if (ep->h.conn_new_cb)
 		ep->h.conn_new_cb(c, ep->arg);
 	conn_read(c, p, data, len);
@@ -2355,4 +2391,14 @@ struct quic_conn *quic_stream_conn(struct quic_stream *s)
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
 {
 	return ep->chunks_out * sizeof(struct chunk);
+}
+
+void quic_ep_retry_state(struct quic_ep *ep, bool *active, uint64_t *sent, uint32_t *handshaking)
+{
+	/* the flood may have stopped: no Initial comes to switch Retry off */
+	if (ep->retry_on)
+		ep_retry_for_load(ep);
+	*active = ep->retry_on || ep->cfg.retry;
+	*sent = ep->retries_sent;
+	*handshaking = ep->handshaking;
 }

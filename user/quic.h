@@ -85,6 +85,8 @@ struct quic_ep_config {
 	uint8_t worker_id;	    /* octet 1 of every CID we issue */
 	uint64_t idle_timeout_ms;   /* 0: 30 s */
 	bool retry;		    /* server: Retry every new client first */
+	uint32_t retry_above;	    /* server: Retry new clients while this many
+				     * handshakes are in progress (0: never) */
 	struct WOLFSSL_CTX *tls;    /* owned by the caller, outlives the endpoint */
 	enum tls_verify verify;	    /* client */
 	uint8_t pin[TLS_FP_LEN];    /* client, TLS_VERIFY_PIN */
@@ -106,6 +108,10 @@ struct quic_ep_config {
  */
 int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 		const struct quic_ep_config *cfg, const struct quic_handlers *h, void *arg);
+
+/* Server: whether new clients get a Retry now (switched off here once the
+ * load has gone), Retries sent so far, handshakes in progress. */
+void quic_ep_retry_state(struct quic_ep *ep, bool *active, uint64_t *sent, uint32_t *handshaking);
 
 /* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);

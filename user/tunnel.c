@@ -874,6 +874,8 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->auth_failed = e->auth_failed;
 	memcpy(st->limit_hits, e->limit_hits, sizeof(st->limit_hits));
 	st->stream_buffer_bytes = quic_ep_buffer_bytes(e->ep);
+	quic_ep_retry_state(e->ep, &st->retry_active, &st->retries_sent,
+			    &st->handshakes_in_progress);
 	st->streams_ok = e->closed_streams_ok;
 	st->streams_reset = e->closed_streams_reset;
 	st->quic_bytes_in = e->closed_bytes_in;
@@ -995,6 +997,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	qc.retry = cfg->retry;
+	qc.retry_above = cfg->retry_above;
 	qc.tls = cfg->tls;
 	qc.max_streams_bidi = 4; /* agents open only the control stream */
 	qc.latency = cfg->maps ? cfg->maps->latency : NULL;
