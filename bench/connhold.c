@@ -349,6 +349,7 @@ static int hold(int argc, char **argv)
 	check_s = now_s() - t0;
 	printf("{\"target_n\":%d,\"held\":%d,\"answered\":%d,\"open_s\":%.3f,\"check_s\":%.3f}\n",
 	       h.n, held, answered, open_s, check_s);
+	free(h.c);
 	return 0;
 }
 

@@ -29,7 +29,8 @@ EDGE_ARGS=(--grace 20 --idle-timeout "$IDLE" --metrics "$METRICS" --cert "$T_DIR
 tun_edge "${EDGE_ARGS[@]}" || t_skip_all "beamd did not start"
 
 scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
-metric() { scrape | awk -v m="$1" '$1 == m { print $2; exit }'; }
+# the whole scrape first: an awk that exits early would fail curl's write (pipefail)
+metric() { scrape >"$T_DIR/scrape.txt" && awk -v m="$1" '$1 == m { print $2 }' "$T_DIR/scrape.txt"; }
 streams_at_least() { (($(metric beam_streams_active) >= $1)); }
 streams_at_most() { (($(metric beam_streams_active) <= $1)); }
 xdp_to_socket() { t_ns "$EDGE" beam-xdp stats eth1 | awk '$1 == "to_socket" { print $3 }'; }
