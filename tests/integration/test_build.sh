@@ -54,6 +54,22 @@ test_wolfssl_aesgcm_speed_vs_openssl()
 	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }'
 }
 
+# The tests run what this build made: `make test SANITIZE=1` must exercise
+# build/san, never fall back to build/ through PATH.
+test_programs_come_from_this_build()
+{
+	local prog path
+
+	for prog in beamd beam beam-xdp; do
+		path=$(command -v "$prog")
+		[[ $path == "$T_BUILD/$prog" ]] || t_fail "$prog resolves to $path, not $T_BUILD/$prog"
+		if [[ $T_BUILD == */san ]]; then
+			ldd "$path" | grep -q libasan || t_fail "$path is not an ASan build"
+		fi
+	done
+}
+
+t_test test_programs_come_from_this_build "beamd, beam and beam-xdp on PATH are this build's ($T_BUILD)"
 t_test test_versions_are_project_built "beamd, beam and beam-xdp report ngtcp2 1.11.0 and wolfSSL 5.7.2 from .deps"
 t_test test_debian_cve_patches_applied "Debian's CVE patches were applied to the builds"
 t_test test_wolfssl_aesgcm_speed_vs_openssl "wolfSSL AES-128-GCM >= 0.9x OpenSSL on 1350-byte records"
