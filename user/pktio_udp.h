@@ -12,9 +12,9 @@
 
 #include <stdbool.h>
 
-#define PKTIO_UDP_BATCH	   32	 /* datagrams per recvmmsg/sendmmsg */
-#define PKTIO_UDP_RX_SIZE  65536 /* one receive slot: a GRO train can fill it */
-#define PKTIO_UDP_BUF_SIZE (8 << 20)
+#define PKTIO_UDP_BATCH	   32	     /* datagrams per recvmmsg/sendmmsg */
+#define PKTIO_UDP_RX_SIZE  65536     /* one receive slot: a GRO train can fill it */
+#define PKTIO_UDP_BUF_SIZE (2 << 20) /* more only lets CUBIC queue longer */
 
 /*
  * Open a non-blocking UDP socket bound to @bind (an IPv6 wildcard address
