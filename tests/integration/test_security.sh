@@ -24,6 +24,20 @@ tun_http 8080 || t_fail "python3 http.server did not start"
 # the capability sets beamd keeps: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, BPF 39
 WANT_CAPS=0000008000003400
 
+# stop the beamd a test started (also after a failure in it), so the next one gets the port
+stop_edge() {
+	local pid
+
+	pid=$(cat "$T_DIR/edge.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null"
+}
+
+tunnels_in_metrics() {
+	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	grep -q '^beam_tunnels_active{kind="tcp"} 1' "$T_DIR/metrics.txt"
+}
+
 proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status"; }
 
 test_beamd_drops_root_and_keeps_four_capabilities()
@@ -31,6 +45,7 @@ test_beamd_drops_root_and_keeps_four_capabilities()
 	local pid got
 
 	id nobody >/dev/null 2>&1 || t_skip "no user 'nobody'"
+	stop_edge
 	tun_edge --user nobody --metrics "$METRICS" -v || t_fail "beamd --user nobody did not start"
 	pid=$(tun_pid edge)
 	grep -q 'running as uid 65534' "$T_DIR/edge.log" || t_fail "no log line for the drop"
@@ -52,10 +67,9 @@ test_beamd_drops_root_and_keeps_four_capabilities()
 	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
 	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="pass",reason="to_socket"} [1-9]' \
 		"$T_DIR/metrics.txt" || t_fail "no XDP counters in /metrics after the drop"
-	grep -q '^beam_tunnels_active{kind="tcp"} 1' "$T_DIR/metrics.txt" || t_fail "no tunnel in /metrics"
 	# the pins stayed 0700, now owned by the daemon's user
 	[[ $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1") == "700 65534" ]] ||
 		t_fail "pin dir is $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1")"
@@ -92,6 +106,7 @@ test_token_in_no_log_metric_or_title()
 {
 	local pid apid
 
+	stop_edge
 	tun_edge -vv --metrics "$METRICS" || t_fail "beamd did not start"
 	pid=$(tun_pid edge)
 	tun_agent agent 8080 -vv || t_fail "the agent did not come up"
@@ -140,6 +155,7 @@ test_agent_refuses_wrong_pin()
 {
 	local bad rc=0
 
+	stop_edge
 	tun_edge || t_fail "beamd did not start"
 	bad=SHA256:$(printf '%064d' 0)
 	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 5 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
