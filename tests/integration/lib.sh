@@ -53,6 +53,14 @@ t_skip_all() {
 	exit 0
 }
 
+# t_setup_fail REASON: what every test of the file needs failed (a daemon did
+# not start, the namespaces could not be built): that is a failure, not a skip.
+t_setup_fail() {
+	echo "not ok 1 - setup: $*"
+	echo "1..1"
+	exit 1
+}
+
 t_require_root() {
 	[[ $(id -u) -eq 0 ]] || t_skip_all "needs root (network namespaces, BPF); run 'sudo make test'"
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||

@@ -18,15 +18,15 @@ done
 
 IDLE=6
 METRICS=127.0.0.1:9464
-tun_topo 4 || t_skip_all "could not build the namespaces"
+tun_topo 4 || t_setup_fail "could not build the namespaces"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
 	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
-	t_skip_all "openssl could not make a certificate"
-t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null || t_skip_all "beam-xdp attach failed"
+	t_setup_fail "openssl could not make a certificate"
+t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null || t_setup_fail "beam-xdp attach failed"
 t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
 EDGE_ARGS=(--grace 20 --idle-timeout "$IDLE" --metrics "$METRICS" --cert "$T_DIR/cert.pem"
 	--key "$T_DIR/key.pem")
-tun_edge "${EDGE_ARGS[@]}" || t_skip_all "beamd did not start"
+tun_edge "${EDGE_ARGS[@]}" || t_setup_fail "beamd did not start"
 
 scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
 # the whole scrape first: an awk that exits early would fail curl's write (pipefail)

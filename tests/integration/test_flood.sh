@@ -20,9 +20,9 @@ done
 METRICS=127.0.0.1:9464
 FLOOD_S=${FLOOD_S:-15}
 FLOOD_PPS=${FLOOD_PPS:-10000}
-tun_topo 4 || t_skip_all "could not build the namespaces"
-FLOOD=$(t_netns flood) || t_skip_all "no flood namespace"
-t_veth eth2 "$EDGE" eth0 "$FLOOD" || t_skip_all "no flood link"
+tun_topo 4 || t_setup_fail "could not build the namespaces"
+FLOOD=$(t_netns flood) || t_setup_fail "no flood namespace"
+t_veth eth2 "$EDGE" eth0 "$FLOOD" || t_setup_fail "no flood link"
 ip -n "$EDGE" addr add 10.77.3.1/24 dev eth2
 SRCS=()
 for i in $(seq 10 209); do
@@ -31,11 +31,11 @@ for i in $(seq 10 209); do
 done
 ip -n "$FLOOD" route add 10.77.2.0/24 via 10.77.3.1
 # an agent needs an Initial or two per connect: 10/s per source is plenty
-t_ns "$EDGE" beam-xdp attach eth2 --mode generic --port 4433 --initial-rate 10 >/dev/null || t_skip_all "beam-xdp attach failed"
+t_ns "$EDGE" beam-xdp attach eth2 --mode generic --port 4433 --initial-rate 10 >/dev/null || t_setup_fail "beam-xdp attach failed"
 t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth2"
-tun_edge --metrics "$METRICS" --retry-above 64 || t_skip_all "beamd did not start"
+tun_edge --metrics "$METRICS" --retry-above 64 || t_setup_fail "beamd did not start"
 fault_file 100
-fault_file_service agent-f 9401 || t_skip_all "no tunnel"
+fault_file_service agent-f 9401 || t_setup_fail "no tunnel"
 
 xdp_count() { t_ns "$EDGE" beam-xdp stats eth2 | awk -v r="$1" '$1 == r { print $3 }'; }
 metric() {

@@ -15,12 +15,12 @@ done
 
 METRICS=127.0.0.1:9464
 ECHO="python3 $T_ROOT/tests/integration/helpers/tunnel_svc.py echo-server"
-tun_topo 4 || t_skip_all "could not build the namespaces"
+tun_topo 4 || t_setup_fail "could not build the namespaces"
 tun_edge --metrics "$METRICS" --limit conns-per-token=2 --limit tunnels-per-token=1 \
-	--limit streams-per-tunnel=3 --limit conns-per-source=5 || t_skip_all "beamd did not start"
+	--limit streams-per-tunnel=3 --limit conns-per-source=5 || t_setup_fail "beamd did not start"
 t_bg "$AGENT" echo-svc $ECHO 9301
-t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9301" || t_skip_all "no echo service"
-tun_agent agent-a 9301 --name a || t_skip_all "the first agent did not come up"
+t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9301" || t_setup_fail "no echo service"
+tun_agent agent-a 9301 --name a || t_setup_fail "the first agent did not come up"
 A_PORT=$PUB_PORT
 
 hits() {

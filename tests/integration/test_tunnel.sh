@@ -14,18 +14,18 @@ done
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/tunnel_svc.py"
 
-tun_topo 4 || t_skip_all "could not build the namespaces"
+tun_topo 4 || t_setup_fail "could not build the namespaces"
 # a certificate from files, so a restarted beamd keeps the agent's pin
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
 	-addext "subjectAltName=IP:10.77.2.1,DNS:beamd" \
 	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
-	t_skip_all "openssl could not make a certificate"
+	t_setup_fail "openssl could not make a certificate"
 EDGE_ARGS=(--grace 20 --cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem")
-tun_edge "${EDGE_ARGS[@]}" || t_skip_all "beamd did not start"
+tun_edge "${EDGE_ARGS[@]}" || t_setup_fail "beamd did not start"
 mkdir -p "$T_DIR/www"
 echo "hello through beam $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_skip_all "python3 http.server did not start"
-tun_agent agent 8080 || t_skip_all "the agent did not bring the tunnel up"
+tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_agent agent 8080 || t_setup_fail "the agent did not bring the tunnel up"
 HTTP_PORT=$PUB_PORT
 
 get_index() {

@@ -11,11 +11,11 @@ for tool in python3 curl socat sha256sum; do
 	command -v $tool >/dev/null || t_skip_all "$tool missing"
 done
 
-tun_topo 6 || t_skip_all "could not build the namespaces"
-tun_edge --retry || t_skip_all "beamd did not start"
+tun_topo 6 || t_setup_fail "could not build the namespaces"
+tun_edge --retry || t_setup_fail "beamd did not start"
 mkdir -p "$T_DIR/www"
 echo "hello over ipv6 $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_skip_all "python3 http.server did not start"
+tun_http 8080 || t_setup_fail "python3 http.server did not start"
 
 test_ipv6_curl() {
 	local got

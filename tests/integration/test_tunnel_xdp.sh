@@ -24,12 +24,12 @@ BIG_MB=${BIG_MB:-1024}
 MANY=$T_ROOT/tests/tools/tcp-many.py
 KEY=000102030405060708090a0b0c0d0e0f
 
-tun_topo 4 || t_skip_all "could not build the namespaces"
-tun_edge --grace 20 --xdp eth1 --metrics 127.0.0.1:9109 || t_skip_all "beamd did not start"
+tun_topo 4 || t_setup_fail "could not build the namespaces"
+tun_edge --grace 20 --xdp eth1 --metrics 127.0.0.1:9109 || t_setup_fail "beamd did not start"
 echo "hello through beam $T_RUN" >"$T_DIR/www-index"
 mkdir -p "$T_DIR/www" && mv "$T_DIR/www-index" "$T_DIR/www/index.html"
-tun_http 8080 || t_skip_all "python3 http.server did not start"
-tun_agent agent 8080 || t_skip_all "the agent did not bring the tunnel up"
+tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_agent agent 8080 || t_setup_fail "the agent did not bring the tunnel up"
 WEB_PORT=$PUB_PORT
 
 # Deterministic pseudo-random bytes: AES-128-CTR of zeros, $1 MiB of them
