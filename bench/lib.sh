@@ -294,7 +294,11 @@ b_beam_start() {
 
 	mkdir -p "$d"
 	B_BEAM_TOKEN=bench-$T_RUN-$RANDOM$RANDOM
-	echo "bench $B_BEAM_TOKEN" >"$d/tokens"
+	# one token per agent of the handshake step: beamd limits connections per token
+	{
+		echo "bench $B_BEAM_TOKEN"
+		for ((i = 0; i < 200; i++)); do echo "hs$i $B_BEAM_TOKEN-hs$i"; done
+	} >"$d/tokens"
 	chmod 600 "$d/tokens"
 	[[ $mode == xdp ]] && xdp=(--xdp eth1)
 	# b_bg truncates the log in the background: an old log must not answer the wait below.
@@ -321,10 +325,11 @@ b_beam_start() {
 b_beam_handshakes() {
 	local mode=$1 k=$2 udp i t0 t1 up=0 deadline=$((SECONDS + 20))
 
+	((k <= 200)) || k=200
 	udp=4433
 	t0=$(b_now_us)
 	for ((i = 0; i < k; i++)); do
-		b_bg "$NS_PV" hs-$mode-$i env BEAM_TOKEN="$B_BEAM_TOKEN" "$BEAM_BIN/beam" tcp \
+		b_bg "$NS_PV" hs-$mode-$i env BEAM_TOKEN="$B_BEAM_TOKEN-hs$i" "$BEAM_BIN/beam" tcp \
 			"127.0.0.1:$B_HTTP_PORT" --edge "$B_EDGE_PRIV:$udp" --pin "$B_BEAM_FP" --name "hs$i"
 	done
 	while ((SECONDS < deadline)); do
@@ -336,6 +341,11 @@ b_beam_handshakes() {
 	for ((i = 0; i < k; i++)); do
 		b_stop hs-$mode-$i
 	done
+	if ((up < k)); then
+		b_log "beam ($mode): only $up of $k agents came up in 20 s"
+		mkdir -p "$OUT/logs/hs-$mode-$REP"
+		cp "$T_DIR"/hs-$mode-*.log "$T_DIR/beamd-$mode.log" "$OUT/logs/hs-$mode-$REP/" 2>/dev/null
+	fi
 	rm -f "$T_DIR"/hs-$mode-*.log
 	((up >= k)) && awk -v k="$k" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f\n", k / (us / 1e6) }'
 }
