@@ -371,6 +371,8 @@ b_beam_resume() {
 		sleep 0.005
 	done
 	ip -n "$NS_PV" link set eth0 up
+	# a link going down takes its routes with it: "direct" needs the default back
+	ip -n "$NS_PV" route replace default via "$B_EDGE_PRIV"
 	t_wait_for 15 bash -c "[ \$(grep -c 'tunnel usable' '$log') -ge 2 ]"
 	res=$(grep -o 'tunnel usable [0-9.]* ms.*' "$log" | sed -n 2p)
 	b_stop rs

@@ -13,7 +13,7 @@
 #   QUICK=1           short run (one round, short measurements), < 3 minutes
 #   SUBJECTS="..."    subjects to run (default: all; see bench/README.md)
 #   TESTS="..."       setup throughput latency quicleg scale xdp (default: all)
-#   REPS, TPUT_S, LAT_S, SCALE_LEVELS   override the mode's counts and durations
+#   REPS, TPUT_S, LAT_S, SCALE_LEVELS, SCALE_SUBJECTS   override the mode's choices
 #   OUT=DIR           where results go (default bench/results)
 set -uo pipefail
 
@@ -28,12 +28,18 @@ QUICK=${QUICK:-0}
 [[ -n $QUICK ]] || QUICK=0
 OUT=${OUT:-$BENCH_DIR/results}
 ALL_SUBJECTS="direct socat ssh-aes ssh-chacha stunnel beam beam-xdp"
-SUBJECTS=${SUBJECTS:-$ALL_SUBJECTS}
+QUICK_SUBJECTS="direct socat ssh-aes stunnel beam beam-xdp"
 TESTS=${TESTS:-setup throughput latency quicleg scale xdp}
 if [[ $QUICK != 0 ]]; then
+	# fewer subjects and shorter steps: ssh-chacha, and socat's slow (fork per
+	# connection) scale step, only in the full run
+	SUBJECTS=${SUBJECTS:-$QUICK_SUBJECTS}
+	SCALE_SUBJECTS=${SCALE_SUBJECTS:-direct ssh-aes stunnel beam beam-xdp}
 	REPS=${REPS:-1} TPUT_S=${TPUT_S:-1} LAT_S=${LAT_S:-0.5} SCALE_LEVELS=${SCALE_LEVELS:-1000}
 	QUIC_MIB=${QUIC_MIB:-64} HS_AGENTS=${HS_AGENTS:-10}
 else
+	SUBJECTS=${SUBJECTS:-$ALL_SUBJECTS}
+	SCALE_SUBJECTS=${SCALE_SUBJECTS:-direct socat ssh-aes stunnel beam beam-xdp}
 	REPS=${REPS:-3} TPUT_S=${TPUT_S:-4} LAT_S=${LAT_S:-3} SCALE_LEVELS=${SCALE_LEVELS:-10000 50000 100000}
 	QUIC_MIB=${QUIC_MIB:-256} HS_AGENTS=${HS_AGENTS:-50}
 fi
@@ -46,7 +52,6 @@ SOCAT_SCALE_MAX=${SOCAT_SCALE_MAX:-1000}
 # they add up (about 350/s at 5k, slower on a loaded machine), so it stops at
 # 5k to keep the run short.
 SSH_SCALE_MAX=${SSH_SCALE_MAX:-5000}
-SCALE_SUBJECTS="direct socat ssh-aes stunnel beam beam-xdp"
 
 [[ $(id -u) -eq 0 ]] || { echo "bench: needs root (network namespaces); run 'sudo make bench'" >&2; exit 1; }
 for t in loadgen connhold; do

@@ -18,7 +18,7 @@ OUT=$T_DIR/bench
 test_tiny_bench_run()
 {
 	OUT=$OUT SUBJECTS="direct socat" TESTS="setup throughput latency scale" QUICK=1 REPS=1 \
-		TPUT_S=1 LAT_S=0.3 SCALE_LEVELS=200 BUILD=$T_BUILD \
+		TPUT_S=1 LAT_S=0.3 SCALE_LEVELS=200 SCALE_SUBJECTS="direct socat" BUILD=$T_BUILD \
 		timeout 120 bash "$T_ROOT/bench/run.sh" >"$T_DIR/bench.log" 2>&1 ||
 		{ tail -n 20 "$T_DIR/bench.log" | sed 's/^/# /'; t_fail "bench/run.sh failed"; }
 	grep -o 'topology (run [0-9a-f]*)' "$T_DIR/bench.log" | sed 's/^/# /'
@@ -42,6 +42,8 @@ test_results_json_parses()
 		"$f" >/dev/null || t_fail "no CPU accounting for socat"
 	jq -e 'any(.stats[]; .subject == "socat" and .test == "setup" and .metric == "agent_up_ms")' \
 		"$f" >/dev/null || t_fail "no setup time for socat"
+	jq -e '[.samples[] | select(.metric == "failed")] | length == 0' "$f" >/dev/null ||
+		t_fail "some steps failed: $(jq -c '[.samples[] | select(.metric == "failed")]' "$f")"
 	# beam was not asked for: its goals must say so, never MET
 	jq -e '[.goals[] | select(.status == "MET")] | length == 0' "$f" >/dev/null ||
 		t_fail "a goal is MET without beam having run"
