@@ -48,9 +48,11 @@ test_stress_agent_kills() {
 		"mean $((up / KILLS)) ms, worst $worst ms (reset mean $((reset / KILLS)) ms)"
 }
 
-# TODO(#9): this fails in about one run of three: after the rebinding the
-# agent's connection sometimes times out instead of migrating (seen with the
-# rebinding 0.3 s into the transfer); kept here, out of make test, until fixed.
+# TODO(#9): after the rebinding the agent's connection sometimes stalls instead
+# of migrating at once. Here (idle timeout 30 s) it passed 10 of 10 runs once
+# timers could no longer be starved by a busy socket; moved into test_faults.sh
+# (idle timeout 6 s, after the restart tests) it failed with the transfer cut
+# at 25 MB: the stall outlasts a short idle timeout. Kept out of make test.
 test_stress_nat_rebinding() {
 	local aport nport rebind end
 
