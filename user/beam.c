@@ -5,6 +5,7 @@
  */
 #include "agent.h"
 #include "log.h"
+#include "runloop.h"
 #include "netaddr.h"
 #include "tls.h"
 #include "tokens.h"
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <wolfssl/options.h>
@@ -215,33 +215,12 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	return 0;
 }
 
-/* Every tunnelled connection holds a descriptor: lift the soft limit to the hard one. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		pr_warn("failed to raise the open file limit to %llu: %s",
-			(unsigned long long)rl.rlim_max, strerror(errno));
-}
-
-static void stop_cb(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	pr_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
-}
-
 int main(int argc, char **argv)
 {
 	struct tls_client_config tc = {0};
 	char edge_host[NETADDR_HOST_MAX], token[260];
 	struct agent_config cfg = {0};
-	struct event *sigint, *sigterm;
-	struct event_config *evcfg;
+	struct event *sigs[2] = {NULL, NULL};
 	struct event_base *base;
 	struct args args = {0};
 	struct agent *agent;
@@ -255,7 +234,7 @@ int main(int argc, char **argv)
 	log_set_verbosity(args.verbose);
 	log_hook_libraries();
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	runloop_raise_nofile();
 	wolfSSL_Init();
 	if (fill_config(&args, &cfg, edge_host, token, sizeof(token)))
 		return 2;
@@ -266,23 +245,13 @@ int main(int argc, char **argv)
 		return 1;
 	cfg.tls = tls;
 
-	evcfg = event_config_new();
-	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	/* a socket that never runs dry must not starve the QUIC timers */
-	event_config_set_max_dispatch_interval(evcfg, NULL, 16, 0);
-	base = event_base_new_with_config(evcfg);
-	event_config_free(evcfg);
-	if (!base || agent_new(&agent, base, &cfg))
+	base = runloop_base_new();
+	if (!base || agent_new(&agent, base, &cfg) || runloop_stop_on_signals(base, sigs))
 		return 1;
-	sigint = evsignal_new(base, SIGINT, stop_cb, base);
-	sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
-	evsignal_add(sigint, NULL);
-	evsignal_add(sigterm, NULL);
 	event_base_dispatch(base);
 	rc = agent_exit_code(agent);
 	agent_free(agent);
-	event_free(sigint);
-	event_free(sigterm);
+	runloop_signals_free(sigs);
 	event_base_free(base);
 	tls_ctx_free(tls);
 	explicit_bzero(token, sizeof(token));

@@ -6,6 +6,7 @@
 #include "daemon_maps.h"
 #include "edge_stats.h"
 #include "log.h"
+#include "runloop.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "pktio_mux.h"
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <wolfssl/options.h>
@@ -226,26 +226,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* Every tunnelled connection holds a descriptor: lift the soft limit to the hard one. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		pr_warn("failed to raise the open file limit to %llu: %s",
-			(unsigned long long)rl.rlim_max, strerror(errno));
-}
-
-static void stop_cb(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	pr_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
-}
-
 static int resolve_listen(const char *s, struct pktio_addr *out)
 {
 	char host[NETADDR_HOST_MAX];
@@ -333,9 +313,8 @@ static int run(const struct args *args, struct edge_config *ec)
 {
 	struct args a = *args;
 	struct metrics_server *ms = NULL;
-	struct event *sigint, *sigterm;
+	struct event *sigs[2] = {NULL, NULL};
 	struct daemon_maps maps = {0};
-	struct event_config *evcfg;
 	struct event_base *base;
 	struct edge *e;
 	int err;
@@ -358,35 +337,25 @@ static int run(const struct args *args, struct edge_config *ec)
 	if (err)
 		goto err_observe;
 
-	evcfg = event_config_new();
-	/* microsecond timers: QUIC pacing and loss timers are sub-millisecond here */
-	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	/* A socket that never runs dry (a flood) re-activates its read event
-	 * forever; timers (QUIC loss and ack timers, the stats tick) must still
-	 * run: look at them again after every 16 callbacks. */
-	event_config_set_max_dispatch_interval(evcfg, NULL, 16, 0);
-	base = event_base_new_with_config(evcfg);
-	event_config_free(evcfg);
-	if (!base) {
-		pr_err("failed to create the event loop");
+	base = runloop_base_new();
+	if (!base)
 		goto err_observe;
-	}
 	err = edge_new(&e, base, ec);
 	if (err) {
 		event_base_free(base);
 		goto err_observe;
 	}
-	sigint = evsignal_new(base, SIGINT, stop_cb, base);
-	sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
-	evsignal_add(sigint, NULL);
-	evsignal_add(sigterm, NULL);
+	if (runloop_stop_on_signals(base, sigs)) {
+		edge_free(e);
+		event_base_free(base);
+		goto err_observe;
+	}
 	event_base_dispatch(base);
 	metrics_server_free(ms);
 	edge_free(e);
 	edge_stats_pub_free(ec->pub);
 	daemon_maps_close(&maps);
-	event_free(sigint);
-	event_free(sigterm);
+	runloop_signals_free(sigs);
 	event_base_free(base);
 	return 0;
 
@@ -413,7 +382,7 @@ int main(int argc, char **argv)
 	log_set_verbosity(args.verbose);
 	log_hook_libraries();
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	runloop_raise_nofile();
 	wolfSSL_Init();
 
 	if (resolve_listen(args.listen, &ec.listen))
