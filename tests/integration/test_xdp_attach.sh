@@ -238,6 +238,18 @@ test_errors_name_the_cause() {
 	[[ $rc -ne 0 ]] && grep -q "needs root" <<<"$out" || t_fail "not root: rc=$rc '$out'"
 }
 
+# A kernel without BTF: hide /sys/kernel/btf in a mount namespace of its own.
+test_no_btf_is_named() {
+	local out rc=0
+
+	command -v unshare >/dev/null || t_skip "unshare missing"
+	out=$(unshare -m bash -c "mount -t tmpfs none /sys/kernel/btf &&
+		nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp attach eth0" 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "kernel has no BTF (/sys/kernel/btf/vmlinux: No such file or directory)" <<<"$out" ||
+		t_fail "no BTF: rc=$rc '$out'"
+	! t_ns "$EDGE" ip link show eth0 | grep -q xdp || t_fail "a program got attached without BTF"
+}
+
 t_test test_attach_native "beam-xdp attach --mode native pins link and maps (0700), XDP runs on eth0"
 t_test test_udp_counted "real UDP from the peer: bpftool and beam-xdp flows agree, short Initial dropped"
 t_test test_reattach_keeps_counts "attach again replaces the program in place; counts survive"
@@ -246,4 +258,5 @@ t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every 
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
+t_test test_no_btf_is_named "a kernel without BTF: a clear error, nothing attached"
 t_done
