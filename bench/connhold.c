@@ -139,7 +139,7 @@ static int serve(const char *addr)
 			}
 			r = recv(fd, buf, sizeof(buf), 0);
 			if (r > 0) {
-				/* An echo of a few bytes fits the send buffer; whatever does not is dropped. */
+				/* A few bytes of echo fit the send buffer; what does not is dropped. */
 				if (send(fd, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 				    errno != EAGAIN)
 					close(fd);

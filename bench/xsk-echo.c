@@ -5,7 +5,8 @@
  * build headers and send back. The integration tests drive it from another
  * namespace and compare the answers byte for byte.
  *
- *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [--gso-copies K] [-v]
+ *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register]
+ *            [--gso-copies K] [-v]
  *
  * With --gso-copies K each answer is one GSO send of K copies of the payload
  * (gso_size = its length), which pktio_xsk must split into K frames.

@@ -210,7 +210,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		c->verify = TLS_VERIFY_CA;
 	} else {
 		c->verify = TLS_VERIFY_NONE;
-		pr_warn("WARNING: --insecure: the edge's certificate is NOT checked; anyone on the path can impersonate it and take your token");
+		pr_warn("WARNING: --insecure: the edge's certificate is NOT checked; anyone can take your token");
 	}
 	return 0;
 }

@@ -66,8 +66,7 @@ int edge_limits_parse(struct edge_limits *l, const char *spec)
 		}
 	}
 bad:
-	pr_err("invalid --limit '%s': want NAME=N with NAME one of conns-per-token, tunnels-per-token, streams-per-tunnel, conns-per-source, stream-buffers-mb and N > 0",
-	       spec);
+	pr_err("invalid --limit '%s': want NAME=N, N > 0 (NAME: see beamd --help)", spec);
 	return -EINVAL;
 }
 

@@ -23,11 +23,10 @@ struct pktio_addr {
 
 /* One UDP datagram (or, with @gso_size, a train of equal-sized ones). */
 struct pktio_pkt {
-	uint8_t *data; /* UDP payload; on receive owned by the back end until the next recv */
-	uint32_t len;  /* bytes at @data */
-	uint16_t
-		gso_size; /* send: segment size when @len > @gso_size; recv: GRO segment size or 0 */
-	uint8_t ecn;	  /* the two ECN bits of the IP header */
+	uint8_t *data;	   /* UDP payload; on receive owned by the back end until the next recv */
+	uint32_t len;	   /* bytes at @data */
+	uint16_t gso_size; /* send: segment size if @len > it; recv: GRO segment size or 0 */
+	uint8_t ecn;	   /* the two ECN bits of the IP header */
 	uint8_t pad;
 	struct pktio_addr local; /* our address the datagram came to or leaves from */
 	struct pktio_addr peer;	 /* the remote address */

@@ -384,7 +384,7 @@ static int check_system(const char *root)
 	int err;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): beam's XDP program needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): needs CONFIG_DEBUG_INFO_BTF=y",
 		       strerror(errno));
 		return -ENOTSUP;
 	}
@@ -400,7 +400,7 @@ static int check_system(const char *root)
 		return err;
 	}
 	if (fs.f_type != BPF_FS_MAGIC) {
-		pr_err("pin root '%s' is not on a BPF filesystem: mount one (mount -t bpf bpf /sys/fs/bpf) or choose another with --pin-root",
+		pr_err("pin root '%s' is not on a BPF filesystem: mount -t bpf bpf /sys/fs/bpf, or --pin-root",
 		       root);
 		return -ENOTSUP;
 	}
@@ -483,7 +483,7 @@ static int load_program(struct beam_xdp *skel, const char *ifname, const char *d
 			pr_err("failed to load beam's XDP program for '%s': %s (needs root: CAP_BPF and CAP_NET_ADMIN)",
 			       ifname, strerror(-err));
 		else
-			pr_err("failed to load beam's XDP program for '%s': %s (maps pinned in '%s' may not match this version: detach first; -vv shows libbpf's view)",
+			pr_err("failed to load beam's XDP program for '%s': %s (maps in '%s' may be older: detach first)",
 			       ifname, strerror(-err), dir);
 	}
 	bpf_program__set_log_buf(skel->progs.beam_xdp, NULL, 0);
@@ -663,7 +663,7 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 
 	if (a.prog_id && !a.beam) {
 		if (!opts->force) {
-			pr_err("interface '%s' already has XDP program '%s' (id %u, %s mode), which is not beam's; use --force to replace it",
+			pr_err("interface '%s' has XDP program '%s' (id %u, %s mode), not beam's: --force replaces it",
 			       ifname, a.name, a.prog_id, xdp_loader_mode_name(a.mode));
 			err = -EBUSY;
 			goto out;
