@@ -427,13 +427,17 @@ static void flows_json(const struct xdp_flow_entry *f, size_t n, int conns_fd)
 				 xdp_stats_conn_state_name(c.state), (unsigned long long)c.srtt_ns);
 		else
 			snprintf(conn, sizeof(conn), "null");
-		printf("%s\n  {\"src\": \"%s\", \"sport\": %u, \"dst\": \"%s\", \"dport\": %u, \"proto\": %u, \"packets\": %llu, \"bytes\": %llu, \"quic_long\": %llu, \"quic_short\": %llu, \"first_seen_ns\": %llu, \"last_seen_ns\": %llu, \"last_reason\": \"%s\", \"dcid\": \"%s\", \"conn\": %s}",
-		       i ? "," : "", src, f[i].key.sport, dst, f[i].key.dport, f[i].key.proto,
-		       (unsigned long long)f[i].flow.packets, (unsigned long long)f[i].flow.bytes,
+		printf("%s\n  {\"src\": \"%s\", \"sport\": %u, \"dst\": \"%s\", \"dport\": %u, ",
+		       i ? "," : "", src, f[i].key.sport, dst, f[i].key.dport);
+		printf("\"proto\": %u, \"packets\": %llu, \"bytes\": %llu, ", f[i].key.proto,
+		       (unsigned long long)f[i].flow.packets, (unsigned long long)f[i].flow.bytes);
+		printf("\"quic_long\": %llu, \"quic_short\": %llu, ",
 		       (unsigned long long)f[i].flow.quic_long,
-		       (unsigned long long)f[i].flow.quic_short,
+		       (unsigned long long)f[i].flow.quic_short);
+		printf("\"first_seen_ns\": %llu, \"last_seen_ns\": %llu, ",
 		       (unsigned long long)f[i].flow.first_seen_ns,
-		       (unsigned long long)f[i].flow.last_seen_ns,
+		       (unsigned long long)f[i].flow.last_seen_ns);
+		printf("\"last_reason\": \"%s\", \"dcid\": \"%s\", \"conn\": %s}",
 		       xdp_stats_reason_name(f[i].flow.last_reason), dcid, conn);
 	}
 	printf("%s]\n", n ? "\n" : "");

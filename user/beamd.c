@@ -274,7 +274,7 @@ static int drop_privileges(const struct args *args, const struct daemon_maps *ma
 	err = privdrop_to(uid, gid);
 	if (err)
 		return err;
-	pr_info("running as uid %u gid %u with CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_NET_BIND_SERVICE only",
+	pr_info("running as uid %u gid %u with only NET_ADMIN, BPF, NET_RAW, NET_BIND_SERVICE",
 		(unsigned int)uid, (unsigned int)gid);
 	return 0;
 }

@@ -483,7 +483,7 @@ static int load_program(struct beam_xdp *skel, const char *ifname, const char *d
 			pr_err("failed to load beam's XDP program for '%s': %s (needs root: CAP_BPF and CAP_NET_ADMIN)",
 			       ifname, strerror(-err));
 		else
-			pr_err("failed to load beam's XDP program for '%s': %s (maps in '%s' may be older: detach first)",
+			pr_err("failed to load beam's XDP program for '%s': %s (old maps in '%s'? detach first)",
 			       ifname, strerror(-err), dir);
 	}
 	bpf_program__set_log_buf(skel->progs.beam_xdp, NULL, 0);
@@ -556,7 +556,7 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 				drv,
 				strcmp(drv, "veth")
 					? ""
-					: "; on veth any native XDP program costs unrelated TCP much of its throughput, --mode generic far less");
+					: "; native XDP on veth slows unrelated TCP, --mode generic less");
 		} else {
 			err = -errno;
 			if (mode == XDP_LOADER_NATIVE) {
@@ -676,8 +676,8 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 
 	/* A mode change cannot be a link update: detach the old link first. */
 	if (a.beam && opts->mode != XDP_LOADER_AUTO && opts->mode != a.mode) {
-		pr_warn("changing '%s' from %s to %s mode: the interface runs without XDP until the new link is up",
-			ifname, xdp_loader_mode_name(a.mode), xdp_loader_mode_name(opts->mode));
+		pr_warn("changing '%s' from %s to %s mode: no XDP until the new link is up", ifname,
+			xdp_loader_mode_name(a.mode), xdp_loader_mode_name(opts->mode));
 		bpf_link_detach(a.link_fd);
 		attached_fini(&a);
 		unpin_link(dir);
