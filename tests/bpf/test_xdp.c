@@ -31,6 +31,7 @@
 
 #include "beam_maps.h"
 #include "beam_xdp.skel.h"
+#include "xdp_fixture.h"
 
 #define BEAM_PORT  4433
 #define BEAM_PORT2 7000
@@ -309,9 +310,6 @@ static void build(const struct fspec *s, struct frame *f)
 
 /* ---- the program under test ---- */
 
-static struct beam_xdp *skel;
-static int ncpus;
-
 static void set_config(__u32 flags, __u32 rate, __u32 burst)
 {
 	struct beam_config cfg = {0};
@@ -323,24 +321,6 @@ static void set_config(__u32 flags, __u32 rate, __u32 burst)
 	cfg.initial_rate = rate;
 	cfg.initial_burst = burst;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
-}
-
-static void read_stats(struct beam_counter out[BEAM_REASON__MAX])
-{
-	struct beam_counter *percpu = calloc(ncpus, sizeof(*percpu));
-	__u32 r;
-	int c;
-
-	assert_non_null(percpu);
-	for (r = 0; r < BEAM_REASON__MAX; r++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &r, percpu), 0);
-		out[r].packets = out[r].bytes = 0;
-		for (c = 0; c < ncpus; c++) {
-			out[r].packets += percpu[c].packets;
-			out[r].bytes += percpu[c].bytes;
-		}
-	}
-	free(percpu);
 }
 
 static void flow_key_of(const struct fspec *s, struct beam_flow_key *k)
@@ -382,7 +362,7 @@ static void assert_stats_delta(const struct beam_counter before[BEAM_REASON__MAX
 	struct beam_counter after[BEAM_REASON__MAX];
 	__u32 r;
 
-	read_stats(after);
+	xdp_fixture_read_stats(after);
 	for (r = 0; r < BEAM_REASON__MAX; r++) {
 		__u64 dp = after[r].packets - before[r].packets;
 		__u64 db = after[r].bytes - before[r].bytes;
@@ -618,7 +598,7 @@ static void test_xdp_row(void **state)
 	for (i = 0; i < 2; i++)
 		exp[r->exp[i].reason] += r->exp[i].packets;
 
-	read_stats(before);
+	xdp_fixture_read_stats(before);
 	assert_int_equal(run(f.b, f.len, r->repeat, &retval), 0);
 	assert_int_equal(retval, r->action);
 	assert_stats_delta(before, exp, f.len, r->name);
@@ -671,7 +651,7 @@ static void test_xdp_cut(void **state)
 		exp[ported ? BEAM_REASON_MALFORMED : BEAM_REASON_BAD_HEADER] = 1;
 		malformed += ported;
 
-		read_stats(before);
+		xdp_fixture_read_stats(before);
 		assert_int_equal(run(f.b, cut, 1, &retval), 0);
 		if (retval != (ported ? XDP_DROP : XDP_PASS))
 			fail_msg("%s: action %u", what, retval);
@@ -698,7 +678,7 @@ static void test_xdp_config_live(void **state)
 	build(&s, &f);
 	cfg.ports[0] = htons(BEAM_PORT);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
-	read_stats(before);
+	xdp_fixture_read_stats(before);
 	assert_int_equal(run(f.b, f.len, 1, &retval), 0);
 	assert_int_equal(retval, XDP_PASS);
 	exp[BEAM_REASON_OTHER_PORT] = 1;
@@ -792,7 +772,7 @@ static void test_xdp_steer_to_xsk(void **state)
 		set_config(i == 1 ? 0 : BEAM_CFG_STEER, 0, 0);
 		memset(exp, 0, sizeof(exp));
 		exp[want] = 1;
-		read_stats(before);
+		xdp_fixture_read_stats(before);
 		assert_int_equal(
 			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.beam_xdp), &opts), 0);
 		assert_stats_delta(before, exp, f.len, xdp_name(want));
@@ -817,28 +797,6 @@ static void test_xdp_steer_to_xsk(void **state)
 	munmap(umem, XSK_FRAMES * XSK_FRAME);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	ncpus = libbpf_num_possible_cpus();
-	skel = beam_xdp__open_and_load();
-	return skel && ncpus > 0 ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	beam_xdp__destroy(skel);
-	return 0;
-}
-
-/* TAP skip of the whole file; cmocka's own skip reads as "not ok" in TAP. */
-static int skip_all(const char *why)
-{
-	printf("1..0 # SKIP %s\nok 1 # SKIP %s\n", why, why);
-	return 0;
-}
-
 int main(void)
 {
 	size_t nrows = sizeof(rows) / sizeof(rows[0]),
@@ -849,11 +807,12 @@ int main(void)
 	int ret;
 
 	if (geteuid() != 0)
-		return skip_all("needs root to load BPF programs; run 'sudo make test'");
+		return xdp_fixture_skip_all(
+			"needs root to load BPF programs; run 'sudo make test'");
 	probe = beam_xdp__open_and_load();
 	if (!probe) {
 		if (errno == EPERM)
-			return skip_all("loading BPF programs is not permitted here");
+			return xdp_fixture_skip_all("loading BPF programs is not permitted here");
 		fprintf(stderr, "beam_xdp failed to load: %s\n", strerror(errno));
 		return 1;
 	}
@@ -877,7 +836,8 @@ int main(void)
 	tests[n].name = "steer_to_xsk_with_metadata";
 	tests[n++].test_func = test_xdp_steer_to_xsk;
 
-	ret = _cmocka_run_group_tests("beam_xdp", tests, n, group_setup, group_teardown);
+	ret = _cmocka_run_group_tests("beam_xdp", tests, n, xdp_fixture_setup,
+				      xdp_fixture_teardown);
 	free(tests);
 	return ret;
 }

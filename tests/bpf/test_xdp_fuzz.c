@@ -30,15 +30,13 @@
 
 #include "beam_maps.h"
 #include "beam_xdp.skel.h"
+#include "xdp_fixture.h"
 #include "pkt_hdr.h"
 
 #define BEAM_PORT 4433
 #define FRAME_MAX 2048
 #define NFRAMES	  6000
-#define MAX_CPUS  1024
 
-static struct beam_xdp *skel;
-static int ncpus;
 static uint64_t rng;
 
 /* xorshift64*: small, seeded, the same sequence on every machine */
@@ -168,23 +166,6 @@ static void mutate(uint8_t *f, size_t *len)
 	}
 }
 
-static void read_stats(struct beam_counter out[BEAM_REASON__MAX])
-{
-	static struct beam_counter percpu[MAX_CPUS];
-	__u32 r;
-	int c;
-
-	assert_true(ncpus <= MAX_CPUS);
-	for (r = 0; r < BEAM_REASON__MAX; r++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &r, percpu), 0);
-		out[r].packets = out[r].bytes = 0;
-		for (c = 0; c < ncpus; c++) {
-			out[r].packets += percpu[c].packets;
-			out[r].bytes += percpu[c].bytes;
-		}
-	}
-}
-
 static __u32 action_of(enum beam_reason r)
 {
 	switch (beam_reason_verdict(r)) {
@@ -218,7 +199,7 @@ static void test_xdp_fuzz_frames(void **state)
 	cfg.initial_burst = 8;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
 
-	read_stats(before);
+	xdp_fixture_read_stats(before);
 	for (i = 0; i < NFRAMES; i++) {
 		static uint8_t f[FRAME_MAX];
 		LIBBPF_OPTS(bpf_test_run_opts, opts);
@@ -233,7 +214,7 @@ static void test_xdp_fuzz_frames(void **state)
 		opts.repeat = 1;
 		assert_int_equal(
 			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.beam_xdp), &opts), 0);
-		read_stats(after);
+		xdp_fixture_read_stats(after);
 		for (r = 0; r < BEAM_REASON__MAX; r++) {
 			__u64 dp = after[r].packets - before[r].packets;
 			__u64 db = after[r].bytes - before[r].bytes;
@@ -268,30 +249,14 @@ static void test_xdp_fuzz_frames(void **state)
 	assert_true(seen[BEAM_REASON_NOT_IP] > 0);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	ncpus = libbpf_num_possible_cpus();
-	skel = beam_xdp__open_and_load();
-	return skel && ncpus > 0 ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	beam_xdp__destroy(skel);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xdp_fuzz_frames),
 	};
 
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root to load BPF programs\nok 1 # SKIP needs root\n");
-		return 0;
-	}
-	return cmocka_run_group_tests_name("beam_xdp_fuzz", tests, group_setup, group_teardown);
+	if (geteuid() != 0)
+		return xdp_fixture_skip_all("needs root to load BPF programs");
+	return cmocka_run_group_tests_name("beam_xdp_fuzz", tests, xdp_fixture_setup,
+					   xdp_fixture_teardown);
 }
