@@ -31,6 +31,7 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 15000
 #define CTRL_BUF_MAX   (2 * (PROTO_MAX_PAYLOAD + 16))
+#define EDGE_ADDRS_MAX 8
 
 struct agent {
 	struct event_base *base;
@@ -44,6 +45,10 @@ struct agent {
 	struct quic_resume *resume;
 	struct event *retry;
 	unsigned int attempt;
+	/* the edge's addresses, resolved again before each reconnect; a failed
+	 * attempt moves on to the next one */
+	struct pktio_addr edge[EDGE_ADDRS_MAX];
+	unsigned int nedge, cur_edge;
 	uint64_t tunnel_id;
 	uint16_t public_port; /* asked again after a reconnect */
 	bool up;
@@ -415,6 +420,8 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 	else
 		pr_warn("failed to connect to the edge %s:%u: %s", a->cfg.edge_host,
 			a->cfg.edge_port, strerror(-err));
+	if (!a->up)
+		a->cur_edge++;
 	a->up = false;
 	schedule_reconnect(a);
 }
@@ -435,9 +442,9 @@ static int agent_open_ep(struct agent *a)
 	struct pktio *io;
 	int err;
 
-	any.sa.sa_family = a->cfg.edge.sa.sa_family;
-	any.len = a->cfg.edge.len;
-	err = pktio_udp_new(&io, &any, &a->cfg.edge);
+	any.sa.sa_family = a->edge[a->cur_edge].sa.sa_family;
+	any.len = a->edge[a->cur_edge].len;
+	err = pktio_udp_new(&io, &any, &a->edge[a->cur_edge]);
 	if (err)
 		return err;
 	a->io = io;
@@ -452,12 +459,39 @@ static int agent_open_ep(struct agent *a)
 	return quic_ep_new(&a->ep, a->base, io, &qc, &agent_handlers, a);
 }
 
+/*
+ * Resolve the edge's name again: its address may have moved while we were
+ * away. A failed lookup keeps the addresses we had.
+ */
+static void agent_resolve_edge(struct agent *a)
+{
+	struct pktio_addr found[EDGE_ADDRS_MAX];
+	int n;
+
+	if (!a->cfg.edge_host)
+		return;
+	n = netaddr_resolve_all(a->cfg.edge_host, a->cfg.edge_port, AF_UNSPEC, found,
+				EDGE_ADDRS_MAX);
+	if (n <= 0)
+		return;
+	memcpy(a->edge, found, (size_t)n * sizeof(found[0]));
+	a->nedge = (unsigned int)n;
+}
+
 static void agent_connect(struct agent *a)
 {
+	char buf[NETADDR_STR_MAX];
 	struct pktio_addr local;
 	int err;
 
 	a->started_ns = quic_now_ns();
+	if (a->attempt)
+		agent_resolve_edge(a);
+	a->cur_edge %= a->nedge;
+	if (a->nedge > 1)
+		pr_info("connecting to the edge at %s (address %u of %u)",
+			netaddr_str(&a->edge[a->cur_edge], buf, sizeof(buf)), a->cur_edge + 1,
+			a->nedge);
 	/* a fresh socket (new port) each time: the old path may be dead state at the edge */
 	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
 	a->ep = NULL;
@@ -467,7 +501,7 @@ static void agent_connect(struct agent *a)
 		return;
 	}
 	pktio_udp_local(a->io, &local);
-	err = quic_ep_connect(a->ep, &local, &a->cfg.edge, a->resume, &a->c);
+	err = quic_ep_connect(a->ep, &local, &a->edge[a->cur_edge], a->resume, &a->c);
 	if (err) {
 		schedule_reconnect(a);
 		return;
@@ -493,6 +527,9 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 	a->base = base;
 	a->cfg = *cfg;
 	a->started_ns = quic_now_ns();
+	a->edge[0] = cfg->edge;
+	a->nedge = 1;
+	agent_resolve_edge(a);
 	if (cfg->name)
 		snprintf(a->name, sizeof(a->name), "%s", cfg->name);
 	else

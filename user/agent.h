@@ -20,7 +20,7 @@ struct agent;
 struct agent_config {
 	const char *edge_host; /* as the user wrote it, for messages and SNI */
 	uint16_t edge_port;
-	struct pktio_addr edge;	  /* resolved */
+	struct pktio_addr edge;	  /* resolved; the agent asks again before each reconnect */
 	char target_str[300];	  /* "HOST:PORT" of the local service */
 	struct pktio_addr target; /* resolved */
 	uint16_t remote_port;	  /* 0: the edge picks */

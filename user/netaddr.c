@@ -66,9 +66,11 @@ int netaddr_split(const char *s, const char *def_host, char *host, size_t cap, u
 	return parse_port(colon + 1, port);
 }
 
-int netaddr_resolve(const char *host, uint16_t port, int family, struct pktio_addr *out)
+int netaddr_resolve_all(const char *host, uint16_t port, int family, struct pktio_addr *out,
+			size_t max)
 {
-	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM}, *res;
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res, *ai;
+	size_t n = 0, i;
 	char ps[8];
 	int rv;
 
@@ -78,15 +80,32 @@ int netaddr_resolve(const char *host, uint16_t port, int family, struct pktio_ad
 		pr_err("failed to resolve '%s': %s", host, gai_strerror(rv));
 		return -ENOENT;
 	}
-	if (res->ai_addrlen > sizeof(out->in6)) {
-		freeaddrinfo(res);
+	for (ai = res; ai && n < max; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->in6) ||
+		    (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n].sa, ai->ai_addr, ai->ai_addrlen);
+		out[n].len = ai->ai_addrlen;
+		for (i = 0; i < n; i++)
+			if (out[i].len == out[n].len && !memcmp(&out[i].sa, &out[n].sa, out[n].len))
+				break;
+		if (i == n)
+			n++;
+	}
+	freeaddrinfo(res);
+	if (!n) {
+		pr_err("failed to resolve '%s': no IPv4 or IPv6 address", host);
 		return -EINVAL;
 	}
-	memset(out, 0, sizeof(*out));
-	memcpy(&out->sa, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	return (int)n;
+}
+
+int netaddr_resolve(const char *host, uint16_t port, int family, struct pktio_addr *out)
+{
+	int n = netaddr_resolve_all(host, port, family, out, 1);
+
+	return n < 0 ? n : 0;
 }
 
 const char *netaddr_str(const struct pktio_addr *a, char *buf, size_t cap)

@@ -26,6 +26,15 @@ int netaddr_split(const char *s, const char *def_host, char *host, size_t cap, u
  */
 int netaddr_resolve(const char *host, uint16_t port, int family, struct pktio_addr *out);
 
+/*
+ * Like netaddr_resolve(), but keeps up to @max answers in @out, in the
+ * resolver's order and without repeats (getaddrinfo names an address once
+ * per socket type). Returns how many (at least 1) or -EINVAL/-ENOENT after
+ * a message.
+ */
+int netaddr_resolve_all(const char *host, uint16_t port, int family, struct pktio_addr *out,
+			size_t max);
+
 /* Format @a as "1.2.3.4:80" or "[::1]:80" into @buf (NETADDR_STR_MAX). */
 const char *netaddr_str(const struct pktio_addr *a, char *buf, size_t cap);
 

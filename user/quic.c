@@ -1563,6 +1563,12 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_schedule_finalize(c, -ETIMEDOUT, 0);
 		return;
 	}
+	if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+		/* nobody answered: there is no one to send a close to */
+		pr_debug("QUIC handshake timed out: closing");
+		conn_schedule_finalize(c, -ETIMEDOUT, 0);
+		return;
+	}
 	if (rv) {
 		conn_fail_liberr(c, rv);
 		return;

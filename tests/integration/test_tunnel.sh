@@ -203,6 +203,28 @@ test_wrong_token() {
 	grep -q 'does not match the pinned fingerprint' "$T_DIR/pin.log"
 }
 
+# The edge by name, through a hosts file in the agent's own mount namespace:
+# first only an address where nothing answers, then the real one added. The
+# agent must look the name up again and move on to the address that works.
+test_edge_by_name() {
+	local hosts=$T_DIR/hosts port
+
+	echo "10.77.2.3 edge.beam.test" >"$hosts"
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" byname unshare -m sh -c \
+		"mount --bind $hosts /etc/hosts && exec beam tcp 8080 --name byname --edge edge.beam.test:4433 --pin $FP"
+	t_wait_for 15 grep -q 'failed to connect to the edge edge.beam.test:4433: Connection timed out' "$T_DIR/byname.log" ||
+		t_fail "no failed attempt at the dead address: $(tail -3 "$T_DIR/byname.log")"
+	# same inode: the bind mount sees the change
+	printf '10.77.2.3 edge.beam.test\n10.77.2.1 edge.beam.test\n' >"$hosts"
+	t_wait_for 30 grep -q 'tunnel up' "$T_DIR/byname.log" ||
+		t_fail "the agent never tried the new address: $(tail -5 "$T_DIR/byname.log")"
+	grep -q 'connecting to the edge at 10.77.2.1:4433 (address 2 of 2)' "$T_DIR/byname.log" ||
+		t_fail "the agent did not say which address it used"
+	port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/byname.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+	index_ok "$port" || t_fail "nothing served through the tunnel found by name"
+	kill -TERM "$(tun_pid byname)"
+}
+
 tun_test test_curl "curl reaches python3 http.server through the tunnel"
 tun_test test_half_close "a client that shuts its write side still gets the whole answer"
 tun_test test_refused_local_port "refused local port: prompt reset, agent logs it, tunnel stays"
@@ -213,5 +235,6 @@ tun_test test_agent_restart "agent killed and restarted gets its port back"
 tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
 tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
 tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
+tun_test test_edge_by_name "the edge by name: looked up again, each address tried in turn"
 [[ -n ${TUN_XDP:-} ]] && tun_test tun_xdp_check "beamd --xdp: the agents' packets took the XSK redirect"
 t_done
