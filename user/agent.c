@@ -102,7 +102,7 @@ static void send_register(struct agent *a)
 	struct proto_msg m = {.type = PROTO_REGISTER};
 
 	m.reg.req_id = 1;
-	m.reg.kind = PROTO_KIND_TCP;
+	m.reg.kind = a->cfg.kind;
 	m.reg.name.data = (const uint8_t *)a->name;
 	m.reg.name.len = strlen(a->name);
 	m.reg.port = a->cfg.remote_port ? a->cfg.remote_port : a->public_port;
@@ -139,6 +139,23 @@ static void agent_fatal(struct agent *a, int code)
 	event_base_loopbreak(a->base);
 }
 
+/* "tunnel up: KIND://PUBLIC -> LOCAL", the line users (and tests) look for. */
+static void print_tunnel_up(const struct agent *a)
+{
+	const char *kind = a->cfg.kind == PROTO_KIND_UDP ? "udp" : "tcp";
+
+	if (a->cfg.kind == PROTO_KIND_HTTP && a->public_port == 80)
+		printf("tunnel up: http://%s -> %s\n", a->name, a->cfg.target_str);
+	else if (a->cfg.kind == PROTO_KIND_HTTP)
+		printf("tunnel up: http://%s:%u -> %s\n", a->name, a->public_port,
+		       a->cfg.target_str);
+	else
+		printf(strchr(a->cfg.edge_host, ':') ? "tunnel up: %s://[%s]:%u -> %s\n"
+						     : "tunnel up: %s://%s:%u -> %s\n",
+		       kind, a->cfg.edge_host, a->public_port, a->cfg.target_str);
+	fflush(stdout);
+}
+
 static void handle_msg(struct agent *a, const struct proto_msg *m)
 {
 	char reason[PROTO_MAX_REASON + 1];
@@ -153,10 +170,7 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 		a->public_port = (uint16_t)m->registered.port;
 		a->attempt = 0;
 		if (!a->up || log_enabled(LOG_LVL_INFO))
-			printf(strchr(a->cfg.edge_host, ':') ? "tunnel up: tcp://[%s]:%u -> %s\n"
-							     : "tunnel up: tcp://%s:%u -> %s\n",
-			       a->cfg.edge_host, a->public_port, a->cfg.target_str);
-		fflush(stdout);
+			print_tunnel_up(a);
 		pr_debug("tunnel usable %.1f ms after (re)connecting (0-RTT %s)",
 			 (double)(quic_now_ns() - a->started_ns) / 1e6,
 			 quic_conn_early_accepted(a->c) ? "accepted" : "not used");
@@ -180,7 +194,8 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 		pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
 		if (m->error.code == PROTO_ERR_PORT_TAKEN || m->error.code == PROTO_ERR_AUTH ||
 		    m->error.code == PROTO_ERR_PORT_DENIED ||
-		    m->error.code == PROTO_ERR_UNSUPPORTED)
+		    m->error.code == PROTO_ERR_UNSUPPORTED ||
+		    m->error.code == PROTO_ERR_NAME_TAKEN || m->error.code == PROTO_ERR_BAD_NAME)
 			agent_fatal(a, 1);
 		break;
 	case PROTO_GOAWAY:
@@ -533,7 +548,8 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 	if (cfg->name)
 		snprintf(a->name, sizeof(a->name), "%s", cfg->name);
 	else
-		snprintf(a->name, sizeof(a->name), "tcp:%.60s", cfg->target_str);
+		snprintf(a->name, sizeof(a->name), "%s:%.59s",
+			 cfg->kind == PROTO_KIND_UDP ? "udp" : "tcp", cfg->target_str);
 	if (getrandom(a->agent_id, sizeof(a->agent_id), 0) != sizeof(a->agent_id)) {
 		free(a);
 		return -EIO;

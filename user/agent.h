@@ -9,6 +9,7 @@
 #define BEAM_AGENT_H
 
 #include "pktio.h"
+#include "proto.h"
 #include "tls.h"
 
 #include <stdint.h>
@@ -25,7 +26,8 @@ struct agent_config {
 	struct pktio_addr target; /* resolved */
 	uint16_t remote_port;	  /* 0: the edge picks */
 	const char *token;
-	const char *name;	 /* tunnel name; default "tcp:" + target */
+	enum proto_kind kind;	 /* tcp, http or udp */
+	const char *name;	 /* tunnel name (http: the host name); default "tcp:" + target */
 	struct WOLFSSL_CTX *tls; /* owned by the caller */
 	enum tls_verify verify;
 	uint8_t pin[TLS_FP_LEN];

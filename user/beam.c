@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * beam.c - the agent: `beam tcp [HOST:]PORT --edge HOST:PORT ...` exposes a
- * local TCP service through the edge.
+ * beam.c - the agent: `beam tcp|http|udp [HOST:]PORT --edge HOST:PORT ...`
+ * exposes a local TCP, HTTP or UDP service through the edge.
  */
 #include "agent.h"
 #include "log.h"
 #include "runloop.h"
 #include "netaddr.h"
+#include "proto.h"
 #include "tls.h"
 #include "tokens.h"
 #include "version.h"
@@ -26,14 +27,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: beam tcp [HOST:]PORT --edge HOST:PORT (--pin SHA256:...|--ca FILE|--insecure) [options]\n"
+		"       beam http [HOST:]PORT --hostname NAME --edge HOST:PORT ... [options]\n"
+		"       beam udp [HOST:]PORT --edge HOST:PORT ... [options]\n"
 		"\n"
 		"  -e, --edge HOST:PORT     the edge (beamd) to dial\n"
 		"      --pin SHA256:HEX     trust the edge whose certificate has this fingerprint\n"
 		"      --ca FILE            trust edges with a certificate from this CA (PEM)\n"
 		"      --insecure           trust any edge (testing only; warns)\n"
-		"  -r, --remote-port N      ask the edge for this public port (default: edge picks)\n"
+		"  -r, --remote-port N      tcp, udp: ask for this public port (default: edge picks)\n"
+		"  -H, --hostname NAME      http: the host name public requests are routed by\n"
 		"      --token-file FILE    read the token from FILE (default: $BEAM_TOKEN)\n"
-		"      --name NAME          tunnel name (default tcp:HOST:PORT)\n"
+		"      --name NAME          tunnel name (default KIND:HOST:PORT; http: the host name)\n"
 		"      --session-file FILE  keep the TLS session here to resume (0-RTT) after a restart\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
 		"  -v, --verbose            more output; twice for library messages\n"
@@ -58,6 +62,7 @@ static const struct option options[] = {
 	{"ca", required_argument, NULL, OPT_CA},
 	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"remote-port", required_argument, NULL, 'r'},
+	{"hostname", required_argument, NULL, 'H'},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{"name", required_argument, NULL, OPT_NAME},
 	{"session-file", required_argument, NULL, OPT_SESSION},
@@ -76,11 +81,31 @@ struct args {
 	const char *name;
 	const char *session_file;
 	const char *target;
+	const char *hostname;
+	enum proto_kind kind;
 	unsigned long remote_port;
 	unsigned long idle_s;
 	int insecure;
 	int verbose;
 };
+
+static int parse_kind(const char *s, enum proto_kind *out)
+{
+	static const char *const names[PROTO_KIND__MAX] = {
+		[PROTO_KIND_TCP] = "tcp",
+		[PROTO_KIND_HTTP] = "http",
+		[PROTO_KIND_UDP] = "udp",
+	};
+	int k;
+
+	for (k = 0; k < PROTO_KIND__MAX; k++) {
+		if (!strcmp(s, names[k])) {
+			*out = (enum proto_kind)k;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -88,7 +113,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int opt;
 
 	a->idle_s = 30;
-	while ((opt = getopt_long(argc, argv, "e:r:vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "e:r:H:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			a->edge = optarg;
@@ -108,6 +133,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 				pr_err("invalid --remote-port '%s': want 1..65535", optarg);
 				return 2;
 			}
+			break;
+		case 'H':
+			a->hostname = optarg;
 			break;
 		case OPT_TOKEN_FILE:
 			a->token_file = optarg;
@@ -140,13 +168,28 @@ static int parse_args(int argc, char **argv, struct args *a)
 			return 2;
 		}
 	}
-	if (argc - optind != 2 || strcmp(argv[optind], "tcp")) {
-		if (argc - optind >= 1 && strcmp(argv[optind], "tcp"))
-			pr_err("unknown tunnel kind '%s': only 'tcp' for now", argv[optind]);
+	if (argc - optind >= 1 && parse_kind(argv[optind], &a->kind)) {
+		pr_err("unknown tunnel kind '%s': want tcp, http or udp", argv[optind]);
+		return 2;
+	}
+	if (argc - optind != 2) {
 		usage(stderr);
 		return 2;
 	}
 	a->target = argv[optind + 1];
+	if ((a->kind == PROTO_KIND_HTTP) != !!a->hostname) {
+		pr_err(a->hostname ? "--hostname is for http tunnels only"
+				   : "an http tunnel needs --hostname NAME");
+		return 2;
+	}
+	if (a->kind == PROTO_KIND_HTTP && a->remote_port) {
+		pr_err("--remote-port is for tcp and udp tunnels: http tunnels share the edge's http port");
+		return 2;
+	}
+	if (a->kind == PROTO_KIND_HTTP && a->name) {
+		pr_err("--name is the host name for http tunnels: use --hostname");
+		return 2;
+	}
 	if (!a->edge) {
 		pr_err("--edge HOST:PORT is required");
 		return 2;
@@ -196,7 +239,8 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		snprintf(token, token_cap, "%s", env);
 	}
 	c->token = token;
-	c->name = a->name;
+	c->kind = a->kind;
+	c->name = a->kind == PROTO_KIND_HTTP ? a->hostname : a->name;
 	c->session_file = a->session_file;
 	c->remote_port = (uint16_t)a->remote_port;
 	c->idle_timeout_s = (unsigned int)a->idle_s;

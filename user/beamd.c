@@ -37,6 +37,8 @@ static void usage(FILE *out)
 		"      --cert FILE          PEM certificate (default: self-signed, made at start)\n"
 		"      --key FILE           PEM private key for --cert\n"
 		"      --public ADDR        address public TCP listeners bind to (default: any)\n"
+		"      --http-listen ADDR:PORT  the public HTTP listener all http tunnels share,\n"
+		"                           routed by Host (default: no http tunnels)\n"
 		"      --retry              send a QUIC Retry before accepting a connection\n"
 		"      --retry-above N      send a Retry to new clients while N handshakes are in\n"
 		"                           progress (default 256; 0: only with --retry)\n"
@@ -75,6 +77,7 @@ enum {
 	OPT_USER,
 	OPT_LIMIT,
 	OPT_RETRY_ABOVE,
+	OPT_HTTP_LISTEN,
 	OPT_VERSION
 };
 
@@ -95,6 +98,7 @@ static const struct option options[] = {
 	{"user", required_argument, NULL, OPT_USER},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"retry-above", required_argument, NULL, OPT_RETRY_ABOVE},
+	{"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -107,6 +111,7 @@ struct args {
 	const char *cert;
 	const char *key;
 	const char *public_bind;
+	const char *http_listen;
 	const char *metrics;
 	const char *iface;
 	const char *xdp_ifname;
@@ -158,6 +163,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_PUBLIC:
 			a->public_bind = optarg;
+			break;
+		case OPT_HTTP_LISTEN:
+			a->http_listen = optarg;
 			break;
 		case OPT_RETRY:
 			a->retry = 1;
@@ -394,6 +402,8 @@ int main(int argc, char **argv)
 				   ec.listen.sa.sa_family, &ec.public_bind)) {
 		return 2;
 	}
+	if (args.http_listen && resolve_listen(args.http_listen, &ec.http_listen))
+		return 2;
 	if (tokens_load(args.tokens, &tokens))
 		return 1;
 	if (!tokens_count(tokens))

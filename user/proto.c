@@ -374,6 +374,10 @@ const char *proto_err_name(uint64_t code)
 		return "internal";
 	case PROTO_ERR_SHUTDOWN:
 		return "shutdown";
+	case PROTO_ERR_NAME_TAKEN:
+		return "name-taken";
+	case PROTO_ERR_BAD_NAME:
+		return "bad-name";
 	case PROTO_ERR_CONN_REFUSED:
 		return "connection-refused";
 	case PROTO_ERR_CONN_FAILED:

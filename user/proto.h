@@ -64,6 +64,8 @@ enum proto_err {
 	PROTO_ERR_NO_TUNNEL = 0xa,	/* tunnel id unknown */
 	PROTO_ERR_INTERNAL = 0xb,	/* the other side failed on its own */
 	PROTO_ERR_SHUTDOWN = 0xc,	/* going away */
+	PROTO_ERR_NAME_TAKEN = 0xd,	/* http: the host name belongs to another token */
+	PROTO_ERR_BAD_NAME = 0xe,	/* http: not a host name the edge can route */
 	PROTO_ERR_CONN_REFUSED = 0x100, /* data stream: the local service refused */
 	PROTO_ERR_CONN_FAILED = 0x101,	/* data stream: local connect failed otherwise */
 	PROTO_ERR_TCP_RESET = 0x102,	/* data stream: a TCP side was reset */

@@ -13,6 +13,8 @@
 #include "edge_stats.h"
 #include "hist.h"
 #include "edge_limits.h"
+#include "http_head.h"
+#include "http_route.h"
 #include "log.h"
 #include "netaddr.h"
 #include "pktio_mux.h"
@@ -42,6 +44,8 @@ struct pending_conn {
 	struct pending_conn *next;
 	int fd;
 	struct pktio_addr peer;
+	uint8_t *head; /* http: bytes read to route it, sent first */
+	size_t head_len;
 };
 
 /* One public connection carried as a stream: what its close gives back. */
@@ -59,7 +63,7 @@ struct tunnel {
 	uint16_t port;
 	char token_name[TOKENS_MAX_NAME + 1];
 	char name[PROTO_MAX_NAME + 1];
-	struct evconnlistener *lst;
+	struct evconnlistener *lst; /* tcp only; http shares the edge's front */
 	struct event *grace;
 	struct pending_conn *pend_head, *pend_tail;
 	unsigned int npend;
@@ -98,9 +102,17 @@ struct edge {
 	uint64_t limit_hits[EDGE_LIMIT__MAX];
 	struct edge_src *src; /* public connections per source address */
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
+	struct http_front *http; /* the public HTTP listener, or NULL */
+	uint16_t http_port;
 };
 
 static void tunnel_drain(struct tunnel *t);
+
+static void pending_free(struct pending_conn *p)
+{
+	free(p->head);
+	free(p);
+}
 
 /* A limit refuses @what: count it, say so (rate-limited). */
 static void limit_hit(struct edge *e, enum edge_limit l, const char *what)
@@ -190,12 +202,25 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	ctrl_send(ss, &w);
 }
 
-static struct tunnel *tunnel_by_port(struct edge *e, uint16_t port)
+/* The tunnel of @kind on public @port (tcp and udp ports are separate spaces). */
+static struct tunnel *tunnel_by_port(struct edge *e, uint8_t kind, uint16_t port)
 {
 	struct tunnel *t;
 
 	for (t = e->tunnels; t; t = t->next)
-		if (t->port == port)
+		if (t->kind == kind && t->port == port)
+			return t;
+	return NULL;
+}
+
+/* The http tunnel for host name @host. */
+static struct tunnel *tunnel_by_host(struct edge *e, const char *host)
+{
+	struct tunnel *t;
+
+	/* TODO(#4): a hash when an edge serves thousands of host names */
+	for (t = e->tunnels; t; t = t->next)
+		if (t->kind == PROTO_KIND_HTTP && !strcmp(t->name, host))
 			return t;
 	return NULL;
 }
@@ -217,7 +242,7 @@ static void tunnel_free(struct tunnel *t)
 		t->pend_head = p->next;
 		close(p->fd);
 		pub_gone(e, &p->peer);
-		free(p);
+		pending_free(p);
 	}
 	for (struct pub_stream *ps = t->streams; ps; ps = ps->next)
 		ps->t = NULL; /* the streams live on until they close */
@@ -240,8 +265,10 @@ static void reset_fd(int fd)
 	close(fd);
 }
 
-/* Carry one public connection to the agent: a new stream, header, bytes. */
-static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr *peer)
+/* Carry one public connection to the agent: a new stream, header, the
+ * @head bytes already read from @fd (http), then the connection's bytes. */
+static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr *peer,
+			      const uint8_t *head, size_t head_len)
 {
 	struct proto_stream_hdr h = {.tunnel_id = t->id};
 	uint8_t buf[PROTO_STREAM_HDR_MAX];
@@ -271,7 +298,8 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 		h.port = ntohs(peer->in.sin_port);
 	}
 	n = proto_stream_hdr_encode(&h, buf, sizeof(buf));
-	if (n < 0 || quic_stream_write(s, buf, (size_t)n, false)) {
+	if (n < 0 || quic_stream_write(s, buf, (size_t)n, false) ||
+	    (head_len && quic_stream_write(s, head, head_len, false))) {
 		quic_stream_reset(s, PROTO_ERR_INTERNAL);
 		free(ps);
 		return -EIO;
@@ -291,12 +319,71 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 	return 0;
 }
 
+/*
+ * Take public connection @fd for @t (the tcp listener, or the http front
+ * with the @head bytes it read): a stream now, or a place in the queue of
+ * connections waiting for stream credit or the handshake. Returns 0 (@fd
+ * and its source slot are the tunnel's), or -errno with @fd left to the
+ * caller: -ENOTCONN the agent is away, -EBUSY a limit.
+ */
+static int tunnel_take(struct tunnel *t, int fd, const struct pktio_addr *peer, const uint8_t *head,
+		       size_t head_len)
+{
+	struct edge *e = t->e;
+	struct pending_conn *p;
+	int err;
+
+	if (!t->sess)
+		return -ENOTCONN; /* the agent is gone: refuse until it returns */
+	if (t->nstreams + t->npend >= e->cfg.limits.max[EDGE_LIMIT_STREAMS_PER_TUNNEL]) {
+		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL, "a public connection");
+		return -EBUSY;
+	}
+	if (quic_ep_buffer_bytes(e->ep) >= e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
+		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection");
+		return -EBUSY;
+	}
+	edge_limits_tcp_dead_peer(fd, e->cfg.idle_timeout_s);
+	if (!t->pend_head && quic_conn_handshake_done(t->sess->c)) {
+		err = tunnel_open_stream(t, fd, peer, head, head_len);
+		if (!err) {
+			quic_conn_flush(t->sess->c);
+			return 0;
+		}
+		if (err != -EAGAIN)
+			return err;
+	}
+	/* no stream credit yet (or tunnel data before the handshake finished): wait */
+	if (t->npend >= PENDING_MAX || !(p = calloc(1, sizeof(*p)))) {
+		pr_warn_rl("tunnel %llu: too many public connections waiting for the agent",
+			   (unsigned long long)t->id);
+		return -EBUSY;
+	}
+	if (head_len) {
+		p->head = malloc(head_len);
+		if (!p->head) {
+			free(p);
+			return -ENOMEM;
+		}
+		memcpy(p->head, head, head_len);
+		p->head_len = head_len;
+	}
+	p->fd = fd;
+	p->peer = *peer;
+	if (t->pend_tail)
+		t->pend_tail->next = p;
+	else
+		t->pend_head = p;
+	t->pend_tail = p;
+	t->npend++;
+	return 0;
+}
+
 static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			     int salen, void *arg)
 {
 	struct tunnel *t = arg;
 	struct edge *e = t->e;
-	struct pending_conn *p;
 	struct pktio_addr peer = {0};
 	int err;
 
@@ -306,16 +393,6 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		peer.len = (socklen_t)salen;
 	}
 	if (!t->sess) {
-		reset_fd(fd); /* the agent is gone: refuse until it returns */
-		return;
-	}
-	if (t->nstreams + t->npend >= e->cfg.limits.max[EDGE_LIMIT_STREAMS_PER_TUNNEL]) {
-		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL, "a public connection");
-		reset_fd(fd);
-		return;
-	}
-	if (quic_ep_buffer_bytes(e->ep) >= e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
-		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection");
 		reset_fd(fd);
 		return;
 	}
@@ -326,42 +403,47 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		reset_fd(fd);
 		return;
 	}
-	edge_limits_tcp_dead_peer(fd, e->cfg.idle_timeout_s);
-	if (!t->pend_head && quic_conn_handshake_done(t->sess->c)) {
-		err = tunnel_open_stream(t, fd, &peer);
-		if (!err) {
-			quic_conn_flush(t->sess->c);
-			return;
-		}
-		if (err != -EAGAIN) {
-			reset_fd(fd);
-			pub_gone(e, &peer);
-			return;
-		}
-	}
-	/* no stream credit yet (or tunnel data before the handshake finished): wait */
-	if (t->npend >= PENDING_MAX || !(p = calloc(1, sizeof(*p)))) {
-		pr_warn_rl("tunnel %llu: too many public connections waiting for the agent",
-			   (unsigned long long)t->id);
+	err = tunnel_take(t, fd, &peer, NULL, 0);
+	if (err) {
 		reset_fd(fd);
 		pub_gone(e, &peer);
-		return;
 	}
-	p->fd = fd;
-	p->peer = peer;
-	if (t->pend_tail)
-		t->pend_tail->next = p;
-	else
-		t->pend_head = p;
-	t->pend_tail = p;
-	t->npend++;
+}
+
+/* ---- the public HTTP front: routing by host ----------------------------- */
+
+static int edge_http_admit(void *arg, const struct pktio_addr *peer)
+{
+	struct edge *e = arg;
+	int err;
+
+	err = edge_src_get(e->src, peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
+	if (err == -EBUSY)
+		limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
+	return err;
+}
+
+static void edge_http_release(void *arg, const struct pktio_addr *peer)
+{
+	pub_gone(arg, peer);
+}
+
+static int http_route_to_tunnel(void *arg, const char *host, int fd, const struct pktio_addr *peer,
+				const uint8_t *head, size_t len)
+{
+	struct edge *e = arg;
+	struct tunnel *t = tunnel_by_host(e, host);
+
+	if (!t)
+		return -ENOENT;
+	return tunnel_take(t, fd, peer, head, len);
 }
 
 static void tunnel_drain(struct tunnel *t)
 {
 	while (t->pend_head && t->sess && quic_conn_handshake_done(t->sess->c)) {
 		struct pending_conn *p = t->pend_head;
-		int err = tunnel_open_stream(t, p->fd, &p->peer);
+		int err = tunnel_open_stream(t, p->fd, &p->peer, p->head, p->head_len);
 
 		if (err == -EAGAIN)
 			break;
@@ -373,7 +455,7 @@ static void tunnel_drain(struct tunnel *t)
 		if (!t->pend_head)
 			t->pend_tail = NULL;
 		t->npend--;
-		free(p);
+		pending_free(p);
 	}
 	if (t->sess)
 		quic_conn_flush(t->sess->c);
@@ -425,7 +507,10 @@ static void send_registered(struct session *ss, uint64_t req, struct tunnel *t)
 	colon = strrchr(host, ':');
 	if (colon)
 		*colon = '\0';
-	snprintf(addr, sizeof(addr), "%s:%u", host, t->port);
+	if (t->kind == PROTO_KIND_HTTP)
+		snprintf(addr, sizeof(addr), "%.48s:%u", t->name, t->port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%u", host, t->port);
 	m.registered.req_id = req;
 	m.registered.tunnel_id = t->id;
 	m.registered.port = t->port;
@@ -453,7 +538,51 @@ static void tunnel_attach(struct tunnel *t, struct session *ss)
 	ss->ntunnels++;
 	if (t->grace)
 		event_del(t->grace);
-	evconnlistener_enable(t->lst);
+	if (t->lst)
+		evconnlistener_enable(t->lst);
+}
+
+/*
+ * Check what a REGISTER of @kind asks for: its name into @name (an http
+ * tunnel's is its host name, normalized), the public port into @port.
+ * Returns 0, or -1 after answering the ERROR.
+ */
+static int register_check(struct session *ss, const struct proto_msg *m, char *name, uint16_t *port)
+{
+	struct edge *e = ss->e;
+
+	*port = (uint16_t)m->reg.port;
+	memcpy(name, m->reg.name.data, m->reg.name.len);
+	name[m->reg.name.len] = '\0';
+	switch (m->reg.kind) {
+	case PROTO_KIND_TCP:
+		return 0;
+	case PROTO_KIND_HTTP:
+		if (!e->http) {
+			ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id,
+				   "this edge serves no http tunnels (beamd --http-listen)");
+			return -1;
+		}
+		if (http_host_normalize((const char *)m->reg.name.data, m->reg.name.len, name,
+					PROTO_MAX_NAME + 1, false) ||
+		    !http_hostname_valid(name)) {
+			pr_warn("agent %s ('%s'): invalid http host name '%.*s'", ss->peer,
+				ss->token_name, (int)m->reg.name.len,
+				(const char *)m->reg.name.data);
+			ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id, "invalid host name");
+			return -1;
+		}
+		if (*port && *port != e->http_port) {
+			ctrl_error(ss, PROTO_ERR_PORT_DENIED, m->reg.req_id,
+				   "http tunnels share the edge's http port");
+			return -1;
+		}
+		*port = e->http_port;
+		return 0;
+	default:
+		ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id, "unknown tunnel kind");
+		return -1;
+	}
 }
 
 static void handle_register(struct session *ss, const struct proto_msg *m)
@@ -461,7 +590,8 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	struct edge *e = ss->e;
 	char name[PROTO_MAX_NAME + 1];
 	struct tunnel *t;
-	uint16_t port = (uint16_t)m->reg.port;
+	uint8_t kind = (uint8_t)m->reg.kind;
+	uint16_t port;
 	int err;
 
 	if (!ss->authed) {
@@ -469,19 +599,14 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		ctrl_error(ss, PROTO_ERR_NOT_AUTHED, m->reg.req_id, "not authenticated");
 		return;
 	}
-	/* TODO(#4): http tunnels (one listener, routed by Host) and udp tunnels (DATAGRAM) */
-	if (m->reg.kind != PROTO_KIND_TCP) {
-		ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id, "only tcp tunnels for now");
+	if (register_check(ss, m, name, &port))
 		return;
-	}
-	memcpy(name, m->reg.name.data, m->reg.name.len);
-	name[m->reg.name.len] = '\0';
 
 	/* the same agent's tunnel again (a 0-RTT replay or a re-register), or its
 	 * reservation from the grace period */
 	for (t = e->tunnels; t; t = t->next) {
-		if (strcmp(t->token_name, ss->token_name) || strcmp(t->name, name) ||
-		    (port && t->port != port))
+		if (t->kind != kind || strcmp(t->token_name, ss->token_name) ||
+		    strcmp(t->name, name) || (port && t->port != port))
 			continue;
 		if (t->sess == ss) {
 			send_registered(ss, m->reg.req_id, t);
@@ -513,7 +638,14 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		send_registered(ss, m->reg.req_id, t);
 		return;
 	}
-	if (port && (t = tunnel_by_port(e, port))) {
+	if (kind == PROTO_KIND_HTTP && (t = tunnel_by_host(e, name))) {
+		pr_warn("agent %s ('%s'): http host name '%s' is taken by tunnel %llu of '%s'",
+			ss->peer, ss->token_name, name, (unsigned long long)t->id, t->token_name);
+		ctrl_error(ss, PROTO_ERR_NAME_TAKEN, m->reg.req_id,
+			   "host name taken by another token");
+		return;
+	}
+	if (kind == PROTO_KIND_TCP && port && (t = tunnel_by_port(e, kind, port))) {
 		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
 			ss->token_name, port, (unsigned long long)t->id);
 		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
@@ -541,8 +673,9 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		return;
 	}
 	t->e = e;
-	t->kind = (uint8_t)m->reg.kind;
-	err = tunnel_listen(e, port, &t->lst, &t->port);
+	t->kind = kind;
+	t->port = port;
+	err = kind == PROTO_KIND_TCP ? tunnel_listen(e, port, &t->lst, &t->port) : 0;
 	if (err) {
 		pr_warn("agent %s ('%s'): failed to listen on public port %u: %s", ss->peer,
 			ss->token_name, port, strerror(-err));
@@ -551,7 +684,8 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 		free(t);
 		return;
 	}
-	evconnlistener_set_cb(t->lst, tunnel_accept_cb, t);
+	if (t->lst)
+		evconnlistener_set_cb(t->lst, tunnel_accept_cb, t);
 	t->grace = evtimer_new(e->base, grace_cb, t);
 	t->id = ++e->next_tunnel_id;
 	snprintf(t->token_name, sizeof(t->token_name), "%s", ss->token_name);
@@ -560,8 +694,9 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	e->tunnels = t;
 	tunnel_attach(t, ss);
 	quic_conn_stats(ss->c)->tunnels = ss->ntunnels;
-	pr_info("tunnel %llu up: public port %u for '%s' (%s), name '%s'",
-		(unsigned long long)t->id, t->port, ss->token_name, ss->peer, t->name);
+	pr_info("tunnel %llu up: %s port %u for '%s' (%s), name '%s'", (unsigned long long)t->id,
+		kind == PROTO_KIND_HTTP ? "http" : "public", t->port, ss->token_name, ss->peer,
+		t->name);
 	send_registered(ss, m->reg.req_id, t);
 }
 
@@ -913,7 +1048,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 			t->pend_head = p->next;
 			reset_fd(p->fd);
 			pub_gone(e, &p->peer);
-			free(p);
+			pending_free(p);
 		}
 		t->pend_tail = NULL;
 		t->npend = 0;
@@ -1007,6 +1142,25 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		free(e);
 		return err;
 	}
+	if (cfg->http_listen.len) {
+		struct http_front_config hc = {
+			.listen = cfg->http_listen,
+			.route = http_route_to_tunnel,
+			.admit = edge_http_admit,
+			.release = edge_http_release,
+			.arg = e,
+		};
+		struct pktio_addr local;
+
+		err = http_front_new(&e->http, base, &hc);
+		if (err) {
+			edge_free(e);
+			return err;
+		}
+		http_front_local(e->http, &local);
+		e->http_port = ntohs(local.sa.sa_family == AF_INET6 ? local.in6.sin6_port
+								    : local.in.sin_port);
+	}
 	if (cfg->pub) {
 		struct timeval period = {.tv_usec = EDGE_STATS_PERIOD_MS * 1000};
 
@@ -1036,6 +1190,7 @@ void edge_free(struct edge *e)
 	if (e->stats_ev)
 		event_free(e->stats_ev);
 	free(e->stats);
+	http_front_free(e->http);
 	quic_ep_free(e->ep, PROTO_ERR_SHUTDOWN);
 	while (e->tunnels)
 		tunnel_free(e->tunnels);

@@ -23,6 +23,7 @@ struct edge_stats_pub;
 struct edge_config {
 	struct pktio_addr listen;      /* QUIC (UDP) address */
 	struct pktio_addr public_bind; /* where public listeners bind (port ignored) */
+	struct pktio_addr http_listen; /* the one public HTTP listener; len 0: none */
 	const struct tokens *tokens;   /* owned by the caller */
 	struct WOLFSSL_CTX *tls;       /* owned by the caller */
 	unsigned int grace_s;	       /* keep a gone agent's ports this long */

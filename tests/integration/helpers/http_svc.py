@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""http_svc.py - helpers for the http and udp tunnel tests.
+
+  http_svc.py server PORT NAME       HTTP/1.1 (keep-alive) service on 127.0.0.1:PORT:
+                                     GET /who -> "NAME PEERPORT HOST", POST -> sha256 of the body
+  http_svc.py raw HOST PORT FILE     send FILE's bytes as they are, print the status line back
+  http_svc.py udp-echo PORT          UDP service on 127.0.0.1:PORT: answers "echo:" + datagram
+  http_svc.py udp-clients HOST PORT N  N clients at once, each sends its own datagrams and
+                                     checks every answer is its own; prints "ok N"
+  http_svc.py udp-send HOST PORT SIZE  send one datagram of SIZE bytes, print what comes back
+"""
+import hashlib
+import http.server
+import socket
+import sys
+import threading
+import time
+
+
+def server(port, name):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def reply(self, body):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path.startswith("/big/"):
+                n = int(self.path[5:])
+                self.send_response(200)
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                block = hashlib.sha256(b"seed").digest() * 2048  # 64 KiB, reproducible
+                while n:
+                    k = min(n, len(block))
+                    self.wfile.write(block[:k])
+                    n -= k
+                return
+            host = self.headers.get("Host", "")
+            self.reply(f"{name} {self.client_address[1]} {host}\n".encode())
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            h = hashlib.sha256()
+            while n:
+                chunk = self.rfile.read(min(n, 1 << 16))
+                if not chunk:
+                    break
+                h.update(chunk)
+                n -= len(chunk)
+            self.reply((h.hexdigest() + "\n").encode())
+
+        def log_message(self, fmt, *args):
+            pass
+
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.serve_forever()
+
+
+def raw(host, port, path):
+    data = open(path, "rb").read()
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(data)
+    got = b""
+    while b"\r\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    print(got.split(b"\r\n", 1)[0].decode(errors="replace"))
+
+
+def udp_echo(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    while True:
+        data, addr = s.recvfrom(65535)
+        s.sendto(b"echo:" + data, addr)
+
+
+def udp_clients(host, port, n, count=50):
+    bad = []
+
+    def one(i):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.5)
+        ok = 0
+        for k in range(count):
+            msg = f"client{i}-msg{k}".encode()
+            for _ in range(4):  # datagrams may be lost: retry
+                s.sendto(msg, (host, port))
+                try:
+                    while True:
+                        data, _ = s.recvfrom(65535)
+                        if data == b"echo:" + msg:
+                            ok += 1
+                            break
+                        if not data.startswith(f"echo:client{i}-".encode()):
+                            bad.append(f"client {i} got {data[:40]!r}")
+                    break
+                except socket.timeout:
+                    continue
+        if ok < count:
+            bad.append(f"client {i}: {ok}/{count} answered")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if bad:
+        print("\n".join(bad))
+        sys.exit(1)
+    print(f"ok {n}")
+
+
+def udp_send(host, port, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(b"x" * size, (host, port))
+    try:
+        data, _ = s.recvfrom(65535)
+        print(f"answer {len(data)}")
+    except socket.timeout:
+        print("no answer")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "server":
+        server(int(args[0]), args[1])
+    elif cmd == "raw":
+        raw(args[0], int(args[1]), args[2])
+    elif cmd == "udp-echo":
+        udp_echo(int(args[0]))
+    elif cmd == "udp-clients":
+        udp_clients(args[0], int(args[1]), int(args[2]))
+    elif cmd == "udp-send":
+        udp_send(args[0], int(args[1]), int(args[2]))
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tunnel_http.sh - http tunnels: one public HTTP listener on beamd routes
+# each connection by Host to the agent that registered that host name; the
+# edge answers 400/404/431/503 itself; bodies arrive intact; keep-alive
+# connections stay on their tunnel.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in python3 curl sha256sum; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
+HP=8000 # beamd's public http port
+
+tun_topo 4 || t_setup_fail "could not build the namespaces"
+tun_edge --grace 20 --http-listen "$EDGE_PUB:$HP" || t_setup_fail "beamd did not start"
+grep -q "listening for public http on tcp $EDGE_PUB:$HP" "$T_DIR/edge.log" ||
+	t_setup_fail "beamd does not listen for http"
+
+# http_agent NAME HOSTNAME LOCALPORT [args]: an agent for an http tunnel
+http_agent() {
+	local name=$1 host=$2 port=$3
+	shift 3
+
+	BEAM_TOKEN=${TOKEN:-$TUN_TOKEN} t_bg "$AGENT" "$name" beam http "$port" --hostname "$host" \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
+		cat "$T_DIR/$name.log" >&2
+		return 1
+	}
+}
+
+t_bg "$AGENT" svc-one $SVC server 9101 one || t_setup_fail "service one"
+t_bg "$AGENT" svc-two $SVC server 9102 two || t_setup_fail "service two"
+t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9102" || t_setup_fail "services"
+http_agent agent-one one.beam.test 9101 || t_setup_fail "agent one"
+http_agent agent-two Two.Beam.Test 9102 || t_setup_fail "agent two"
+
+# get HOSTHEADER PATH [curl args]: a request to the public listener
+get() {
+	local host=$1 path=$2
+	shift 2
+	t_ns "$CLI" curl -sS --max-time 10 -H "Host: $host" "$@" "http://$EDGE_PUB:$HP$path"
+}
+
+status() { get "$1" / -o /dev/null -w '%{http_code}' "${@:2}"; }
+
+test_two_hosts_two_agents() {
+	local a b
+
+	grep -q "tunnel up: http://one.beam.test:$HP -> 127.0.0.1:9101" "$T_DIR/agent-one.log"
+	a=$(get one.beam.test /who)
+	b=$(get two.beam.test /who)
+	[[ $a == "one "* && $b == "two "* ]] || t_fail "one got '$a', two got '$b'"
+	# the Host the service sees is the one the client sent, untouched
+	[[ $a == *" one.beam.test" ]] || t_fail "service one saw '$a'"
+	# case does not matter, a port in Host does not matter, a trailing dot neither
+	[[ $(get ONE.Beam.TEST:$HP /who) == "one "* ]] || t_fail "upper case Host not routed"
+	[[ $(get two.beam.test. /who) == "two "* ]] || t_fail "Host with trailing dot not routed"
+	# absolute-form request target: its authority wins over Host
+	[[ $(t_ns "$CLI" curl -sS --max-time 10 --request-target "http://two.beam.test/who" \
+		-H "Host: one.beam.test" "http://$EDGE_PUB:$HP/") == "two "* ]] ||
+		t_fail "absolute-form target not routed by its authority"
+}
+
+test_unknown_host_404() {
+	local body
+
+	[[ $(status nobody.beam.test) == 404 ]] || t_fail "unknown host not 404"
+	body=$(get nobody.beam.test /)
+	[[ $body == *"no tunnel for this host"* ]] || t_fail "404 body '$body'"
+}
+
+test_bad_requests() {
+	local out f=$T_DIR/req
+
+	raw() {
+		printf "$1" >"$f"
+		t_ns "$CLI" $SVC raw "$EDGE_PUB" "$HP" "$f"
+	}
+	out=$(raw 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n')
+	[[ $out == "HTTP/1.1 400 "* ]] || t_fail "no Host: '$out'"
+	out=$(raw 'GET / HTTP/1.1\r\nHost: one.beam.test\r\nHost: two.beam.test\r\n\r\n')
+	[[ $out == "HTTP/1.1 400 "* ]] || t_fail "two Host fields: '$out'"
+	out=$(raw '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03')
+	[[ $out == "HTTP/1.1 400 "* ]] || t_fail "TLS bytes: '$out'"
+	out=$(raw 'GET / HTTP/1.1\r\nHost: one.beam.test\r\n folded\r\n\r\n')
+	[[ $out == "HTTP/1.1 400 "* ]] || t_fail "folded line: '$out'"
+	head -c 9000 /dev/zero | tr '\0' a >"$T_DIR/long"
+	{ printf 'GET / HTTP/1.1\r\nHost: one.beam.test\r\nX-Long: '; cat "$T_DIR/long"; } >"$f"
+	out=$(t_ns "$CLI" $SVC raw "$EDGE_PUB" "$HP" "$f")
+	[[ $out == "HTTP/1.1 431 "* ]] || t_fail "oversize head: '$out'"
+	# the tunnels are untouched
+	[[ $(get one.beam.test /who) == "one "* ]]
+}
+
+test_large_body_both_ways() {
+	local big=$T_DIR/big want got
+
+	head -c 64M /dev/urandom >"$big"
+	want=$(sha256sum <"$big" | cut -d' ' -f1)
+	got=$(get one.beam.test /up --data-binary @"$big" -H 'Expect:')
+	[[ $got == "$want" ]] || t_fail "upload: service hashed $got, want $want"
+	want=$(python3 -c '
+import hashlib,sys
+b = hashlib.sha256(b"seed").digest() * 2048
+h = hashlib.sha256()
+n = 64 << 20
+while n:
+    k = min(n, len(b)); h.update(b[:k]); n -= k
+print(h.hexdigest())')
+	got=$(get two.beam.test /big/$((64 << 20)) | sha256sum | cut -d' ' -f1)
+	[[ $got == "$want" ]] || t_fail "download: $got, want $want"
+}
+
+test_keep_alive_stays_on_its_tunnel() {
+	local out ports
+
+	# three requests on one client connection (curl reuses it): one stream,
+	# so the service sees them all from one agent-side connection
+	out=$(get one.beam.test /who -: "http://$EDGE_PUB:$HP/who" -H "Host: one.beam.test" \
+		-: "http://$EDGE_PUB:$HP/who" -H "Host: one.beam.test" -v 2>&1)
+	[[ $(grep -c '^one ' <<<"$out") -eq 3 ]] || t_fail "keep-alive answers: $out"
+	grep -qi 're-using existing connection' <<<"$out" || t_fail "curl did not reuse: $out"
+	ports=$(grep '^one ' <<<"$out" | cut -d' ' -f2 | sort -u | wc -l)
+	[[ $ports -eq 1 ]] || t_fail "keep-alive requests came from $ports connections"
+	# a second request naming another host on the same connection stays put
+	out=$(get one.beam.test /who -: "http://$EDGE_PUB:$HP/who" -H "Host: two.beam.test" 2>&1)
+	[[ $(grep -c '^one ' <<<"$out") -eq 2 ]] || t_fail "connection moved tunnel: $out"
+}
+
+test_host_taken_by_other_token() {
+	TOKEN=other-token BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
+		--hostname one.beam.test --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+	t_wait_for 10 grep -q 'edge refused' "$T_DIR/agent-bob.log" || t_fail "bob not refused"
+	grep -q 'name-taken' "$T_DIR/agent-bob.log" || t_fail "$(cat "$T_DIR/agent-bob.log")"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid agent-bob) 2>/dev/null" || t_fail "bob still runs"
+	[[ $(get one.beam.test /who) == "one "* ]]
+}
+
+test_bad_hostname_refused() {
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-bad beam http 9101 --hostname 'bad..name' \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+	t_wait_for 10 grep -q 'bad-name' "$T_DIR/agent-bad.log" || t_fail "$(cat "$T_DIR/agent-bad.log")"
+}
+
+test_agent_gone_503_then_back() {
+	kill "$(tun_pid agent-two)"
+	t_wait_for 10 grep -q "kept 20 s" "$T_DIR/edge.log"
+	[[ $(status two.beam.test) == 503 ]] || t_fail "agent gone: not 503"
+	http_agent agent-two2 two.beam.test 9102
+	[[ $(get two.beam.test /who) == "two "* ]] || t_fail "tunnel did not come back"
+}
+
+tun_test test_two_hosts_two_agents "two hosts through one listener reach two agents' services"
+tun_test test_unknown_host_404 "an unknown Host gets 404 with a short body"
+tun_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; oversize head: 431"
+tun_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
+tun_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
+tun_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
+tun_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
+tun_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
+t_done
