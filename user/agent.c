@@ -14,6 +14,7 @@
 #include "pktio_udp.h"
 #include "proto.h"
 #include "quic.h"
+#include "udp_local.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +58,8 @@ struct agent {
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
 	uint64_t started_ns;
+	struct udp_local *udp; /* udp tunnels: a socket per public flow */
+	uint64_t udp_too_big, udp_queue_full, udp_no_edge;
 };
 
 /* Per data stream until its header is read. */
@@ -66,6 +69,58 @@ struct hdr_state {
 };
 
 static void agent_connect(struct agent *a);
+
+/* ---- udp tunnels -------------------------------------------------------- */
+
+/* The local service answered flow @flow_id: back to the edge as a DATAGRAM. */
+static void agent_udp_reply(void *arg, uint64_t flow_id, const uint8_t *data, size_t len)
+{
+	struct proto_dgram_hdr h = {.tunnel_id = 0, .flow_id = flow_id};
+	uint8_t buf[PROTO_DGRAM_HDR_MAX + 1500];
+	struct agent *a = arg;
+	int n, err;
+
+	if (!a->c || !a->tunnel_id) {
+		a->udp_no_edge++;
+		return;
+	}
+	h.tunnel_id = a->tunnel_id;
+	n = proto_dgram_hdr_encode(&h, buf, PROTO_DGRAM_HDR_MAX);
+	if (n < 0 || len > sizeof(buf) - (size_t)n ||
+	    (size_t)n + len > quic_conn_datagram_max(a->c)) {
+		a->udp_too_big++;
+		pr_warn_rl(
+			"dropped a %zu byte answer of the local service: larger than a QUIC datagram on this path (%zu dropped so far)",
+			len, (size_t)a->udp_too_big);
+		return;
+	}
+	memcpy(buf + n, data, len);
+	err = quic_conn_send_datagram(a->c, buf, (size_t)n + len);
+	if (err == -ENOBUFS || err == -ENOMEM) {
+		a->udp_queue_full++;
+		pr_warn_rl(
+			"dropped answers of the local service: datagram queue full (%llu so far)",
+			(unsigned long long)a->udp_queue_full);
+	} else if (err) {
+		a->udp_no_edge++;
+	}
+}
+
+/* A public client's datagram from the edge: to its flow's socket. */
+static void agent_datagram_cb(struct quic_conn *c, const uint8_t *data, size_t len, void *arg)
+{
+	struct proto_dgram_hdr h;
+	struct agent *a = arg;
+	int n;
+
+	(void)c;
+	n = proto_dgram_hdr_decode(data, len, &h);
+	if (n < 0 || !a->udp || h.tunnel_id != a->tunnel_id) {
+		pr_warn_rl("edge sent a datagram that is not for our udp tunnel");
+		return;
+	}
+	udp_local_send(a->udp, h.flow_id, data + n, len - (size_t)n);
+}
 
 /* Keep @r for the next connection, and in the session file for the next process. */
 static void agent_keep_resume(struct agent *a, struct quic_resume *r)
@@ -407,6 +462,9 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 	agent_keep_resume(a, r);
 	a->c = NULL;
 	a->ctrl = NULL;
+	/* flow numbers belong to the edge's tunnel: a new edge counts anew */
+	if (a->udp)
+		udp_local_reset(a->udp);
 	if (app == PROTO_ERR_AUTH) {
 		pr_err("edge %s:%u refused the token: authentication failed", a->cfg.edge_host,
 		       a->cfg.edge_port);
@@ -448,6 +506,7 @@ static const struct quic_handlers agent_handlers = {
 	.handshake_cb = agent_handshake_cb,
 	.conn_close_cb = agent_conn_close_cb,
 	.early_rejected_cb = agent_early_rejected_cb,
+	.datagram_cb = agent_datagram_cb,
 };
 
 static int agent_open_ep(struct agent *a)
@@ -471,6 +530,7 @@ static int agent_open_ep(struct agent *a)
 	qc.idle_timeout_ms = (uint64_t)a->cfg.idle_timeout_s * 1000;
 	/* the edge opens one stream per public connection: grant plenty */
 	qc.max_streams_bidi = 1000000;
+	qc.datagrams = a->cfg.kind == PROTO_KIND_UDP;
 	return quic_ep_new(&a->ep, a->base, io, &qc, &agent_handlers, a);
 }
 
@@ -566,8 +626,22 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 		else if (!err)
 			pr_debug("resuming from session file '%s' (0-RTT)", cfg->session_file);
 	}
+	if (cfg->kind == PROTO_KIND_UDP) {
+		struct udp_local_config uc = {
+			.target = cfg->target,
+			.reply = agent_udp_reply,
+			.arg = a,
+		};
+		int err = udp_local_new(&a->udp, base, &uc);
+
+		if (err) {
+			free(a);
+			return err;
+		}
+	}
 	a->retry = evtimer_new(base, retry_cb, a);
 	if (!a->retry) {
+		udp_local_free(a->udp);
 		free(a);
 		return -ENOMEM;
 	}
@@ -589,5 +663,6 @@ void agent_free(struct agent *a)
 	quic_ep_free(a->ep, PROTO_ERR_SHUTDOWN);
 	quic_resume_free(a->resume);
 	event_free(a->retry);
+	udp_local_free(a->udp);
 	free(a);
 }

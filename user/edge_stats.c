@@ -183,6 +183,60 @@ static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 	}
 }
 
+const char *edge_udp_drop_name(enum edge_udp_drop d)
+{
+	static const char *const names[EDGE_UDP_DROP__MAX] = {
+		[EDGE_UDP_DROP_TOO_BIG] = "too_big",
+		[EDGE_UDP_DROP_QUEUE_FULL] = "queue_full",
+		[EDGE_UDP_DROP_NO_AGENT] = "no_agent",
+		[EDGE_UDP_DROP_FLOW_LIMIT] = "flow_limit",
+		[EDGE_UDP_DROP_NO_FLOW] = "no_flow",
+		[EDGE_UDP_DROP_SEND_FAILED] = "send_failed",
+		[EDGE_UDP_DROP_MALFORMED] = "malformed",
+	};
+
+	return (unsigned int)d < EDGE_UDP_DROP__MAX ? names[d] : "unknown";
+}
+
+static void render_udp(struct prom_buf *out, const struct edge_stats *s)
+{
+	unsigned int i;
+
+	prom_family(out, "beam_udp_datagrams_total", PROM_COUNTER,
+		    "Datagrams of udp tunnels carried, by direction.");
+	labeled(out, "beam_udp_datagrams_total", "direction", "to_agent", s->udp_to_agent);
+	labeled(out, "beam_udp_datagrams_total", "direction", "to_public", s->udp_to_public);
+	prom_family(out, "beam_udp_dropped_total", PROM_COUNTER,
+		    "Datagrams of udp tunnels dropped at the edge, by reason.");
+	for (i = 0; i < EDGE_UDP_DROP__MAX; i++)
+		labeled(out, "beam_udp_dropped_total", "reason", edge_udp_drop_name(i),
+			s->udp_drops[i]);
+	prom_family(out, "beam_udp_flows", PROM_GAUGE,
+		    "Public udp clients (flows) the edge tracks now.");
+	prom_sample_u64(out, "beam_udp_flows", NULL, s->udp_flows);
+}
+
+static void render_http(struct prom_buf *out, const struct edge_stats *s)
+{
+	static const char *const codes[EDGE_HTTP_ANSWER__MAX] = {
+		[EDGE_HTTP_400] = "400",	 [EDGE_HTTP_404] = "404", [EDGE_HTTP_408] = "408",
+		[EDGE_HTTP_431] = "431",	 [EDGE_HTTP_502] = "502", [EDGE_HTTP_503] = "503",
+		[EDGE_HTTP_REFUSED] = "refused",
+	};
+	unsigned int i;
+
+	if (!s->http_on)
+		return;
+	prom_family(out, "beam_http_requests_total", PROM_COUNTER,
+		    "Public HTTP connections: routed to a tunnel, or answered by the edge (code).");
+	labeled(out, "beam_http_requests_total", "code", "routed", s->http_routed);
+	for (i = 0; i < EDGE_HTTP_ANSWER__MAX; i++)
+		labeled(out, "beam_http_requests_total", "code", codes[i], s->http_answered[i]);
+	prom_family(out, "beam_http_waiting", PROM_GAUGE,
+		    "Public HTTP connections still sending their request head.");
+	prom_sample_u64(out, "beam_http_waiting", NULL, s->http_waiting);
+}
+
 static const struct {
 	const char *name;
 	const char *help;
@@ -285,6 +339,8 @@ void edge_stats_collect(struct prom_buf *out, void *arg)
 
 	render_connections(out, s);
 	render_tunnels(out, s);
+	render_udp(out, s);
+	render_http(out, s);
 	render_histograms(out, p->latency);
 	render_xdp(out, p->pin_root);
 	free(s);

@@ -24,6 +24,32 @@
 #define EDGE_STATS_PERIOD_MS   100
 #define EDGE_STATS_TUNNELS_MAX 1024 /* tunnels shown in /metrics; more are summed only */
 
+/* What the public HTTP listener answered itself, by status. */
+enum edge_http_answer {
+	EDGE_HTTP_400,
+	EDGE_HTTP_404,
+	EDGE_HTTP_408,
+	EDGE_HTTP_431,
+	EDGE_HTTP_502,
+	EDGE_HTTP_503,
+	EDGE_HTTP_REFUSED, /* closed without an answer: too many waiting, or a limit */
+	EDGE_HTTP_ANSWER__MAX,
+};
+
+/* Why a udp tunnel's datagram was dropped at the edge (either direction). */
+enum edge_udp_drop {
+	EDGE_UDP_DROP_TOO_BIG,	   /* larger than a DATAGRAM frame on the agent's path */
+	EDGE_UDP_DROP_QUEUE_FULL,  /* the connection's datagram queue was full */
+	EDGE_UDP_DROP_NO_AGENT,	   /* the tunnel's agent is away */
+	EDGE_UDP_DROP_FLOW_LIMIT,  /* a new public client while the flow table is full */
+	EDGE_UDP_DROP_NO_FLOW,	   /* an answer for a flow that expired */
+	EDGE_UDP_DROP_SEND_FAILED, /* sendto to the public client failed */
+	EDGE_UDP_DROP_MALFORMED,   /* from the agent: bad header, or not its tunnel */
+	EDGE_UDP_DROP__MAX,
+};
+
+const char *edge_udp_drop_name(enum edge_udp_drop d);
+
 struct edge_tunnel_stats {
 	uint64_t id;
 	uint64_t to_public;   /* bytes from the agent to public clients */
@@ -52,8 +78,15 @@ struct edge_stats {
 	uint64_t stream_buffer_bytes;	      /* bytes of stream buffers held now */
 	uint64_t retries_sent;		      /* QUIC Retry packets sent */
 	uint32_t handshakes_in_progress;
-	bool retry_active; /* new clients get a Retry (--retry, or load) */
-	size_t ntunnels;   /* entries used in @tunnels */
+	bool retry_active;	/* new clients get a Retry (--retry, or load) */
+	uint64_t udp_to_agent;	/* datagrams from public clients sent on to agents */
+	uint64_t udp_to_public; /* datagrams from agents sent on to public clients */
+	uint64_t udp_flows;	/* public udp flows live now */
+	uint64_t udp_drops[EDGE_UDP_DROP__MAX];
+	bool http_on; /* an http listener exists: the http families are shown */
+	uint64_t http_routed, http_waiting;
+	uint64_t http_answered[EDGE_HTTP_ANSWER__MAX];
+	size_t ntunnels; /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

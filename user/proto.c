@@ -345,6 +345,35 @@ int proto_stream_hdr_encode(const struct proto_stream_hdr *hdr, uint8_t *buf, si
 	return (int)(cap - w.left + 3 + alen);
 }
 
+int proto_dgram_hdr_decode(const uint8_t *buf, size_t len, struct proto_dgram_hdr *hdr)
+{
+	size_t n, m;
+
+	n = proto_varint_get(buf, len, &hdr->tunnel_id);
+	if (!n || !hdr->tunnel_id)
+		return -EBADMSG;
+	m = proto_varint_get(buf + n, len - n, &hdr->flow_id);
+	if (!m || !hdr->flow_id)
+		return -EBADMSG;
+	return (int)(n + m);
+}
+
+int proto_dgram_hdr_encode(const struct proto_dgram_hdr *hdr, uint8_t *buf, size_t cap)
+{
+	size_t n, m;
+
+	if (!hdr->tunnel_id || !hdr->flow_id || hdr->tunnel_id > PROTO_VARINT_MAX ||
+	    hdr->flow_id > PROTO_VARINT_MAX)
+		return -EINVAL;
+	n = proto_varint_put(buf, cap, hdr->tunnel_id);
+	if (!n)
+		return -ENOBUFS;
+	m = proto_varint_put(buf + n, cap - n, hdr->flow_id);
+	if (!m)
+		return -ENOBUFS;
+	return (int)(n + m);
+}
+
 const char *proto_err_name(uint64_t code)
 {
 	switch (code) {

@@ -26,6 +26,7 @@
 #define PROTO_MAX_ADDR	     64 /* textual public address "host:port" */
 #define PROTO_AGENT_ID_LEN   16
 #define PROTO_STREAM_HDR_MAX 32 /* type + tunnel id + family + port + address */
+#define PROTO_DGRAM_HDR_MAX  16 /* tunnel id + flow id, in front of a DATAGRAM */
 
 /* Control message types. */
 enum proto_type {
@@ -172,6 +173,24 @@ int proto_stream_hdr_decode(const uint8_t *buf, size_t len, struct proto_stream_
 
 /* Encode @hdr into @buf. Returns bytes written, -EINVAL or -ENOBUFS. */
 int proto_stream_hdr_encode(const struct proto_stream_hdr *hdr, uint8_t *buf, size_t cap);
+
+/*
+ * The header in front of every DATAGRAM frame of a udp tunnel: which tunnel,
+ * and which public flow (a client address the edge numbered, from 1) the
+ * datagram belongs to. Both directions use it.
+ */
+struct proto_dgram_hdr {
+	uint64_t tunnel_id;
+	uint64_t flow_id;
+};
+
+/* Decode a datagram header. Returns the bytes it took, or -EBADMSG when
+ * truncated or an id is 0. */
+int proto_dgram_hdr_decode(const uint8_t *buf, size_t len, struct proto_dgram_hdr *hdr);
+
+/* Encode @hdr into @buf (at most PROTO_DGRAM_HDR_MAX bytes). Returns bytes
+ * written, -EINVAL (an id 0 or too large) or -ENOBUFS. */
+int proto_dgram_hdr_encode(const struct proto_dgram_hdr *hdr, uint8_t *buf, size_t cap);
 
 /* A short name for an error code ("auth", "port-taken", ...), "unknown" otherwise. */
 const char *proto_err_name(uint64_t code);

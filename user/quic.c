@@ -54,6 +54,10 @@
 #define STATIC_SECRET	 32
 #define RESET_BURST	 100 /* stateless resets per second */
 #define RETRY_TOKEN_TTL	 (10 * NGTCP2_SECONDS)
+#define DGRAM_QUEUE_MAX	 512 /* DATAGRAM frames waiting to be sent, per connection */
+/* short header (1 + CID 20 + packet number 4), AEAD tag 16, DATAGRAM frame type
+ * and length (1 + 8): what a packet adds around a datagram, at most */
+#define DGRAM_OVERHEAD 50
 
 /* A buffer chunk: [off, len) holds bytes not yet consumed. */
 struct chunk {
@@ -118,6 +122,13 @@ struct quic_stream {
 	struct quic_stream *all_prev;
 };
 
+/* One DATAGRAM frame's payload waiting for room in a packet. */
+struct dgram {
+	struct dgram *next;
+	size_t len;
+	uint8_t data[];
+};
+
 struct quic_resume {
 	WOLFSSL_SESSION *session;
 	size_t tp_len;
@@ -157,6 +168,8 @@ struct quic_conn {
 	unsigned int in_read : 1;    /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
 	unsigned int sq_over : 1;    /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
 	uint64_t sq_total;	     /* bytes in the send buffers of all streams */
+	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
+	unsigned int dgq_len;
 	unsigned int close_wanted : 1;
 	uint64_t close_wanted_code;
 	char close_wanted_reason[128];
@@ -499,6 +512,51 @@ static void stream_account_tx(struct quic_stream *s, ngtcp2_ssize datalen, uint3
 		s->fin_sent = 1;
 }
 
+static void dgq_pop(struct quic_conn *c)
+{
+	struct dgram *d = c->dgq_head;
+
+	c->dgq_head = d->next;
+	if (!c->dgq_head)
+		c->dgq_tail = NULL;
+	c->dgq_len--;
+	free(d);
+}
+
+/*
+ * Put the first queued datagram in a packet (RFC 9221). Returns the packet's
+ * length, 0 when nothing can be sent now (congestion), or -1 after failing
+ * the connection. A datagram the peer refuses is dropped and counted.
+ */
+static ngtcp2_ssize conn_write_dgram(struct quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi,
+				     uint8_t *dest, size_t destlen, uint64_t ts)
+{
+	while (c->dgq_head) {
+		struct dgram *d = c->dgq_head;
+		ngtcp2_vec v = {.base = d->data, .len = d->len};
+		ngtcp2_ssize n;
+		int accepted = 0;
+
+		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, dest, destlen, &accepted, 0, 0,
+						&v, 1, ts);
+		if (n == NGTCP2_ERR_INVALID_STATE || n == NGTCP2_ERR_INVALID_ARGUMENT) {
+			c->stats.dgrams_dropped++;
+			dgq_pop(c);
+			continue;
+		}
+		if (n < 0) {
+			conn_fail_liberr(c, (int)n);
+			return -1;
+		}
+		if (accepted) {
+			c->stats.dgrams_out++;
+			dgq_pop(c);
+		}
+		return n;
+	}
+	return 0;
+}
+
 /*
  * Write one batch: up to TX_MAX_PKTS packets of equal size into one GSO
  * train. Returns packets written, 0 when ngtcp2 had nothing (or may not send
@@ -529,6 +587,13 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		size_t nvec = 0;
 		bool all = true;
 
+		if (c->dgq_head && c->handshake_done) {
+			nwrite = conn_write_dgram(c, &ps.path, &pi, buf + off, max_udp, ts);
+			if (nwrite < 0)
+				return -EPROTO;
+			if (nwrite > 0)
+				goto written;
+		}
 		if (s && !stream_has_tx(s)) {
 			sendq_pop(c);
 			continue;
@@ -568,6 +633,7 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 			else
 				sendq_pop(c);
 		}
+	written:
 		if (nwrite == 0)
 			break;
 		if (!off) {
@@ -786,6 +852,8 @@ static void conn_free(struct quic_conn *c)
 	if (c->ssl)
 		wolfSSL_free(c->ssl);
 	free(c->pending);
+	while (c->dgq_head)
+		dgq_pop(c);
 	free(c);
 }
 
@@ -1511,6 +1579,20 @@ static int hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
 	return 0;
 }
 
+static int recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen,
+			    void *user_data)
+{
+	struct quic_conn *c = user_data;
+	struct quic_ep *ep = c->ep;
+
+	(void)conn;
+	(void)flags;
+	c->stats.dgrams_in++;
+	if (ep->h.datagram_cb)
+		ep->h.datagram_cb(c, data, datalen, ep->arg);
+	return 0;
+}
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -1542,6 +1624,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 	cb->stream_stop_sending = stream_stop_sending_cb;
 	cb->extend_max_stream_data = extend_max_stream_data_cb;
 	cb->extend_max_local_streams_bidi = extend_max_local_streams_bidi_cb;
+	cb->recv_datagram = recv_datagram_cb;
 }
 
 static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
@@ -1584,6 +1667,8 @@ static void fill_settings(struct quic_ep *ep, ngtcp2_settings *st, ngtcp2_transp
 	tp->max_idle_timeout = cfg->idle_timeout_ms * NGTCP2_MILLISECONDS;
 	tp->active_connection_id_limit = 4;
 	tp->disable_active_migration = 0;
+	if (cfg->datagrams)
+		tp->max_datagram_frame_size = 65535;
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -2332,6 +2417,51 @@ void quic_conn_flush(struct quic_conn *c)
 		return;
 	}
 	conn_after_io(c);
+}
+
+int quic_conn_send_datagram(struct quic_conn *c, const void *data, size_t len)
+{
+	const ngtcp2_transport_params *tp;
+	struct dgram *d;
+
+	if (c->closing || !c->handshake_done)
+		return -ENOTCONN;
+	tp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	if (!tp || !tp->max_datagram_frame_size)
+		return -EOPNOTSUPP;
+	if (len > quic_conn_datagram_max(c))
+		return -EMSGSIZE;
+	if (c->dgq_len >= DGRAM_QUEUE_MAX)
+		return -ENOBUFS;
+	d = malloc(sizeof(*d) + len);
+	if (!d)
+		return -ENOMEM;
+	d->next = NULL;
+	d->len = len;
+	memcpy(d->data, data, len);
+	if (c->dgq_tail)
+		c->dgq_tail->next = d;
+	else
+		c->dgq_head = d;
+	c->dgq_tail = d;
+	c->dgq_len++;
+	quic_conn_flush(c);
+	return 0;
+}
+
+size_t quic_conn_datagram_max(struct quic_conn *c)
+{
+	const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	size_t path = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
+	size_t max = path > TX_PKT_MAX ? TX_PKT_MAX : path;
+
+	max = max > DGRAM_OVERHEAD ? max - DGRAM_OVERHEAD : 0;
+	if (!tp || !tp->max_datagram_frame_size)
+		return 0;
+	/* the peer's limit counts the frame's type and length too */
+	if (tp->max_datagram_frame_size < max + 9)
+		max = tp->max_datagram_frame_size > 9 ? (size_t)tp->max_datagram_frame_size - 9 : 0;
+	return max;
 }
 
 void quic_conn_set_user(struct quic_conn *c, void *user)

@@ -36,16 +36,19 @@ struct quic_conn_stats {
 	uint64_t bytes_out;    /* UDP payload bytes sent */
 	uint64_t pkts_in;
 	uint64_t pkts_out;
-	uint64_t streams_open;	/* currently open */
-	uint64_t streams_total; /* opened since start */
-	uint64_t streams_ok;	/* closed cleanly */
-	uint64_t streams_reset; /* closed by a reset either way */
-	uint64_t srtt_ns;	/* smoothed RTT, refreshed on each write */
-	uint64_t latest_rtt_ns; /* the last RTT sample, refreshed on each write */
-	uint64_t last_rx_ns;	/* when the last packet arrived */
-	uint64_t ttfb_ns_sum;	/* sum over streams: open to first byte back */
-	uint64_t stream_ns_sum; /* sum over closed streams: lifetime */
-	uint32_t tunnels;	/* set by the owner */
+	uint64_t streams_open;	 /* currently open */
+	uint64_t streams_total;	 /* opened since start */
+	uint64_t streams_ok;	 /* closed cleanly */
+	uint64_t streams_reset;	 /* closed by a reset either way */
+	uint64_t srtt_ns;	 /* smoothed RTT, refreshed on each write */
+	uint64_t latest_rtt_ns;	 /* the last RTT sample, refreshed on each write */
+	uint64_t last_rx_ns;	 /* when the last packet arrived */
+	uint64_t ttfb_ns_sum;	 /* sum over streams: open to first byte back */
+	uint64_t stream_ns_sum;	 /* sum over closed streams: lifetime */
+	uint64_t dgrams_in;	 /* DATAGRAM frames received */
+	uint64_t dgrams_out;	 /* DATAGRAM frames sent */
+	uint64_t dgrams_dropped; /* queued, then refused by the peer's limits */
+	uint32_t tunnels;	 /* set by the owner */
 };
 
 /* Bytes a stream carried, added to by the engine as they move (see
@@ -78,6 +81,9 @@ struct quic_handlers {
 	void (*streams_cb)(struct quic_conn *c, void *arg);
 	/* Client: 0-RTT was rejected; streams opened before were dropped. */
 	void (*early_rejected_cb)(struct quic_conn *c, void *arg);
+	/* A DATAGRAM frame arrived (RFC 9221; only with quic_ep_config.datagrams).
+	 * Called while the packet is read: send no QUIC data from here. */
+	void (*datagram_cb)(struct quic_conn *c, const uint8_t *data, size_t len, void *arg);
 };
 
 struct quic_ep_config {
@@ -96,6 +102,7 @@ struct quic_ep_config {
 	uint64_t stream_window_max; /* auto-tuned limit (0: 16 MiB) */
 	uint64_t conn_window_max;   /* (0: 64 MiB) */
 	uint64_t sendbuf_max;	    /* bytes read from TCP not yet acked (0: 4 MiB) */
+	bool datagrams;		    /* accept DATAGRAM frames (max_datagram_frame_size) */
 	/* Server: BEAM_HIST__MAX histograms (the mmapped `latency` map) the engine
 	 * records handshake, time-to-first-byte, stream lifetime and XDP-to-user
 	 * samples into; NULL records nothing. Outlives the endpoint. */
@@ -203,6 +210,18 @@ void quic_stream_set_user(struct quic_stream *s, void *user);
 void *quic_stream_user(struct quic_stream *s);
 int64_t quic_stream_id(struct quic_stream *s);
 struct quic_conn *quic_stream_conn(struct quic_stream *s);
+
+/*
+ * Queue @len bytes as one DATAGRAM frame on @c (copied; unreliable: it may be
+ * lost on the way and is never sent again). Returns 0, or -ENOTCONN before
+ * the handshake is done or while closing, -EOPNOTSUPP when the peer takes
+ * no datagrams, -EMSGSIZE when @len exceeds quic_conn_datagram_max(),
+ * -ENOBUFS when the queue is full, -ENOMEM.
+ */
+int quic_conn_send_datagram(struct quic_conn *c, const void *data, size_t len);
+
+/* The largest datagram payload that fits one packet on @c's path now (0: none). */
+size_t quic_conn_datagram_max(struct quic_conn *c);
 
 /* Process pending writes of @c now (after a burst of quic_stream_write). */
 void quic_conn_flush(struct quic_conn *c);

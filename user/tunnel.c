@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "quic.h"
 #include "tokens.h"
+#include "udp_pub.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -64,6 +65,7 @@ struct tunnel {
 	char token_name[TOKENS_MAX_NAME + 1];
 	char name[PROTO_MAX_NAME + 1];
 	struct evconnlistener *lst; /* tcp only; http shares the edge's front */
+	struct udp_pub *udp;	    /* udp only: the public socket and its flows */
 	struct event *grace;
 	struct pending_conn *pend_head, *pend_tail;
 	unsigned int npend;
@@ -104,6 +106,9 @@ struct edge {
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 	struct http_front *http; /* the public HTTP listener, or NULL */
 	uint16_t http_port;
+	uint64_t udp_to_agent, udp_to_public;
+	uint64_t udp_drops[EDGE_UDP_DROP__MAX];
+	struct udp_pub_stats udp_closed; /* counts of udp tunnels already freed */
 };
 
 static void tunnel_drain(struct tunnel *t);
@@ -252,6 +257,15 @@ static void tunnel_free(struct tunnel *t)
 	}
 	if (t->lst)
 		evconnlistener_free(t->lst);
+	if (t->udp) {
+		struct udp_pub_stats us;
+
+		udp_pub_stats(t->udp, &us);
+		e->udp_closed.drop_flows += us.drop_flows;
+		e->udp_closed.drop_noflow += us.drop_noflow;
+		e->udp_closed.drop_send += us.drop_send;
+		udp_pub_free(t->udp);
+	}
 	if (t->grace)
 		event_free(t->grace);
 	free(t);
@@ -495,6 +509,104 @@ static int tunnel_listen(struct edge *e, uint16_t port, struct evconnlistener **
 	return 0;
 }
 
+/* ---- udp tunnels: datagrams both ways ---------------------------------- */
+
+static void udp_drop(struct edge *e, enum edge_udp_drop why)
+{
+	e->udp_drops[why]++;
+}
+
+/* A public client's datagram: to the agent as one DATAGRAM frame. */
+static void tunnel_udp_recv(void *arg, uint64_t flow_id, const uint8_t *data, size_t len)
+{
+	struct proto_dgram_hdr h = {.flow_id = flow_id};
+	uint8_t buf[PROTO_DGRAM_HDR_MAX + 1500];
+	struct tunnel *t = arg;
+	struct edge *e = t->e;
+	int n, err;
+
+	if (!t->sess || !quic_conn_handshake_done(t->sess->c)) {
+		udp_drop(e, EDGE_UDP_DROP_NO_AGENT);
+		return;
+	}
+	h.tunnel_id = t->id;
+	n = proto_dgram_hdr_encode(&h, buf, PROTO_DGRAM_HDR_MAX);
+	if (n < 0 || len > sizeof(buf) - (size_t)n ||
+	    (size_t)n + len > quic_conn_datagram_max(t->sess->c)) {
+		udp_drop(e, EDGE_UDP_DROP_TOO_BIG);
+		return;
+	}
+	memcpy(buf + n, data, len);
+	err = quic_conn_send_datagram(t->sess->c, buf, (size_t)n + len);
+	if (err == -ENOBUFS || err == -ENOMEM)
+		udp_drop(e, EDGE_UDP_DROP_QUEUE_FULL);
+	else if (err == -EMSGSIZE)
+		udp_drop(e, EDGE_UDP_DROP_TOO_BIG);
+	else if (err)
+		udp_drop(e, EDGE_UDP_DROP_NO_AGENT);
+	else {
+		e->udp_to_agent++;
+		t->bytes.tx += len;
+	}
+}
+
+static int tunnel_udp_open(struct tunnel *t, uint16_t port)
+{
+	struct udp_pub_config uc = {
+		.bind = t->e->cfg.public_bind,
+		.recv = tunnel_udp_recv,
+		.arg = t,
+	};
+	int err;
+
+	if (uc.bind.sa.sa_family == AF_INET6)
+		uc.bind.in6.sin6_port = htons(port);
+	else
+		uc.bind.in.sin_port = htons(port);
+	err = udp_pub_new(&t->udp, t->e->base, &uc);
+	if (!err)
+		t->port = udp_pub_port(t->udp);
+	return err;
+}
+
+static struct tunnel *tunnel_by_id(struct edge *e, uint64_t id)
+{
+	struct tunnel *t;
+
+	/* TODO(#4): a hash when an edge carries thousands of udp tunnels */
+	for (t = e->tunnels; t; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+/* A DATAGRAM frame from an agent: the answer for one public flow. */
+static void edge_datagram_cb(struct quic_conn *c, const uint8_t *data, size_t len, void *arg)
+{
+	struct session *ss = quic_conn_user(c);
+	struct proto_dgram_hdr h;
+	struct edge *e = arg;
+	struct tunnel *t;
+	int n;
+
+	n = proto_dgram_hdr_decode(data, len, &h);
+	if (n < 0) {
+		udp_drop(e, EDGE_UDP_DROP_MALFORMED);
+		return;
+	}
+	t = tunnel_by_id(e, h.tunnel_id);
+	if (!t || !ss || t->sess != ss || !t->udp) {
+		udp_drop(e, EDGE_UDP_DROP_MALFORMED);
+		pr_debug_rl("agent sent a datagram for tunnel %llu it does not own",
+			    (unsigned long long)h.tunnel_id);
+		return;
+	}
+	if (udp_pub_send(t->udp, h.flow_id, data + n, len - (size_t)n))
+		return; /* counted by udp_pub */
+	e->udp_to_public++;
+	t->bytes.rx += len - (size_t)n;
+}
+
 static void send_registered(struct session *ss, uint64_t req, struct tunnel *t)
 {
 	struct proto_msg m = {.type = PROTO_REGISTERED};
@@ -556,6 +668,7 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 	name[m->reg.name.len] = '\0';
 	switch (m->reg.kind) {
 	case PROTO_KIND_TCP:
+	case PROTO_KIND_UDP:
 		return 0;
 	case PROTO_KIND_HTTP:
 		if (!e->http) {
@@ -645,7 +758,7 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 			   "host name taken by another token");
 		return;
 	}
-	if (kind == PROTO_KIND_TCP && port && (t = tunnel_by_port(e, kind, port))) {
+	if (kind != PROTO_KIND_HTTP && port && (t = tunnel_by_port(e, kind, port))) {
 		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
 			ss->token_name, port, (unsigned long long)t->id);
 		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
@@ -675,7 +788,12 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	t->e = e;
 	t->kind = kind;
 	t->port = port;
-	err = kind == PROTO_KIND_TCP ? tunnel_listen(e, port, &t->lst, &t->port) : 0;
+	if (kind == PROTO_KIND_TCP)
+		err = tunnel_listen(e, port, &t->lst, &t->port);
+	else if (kind == PROTO_KIND_UDP)
+		err = tunnel_udp_open(t, port);
+	else
+		err = 0;
 	if (err) {
 		pr_warn("agent %s ('%s'): failed to listen on public port %u: %s", ss->peer,
 			ss->token_name, port, strerror(-err));
@@ -695,8 +813,10 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	tunnel_attach(t, ss);
 	quic_conn_stats(ss->c)->tunnels = ss->ntunnels;
 	pr_info("tunnel %llu up: %s port %u for '%s' (%s), name '%s'", (unsigned long long)t->id,
-		kind == PROTO_KIND_HTTP ? "http" : "public", t->port, ss->token_name, ss->peer,
-		t->name);
+		kind == PROTO_KIND_HTTP	 ? "http"
+		: kind == PROTO_KIND_UDP ? "udp"
+					 : "tcp",
+		t->port, ss->token_name, ss->peer, t->name);
 	send_registered(ss, m->reg.req_id, t);
 }
 
@@ -993,6 +1113,50 @@ static void stats_tunnel(struct tunnel *t, struct edge_stats *st)
 	snprintf(ts->token, sizeof(ts->token), "%s", t->token_name);
 }
 
+static void stats_udp(struct edge *e, struct edge_stats *st)
+{
+	struct udp_pub_stats sum = e->udp_closed;
+	struct tunnel *t;
+
+	for (t = e->tunnels; t; t = t->next) {
+		struct udp_pub_stats us;
+
+		if (!t->udp)
+			continue;
+		udp_pub_stats(t->udp, &us);
+		sum.drop_flows += us.drop_flows;
+		sum.drop_noflow += us.drop_noflow;
+		sum.drop_send += us.drop_send;
+		sum.flows += us.flows;
+	}
+	st->udp_to_agent = e->udp_to_agent;
+	st->udp_to_public = e->udp_to_public;
+	st->udp_flows = sum.flows;
+	memcpy(st->udp_drops, e->udp_drops, sizeof(st->udp_drops));
+	st->udp_drops[EDGE_UDP_DROP_FLOW_LIMIT] += sum.drop_flows;
+	st->udp_drops[EDGE_UDP_DROP_NO_FLOW] += sum.drop_noflow;
+	st->udp_drops[EDGE_UDP_DROP_SEND_FAILED] += sum.drop_send;
+}
+
+static void stats_http(struct edge *e, struct edge_stats *st)
+{
+	struct http_front_stats hs;
+
+	if (!e->http)
+		return;
+	http_front_stats(e->http, &hs);
+	st->http_on = true;
+	st->http_routed = hs.routed;
+	st->http_waiting = hs.waiting;
+	st->http_answered[EDGE_HTTP_400] = hs.bad_request;
+	st->http_answered[EDGE_HTTP_404] = hs.not_found;
+	st->http_answered[EDGE_HTTP_408] = hs.timeout;
+	st->http_answered[EDGE_HTTP_431] = hs.too_large;
+	st->http_answered[EDGE_HTTP_502] = hs.failed;
+	st->http_answered[EDGE_HTTP_503] = hs.unavailable;
+	st->http_answered[EDGE_HTTP_REFUSED] = hs.refused;
+}
+
 /* Every EDGE_STATS_PERIOD_MS: gather, refresh conns, publish for /metrics. */
 static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1019,6 +1183,8 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 		stats_session(e, ss, st);
 	for (t = e->tunnels; t; t = t->next)
 		stats_tunnel(t, st);
+	stats_udp(e, st);
+	stats_http(e, st);
 	edge_stats_publish(e->cfg.pub, st);
 }
 
@@ -1078,6 +1244,7 @@ static const struct quic_handlers edge_handlers = {
 	.handshake_cb = edge_handshake_cb,
 	.conn_close_cb = edge_conn_close_cb,
 	.streams_cb = edge_ready,
+	.datagram_cb = edge_datagram_cb,
 };
 
 int edge_new(struct edge **out, struct event_base *base, const struct edge_config *cfg)
@@ -1135,6 +1302,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.retry_above = cfg->retry_above;
 	qc.tls = cfg->tls;
 	qc.max_streams_bidi = 4; /* agents open only the control stream */
+	qc.datagrams = true;	 /* udp tunnels */
 	qc.latency = cfg->maps ? cfg->maps->latency : NULL;
 	err = quic_ep_new(&e->ep, base, io, &qc, &edge_handlers, e);
 	if (err) {

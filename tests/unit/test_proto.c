@@ -340,6 +340,38 @@ static void test_proto_stream_hdr(void **state)
 	assert_int_equal(proto_stream_hdr_encode(&h, buf, sizeof(buf)), -EINVAL);
 }
 
+static void test_proto_dgram_hdr(void **state)
+{
+	struct proto_dgram_hdr h = {.tunnel_id = 7, .flow_id = 70000}, got;
+	uint8_t buf[PROTO_DGRAM_HDR_MAX + 4];
+	int n, i;
+
+	(void)state;
+	n = proto_dgram_hdr_encode(&h, buf, sizeof(buf));
+	assert_int_equal(n, 1 + 4);
+	buf[n] = 0xaa; /* payload after the header is not looked at */
+	assert_int_equal(proto_dgram_hdr_decode(buf, (size_t)n + 1, &got), n);
+	assert_true(got.tunnel_id == 7 && got.flow_id == 70000);
+	/* every truncation is malformed, never read past */
+	for (i = 0; i < n; i++)
+		assert_int_equal(proto_dgram_hdr_decode(buf, (size_t)i, &got), -EBADMSG);
+	/* ids are never 0 */
+	buf[0] = 0;
+	assert_int_equal(proto_dgram_hdr_decode(buf, (size_t)n, &got), -EBADMSG);
+	buf[0] = 7;
+	buf[1] = 0;
+	assert_int_equal(proto_dgram_hdr_decode(buf, 2, &got), -EBADMSG);
+	/* the largest ids fit the advertised maximum */
+	h.tunnel_id = PROTO_VARINT_MAX;
+	h.flow_id = PROTO_VARINT_MAX;
+	assert_int_equal(proto_dgram_hdr_encode(&h, buf, PROTO_DGRAM_HDR_MAX), 16);
+	assert_int_equal(proto_dgram_hdr_encode(&h, buf, 15), -ENOBUFS);
+	h.flow_id = 0;
+	assert_int_equal(proto_dgram_hdr_encode(&h, buf, sizeof(buf)), -EINVAL);
+	h.flow_id = PROTO_VARINT_MAX + 1;
+	assert_int_equal(proto_dgram_hdr_encode(&h, buf, sizeof(buf)), -EINVAL);
+}
+
 static void test_proto_err_names(void **state)
 {
 	(void)state;
@@ -357,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_proto_decode_malformed),
 		cmocka_unit_test(test_proto_decode_two_messages_in_a_row),
 		cmocka_unit_test(test_proto_stream_hdr),
+		cmocka_unit_test(test_proto_dgram_hdr),
 		cmocka_unit_test(test_proto_err_names),
 	};
 

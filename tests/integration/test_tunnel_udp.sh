@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tunnel_udp.sh - udp tunnels: public datagrams travel as QUIC DATAGRAM
+# frames to the agent, which keeps a socket per public client to a real UDP
+# service; answers go back to the right client; what cannot fit is dropped
+# and counted.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+t_require_root
+for tool in python3 curl socat; do
+	command -v $tool >/dev/null || t_skip_all "$tool missing"
+done
+SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
+MPORT=9464
+
+tun_topo 4 || t_setup_fail "could not build the namespaces"
+tun_edge --grace 20 --metrics "127.0.0.1:$MPORT" || t_setup_fail "beamd did not start"
+
+# udp_agent NAME LOCALPORT [args]: an agent for a udp tunnel; sets UDP_PORT
+udp_agent() {
+	local name=$1 port=$2
+	shift 2
+
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "$name" beam udp "$port" \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
+		cat "$T_DIR/$name.log" >&2
+		return 1
+	}
+	UDP_PORT=$(grep -o 'tunnel up: udp://.*:[0-9]* ->' "$T_DIR/$name.log" | tail -1 |
+		sed 's/.*:\([0-9]*\) ->/\1/')
+}
+
+# metric NAME LABELS: one sample of beamd's /metrics
+metric() {
+	t_ns "$EDGE" curl -s "http://127.0.0.1:$MPORT/metrics" |
+		awk -v n="$1{$2}" '$1 == n { print $2 }'
+}
+
+metric_at_least() { [[ $(metric "$1" "$2") -ge $3 ]]; }
+
+# a real UDP service: socat forks a process per client that answers each datagram
+t_bg "$AGENT" socat-echo socat UDP4-RECVFROM:9201,bind=127.0.0.1,fork EXEC:cat ||
+	t_setup_fail "socat echo"
+t_bg "$AGENT" py-echo $SVC udp-echo 9202 || t_setup_fail "python udp echo"
+udp_agent agent-udp 9202 || t_setup_fail "the udp agent did not come up"
+
+test_socat_service() {
+	local out
+
+	udp_agent agent-socat 9201 --remote-port 40053
+	[[ $UDP_PORT == 40053 ]] || t_fail "asked for 40053, got $UDP_PORT"
+	out=$(t_ns "$CLI" bash -c "echo hello-beam | socat -t 3 - UDP4:$EDGE_PUB:40053")
+	[[ $out == "hello-beam" ]] || t_fail "socat answer '$out'"
+}
+
+test_two_clients_not_crossed() {
+	local out
+
+	out=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" "$UDP_PORT" 2) || t_fail "$out"
+	[[ $out == "ok 2" ]] || t_fail "$out"
+	out=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" "$UDP_PORT" 16) || t_fail "$out"
+	[[ $out == "ok 16" ]] || t_fail "$out"
+	# every client got each of its 50 answers: the edge sent at least 900
+	# (counts are published every 100 ms)
+	t_wait_for 3 metric_at_least beam_udp_datagrams_total 'direction="to_public"' 900 ||
+		t_fail "to_public: $(metric beam_udp_datagrams_total 'direction="to_public"')"
+}
+
+test_oversized_counted() {
+	local before after out
+
+	before=$(metric beam_udp_dropped_total 'reason="too_big"')
+	out=$(t_ns "$CLI" $SVC udp-send "$EDGE_PUB" "$UDP_PORT" 8000)
+	[[ $out == "no answer" ]] || t_fail "an 8000 byte datagram got '$out'"
+	t_wait_for 3 metric_at_least beam_udp_dropped_total 'reason="too_big"' $((before + 1)) || true
+	after=$(metric beam_udp_dropped_total 'reason="too_big"')
+	[[ $after -eq $((before + 1)) ]] || t_fail "too_big went $before -> $after"
+	# a datagram that fits still goes through, and nothing crashed
+	out=$(t_ns "$CLI" $SVC udp-send "$EDGE_PUB" "$UDP_PORT" 1000)
+	[[ $out == "answer 1005" ]] || t_fail "a 1000 byte datagram got '$out'"
+	kill -0 "$(tun_pid edge)" && kill -0 "$(tun_pid agent-udp)"
+}
+
+test_agent_gone_counted_then_back() {
+	local before after out
+
+	kill "$(tun_pid agent-udp)"
+	t_wait_for 10 grep -q "kept 20 s" "$T_DIR/edge.log"
+	before=$(metric beam_udp_dropped_total 'reason="no_agent"')
+	t_ns "$CLI" $SVC udp-send "$EDGE_PUB" "$UDP_PORT" 10 >/dev/null
+	t_wait_for 3 metric_at_least beam_udp_dropped_total 'reason="no_agent"' $((before + 1)) || true
+	after=$(metric beam_udp_dropped_total 'reason="no_agent"')
+	[[ $after -gt $before ]] || t_fail "no_agent went $before -> $after"
+	udp_agent agent-udp2 9202 --remote-port "$UDP_PORT"
+	out=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" "$UDP_PORT" 2) || t_fail "$out"
+}
+
+tun_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
+tun_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
+tun_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
+tun_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
+t_done
