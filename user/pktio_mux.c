@@ -19,6 +19,7 @@ struct pktio_mux {
 	struct pktio io; /* first */
 	struct pktio *udp;
 	struct pktio *xsk[PKTIO_MUX_MAX_XSK];
+	bool xsk_trains[PKTIO_MUX_MAX_XSK]; /* GSO trains go out through this AF_XDP socket */
 	unsigned int nxsk;
 	unsigned int next; /* back end to read first next time: fairness */
 	bool v4_mapped;
@@ -85,41 +86,67 @@ static int mux_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 	return (int)got;
 }
 
-/* The AF_XDP back end that knows the way to @peer, or NULL. */
-static struct pktio *xsk_for(struct pktio_mux *m, const struct pktio_addr *peer)
+static bool is_train(const struct pktio_pkt *pkt)
+{
+	return pkt->gso_size && pkt->len > pkt->gso_size;
+}
+
+/* Index of the AF_XDP back end that sends @pkt (it knows the way to the
+ * peer and takes trains, or @pkt is a single datagram), or nxsk for the
+ * socket. */
+static unsigned int path_for(struct pktio_mux *m, const struct pktio_pkt *pkt)
 {
 	unsigned int i;
 
 	for (i = 0; i < m->nxsk; i++)
-		if (pktio_xsk_has_path(m->xsk[i], peer))
-			return m->xsk[i];
-	return NULL;
+		if (pktio_xsk_has_path(m->xsk[i], &pkt->peer))
+			return m->xsk_trains[i] || !is_train(pkt) ? i : m->nxsk;
+	return m->nxsk;
 }
 
+/* One datagram the first choice could not take: the other path, or drop. */
+static void send_fallback(struct pktio_mux *m, unsigned int path, const struct pktio_pkt *pkt)
+{
+	struct pktio *c = path < m->nxsk ? m->udp : NULL;
+
+	if (c && c->ops->send(c, pkt, 1) == 1) {
+		m->st.tx_fallback++;
+		m->st.tx_udp++;
+		return;
+	}
+	m->st.tx_dropped++;
+	pr_debug_rl("no packet path could take a %u-byte datagram now: dropped", pkt->len);
+}
+
+/* Runs of datagrams for the same path go down in one call: an AF_XDP back end
+ * then fills its TX ring once and wakes the kernel once per run. */
 static int mux_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int n)
 {
 	struct pktio_mux *m = to_mux(io);
-	unsigned int i;
+	unsigned int i = 0;
 
-	for (i = 0; i < n; i++) {
-		struct pktio *x = xsk_for(m, &pkts[i].peer);
-		struct pktio *first = x ? x : m->udp, *second = x ? m->udp : NULL;
+	while (i < n) {
+		unsigned int path = path_for(m, &pkts[i]), end = i + 1;
+		struct pktio *c = child(m, path);
 
-		if (first->ops->send(first, &pkts[i], 1) == 1) {
-			if (x)
-				m->st.tx_xsk++;
+		while (end < n && path_for(m, &pkts[end]) == path)
+			end++;
+		/* Each round moves i by at least one: bounded by n. */
+		while (i < end) {
+			int sent = c->ops->send(c, &pkts[i], end - i);
+
+			if (sent <= 0) {
+				send_fallback(m, path, &pkts[i++]);
+				continue;
+			}
+			if ((unsigned int)sent > end - i)
+				sent = (int)(end - i);
+			if (path < m->nxsk)
+				m->st.tx_xsk += (uint64_t)sent;
 			else
-				m->st.tx_udp++;
-			continue;
+				m->st.tx_udp += (uint64_t)sent;
+			i += (unsigned int)sent;
 		}
-		if (second && second->ops->send(second, &pkts[i], 1) == 1) {
-			m->st.tx_fallback++;
-			m->st.tx_udp++;
-			continue;
-		}
-		m->st.tx_dropped++;
-		pr_debug_rl("no packet path could take a %u-byte datagram now: dropped",
-			    pkts[i].len);
 	}
 	return (int)n;
 }
@@ -174,8 +201,13 @@ int pktio_mux_new(struct pktio **out, struct pktio *udp, struct pktio **xsks, un
 	m->io.ops = &pktio_mux_ops;
 	m->udp = udp;
 	m->v4_mapped = v4_mapped;
-	for (i = 0; i < nxsk; i++)
+	for (i = 0; i < nxsk; i++) {
+		/* Copy mode builds an skb per frame, where the socket sends a GSO
+		 * train as one: trains take the socket unless frames go to the
+		 * device without a copy. */
+		m->xsk_trains[m->nxsk] = !strcmp(pktio_xsk_mode(xsks[i]), "zero-copy");
 		m->xsk[m->nxsk++] = xsks[i];
+	}
 
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (m->epfd < 0) {
