@@ -155,11 +155,27 @@ __attribute__((target("avx2"))) static int64_t csum_hsum_avx2(__m256i v)
 	return _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
 }
 
+/* 32 bytes of zero mask then 32 of ones: loading 32 bytes at offset k keeps
+ * the last 32 - k bytes of a vector. */
+static const uint8_t csum_tail_mask[64] __attribute__((aligned(64))) = {
+	[32] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff,	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff,	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
 /*
  * vpmaddwd adds adjacent 16-bit words into 32-bit lanes in one instruction,
  * but reads them as signed. Flipping each word's top bit (x ^ 0x8000 is
  * x - 32768 read as signed) makes every word come out 32768 short: a fixed
  * 65536 per lane per vector, added back once per block.
+ *
+ * 256 bytes per round into four sums (two vectors each, so no sum waits on
+ * the one before). The 1-31 bytes left over come from one more load that
+ * ends at the buffer's end (or one byte before it when the length is odd, so
+ * the load starts at an even offset and pairs bytes as the rest did), with
+ * the bytes counted already masked to zero; masked words still come out
+ * 32768 short, like every other word. An odd length's last byte is added on
+ * its own, as the low byte of a word (x86 is little-endian).
  */
 __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *buf, size_t len,
 								  uint32_t sum)
@@ -169,41 +185,69 @@ __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *bu
 	const uint8_t *p = buf;
 	uint64_t total = sum;
 
+	if (len < 33)
+		return csum_partial_scalar(buf, len, sum);
+	if (len & 1)
+		total += p[--len];
+
 	while (len >= 32) {
 		size_t block = (len < CSUM_BLOCK ? len : CSUM_BLOCK) & ~(size_t)31;
+		size_t rest = len - block, i = 0;
+		int64_t nvec = (int64_t)(block / 32);
 		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-		size_t i = 0;
 
-		for (; i + 128 <= block; i += 128) {
-			__m256i v0 = _mm256_loadu_si256((const __m256i *)(p + i));
-			__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + i + 32));
-			__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + i + 64));
-			__m256i v3 = _mm256_loadu_si256((const __m256i *)(p + i + 96));
+		for (; i + 256 <= block; i += 256) {
+			const __m256i *v = (const __m256i *)(p + i);
+			__m256i a0 = _mm256_xor_si256(_mm256_loadu_si256(v), flip);
+			__m256i a1 = _mm256_xor_si256(_mm256_loadu_si256(v + 1), flip);
+			__m256i a2 = _mm256_xor_si256(_mm256_loadu_si256(v + 2), flip);
+			__m256i a3 = _mm256_xor_si256(_mm256_loadu_si256(v + 3), flip);
+			__m256i a4 = _mm256_xor_si256(_mm256_loadu_si256(v + 4), flip);
+			__m256i a5 = _mm256_xor_si256(_mm256_loadu_si256(v + 5), flip);
+			__m256i a6 = _mm256_xor_si256(_mm256_loadu_si256(v + 6), flip);
+			__m256i a7 = _mm256_xor_si256(_mm256_loadu_si256(v + 7), flip);
 
-			s0 = _mm256_add_epi32(s0,
-					      _mm256_madd_epi16(_mm256_xor_si256(v0, flip), ones));
-			s1 = _mm256_add_epi32(s1,
-					      _mm256_madd_epi16(_mm256_xor_si256(v1, flip), ones));
-			s2 = _mm256_add_epi32(s2,
-					      _mm256_madd_epi16(_mm256_xor_si256(v2, flip), ones));
-			s3 = _mm256_add_epi32(s3,
-					      _mm256_madd_epi16(_mm256_xor_si256(v3, flip), ones));
+			s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, ones));
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a1, ones));
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(a2, ones));
+			s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(a3, ones));
+			s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a4, ones));
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a5, ones));
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(a6, ones));
+			s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(a7, ones));
 		}
-		for (; i < block; i += 32) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+		for (; i + 64 <= block; i += 64) {
+			const __m256i *v = (const __m256i *)(p + i);
+			__m256i a0 = _mm256_xor_si256(_mm256_loadu_si256(v), flip);
+			__m256i a1 = _mm256_xor_si256(_mm256_loadu_si256(v + 1), flip);
 
-			s0 = _mm256_add_epi32(s0,
-					      _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
+			s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, ones));
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a1, ones));
 		}
-		/* A lane moves by at most 65536 per vector: 2048 vectors per 64 KiB
+		if (i < block) {
+			__m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + i)),
+						     flip);
+
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(a, ones));
+		}
+		if (rest && rest < 32) {
+			/* The buffer's last 32 (even) bytes; only the last @rest are new. */
+			__m256i mask = _mm256_loadu_si256((const __m256i *)(csum_tail_mask + rest));
+			__m256i v = _mm256_loadu_si256((const __m256i *)(p + len - 32));
+
+			v = _mm256_xor_si256(_mm256_and_si256(v, mask), flip);
+			s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(v, ones));
+			nvec++;
+			block += rest;
+		}
+		/* A lane moves by at most 65536 per vector: 2049 vectors per 64 KiB
 		 * block keep the four sums (and their total) within +-2^28. */
 		s0 = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
-		total = csum_fold64(total) +
-			(uint64_t)(csum_hsum_avx2(s0) + (int64_t)(block / 32) * 8 * 65536);
+		total = csum_fold64(total) + (uint64_t)(csum_hsum_avx2(s0) + nvec * 8 * 65536);
 		p += block;
 		len -= block;
 	}
-	return csum_partial_scalar(p, len, csum_fold64(total));
+	return csum_fold64(total);
 }
 
 #elif defined(__aarch64__)
