@@ -310,6 +310,11 @@ b_beam_start() {
 		{ b_log "beamd ($mode) printed no fingerprint"; return 1; }
 	fp=$(grep -o 'SHA256:[A-Za-z0-9+/=:]*' "$T_DIR/beamd-$mode.log" | head -1)
 	B_BEAM_FP=$fp
+	# The fingerprint comes before the XDP attach and the AF_XDP socket:
+	# agents start when beamd listens, or their first Initial is lost to the
+	# attach and "agent start to tunnel up" counts a retransmission timeout.
+	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/beamd-$mode.log" ||
+		{ b_log "beamd ($mode) is not listening"; return 1; }
 	B_T0=$(b_now_us)
 	for i in 0 1 2; do
 		b_bg "$NS_PV" beam-$mode-$i env BEAM_TOKEN="$B_BEAM_TOKEN" "$BEAM_BIN/beam" tcp \
@@ -389,21 +394,21 @@ sub_beam_stop() { b_beam_stop sock; }
 sub_beam_handshakes() { b_beam_handshakes sock "$1"; }
 sub_beam_resume() { b_beam_resume; }
 sub_beam-xdp_check() { b_beam_check xdp; }
-# AF_XDP copies frames as the veth peer sent them: a local sender leaves the
-# UDP checksum to "hardware", so the agent's side must complete checksums
-# itself while this subject runs.
-sub_beam-xdp_start() {
-	b_ns "$NS_PV" ethtool -K eth0 tx off >/dev/null 2>&1
-	b_beam_start xdp 16000 4433
-}
+# beamd takes the partial checksums a sender on this host leaves to veth
+# "hardware" (PKT_PARSE_PARTIAL), so the private machine keeps its offloads,
+# the same for beam and beam-xdp.
+sub_beam-xdp_start() { b_beam_start xdp 16000 4433; }
 sub_beam-xdp_stop() {
 	# what went through the AF_XDP socket, to tell it from a silent fallback
 	B_XSK_PACKETS=$(b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" stats eth1 --json 2>/dev/null |
 		jq -r '.reasons.to_xsk.packets // empty' 2>/dev/null)
 	B_XSK_MODE=$(grep -o "AF_XDP socket on 'eth1' queue [0-9]* in [a-z -]* mode" "$T_DIR/beamd-xdp.log" | head -1)
+	B_XDP_MODE=$(grep -o "attached beam's XDP program to 'eth1' in [a-z]* mode" "$T_DIR/beamd-xdp.log" |
+		head -1 | awk '{ print $(NF - 1) }')
 	b_beam_stop xdp
+	# beamd's last words: datagrams per path, AF_XDP or socket, each way
+	B_XSK_PATHS=$(grep -o 'packet paths: .*' "$T_DIR/beamd-xdp.log" | tail -1)
 	b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" detach eth1 >/dev/null 2>&1
-	b_ns "$NS_PV" ethtool -K eth0 tx on >/dev/null 2>&1
 }
 sub_beam-xdp_handshakes() { b_beam_handshakes xdp "$1"; }
 sub_beam-xdp_resume() { b_beam_resume; }

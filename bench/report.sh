@@ -131,6 +131,16 @@ scale_best() {
 		<<<"$STATS_JSON"
 }
 
+# How beam-xdp ran: XDP mode and datagrams per path (beamd's own count at exit).
+xdp_note() {
+	local nat=${MED[beam-xdp|afxdp|xdp_native]:-}
+
+	printf 'XDP %s mode; beamd received %s datagrams via AF_XDP and %s via its socket, sent %s via AF_XDP and %s via the socket (medians per round)' \
+		"$([[ $nat == 1 ]] && echo native || { [[ $nat == 0 ]] && echo generic || echo "?"; })" \
+		"$(fmt "$(med beam-xdp afxdp rx_xsk)")" "$(fmt "$(med beam-xdp afxdp rx_socket)")" \
+		"$(fmt "$(med beam-xdp afxdp tx_xsk)")" "$(fmt "$(med beam-xdp afxdp tx_socket)")"
+}
+
 check_goals() {
 	local b why v
 
@@ -143,6 +153,10 @@ check_goals() {
 		if [[ $b == beam-xdp ]]; then
 			goal "$b" "the AF_XDP path carried the traffic (packets the XDP program redirected to the socket, median of rounds)" \
 				"$(med "$b" afxdp to_xsk_packets)" ge 1 "0 means beamd fell back to its UDP socket"
+			for t in tput-1-up tput-1-down tput-8-up tput-8-down; do
+				goal "$b" "issue #6: tunnel throughput with AF_XDP never below the socket path's ($t, beam-xdp / beam)" \
+					"$(ratio "$(med "$b" $t gbps)" "$(med beam $t gbps)")" ge 1 "$(xdp_note)"
+			done
 		fi
 		for d in up down; do
 			goal "$b" "one stream $d >= 1.3x ssh -R (aes128-gcm)" \
@@ -402,6 +416,10 @@ write_report() {
 		table tput-8-up gbps "8 streams, up" "Gbit/s"
 		table tput-8-down gbps "8 streams, down" "Gbit/s"
 		[[ -f $OUT/throughput.png ]] && printf '\n![throughput](throughput.png)\n'
+		if [[ " ${SUBJECTS[*]} " == *" beam-xdp "* ]]; then
+			echo
+			echo "**beam against beam-xdp: what differs.** Both run the same beamd and agent with the same options and the private machine's offloads untouched; beam-xdp adds \`--xdp eth1\` on the edge's side facing the agents. No TCP leg crosses eth1 (the public side is the edge's eth0, the agent reaches its services over loopback): only QUIC does. $(xdp_note). On veth, a native XDP program on eth1 takes GSO away from its peer, the private machine's eth0: the agent's QUIC trains leave it as single datagrams, and each one reaches beamd alone through AF_XDP (copy mode, the only one veth has). The socket subject's trains cross veth whole (up to 64 KiB per skb, received as one GRO batch), which no physical link gives either path. In copy mode beamd sends GSO trains through its socket (one skb per train; an AF_XDP frame costs an skb each) and single datagrams through AF_XDP."
+		fi
 
 		echo
 		echo "## 2. Request latency (bench/loadgen, corrected for coordinated omission)"

@@ -316,7 +316,7 @@ run_xdp_scripts() {
 }
 
 main() {
-	local s rep i v v0 v1 v2 order avail=() reason start=$SECONDS LOAD_START
+	local s rep i v v0 v1 v2 v3 order avail=() reason start=$SECONDS LOAD_START
 
 	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	b_log "topology (run $T_RUN)"
@@ -370,6 +370,15 @@ main() {
 			"sub_${s}_stop"
 			if [[ $s == beam-xdp ]]; then
 				rec "$s" afxdp to_xsk_packets "${B_XSK_PACKETS:-0}"
+				# "packet paths: AF_XDP rx N tx N, socket rx N tx N, ..."
+				read -r v0 v1 v2 v3 < <(sed 's/[^0-9 ]//g' <<<"${B_XSK_PATHS:-}" | awk '{ print $1, $2, $3, $4 }')
+				rec "$s" afxdp rx_xsk "${v0:-}"
+				rec "$s" afxdp tx_xsk "${v1:-}"
+				rec "$s" afxdp rx_socket "${v2:-}"
+				rec "$s" afxdp tx_socket "${v3:-}"
+				[[ $B_XDP_MODE == native ]] && rec "$s" afxdp xdp_native 1
+				[[ $B_XDP_MODE == generic ]] && rec "$s" afxdp xdp_native 0
+				b_log "beam-xdp: XDP ${B_XDP_MODE:-?} mode, ${B_XSK_PATHS:-no path counts}"
 				b_log "beam-xdp: ${B_XSK_PACKETS:-no} packets went to the AF_XDP socket (${B_XSK_MODE:-beamd did not report an AF_XDP socket})"
 			fi
 		done
