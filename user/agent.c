@@ -610,6 +610,10 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 	else
 		snprintf(a->name, sizeof(a->name), "%s:%.59s",
 			 cfg->kind == PROTO_KIND_UDP ? "udp" : "tcp", cfg->target_str);
+	/* host names have no case: show the one the edge routes by */
+	for (char *p = a->name; cfg->kind == PROTO_KIND_HTTP && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
 	if (getrandom(a->agent_id, sizeof(a->agent_id), 0) != sizeof(a->agent_id)) {
 		free(a);
 		return -EIO;

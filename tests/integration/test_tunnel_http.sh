@@ -131,6 +131,24 @@ test_keep_alive_stays_on_its_tunnel() {
 	[[ $(grep -c '^one ' <<<"$out") -eq 2 ]] || t_fail "connection moved tunnel: $out"
 }
 
+test_slow_head_408_others_served() {
+	local out
+
+	# a client that never finishes its head holds only its own connection
+	t_ns "$CLI" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(b"GET / HTTP/1.1\r\nHost: one.be")
+print(s.recv(4096).split(b"\r\n", 1)[0].decode())' "$EDGE_PUB" "$HP" >"$T_DIR/slow.out" &
+	local pid=$!
+	for _ in 1 2 3 4 5; do
+		[[ $(get one.beam.test /who) == "one "* ]] || t_fail "a slow client held others up"
+	done
+	wait "$pid" || t_fail "the slow client saw no answer"
+	out=$(cat "$T_DIR/slow.out")
+	[[ $out == "HTTP/1.1 408 "* ]] || t_fail "slow head: '$out'"
+}
+
 test_host_taken_by_other_token() {
 	TOKEN=other-token BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
 		--hostname one.beam.test --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
@@ -159,6 +177,7 @@ tun_test test_unknown_host_404 "an unknown Host gets 404 with a short body"
 tun_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; oversize head: 431"
 tun_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
 tun_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
+tun_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
 tun_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
 tun_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
 tun_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
