@@ -21,6 +21,9 @@ import time
 def server(port, name):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # one write per response: no Nagle and delayed-ACK stall between
+        # the head and the body of keep-alive answers
+        wbufsize = 1 << 16
 
         def reply(self, body):
             self.send_response(200)
