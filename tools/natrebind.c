@@ -23,7 +23,7 @@
 
 static int attach(const char *dev, unsigned long port, unsigned long delta)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
 	struct natrebind *skel;
@@ -49,12 +49,14 @@ static int attach(const char *dev, unsigned long port, unsigned long delta)
 		pr_err("failed to create the clsact hook on '%s': %s", dev, strerror(-err));
 		goto out;
 	}
-	eg.prog_fd = bpf_program__fd(skel->progs.rebind_egress);
-	err = bpf_tc_attach(&hook, &eg);
+	/* answers first: until the agent's packets carry the new port, none
+	 * come back to it, and after, none may miss the way back */
+	in.prog_fd = bpf_program__fd(skel->progs.rebind_ingress);
+	err = bpf_tc_attach(&hook, &in);
 	if (!err) {
-		hook.attach_point = BPF_TC_INGRESS;
-		in.prog_fd = bpf_program__fd(skel->progs.rebind_ingress);
-		err = bpf_tc_attach(&hook, &in);
+		hook.attach_point = BPF_TC_EGRESS;
+		eg.prog_fd = bpf_program__fd(skel->progs.rebind_egress);
+		err = bpf_tc_attach(&hook, &eg);
 	}
 	if (err)
 		pr_err("failed to attach the natrebind filters to '%s': %s", dev, strerror(-err));

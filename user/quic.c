@@ -207,6 +207,7 @@ static void conn_after_io(struct quic_conn *c);
 static void conn_fail_liberr(struct quic_conn *c, int liberr);
 static void stream_tcp_close(struct quic_stream *s, bool reset);
 static void stream_flush_tcp(struct quic_stream *s);
+static void conn_keep_alive(struct quic_conn *c);
 
 uint64_t quic_now_ns(void)
 {
@@ -567,13 +568,14 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
 	struct quic_stream *last = NULL;
 	uint8_t *buf = c->ep->txbuf;
-	ngtcp2_path_storage ps;
+	ngtcp2_path_storage ps, train;
 	size_t off = 0, gso = 0;
 	ngtcp2_pkt_info pi;
 	int npkts = 0, max_pkts, err;
 	uint8_t ecn = 0;
 
 	ngtcp2_path_storage_zero(&ps);
+	ngtcp2_path_storage_zero(&train);
 	if (max_udp > TX_PKT_MAX)
 		max_udp = TX_PKT_MAX;
 	max_pkts = (int)(TX_TRAIN_BYTES / max_udp);
@@ -639,6 +641,16 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		if (!off) {
 			gso = (size_t)nwrite;
 			ecn = pi.ecn;
+			ngtcp2_path_copy(&train.path, &ps.path);
+		} else if (!ngtcp2_path_eq(&train.path, &ps.path)) {
+			/* While a migration is validated ngtcp2 probes the old path
+			 * too: a train goes to one address, so this packet goes alone. */
+			err = conn_send(c, &train.path, ecn, buf, off, gso);
+			if (err)
+				return err;
+			err = conn_send(c, &ps.path, pi.ecn, buf + off, (size_t)nwrite,
+					(size_t)nwrite);
+			return err ? err : npkts + 1;
 		}
 		off += (size_t)nwrite;
 		npkts++;
@@ -658,7 +670,7 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	}
 	if (!off)
 		return 0;
-	err = conn_send(c, &ps.path, ecn, buf, off, gso);
+	err = conn_send(c, &train.path, ecn, buf, off, gso);
 	if (err)
 		return err;
 	return npkts;
@@ -1468,6 +1480,7 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 		}
 	}
 	c->handshake_done = 1;
+	conn_keep_alive(c);
 	if (c->counted_hs) {
 		c->counted_hs = 0;
 		ep->handshaking--;
@@ -1726,11 +1739,24 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
 	return c;
 }
 
-/* PINGs at a third of the idle timeout keep NAT state and the peer's timer alive. */
+/*
+ * PINGs at a third of the idle timeout keep NAT state and the peer's timer
+ * alive. The timeout in force is the smaller of ours and the peer's (RFC 9000
+ * section 10.1), known once its transport parameters are: an agent that
+ * pinged by its own longer one fell silent for longer than the edge waits.
+ * That silence also broke NAT rebinding: the edge's packets go to the old,
+ * dead mapping, so the agent's next packet is the only thing that can tell
+ * the edge where it is now, and an agent waiting for flow control credit or
+ * just idle sends nothing else.
+ */
 static void conn_keep_alive(struct quic_conn *c)
 {
-	ngtcp2_conn_set_keep_alive_timeout(c->conn,
-					   c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS / 3);
+	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	uint64_t idle = c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS;
+
+	if (rp && rp->max_idle_timeout && rp->max_idle_timeout < idle)
+		idle = rp->max_idle_timeout;
+	ngtcp2_conn_set_keep_alive_timeout(c->conn, idle / 3);
 }
 
 static void path_init(ngtcp2_path *path, const struct pktio_addr *local,

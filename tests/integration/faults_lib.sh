@@ -113,3 +113,39 @@ fault_agent_kill() {
 		head -c 1000000 | wc -c || true)
 	[[ $out -eq 1000000 ]] || t_fail "the tunnel does not carry data after the restart ($out bytes)"
 }
+
+# fault_nat_rebind NAME LOCALPORT: 100 MiB from a new agent NAME while a NAT
+# (tools/natrebind on the agent's link) moves its UDP port by 1000, 0.3 s into
+# the transfer. The connection must migrate: SHA-256 equal, the edge sees the
+# new port, the agent never reconnects. NAT_DELTA=0 leaves the port alone (a
+# reference run). Sets F_MS.
+fault_nat_rebind() {
+	local aport nport rebind end delta=${NAT_DELTA:-1000}
+
+	fault_file 100
+	fault_file_service "$1" "$2"
+	aport=$(t_ns "$AGENT" ss -Huanp | awk -v p="$(tun_pid "$1")" \
+		'$0 ~ "pid=" p "," { n = split($(NF - 2), a, ":"); print a[n]; exit }')
+	[[ -n $aport ]] || t_fail "could not find the agent's UDP port"
+	t_defer "nsenter --net=/run/netns/$AGENT $T_BUILD/tools/natrebind detach eth0 2>/dev/null"
+	(
+		sleep 0.3
+		[[ $delta == 0 ]] ||
+			t_ns "$AGENT" "$T_BUILD/tools/natrebind" attach eth0 --port 4433 --delta "$delta"
+		now_ms >"$T_DIR/rebound.ms"
+	) &
+	rebind=$!
+	fault_download "$PUB_PORT" 120
+	end=$(now_ms)
+	wait $rebind
+	[[ $delta == 0 ]] || t_ns "$AGENT" "$T_BUILD/tools/natrebind" detach eth0
+	(($(cat "$T_DIR/rebound.ms") < end)) || t_fail "the transfer ended before the rebinding"
+	nport=$((aport + delta))
+	t_log "agent port $aport, seen by the edge as $nport: $F_BYTES bytes in $F_MS ms"
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 differs across the rebinding ($F_BYTES bytes)"
+	t_ns "$EDGE" beam-xdp flows eth1 | grep -q ":$nport " || t_fail "no flow from port $nport at the edge"
+	[[ $(grep -c 'tunnel up' "$T_DIR/$1.log") -eq 1 ]] ||
+		t_fail "the agent reconnected instead of migrating"
+	fault_row "NAT rebinding" 1 "$F_BYTES" $(((100 << 20) - F_BYTES)) "${F_MS} ms transfer"
+	kill "$(tun_pid "$1")" "$(tun_pid "$1-svc")"
+}

@@ -4,9 +4,9 @@
 # test_faults.sh - the tunnel survives faults: 100 MiB under 1% loss and
 # reordering on both ends of the edge-agent link, the agent SIGKILLed
 # mid-transfer, beamd restarted under a live XDP program, a stalled local
-# service, and a public client vanishing without a FIN. Each logs its
-# numbers; 5% and 20% loss and the NAT rebinding of the agent are in
-# tests/stress/.
+# service, a public client vanishing without a FIN, and a NAT rebinding of
+# the agent mid-transfer. Each logs its numbers; 5% and 20% loss and repeated
+# rebindings are in tests/stress/.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
@@ -121,10 +121,14 @@ test_fault_client_vanishes() {
 	kill "$(tun_pid agent-v)" "$(tun_pid zero-svc2)"
 }
 
+test_fault_nat_rebinding() {
+	fault_nat_rebind agent-n 9106
+}
 
 tun_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
 tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
 tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
 tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
+tun_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
 t_done
