@@ -228,8 +228,11 @@ int http_host_normalize(const char *in, size_t len, char *out, size_t cap, bool 
 			if (in[i] < '0' || in[i] > '9')
 				return -EINVAL;
 	}
-	if (in[0] != '[' && hlen && in[hlen - 1] == '.')
+	if (in[0] != '[' && hlen && in[hlen - 1] == '.') {
 		hlen--;
+		if (hlen && in[hlen - 1] == '.')
+			return -EINVAL; /* one root dot at most */
+	}
 	if (!hlen || hlen >= cap)
 		return -EINVAL;
 	for (i = 0; i < hlen; i++) {

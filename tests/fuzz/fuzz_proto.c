@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzz_proto.c - libFuzzer target for the beam/1 decoders: control messages
- * and data stream headers. Whatever decodes must re-encode to bytes that
- * decode to the same message.
+ * fuzz_proto.c - libFuzzer target for the beam/1 decoders: control messages,
+ * data stream headers and datagram headers. Whatever decodes must re-encode
+ * to bytes that decode to the same message.
  */
 #include <assert.h>
 #include <errno.h>
@@ -31,6 +31,7 @@ static void check_roundtrip(const struct proto_msg *msg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_stream_hdr hdr;
+	struct proto_dgram_hdr dh;
 	size_t off = 0, used;
 	struct proto_msg msg;
 	int err, rounds = 0;
@@ -45,6 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!err)
 			check_roundtrip(&msg);
 		off += used;
+	}
+
+	/* the header of a udp tunnel's DATAGRAM frames */
+	err = proto_dgram_hdr_decode(data, size, &dh);
+	assert(err == -EBADMSG || (err > 0 && (size_t)err <= size && err <= PROTO_DGRAM_HDR_MAX));
+	if (err > 0) {
+		uint8_t buf[PROTO_DGRAM_HDR_MAX];
+		struct proto_dgram_hdr again;
+		int n = proto_dgram_hdr_encode(&dh, buf, sizeof(buf));
+
+		assert(n > 0 && n <= err);
+		assert(proto_dgram_hdr_decode(buf, n, &again) == n);
+		assert(again.tunnel_id == dh.tunnel_id && again.flow_id == dh.flow_id);
 	}
 
 	err = proto_stream_hdr_decode(data, size, &hdr);

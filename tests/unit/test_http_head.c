@@ -169,6 +169,7 @@ static void test_http_host_normalize(void **state)
 	assert_int_equal(http_host_normalize("a.b:80", 6, out, sizeof(out), false), -EINVAL);
 	assert_int_equal(http_host_normalize("a.b:", 4, out, sizeof(out), true), 0);
 	assert_int_equal(http_host_normalize(".", 1, out, sizeof(out), true), -EINVAL);
+	assert_int_equal(http_host_normalize("b..:80", 6, out, sizeof(out), true), -EINVAL);
 	assert_int_equal(http_host_normalize("0123456789abcdef", 16, out, sizeof(out), true),
 			 -EINVAL);
 	assert_int_equal(http_host_normalize("", 0, out, sizeof(out), true), -EINVAL);
