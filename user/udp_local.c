@@ -115,6 +115,9 @@ int udp_local_send(struct udp_local *u, uint64_t flow_id, const uint8_t *data, s
 		err = sock_open(u, flow_id, &f);
 		if (err == -ENOSPC) {
 			u->st.drop_flows++;
+			pr_warn_rl(
+				"dropped a datagram of a new public client: %u flows are open (%llu dropped so far)",
+				u->cfg.max_flows, (unsigned long long)u->st.drop_flows);
 			return err;
 		}
 		if (err) {

@@ -164,6 +164,26 @@ test_bad_hostname_refused() {
 	t_wait_for 10 grep -q 'bad-name' "$T_DIR/agent-bad.log" || t_fail "$(cat "$T_DIR/agent-bad.log")"
 }
 
+test_host_names_count_against_tunnel_limit() {
+	local i
+
+	# a second edge whose token may hold one tunnel
+	t_bg "$EDGE" edge-lim beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens" \
+		--http-listen "$EDGE_PUB:8001" --limit tunnels-per-token=1
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge-lim.log"
+	local fp=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge-lim.log" | tail -1)
+	for i in 1 2; do
+		BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "agent-lim$i" beam http 9101 \
+			--hostname "lim$i.beam.test" --edge "$EDGE_AGENT_HP:4434" --pin "$fp"
+		t_wait_for 10 grep -q 'tunnel up\|edge refused' "$T_DIR/agent-lim$i.log"
+	done
+	grep -q 'tunnel up' "$T_DIR/agent-lim1.log" || t_fail "$(cat "$T_DIR/agent-lim1.log")"
+	grep -q 'edge refused: too many tunnels for this token (limit)' "$T_DIR/agent-lim2.log" ||
+		t_fail "$(cat "$T_DIR/agent-lim2.log")"
+	[[ $(t_ns "$CLI" curl -s -o /dev/null -w '%{http_code}' -H 'Host: lim2.beam.test' \
+		"http://$EDGE_PUB:8001/") == 404 ]]
+}
+
 test_agent_gone_503_then_back() {
 	kill "$(tun_pid agent-two)"
 	t_wait_for 10 grep -q "kept 20 s" "$T_DIR/edge.log"
@@ -180,5 +200,6 @@ tun_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one co
 tun_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
 tun_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
 tun_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
+tun_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
 tun_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
 t_done

@@ -97,8 +97,17 @@ test_agent_gone_counted_then_back() {
 	out=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" "$UDP_PORT" 2) || t_fail "$out"
 }
 
+test_http_refused_without_listener() {
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-http beam http 9202 --hostname x.beam.test \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid agent-http) 2>/dev/null" || t_fail "agent still runs"
+	grep -q 'no http tunnels.*(unsupported)' "$T_DIR/agent-http.log" ||
+		t_fail "$(cat "$T_DIR/agent-http.log")"
+}
+
 tun_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
 tun_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
 tun_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
+tun_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
 tun_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
 t_done
