@@ -11,7 +11,8 @@
 # through the edge's kernel, every other subject is a tunnel whose public side
 # listens on the edge (10.77.1.1) and whose agent side runs on the private
 # machine. A subject exports PUB_HTTP, PUB_IPERF_HOST/PORT and PUB_ECHO for the
-# measurements, and EDGE_COMM/AGENT_COMM (process names) for CPU and memory.
+# measurements, and EDGE_COMM/AGENT_COMM (process names) for CPU and memory;
+# AGENT_NS says where the agent runs when that is not the private machine.
 
 # shellcheck source=../tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
@@ -236,6 +237,26 @@ sub_ssh_check() {
 sub_ssh-aes_check() { sub_ssh_check; }
 sub_ssh-aes_start() { b_ssh_start aes128-gcm@openssh.com 12000; }
 sub_ssh-aes_stop() { b_stop ssh-agent; }
+# ssh -L: the client itself logs in to the edge's sshd and forwards three
+# local ports (on its loopback) through it to the private machine's services;
+# nothing runs on the private machine. The "agent" is the client's ssh.
+sub_ssh-local_check() { sub_ssh_check; }
+sub_ssh-local_start() {
+	local d=$T_DIR/ssh
+
+	B_T0=$(b_now_us)
+	b_bg "$NS_CL" ssh-local ssh -F /dev/null -N -T -p 2222 -i "$d/user_key" \
+		-o BatchMode=yes -o ExitOnForwardFailure=yes -o IdentitiesOnly=yes \
+		-o UserKnownHostsFile="$d/known_hosts" -o StrictHostKeyChecking=yes \
+		-o Ciphers=aes128-gcm@openssh.com -o Compression=no -o ServerAliveInterval=0 \
+		-L "127.0.0.1:17000:$B_PRIV:$B_HTTP_PORT" \
+		-L "127.0.0.1:17001:$B_PRIV:$B_IPERF_PORT" \
+		-L "127.0.0.1:17002:$B_PRIV:$B_ECHO_PORT" \
+		root@"$B_EDGE_PRIV"
+	PUB_HTTP=127.0.0.1:17000 PUB_IPERF_HOST=127.0.0.1 PUB_IPERF_PORT=17001
+	PUB_ECHO=127.0.0.1:17002 EDGE_COMM=sshd AGENT_COMM=ssh AGENT_NS=$NS_CL
+}
+sub_ssh-local_stop() { b_stop ssh-local; }
 sub_ssh-chacha_check() { sub_ssh_check; }
 sub_ssh-chacha_start() { b_ssh_start chacha20-poly1305@openssh.com 13000; }
 sub_ssh-chacha_stop() { b_stop ssh-agent; }

@@ -13,7 +13,7 @@ set -uo pipefail
 OUT=${1:?usage: report.sh DIR}
 RAW=$OUT/raw.jsonl
 REPORT=$OUT/REPORT.md
-SUBJECTS_ALL="direct socat ssh-aes ssh-chacha stunnel beam beam-xdp ngtcp2"
+SUBJECTS_ALL="direct socat ssh-aes ssh-chacha ssh-local stunnel beam beam-xdp ngtcp2"
 REF=ssh-aes
 [[ -f $RAW ]] || { echo "report: $RAW missing" >&2; exit 1; }
 
@@ -174,12 +174,12 @@ check_goals() {
 			"$(med "$b" lat-ka1-small-r1000 p99_ms)" le 20
 		goal "$b" "keep-alive, 50 connections, saturation: req/s >= 1.5x stunnel" \
 			"$(ratio "$(med "$b" lat-ka50-small-sat rps)" "$(med stunnel lat-ka50-small-sat rps)")" ge 1.5
-		goal "$b" "keep-alive, 50 connections, saturation: req/s >= ssh forward's (ssh -R stands in for ssh -L)" \
-			"$(ratio "$(med "$b" lat-ka50-small-sat rps)" "$(med "$REF" lat-ka50-small-sat rps)")" ge 1
+		goal "$b" "keep-alive, 50 connections, saturation: req/s >= ssh -L's (aes128-gcm)" \
+			"$(ratio "$(med "$b" lat-ka50-small-sat rps)" "$(med ssh-local lat-ka50-small-sat rps)")" ge 1
 		goal "$b" "keep-alive, 50 connections, 5000 req/s: p99 <= stunnel's" \
 			"$(ratio "$(med "$b" lat-ka50-small-r5000 p99_ms)" "$(med stunnel lat-ka50-small-r5000 p99_ms)")" le 1
-		goal "$b" "one new connection per request, saturation: req/s >= ssh forward's" \
-			"$(ratio "$(med "$b" lat-new-small-sat rps)" "$(med "$REF" lat-new-small-sat rps)")" ge 1
+		goal "$b" "one new connection per request, saturation: req/s >= ssh -L's" \
+			"$(ratio "$(med "$b" lat-new-small-sat rps)" "$(med ssh-local lat-new-small-sat rps)")" ge 1
 		goal "$b" "QUIC leg, one stream >= 1.5x the ngtcp2 0.12 example pair" \
 			"$(ratio "$(med "$b" tput-1-up gbps)" "$(med ngtcp2 quicleg gbps)")" ge 1.5 \
 			"beam's figure is its whole tunnel (two TCP legs plus QUIC, public upload = edge-to-agent), so it understates the QUIC leg"
@@ -379,13 +379,14 @@ write_report() {
 		echo
 		echo "| subject | what | available |"
 		echo "| --- | --- | --- |"
-		for s in direct socat ssh-aes ssh-chacha stunnel beam beam-xdp ngtcp2; do
+		for s in $SUBJECTS_ALL; do
 			local what
 			case $s in
 			direct) what="no tunnel: the client reaches the service through the edge's kernel (the ceiling)" ;;
 			socat) what="two socat hops (edge, agent), plain TCP, no crypto (the practical ceiling of this topology)" ;;
 			ssh-aes) what="ssh -R remote forward, aes128-gcm@openssh.com (the reference for ratios)" ;;
 			ssh-chacha) what="ssh -R remote forward, chacha20-poly1305@openssh.com" ;;
+			ssh-local) what="ssh -L local forward, aes128-gcm@openssh.com: the client's own ssh into the edge's sshd, which connects on to the private machine (the reference of the 50-connection and new-connection goals)" ;;
 			stunnel) what="stunnel client on the edge, stunnel server on the private machine, TLS between" ;;
 			beam) what="beamd + beam agent, UDP socket back end" ;;
 			beam-xdp) what="beamd --xdp (AF_XDP back end) + beam agent" ;;

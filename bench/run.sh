@@ -27,8 +27,8 @@ BEAM_BIN=$BUILD
 QUICK=${QUICK:-0}
 [[ -n $QUICK ]] || QUICK=0
 OUT=${OUT:-$BENCH_DIR/results}
-ALL_SUBJECTS="direct socat ssh-aes ssh-chacha stunnel beam beam-xdp"
-QUICK_SUBJECTS="direct socat ssh-aes stunnel beam beam-xdp"
+ALL_SUBJECTS="direct socat ssh-aes ssh-chacha ssh-local stunnel beam beam-xdp"
+QUICK_SUBJECTS="direct socat ssh-aes ssh-local stunnel beam beam-xdp"
 TESTS=${TESTS:-setup throughput latency quicleg scale xdp}
 if [[ $QUICK != 0 ]]; then
 	# fewer subjects and shorter steps: ssh-chacha, and socat's slow (fork per
@@ -104,7 +104,7 @@ keep_logs() {
 subject_up() {
 	local s=$1 t0 t1 rc
 
-	B_T0=
+	B_T0= AGENT_NS=$NS_PV
 	t0=$(b_now_us)
 	"sub_${s}_start" || { b_log "$s: start failed"; return 1; }
 	[[ -n $B_T0 ]] || B_T0=$t0
@@ -127,11 +127,11 @@ measure_throughput() {
 			test=tput-$p-$dir
 			args=(-c "$PUB_IPERF_HOST" -p "$PUB_IPERF_PORT" -t "$TPUT_S" -P "$p" -J --connect-timeout 3000)
 			[[ $dir == down ]] && args+=(-R)
-			e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
+			e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$AGENT_NS" "$AGENT_COMM")
 			out=$(timeout $((TPUT_S + 20)) nsenter --net="/run/netns/$NS_CL" iperf3 "${args[@]}" 2>&1)
 			# socat's per-connection children count once reaped by their parent
 			[[ $EDGE_COMM == socat ]] && sleep 0.3
-			e1=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a1=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
+			e1=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a1=$(b_cpu_ticks "$AGENT_NS" "$AGENT_COMM")
 			bps=$(jq -r '.end.sum_received.bits_per_second // empty' <<<"$out" 2>/dev/null)
 			bytes=$(jq -r '.end.sum_received.bytes // empty' <<<"$out" 2>/dev/null)
 			if [[ -z $bps || -z $bytes || $bytes == 0 ]]; then
@@ -242,8 +242,8 @@ measure_scale() {
 	[[ $s == stunnel ]] && max=$STUNNEL_SCALE_MAX
 	[[ $s == socat ]] && max=$SOCAT_SCALE_MAX
 	[[ $s == ssh-aes ]] && max=$SSH_SCALE_MAX
-	e0=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a0=$(b_rss_kib "$NS_PV" "$AGENT_COMM")
-	pe0=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa0=$(b_pss_kib "$NS_PV" "$AGENT_COMM")
+	e0=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a0=$(b_rss_kib "$AGENT_NS" "$AGENT_COMM")
+	pe0=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa0=$(b_pss_kib "$AGENT_NS" "$AGENT_COMM")
 	rec "$s" scale rss_edge_idle_kib "$e0"
 	rec "$s" scale rss_agent_idle_kib "$a0"
 	rec "$s" scale pss_edge_idle_kib "$pe0"
@@ -265,8 +265,8 @@ measure_scale() {
 		echo "$pid" >"$B_PIDS/connhold"
 		while kill -0 "$pid" 2>/dev/null && ! grep -q '^HELD' "$out" 2>/dev/null; do sleep 0.2; done
 		sleep 1
-		e1=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a1=$(b_rss_kib "$NS_PV" "$AGENT_COMM")
-		pe1=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa1=$(b_pss_kib "$NS_PV" "$AGENT_COMM")
+		e1=$(b_rss_kib "$NS_ED" "$EDGE_COMM") a1=$(b_rss_kib "$AGENT_NS" "$AGENT_COMM")
+		pe1=$(b_pss_kib "$NS_ED" "$EDGE_COMM") pa1=$(b_pss_kib "$AGENT_NS" "$AGENT_COMM")
 		touch "$go"
 		wait "$pid"
 		rm -f "$B_PIDS/connhold"
