@@ -289,6 +289,9 @@ sub_stunnel_start() {
 	PUB_ECHO=$B_EDGE_PUB:14002 EDGE_COMM=stunnel4 AGENT_COMM=stunnel4
 }
 sub_stunnel_stop() { b_stop stunnel-e; b_stop stunnel-a; }
+# TLS 1.3 handshakes against stunnel's server side, from the edge (where its
+# own client runs), counted when the server's session ticket arrives.
+sub_stunnel_hsrate() { b_hsload "$NS_ED" tls -t "$B_PRIV:24000"; }
 
 # --- beam. Detected by what the binaries say they can do, so the bench runs
 # before the tunnel lands and reports "not available yet".
@@ -343,6 +346,27 @@ b_beam_start() {
 	done
 	PUB_HTTP=$B_EDGE_PUB:$base PUB_IPERF_HOST=$B_EDGE_PUB PUB_IPERF_PORT=$((base + 1))
 	PUB_ECHO=$B_EDGE_PUB:$((base + 2)) EDGE_COMM=beamd AGENT_COMM=beam
+}
+
+# b_hsload NS ARGS...: bench/hsload's JSON line (handshakes a server finished
+# per second, HS_CONNS in flight for HS_S seconds), or nothing.
+b_hsload() {
+	local ns=$1 out
+
+	shift
+	out=$(timeout $((${HS_S%.*} + 20)) nsenter --net="/run/netns/$ns" "$BENCH_BIN/hsload" "$@" \
+		-c "$HS_CONNS" -d "$HS_S" 2>/dev/null | tail -1)
+	jq -e .per_s <<<"$out" >/dev/null 2>&1 && echo "$out"
+}
+
+# Full 1-RTT QUIC + TLS 1.3 handshakes with HELLO against the running beamd,
+# from the private machine, each from a new socket; the agents' tokens in turn
+# (beamd limits connections per token).
+b_beam_hsrate() {
+	local toks
+
+	toks=$(seq -f "$B_BEAM_TOKEN-hs%g" -s, 0 199)
+	BEAM_TOKEN=$toks b_hsload "$NS_PV" quic -t "$B_EDGE_PRIV:4433" --pin "$B_BEAM_FP"
 }
 
 # b_beam_handshakes MODE K: K agents dial the running beamd at once; prints
@@ -413,6 +437,7 @@ sub_beam_check() { b_beam_check; }
 sub_beam_start() { b_beam_start sock 15000 4433; }
 sub_beam_stop() { b_beam_stop sock; }
 sub_beam_handshakes() { b_beam_handshakes sock "$1"; }
+sub_beam_hsrate() { b_beam_hsrate; }
 sub_beam_resume() { b_beam_resume; }
 sub_beam-xdp_check() { b_beam_check xdp; }
 # beamd takes the partial checksums a sender on this host leaves to veth
@@ -432,6 +457,7 @@ sub_beam-xdp_stop() {
 	b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" detach eth1 >/dev/null 2>&1
 }
 sub_beam-xdp_handshakes() { b_beam_handshakes xdp "$1"; }
+sub_beam-xdp_hsrate() { b_beam_hsrate; }
 sub_beam-xdp_resume() { b_beam_resume; }
 
 # --- process accounting for a subject's tunnel processes in a namespace.

@@ -15,6 +15,8 @@ RAW=$OUT/raw.jsonl
 REPORT=$OUT/REPORT.md
 SUBJECTS_ALL="direct socat ssh-aes ssh-chacha ssh-local stunnel beam beam-xdp ngtcp2"
 REF=ssh-aes
+HS_XDP_NOTE="the XDP program in front of beamd limits Initials per source address (100/s, burst 200, by default) and this load comes from one address"
+HS_NOTE="handshakes the server finished per second with 16 in flight, each from a new socket: beam a full 1-RTT QUIC + TLS 1.3 handshake and HELLO answered by WELCOME, stunnel's server a TCP connect and TLS 1.3 handshake counted when its session ticket (sent after it checked the client's Finished) arrives"
 [[ -f $RAW ]] || { echo "report: $RAW missing" >&2; exit 1; }
 
 # --- statistics: median, min, max, n per (subject, test, metric)
@@ -203,9 +205,10 @@ check_goals() {
 		goal "$b" "resumed reconnect (0-RTT) no slower than a full one (resumed / cold, the agent's own count)" \
 			"$(ratio "$(med "$b" setup agent_resumed_ms)" "$(med "$b" setup agent_cold_internal_ms)")" le 1 \
 			"0-RTT accepted in $(jq -r --arg s "$b" '[.[] | select(.subject == $s and .metric == "resumed_0rtt")] | if length == 0 then "-" else "\(.[0].values | add) of \(.[0].values | length)" end' <<<"$STATS_JSON") reconnects"
+		why="bench/hsload, the same way for both: $HS_NOTE"
+		[[ $b == beam-xdp ]] && why+="; $HS_XDP_NOTE"
 		goal "$b" "handshakes per second at the edge >= stunnel's" \
-			"$(ratio "$(med "$b" setup agents_per_s)" "$(med stunnel lat-new-small-sat rps)")" ge 1 \
-			"beam: agents dialing at once, registered per second (process start included); stunnel: new connections per second, each a TLS handshake between its two ends"
+			"$(ratio "$(med "$b" setup hs_per_s)" "$(med stunnel setup hs_per_s)")" ge 1 "$why"
 	done
 }
 
@@ -443,7 +446,12 @@ write_report() {
 		table lat-new-small-r500 fb_p50_ms "new public TCP connection to first response byte, p50 (500 new connections/s)" "ms"
 		table lat-new-small-r500 fb_p99_ms "new public TCP connection to first response byte, p99" "ms"
 		table setup agent_up_ms "agent start to tunnel usable (first GET through it answers), cold" "ms"
-		table setup agents_per_s "agents started at once, tunnels registered per second (each a full QUIC handshake)" "1/s"
+		table setup hs_per_s "handshakes the edge finished per second (bench/hsload, 16 in flight)" "1/s"
+		echo
+		echo
+		echo "$HS_NOTE."
+		table setup hs_p50_ms "one handshake under that load, p50" "ms"
+		table setup agents_per_s "agents started at once, tunnels registered per second (each a full QUIC handshake, agent process start included)" "1/s"
 		echo
 		echo
 		echo "beam only: the agent's own count (its -vv line 'tunnel usable N ms after (re)connecting') for its first connection and for a reconnect with its session ticket after the path to the edge went away (link down until the agent noticed, up before its retry)."
