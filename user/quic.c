@@ -54,6 +54,7 @@
 #define STATIC_SECRET	 32
 #define RESET_BURST	 100 /* stateless resets per second */
 #define RETRY_TOKEN_TTL	 (10 * NGTCP2_SECONDS)
+#define CLOSE_LINGER_MIN (500 * NGTCP2_MILLISECONDS) /* our PTO may be below the peer's */
 #define DGRAM_QUEUE_MAX	 512 /* DATAGRAM frames waiting to be sent, per connection */
 /* short header (1 + CID 20 + packet number 4), AEAD tag 16, DATAGRAM frame type
  * and length (1 + 8): what a packet adds around a datagram, at most */
@@ -175,6 +176,13 @@ struct quic_conn {
 	char close_wanted_reason[128];
 	int close_err;
 	uint64_t close_app;
+	/* the closing period (RFC 9000 10.2.1): our CONNECTION_CLOSE packet,
+	 * sent again to a peer that keeps sending, at its 1st, 2nd, 4th ... packet */
+	uint8_t *close_pkt;
+	size_t close_pkt_len;
+	uint32_t close_rx;
+	uint32_t close_next;
+	unsigned int lingering : 1; /* the application is told; CIDs kept until the timer */
 };
 
 struct quic_ep {
@@ -197,6 +205,9 @@ struct quic_ep {
 	uint32_t handshaking; /* server connections still in their handshake */
 	bool retry_on;	      /* Retry for new clients because of load */
 	uint64_t retries_sent;
+	uint32_t lingering; /* connections in their closing or draining period */
+	uint64_t closes_repeated;
+	bool freeing;
 	struct log_ratelimit reset_rl;
 	uint8_t *txbuf;
 	struct pktio_pkt rx[RX_BATCH];
@@ -208,6 +219,7 @@ static void conn_fail_liberr(struct quic_conn *c, int liberr);
 static void stream_tcp_close(struct quic_stream *s, bool reset);
 static void stream_flush_tcp(struct quic_stream *s);
 static void conn_keep_alive(struct quic_conn *c);
+static void ep_send_raw(struct quic_ep *ep, const struct pktio_pkt *in, uint8_t *buf, size_t len);
 
 uint64_t quic_now_ns(void)
 {
@@ -735,8 +747,7 @@ static void conn_schedule_finalize(struct quic_conn *c, int err, uint64_t app)
 	event_add(c->timer, &tv);
 }
 
-/* TODO(#9): stay in the closing period (RFC 9000 10.2.1) and repeat the close to a
- * peer that keeps sending, instead of sending it once and forgetting the connection. */
+/* Send a CONNECTION_CLOSE and keep the packet for the closing period. */
 static void conn_send_close(struct quic_conn *c, const ngtcp2_ccerr *ccerr)
 {
 	ngtcp2_path_storage ps;
@@ -752,6 +763,12 @@ static void conn_send_close(struct quic_conn *c, const ngtcp2_ccerr *ccerr)
 		free(c->pending);
 		c->pending = NULL;
 		conn_send(c, &ps.path, pi.ecn, c->ep->txbuf, (size_t)n, (size_t)n);
+		c->close_pkt = malloc((size_t)n);
+		if (c->close_pkt) {
+			memcpy(c->close_pkt, c->ep->txbuf, (size_t)n);
+			c->close_pkt_len = (size_t)n;
+			c->close_next = 1;
+		}
 	}
 }
 
@@ -838,7 +855,7 @@ static void conn_remove_cids(struct quic_conn *c)
 	}
 }
 
-static void conn_free(struct quic_conn *c)
+static void conn_free_streams(struct quic_conn *c)
 {
 	struct quic_ep *ep = c->ep;
 
@@ -849,7 +866,16 @@ static void conn_free(struct quic_conn *c)
 			ep->h.stream_close_cb(c, s, PROTO_ERR_SHUTDOWN, ep->arg);
 		stream_destroy(s);
 	}
+}
+
+static void conn_free(struct quic_conn *c)
+{
+	struct quic_ep *ep = c->ep;
+
+	conn_free_streams(c);
 	conn_remove_cids(c);
+	if (c->lingering)
+		ep->lingering--;
 	if (c->counted_hs)
 		ep->handshaking--;
 	if (c->prev)
@@ -864,9 +890,39 @@ static void conn_free(struct quic_conn *c)
 	if (c->ssl)
 		wolfSSL_free(c->ssl);
 	free(c->pending);
+	free(c->close_pkt);
 	while (c->dgq_head)
 		dgq_pop(c);
 	free(c);
+}
+
+/*
+ * RFC 9000 section 10.2: after our CONNECTION_CLOSE (closing period) or the
+ * peer's (draining period) the edge keeps the connection's IDs for three PTOs,
+ * so that its late packets get the close again (closing) or nothing (draining)
+ * rather than stateless resets or a new connection. The application was told
+ * already; streams are gone. A client has no IDs to keep for anyone, and a
+ * failed handshake is freed at once: a flood of them must not pile up.
+ */
+static bool conn_linger(struct quic_conn *c)
+{
+	struct quic_ep *ep = c->ep;
+	struct timeval tv;
+	uint64_t d;
+
+	if (!ep->cfg.server || ep->freeing || !c->handshake_done ||
+	    (!c->close_pkt && !ngtcp2_conn_in_draining_period(c->conn)))
+		return false;
+	d = 3 * ngtcp2_conn_get_pto(c->conn);
+	if (d < CLOSE_LINGER_MIN)
+		d = CLOSE_LINGER_MIN;
+	tv.tv_sec = (time_t)(d / 1000000000ull);
+	tv.tv_usec = (suseconds_t)((d % 1000000000ull) / 1000);
+	c->lingering = 1;
+	ep->lingering++;
+	event_del(c->timer);
+	event_add(c->timer, &tv);
+	return true;
 }
 
 static void conn_finalize(struct quic_conn *c)
@@ -879,7 +935,10 @@ static void conn_finalize(struct quic_conn *c)
 		app = cc->error_code;
 	if (ep->h.conn_close_cb)
 		ep->h.conn_close_cb(c, c->close_err, app, ep->arg);
-	conn_free(c);
+	conn_free_streams(c);
+	c->user = NULL;
+	if (!conn_linger(c))
+		conn_free(c);
 }
 
 /* ---- streams: TCP side ------------------------------------------------ */
@@ -1691,6 +1750,10 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->lingering) {
+		conn_free(c);
+		return;
+	}
 	if (c->closing) {
 		conn_finalize(c);
 		return;
@@ -1841,8 +1904,16 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	uint64_t ts;
 	int rv;
 
-	if (c->closing)
+	if (c->closing) {
+		/* answered from where it came; the doubling gap bounds what a
+		 * spoofed source can draw (log2 of the packets sent to us) */
+		if (c->close_pkt && ++c->close_rx >= c->close_next) {
+			c->close_next = c->close_next < (1u << 30) ? c->close_next * 2 : UINT32_MAX;
+			ep_send_raw(c->ep, p, c->close_pkt, c->close_pkt_len);
+			c->ep->closes_repeated++;
+		}
 		return;
+	}
 	path_init(&path, &p->local, &p->peer);
 	ts = quic_now_ns();
 	c->stats.bytes_in += len;
@@ -2219,9 +2290,14 @@ void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
 
 	if (!ep)
 		return;
+	ep->freeing = true;
 	while (ep->conns) {
 		struct quic_conn *c = ep->conns;
 
+		if (c->lingering) {
+			conn_free(c);
+			continue;
+		}
 		if (!c->closing)
 			quic_conn_close(c, app_code, "shutdown");
 		conn_finalize(c);
@@ -2593,6 +2669,12 @@ struct quic_conn *quic_stream_conn(struct quic_stream *s)
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
 {
 	return ep->chunks_out * sizeof(struct chunk);
+}
+
+void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *lingering, uint64_t *repeated)
+{
+	*lingering = ep->lingering;
+	*repeated = ep->closes_repeated;
 }
 
 void quic_ep_retry_state(struct quic_ep *ep, bool *active, uint64_t *sent, uint32_t *handshaking)

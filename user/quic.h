@@ -122,6 +122,9 @@ void quic_ep_retry_state(struct quic_ep *ep, bool *active, uint64_t *sent, uint3
 
 /* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);
+/* Connections closed for the application but still in their closing or
+ * draining period (RFC 9000 10.2), and how often a close was sent again. */
+void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *lingering, uint64_t *repeated);
 
 /* Close every connection (CONNECTION_CLOSE with @app_code), free all. Accepts NULL. */
 void quic_ep_free(struct quic_ep *ep, uint64_t app_code);

@@ -176,7 +176,8 @@ static void run_for(struct env *e, unsigned int ms)
 		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
 
-static void client_start(struct env *e, struct tclient *t, const struct quic_resume *resume)
+static void client_start_to(struct env *e, struct tclient *t, const struct pktio_addr *to,
+			    const struct quic_resume *resume)
 {
 	struct quic_ep_config qc = {.verify = TLS_VERIFY_NONE, .idle_timeout_ms = 5000};
 	struct pktio_addr any = {0}, local;
@@ -184,12 +185,17 @@ static void client_start(struct env *e, struct tclient *t, const struct quic_res
 	any.in.sin_family = AF_INET;
 	any.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	any.len = sizeof(any.in);
-	assert_int_equal(pktio_udp_new(&t->io, &any, &e->edge_addr), 0);
+	assert_int_equal(pktio_udp_new(&t->io, &any, to), 0);
 	pktio_udp_local(t->io, &local);
 	qc.tls = e->client_tls;
 	qc.max_streams_bidi = 1000;
 	assert_int_equal(quic_ep_new(&t->ep, e->base, t->io, &qc, &t_handlers, t), 0);
-	assert_int_equal(quic_ep_connect(t->ep, &local, &e->edge_addr, resume, &t->c), 0);
+	assert_int_equal(quic_ep_connect(t->ep, &local, to, resume, &t->c), 0);
+}
+
+static void client_start(struct env *e, struct tclient *t, const struct quic_resume *resume)
+{
+	client_start_to(e, t, &e->edge_addr, resume);
 }
 
 static void client_ctrl(struct env *e, struct tclient *t)
@@ -674,6 +680,171 @@ static void test_tunnel_agent_refuses_bad_streams(void **state)
 	quic_ep_free(fep, 0);
 }
 
+/* A bare QUIC server for the closing and draining periods. */
+struct close_srv {
+	struct quic_ep *ep;
+	struct pktio_addr addr;
+	struct quic_conn *c;
+	int closed;
+};
+
+static void cs_new_cb(struct quic_conn *c, void *arg)
+{
+	((struct close_srv *)arg)->c = c;
+}
+
+static void cs_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
+{
+	struct close_srv *cs = arg;
+
+	(void)c;
+	(void)err;
+	(void)app;
+	cs->c = NULL;
+	cs->closed = 1;
+}
+
+static int cs_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *data, size_t len,
+		      bool fin, bool early, void *arg)
+{
+	(void)c;
+	(void)s;
+	(void)data;
+	(void)fin;
+	(void)early;
+	(void)arg;
+	return (int)len;
+}
+
+static const struct quic_handlers cs_handlers = {
+	.stream_data_cb = cs_data_cb,
+	.conn_new_cb = cs_new_cb,
+	.conn_close_cb = cs_close_cb,
+};
+
+/* Server and client connected, 1-RTT packets seen both ways; the server's and
+ * the client's connection IDs in @scid and @ccid. */
+static void close_setup(struct env *e, struct close_srv *cs, struct tclient *t,
+			struct beam_cid *scid, struct beam_cid *ccid)
+{
+	struct quic_ep_config qc = {.server = true, .idle_timeout_ms = 5000};
+	struct pktio *io;
+
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &cs->addr), 0);
+	assert_int_equal(pktio_udp_new(&io, &cs->addr, NULL), 0);
+	pktio_udp_local(io, &cs->addr);
+	qc.tls = e->server_tls;
+	assert_int_equal(quic_ep_new(&cs->ep, e->base, io, &qc, &cs_handlers, cs), 0);
+	client_start_to(e, t, &cs->addr, NULL);
+	client_ctrl(e, t);
+	send_raw(t, "x", 1);
+	run_for(e, 100);
+	assert_non_null(cs->c);
+	assert_int_equal(quic_conn_cid(cs->c, scid), 0);
+	assert_int_equal(quic_conn_cid(t->c, ccid), 0);
+}
+
+/* A short-header packet for @cid from a fresh socket: the answer's length,
+ * 0 for none within @wait_ms. */
+static ssize_t close_probe(struct env *e, struct close_srv *cs, const struct beam_cid *cid,
+			   unsigned int wait_ms, uint8_t *ans, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	uint64_t end = quic_now_ns() + wait_ms * 1000000ull;
+	uint8_t pkt[80];
+	ssize_t n = -1;
+
+	assert_true(fd >= 0);
+	memset(pkt, 0x5a, sizeof(pkt));
+	pkt[0] = 0x40;
+	memcpy(pkt + 1, cid->data, cid->len);
+	assert_int_equal(sendto(fd, pkt, sizeof(pkt), 0, &cs->addr.sa, cs->addr.len),
+			 (ssize_t)sizeof(pkt));
+	while (n < 0 && quic_now_ns() < end) {
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		n = recv(fd, ans, cap, 0);
+	}
+	close(fd);
+	return n < 0 ? 0 : n;
+}
+
+/* RFC 9000 10.2.1: after its CONNECTION_CLOSE the server answers the
+ * connection's late packets with the same close (1st, 2nd, 4th ...), for three
+ * PTOs; then the IDs are gone and a stateless reset answers instead. */
+static void test_quic_closing_period(void **state)
+{
+	struct env *e = *state;
+	struct beam_cid scid, ccid;
+	struct close_srv cs = {0};
+	struct tclient t = {0};
+	uint8_t ans[1500];
+	uint64_t repeated;
+	uint32_t lingering;
+	ssize_t n;
+	int i;
+
+	close_setup(e, &cs, &t, &scid, &ccid);
+	quic_conn_close(cs.c, 0x77, "bye");
+	assert_true(run_until(e, &t.closed));
+	assert_int_equal(t.close_app, 0x77);
+	assert_true(cs.closed); /* the application was told at once */
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 1);
+
+	/* the saved close: a short header to the client's connection ID */
+	n = close_probe(e, &cs, &scid, 200, ans, sizeof(ans));
+	assert_true(n > 1 + (ssize_t)ccid.len);
+	assert_int_equal(ans[0] & 0xc0, 0x40);
+	assert_memory_equal(ans + 1, ccid.data, ccid.len);
+	/* rate-limited: packets 2 and 4 are answered, 3 is not */
+	for (i = 2; i <= 4; i++)
+		assert_int_equal(close_probe(e, &cs, &scid, 50, ans, sizeof(ans)) > 0, i != 3);
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(repeated, 3);
+
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 1);
+
+	/* the period (three PTOs, at least half a second) ends */
+	run_for(e, 1000);
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 0);
+	n = close_probe(e, &cs, &scid, 500, ans, sizeof(ans));
+	assert_true(n > 0 && n < 80); /* a stateless reset, random bytes */
+	assert_memory_not_equal(ans + 1, ccid.data, ccid.len);
+	client_free(&t);
+	quic_ep_free(cs.ep, 0);
+}
+
+/* RFC 9000 10.2.2: after the peer's CONNECTION_CLOSE the server sends nothing
+ * more for that connection (no close, no stateless reset) for three PTOs. */
+static void test_quic_draining_period(void **state)
+{
+	struct env *e = *state;
+	struct beam_cid scid, ccid;
+	struct close_srv cs = {0};
+	struct tclient t = {0};
+	uint8_t ans[1500];
+	uint64_t repeated;
+	uint32_t lingering;
+
+	close_setup(e, &cs, &t, &scid, &ccid);
+	quic_conn_close(t.c, 0x55, "client bye");
+	assert_true(run_until(e, &cs.closed));
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 1);
+	assert_int_equal(close_probe(e, &cs, &scid, 100, ans, sizeof(ans)), 0);
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 1);
+	run_for(e, 1000);
+	quic_ep_closing_state(cs.ep, &lingering, &repeated);
+	assert_int_equal(lingering, 0);
+	assert_int_equal(repeated, 0);
+	assert_true(close_probe(e, &cs, &scid, 500, ans, sizeof(ans)) > 0); /* stateless reset */
+	client_free(&t);
+	quic_ep_free(cs.ep, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +856,8 @@ int main(void)
 		cmocka_unit_test(test_tunnel_version_negotiation),
 		cmocka_unit_test(test_tunnel_stateless_reset),
 		cmocka_unit_test(test_tunnel_agent_refuses_bad_streams),
+		cmocka_unit_test(test_quic_closing_period),
+		cmocka_unit_test(test_quic_draining_period),
 	};
 
 	return cmocka_run_group_tests(tests, env_setup, env_teardown);
