@@ -42,6 +42,8 @@ static void usage(FILE *out)
 		"      --retry              send a QUIC Retry before accepting a connection\n"
 		"      --retry-above N      send a Retry to new clients while N handshakes are in\n"
 		"                           progress (default 256; 0: only with --retry)\n"
+		"      --stateless-rate N   Retry, Version Negotiation and stateless reset packets\n"
+		"                           sent per second at most, together (default 1000)\n"
 		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
 		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
@@ -77,6 +79,7 @@ enum {
 	OPT_USER,
 	OPT_LIMIT,
 	OPT_RETRY_ABOVE,
+	OPT_STATELESS_RATE,
 	OPT_HTTP_LISTEN,
 	OPT_VERSION
 };
@@ -98,6 +101,7 @@ static const struct option options[] = {
 	{"user", required_argument, NULL, OPT_USER},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"retry-above", required_argument, NULL, OPT_RETRY_ABOVE},
+	{"stateless-rate", required_argument, NULL, OPT_STATELESS_RATE},
 	{"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -121,6 +125,7 @@ struct args {
 	unsigned int grace_s;
 	unsigned int idle_s;
 	unsigned int retry_above;
+	unsigned int stateless_rate;
 	int retry;
 	int verbose;
 	int no_maps;
@@ -147,6 +152,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->idle_s = 30;
 	edge_limits_default(&a->limits);
 	a->retry_above = 256;
+	a->stateless_rate = 1000;
 	while ((opt = getopt_long(argc, argv, "l:t:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -204,6 +210,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_RETRY_ABOVE:
 			if (parse_uint(optarg, 1000000, &a->retry_above)) {
 				pr_err("invalid --retry-above '%s': want 0..1000000", optarg);
+				return 2;
+			}
+			break;
+		case OPT_STATELESS_RATE:
+			if (parse_uint(optarg, 1000000, &a->stateless_rate) || !a->stateless_rate) {
+				pr_err("invalid --stateless-rate '%s': want 1..1000000", optarg);
 				return 2;
 			}
 			break;
@@ -422,6 +434,7 @@ int main(int argc, char **argv)
 	ec.pin_root = args.pin_root;
 	ec.limits = args.limits;
 	ec.retry_above = args.retry_above;
+	ec.stateless_rate = args.stateless_rate;
 	rc = run(&args, &ec);
 	tls_ctx_free(tls);
 	tokens_free(tokens);

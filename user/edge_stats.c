@@ -117,6 +117,15 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	prom_sample_u64(out, "beam_quic_retry_active", NULL, s->retry_active);
 	prom_family(out, "beam_quic_retries_total", PROM_COUNTER, "QUIC Retry packets sent.");
 	prom_sample_u64(out, "beam_quic_retries_total", NULL, s->retries_sent);
+	prom_family(
+		out, "beam_quic_stateless_limited_total", PROM_COUNTER,
+		"Retry, Version Negotiation and stateless reset packets not sent: over --stateless-rate.");
+	labeled(out, "beam_quic_stateless_limited_total", "kind", "retry",
+		s->stateless_limited[QUIC_STATELESS_RETRY]);
+	labeled(out, "beam_quic_stateless_limited_total", "kind", "version_negotiation",
+		s->stateless_limited[QUIC_STATELESS_VN]);
+	labeled(out, "beam_quic_stateless_limited_total", "kind", "stateless_reset",
+		s->stateless_limited[QUIC_STATELESS_RESET]);
 	prom_family(out, "beam_agent_auth_failures_total", PROM_COUNTER,
 		    "Agents refused for an unknown token.");
 	prom_sample_u64(out, "beam_agent_auth_failures_total", NULL, s->auth_failed);

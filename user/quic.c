@@ -52,7 +52,6 @@
 #define CID_TABLE_BITS	 16
 #define TCP_READS_MAX	 16 /* reads per readable event, so one stream cannot starve */
 #define STATIC_SECRET	 32
-#define RESET_BURST	 100 /* stateless resets per second */
 #define RETRY_TOKEN_TTL	 (10 * NGTCP2_SECONDS)
 #define CLOSE_LINGER_MIN (500 * NGTCP2_MILLISECONDS) /* our PTO may be below the peer's */
 #define DGRAM_QUEUE_MAX	 512 /* DATAGRAM frames waiting to be sent, per connection */
@@ -208,7 +207,11 @@ struct quic_ep {
 	uint32_t lingering; /* connections in their closing or draining period */
 	uint64_t closes_repeated;
 	bool freeing;
-	struct log_ratelimit reset_rl;
+	/* token bucket for packets without a connection, in nanoseconds of credit:
+	 * each costs 1 s / stateless_rate, credit grows with time up to 1 s */
+	uint64_t sl_credit;
+	uint64_t sl_last;
+	uint64_t sl_limited[QUIC_STATELESS__MAX];
 	uint8_t *txbuf;
 	struct pktio_pkt rx[RX_BATCH];
 };
@@ -1960,12 +1963,40 @@ static void ep_send_raw(struct quic_ep *ep, const struct pktio_pkt *in, uint8_t 
 	ep->io->ops->send(ep->io, &p, 1);
 }
 
+/*
+ * Retry, Version Negotiation and stateless reset answer a stranger's packet
+ * without any state, so a spoofed source could make us send them at line rate
+ * to a victim (reflection). None is larger than what triggered it; together
+ * they get cfg.stateless_rate per second, with a burst of one second's worth.
+ */
+static bool ep_stateless_ok(struct quic_ep *ep, enum quic_stateless kind)
+{
+	uint64_t now = quic_now_ns(), cost = 1000000000ull / ep->cfg.stateless_rate;
+
+	ep->sl_credit += now - ep->sl_last;
+	if (ep->sl_credit > 1000000000ull)
+		ep->sl_credit = 1000000000ull;
+	ep->sl_last = now;
+	if (ep->sl_credit < cost) {
+		if (!ep->sl_limited[QUIC_STATELESS_RETRY] && !ep->sl_limited[QUIC_STATELESS_VN] &&
+		    !ep->sl_limited[QUIC_STATELESS_RESET])
+			pr_warn("over %u stateless packets a second (Retry, VN, reset): dropping the rest",
+				ep->cfg.stateless_rate);
+		ep->sl_limited[kind]++;
+		return false;
+	}
+	ep->sl_credit -= cost;
+	return true;
+}
+
 static void ep_send_vn(struct quic_ep *ep, const struct pktio_pkt *in, const ngtcp2_version_cid *vc)
 {
 	static const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
 	uint8_t buf[256], r;
 	ngtcp2_ssize n;
 
+	if (!ep_stateless_ok(ep, QUIC_STATELESS_VN))
+		return;
 	if (getrandom(&r, 1, 0) != 1)
 		r = 0;
 	n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen,
@@ -1982,7 +2013,7 @@ static void ep_send_reset(struct quic_ep *ep, const struct pktio_pkt *in,
 	size_t out = len - 1; /* RFC 9000 10.3: smaller than what triggered it */
 	ngtcp2_ssize n;
 
-	if (len < 43 || !log_ratelimit_ok(&ep->reset_rl, RESET_BURST))
+	if (len < 43 || !ep_stateless_ok(ep, QUIC_STATELESS_RESET))
 		return;
 	if (out > sizeof(buf))
 		out = sizeof(buf);
@@ -2004,7 +2035,7 @@ static void ep_send_retry(struct quic_ep *ep, const struct pktio_pkt *in, const 
 	ngtcp2_ssize tlen, n;
 	ngtcp2_cid scid;
 
-	if (cid_make(ep, &scid))
+	if (!ep_stateless_ok(ep, QUIC_STATELESS_RETRY) || cid_make(ep, &scid))
 		return;
 	tlen = ngtcp2_crypto_generate_retry_token(token, ep->secret, sizeof(ep->secret),
 						  hd->version, &in->peer.sa, in->peer.len, &scid,
@@ -2269,6 +2300,12 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 		ep->cfg.conn_window_max = 64 << 20;
 	if (!ep->cfg.sendbuf_max)
 		ep->cfg.sendbuf_max = 4 << 20;
+	if (!ep->cfg.stateless_rate)
+		ep->cfg.stateless_rate = 1000;
+	if (ep->cfg.stateless_rate > 1000000000u)
+		ep->cfg.stateless_rate = 1000000000u;
+	ep->sl_last = quic_now_ns();
+	ep->sl_credit = 1000000000ull;
 	ep->cids = calloc(1u << CID_TABLE_BITS, sizeof(*ep->cids));
 	ep->txbuf = malloc(TX_MAX_PKTS * TX_PKT_MAX);
 	ep->rev = event_new(base, fd, EV_READ | EV_PERSIST, ep_read_cb, ep);
@@ -2669,6 +2706,11 @@ struct quic_conn *quic_stream_conn(struct quic_stream *s)
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
 {
 	return ep->chunks_out * sizeof(struct chunk);
+}
+
+void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATELESS__MAX])
+{
+	memcpy(out, ep->sl_limited, sizeof(ep->sl_limited));
 }
 
 void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *lingering, uint64_t *repeated)

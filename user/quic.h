@@ -93,6 +93,8 @@ struct quic_ep_config {
 	bool retry;		    /* server: Retry every new client first */
 	uint32_t retry_above;	    /* server: Retry new clients while this many
 				     * handshakes are in progress (0: never) */
+	uint32_t stateless_rate;    /* server: Retry, Version Negotiation and stateless
+				     * reset packets per second, all together (0: 1000) */
 	struct WOLFSSL_CTX *tls;    /* owned by the caller, outlives the endpoint */
 	enum tls_verify verify;	    /* client */
 	uint8_t pin[TLS_FP_LEN];    /* client, TLS_VERIFY_PIN */
@@ -119,6 +121,17 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 /* Server: whether new clients get a Retry now (switched off here once the
  * load has gone), Retries sent so far, handshakes in progress. */
 void quic_ep_retry_state(struct quic_ep *ep, bool *active, uint64_t *sent, uint32_t *handshaking);
+
+/* Packets a stranger can make the endpoint send without a connection. */
+enum quic_stateless {
+	QUIC_STATELESS_RETRY,
+	QUIC_STATELESS_VN,
+	QUIC_STATELESS_RESET,
+	QUIC_STATELESS__MAX,
+};
+
+/* How many of each were not sent because of quic_ep_config.stateless_rate. */
+void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATELESS__MAX]);
 
 /* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);

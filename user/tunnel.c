@@ -1175,6 +1175,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->stream_buffer_bytes = quic_ep_buffer_bytes(e->ep);
 	quic_ep_retry_state(e->ep, &st->retry_active, &st->retries_sent,
 			    &st->handshakes_in_progress);
+	quic_ep_stateless_limited(e->ep, st->stateless_limited);
 	st->streams_ok = e->closed_streams_ok;
 	st->streams_reset = e->closed_streams_reset;
 	st->quic_bytes_in = e->closed_bytes_in;
@@ -1300,6 +1301,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	qc.retry = cfg->retry;
 	qc.retry_above = cfg->retry_above;
+	qc.stateless_rate = cfg->stateless_rate;
 	qc.tls = cfg->tls;
 	qc.max_streams_bidi = 4; /* agents open only the control stream */
 	qc.datagrams = true;	 /* udp tunnels */

@@ -28,8 +28,9 @@ struct edge_config {
 	struct WOLFSSL_CTX *tls;       /* owned by the caller */
 	unsigned int grace_s;	       /* keep a gone agent's ports this long */
 	unsigned int idle_timeout_s;
-	int retry;		  /* Retry before every new connection */
-	unsigned int retry_above; /* Retry new clients past this many handshakes (0: never) */
+	int retry;		     /* Retry before every new connection */
+	unsigned int retry_above;    /* Retry new clients past this many handshakes (0: never) */
+	unsigned int stateless_rate; /* Retry + VN + stateless resets per second (0: 1000) */
 	uint8_t worker_id;
 	struct daemon_maps *maps;   /* conns and latency maps, or NULL */
 	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */

@@ -845,6 +845,59 @@ static void test_quic_draining_period(void **state)
 	quic_ep_free(cs.ep, 0);
 }
 
+/* Retry, Version Negotiation and stateless resets share one token bucket:
+ * 400 packets that each ask for one, at a rate of 50/s, get the burst (50) and
+ * what the rate adds while they arrive, and every other one is counted. */
+static void test_quic_stateless_rate(void **state)
+{
+	struct env *e = *state;
+	struct quic_ep_config qc = {.server = true, .stateless_rate = 50};
+	uint64_t limited[QUIC_STATELESS__MAX], t0, ms;
+	struct close_srv cs = {0};
+	unsigned int i, answers = 0;
+	uint8_t pkt[1200], ans[1500];
+	struct pktio *io;
+	int fd;
+
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &cs.addr), 0);
+	assert_int_equal(pktio_udp_new(&io, &cs.addr, NULL), 0);
+	pktio_udp_local(io, &cs.addr);
+	qc.tls = e->server_tls;
+	assert_int_equal(quic_ep_new(&cs.ep, e->base, io, &qc, &cs_handlers, &cs), 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	t0 = quic_now_ns();
+	for (i = 0; i < 400; i++) {
+		memset(pkt, 0x33 + (i & 0x3f), sizeof(pkt));
+		if (i & 1) {
+			pkt[0] = 0x40; /* short header, unknown CID: a stateless reset */
+		} else {
+			pkt[0] = 0xc0; /* long header, unknown version: Version Negotiation */
+			pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
+			pkt[5] = 8;
+			pkt[14] = 8;
+		}
+		assert_int_equal(
+			sendto(fd, pkt, (i & 1) ? 100 : sizeof(pkt), 0, &cs.addr.sa, cs.addr.len),
+			(ssize_t)((i & 1) ? 100 : sizeof(pkt)));
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		while (recv(fd, ans, sizeof(ans), 0) > 0)
+			answers++;
+	}
+	run_for(e, 50);
+	while (recv(fd, ans, sizeof(ans), 0) > 0)
+		answers++;
+	ms = (quic_now_ns() - t0) / 1000000;
+	close(fd);
+	quic_ep_stateless_limited(cs.ep, limited);
+	assert_true(answers >= 50);
+	assert_true(answers <= 50 + 50 * ms / 1000 + 1);
+	assert_int_equal(limited[QUIC_STATELESS_VN] + limited[QUIC_STATELESS_RESET] + answers, 400);
+	assert_true(limited[QUIC_STATELESS_VN] > 0 && limited[QUIC_STATELESS_RESET] > 0);
+	assert_int_equal(limited[QUIC_STATELESS_RETRY], 0);
+	quic_ep_free(cs.ep, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_tunnel_agent_refuses_bad_streams),
 		cmocka_unit_test(test_quic_closing_period),
 		cmocka_unit_test(test_quic_draining_period),
+		cmocka_unit_test(test_quic_stateless_rate),
 	};
 
 	return cmocka_run_group_tests(tests, env_setup, env_teardown);
