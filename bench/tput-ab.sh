@@ -137,7 +137,7 @@ report() {
 	echo "ratios (medians): beam/ssh throughput, beam/ssh cpu per GiB${REF:+, beam/beam-ref throughput}"
 	for t in $TESTS; do
 		local k=${t//-/_}
-		eval "g=\$G_beam_$k s=\${G_ssh_aes_$k:-} c=\$C_beam_$k cs=\${C_ssh_aes_$k:-} r=\${G_beam_ref_$k:-}"
+		eval "g=\${G_beam_$k:-} s=\${G_ssh_aes_$k:-} c=\${C_beam_$k:-} cs=\${C_ssh_aes_$k:-} r=\${G_beam_ref_$k:-}"
 		awk -v t="$t" -v g="$g" -v s="$s" -v c="$c" -v cs="$cs" -v r="$r" 'BEGIN {
 			printf "%-8s tput %s  cpu %s", t, (s > 0 ? sprintf("%.2fx", g / s) : "-"),
 				(cs > 0 ? sprintf("%.2fx", c / cs) : "-");
@@ -145,7 +145,7 @@ report() {
 			printf "\n" }'
 	done
 	for d in up down; do
-		eval "g1=\$G_beam_1_$d g8=\$G_beam_8_$d"
+		eval "g1=\${G_beam_1_$d:-} g8=\${G_beam_8_$d:-}"
 		awk -v d="$d" -v a="$g1" -v b="$g8" 'BEGIN { if (a > 0 && b > 0) printf "beam 8 streams / 1 stream %s: %.2fx\n", d, b / a }'
 	done
 }
