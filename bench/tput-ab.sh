@@ -11,7 +11,8 @@
 #   sudo bench/tput-ab.sh [SECONDS] [ROUNDS]        REF=/tmp/ref-build  OUT=dir
 #
 # PERF=dir records `perf record -g` of beamd and the beam agents during each
-# of beam's runs (dir/TEST-ROUND.data) for `perf report`.
+# of beam's runs (dir/TEST-ROUND.data) for `perf report`; with PERF_TRACE=1,
+# `perf trace -s` syscall counts instead (dir/TEST-ROUND.trace).
 #
 # Prints per test the median Gbit/s and CPU s/GiB of each subject and the
 # ratios the goals of issues #4/#8 name. Not a replacement for `make bench`.
@@ -55,23 +56,42 @@ sub_beam-ref_start() {
 }
 sub_beam-ref_stop() { b_beam_stop ref; }
 
-# sample SUBJECT TEST: one iperf3 run; appends "subject test gbps cpu_s_per_gib".
+# udp_drops: datagrams the edge's and the private machine's UDP sockets dropped
+# for a full receive buffer (QUIC losses that no link caused).
+udp_drops() {
+	local ns sum=0 v
+
+	for ns in "$NS_ED" "$NS_PV"; do
+		v=$(b_ns "$ns" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# sample SUBJECT TEST: one iperf3 run; appends "subject test gbps cpu_s_per_gib udp_rcvbuf_drops".
 sample() {
-	local s=$1 test=$2 p=${2%-*} dir=${2#*-} args out e0 e1 a0 a1 bps bytes pids perf_pid=
+	local s=$1 test=$2 p=${2%-*} dir=${2#*-} args out e0 e1 a0 a1 d0 d1 bps bytes pids perf_pid=
 
 	args=(-c "$PUB_IPERF_HOST" -p "$PUB_IPERF_PORT" -t "$SECS" -P "$p" -J --connect-timeout 3000)
 	[[ $dir == down ]] && args+=(-R)
 	e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
+	d0=$(udp_drops)
 	if [[ -n ${PERF:-} && $s == beam ]]; then
 		pids=$(b_procs "$NS_ED" "$EDGE_COMM"; b_procs "$NS_PV" "$AGENT_COMM")
 		mkdir -p "$PERF"
-		perf record -q -g -o "$PERF/$test-$REP.data" -p "$(echo $pids | tr ' ' ,)" \
-			-- sleep "$SECS" >/dev/null 2>&1 &
+		if [[ -n ${PERF_TRACE:-} ]]; then
+			perf trace -s -o "$PERF/$test-$REP.trace" -p "$(echo $pids | tr ' ' ,)" \
+				-- sleep "$SECS" >/dev/null 2>&1 &
+		else
+			perf record -q -g -o "$PERF/$test-$REP.data" -p "$(echo $pids | tr ' ' ,)" \
+				-- sleep "$SECS" >/dev/null 2>&1 &
+		fi
 		perf_pid=$!
 	fi
 	out=$(timeout $((SECS + 20)) nsenter --net="/run/netns/$NS_CL" iperf3 "${args[@]}" 2>&1)
 	e1=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a1=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
 	[[ -n $perf_pid ]] && wait "$perf_pid"
+	d1=$(udp_drops)
 	bps=$(jq -r '.end.sum_received.bits_per_second // empty' <<<"$out" 2>/dev/null)
 	bytes=$(jq -r '.end.sum_received.bytes // empty' <<<"$out" 2>/dev/null)
 	if [[ -z $bps || -z $bytes || $bytes == 0 ]]; then
@@ -79,8 +99,8 @@ sample() {
 		return 1
 	fi
 	awk -v s="$s" -v t="$test" -v bps="$bps" -v by="$bytes" -v ticks=$((e1 - e0 + a1 - a0)) \
-		-v hz="$CLK_TCK" 'BEGIN { printf "%s %s %.3f %.3f\n", s, t, bps / 1e9,
-			ticks / hz / (by / 1073741824) }' | tee -a "$RAW" >&2
+		-v hz="$CLK_TCK" -v drops=$((d1 - d0)) 'BEGIN { printf "%s %s %.3f %.3f %d\n", s, t,
+			bps / 1e9, ticks / hz / (by / 1073741824), drops }' | tee -a "$RAW" >&2
 }
 
 up() {

@@ -1590,9 +1590,11 @@ static ngtcp2_conn *get_conn_cb(ngtcp2_crypto_conn_ref *ref)
  */
 static Aes *aead_gcm_key(const ngtcp2_crypto_aead *aead, const ngtcp2_crypto_aead_ctx *aead_ctx)
 {
-	int nid = wolfSSL_EVP_CIPHER_nid(aead->native_handle);
+	const WOLFSSL_EVP_CIPHER *cipher = aead->native_handle;
 
-	if (nid != NID_aes_128_gcm && nid != NID_aes_256_gcm)
+	/* wolfSSL's ciphers are pointers to its static name strings: compare
+	 * pointers per packet, wolfSSL_EVP_CIPHER_nid() strcmp()s a table */
+	if (cipher != wolfSSL_EVP_aes_128_gcm() && cipher != wolfSSL_EVP_aes_256_gcm())
 		return NULL;
 	return &((WOLFSSL_EVP_CIPHER_CTX *)aead_ctx->native_handle)->cipher.aes;
 }
@@ -1643,10 +1645,10 @@ static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 static int hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
 		      const ngtcp2_crypto_cipher_ctx *hp_ctx, const uint8_t *sample)
 {
-	int nid = wolfSSL_EVP_CIPHER_nid(hp->native_handle);
+	const WOLFSSL_EVP_CIPHER *cipher = hp->native_handle;
 	WOLFSSL_EVP_CIPHER_CTX *ctx = hp_ctx->native_handle;
 
-	if (nid != NID_aes_128_ctr && nid != NID_aes_256_ctr)
+	if (cipher != wolfSSL_EVP_aes_128_ctr() && cipher != wolfSSL_EVP_aes_256_ctr())
 		return ngtcp2_crypto_hp_mask_cb(dest, hp, hp_ctx, sample);
 	/* dest has room for NGTCP2_HP_SAMPLELEN (one AES block) bytes */
 	if (wc_AesEncryptDirect(&ctx->cipher.aes, dest, sample))
