@@ -1716,6 +1716,8 @@ static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
 	log_printf(LOG_LVL_TRACE, "ngtcp2: %s", line);
 }
 
+static const uint16_t pmtud_probes[] = {1342, 1406, 1444, 1452, 1472};
+
 static void fill_settings(struct quic_ep *ep, ngtcp2_settings *st, ngtcp2_transport_params *tp)
 {
 	const struct quic_ep_config *cfg = &ep->cfg;
@@ -1728,7 +1730,12 @@ static void fill_settings(struct quic_ep *ep, ngtcp2_settings *st, ngtcp2_transp
 	st->cc_algo = NGTCP2_CC_ALGO_CUBIC;
 	st->max_window = cfg->conn_window_max;
 	st->max_stream_window = cfg->stream_window_max;
-	st->max_tx_udp_payload_size = 1452;
+	/* Path MTU discovery (the socket sets DF) up to a 1500-byte MTU: 1472 is
+	 * its IPv4 payload, 1452 its IPv6 one; smaller steps for tunnels and
+	 * PPPoE. A probe that does not fit is lost and the size stays. */
+	st->max_tx_udp_payload_size = 1472;
+	st->pmtud_probes = pmtud_probes;
+	st->pmtud_probeslen = sizeof(pmtud_probes) / sizeof(pmtud_probes[0]);
 	st->handshake_timeout = 10 * NGTCP2_SECONDS;
 	st->initial_rtt = 10 * NGTCP2_MILLISECONDS;
 	if (log_enabled(LOG_LVL_TRACE))
