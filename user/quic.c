@@ -2344,8 +2344,14 @@ void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
 			conn_free(c);
 			continue;
 		}
-		if (!c->closing)
+		if (!c->closing) {
 			quic_conn_close(c, app_code, "shutdown");
+			/* no closing period follows to repeat it: two more copies now, so
+			 * one lost packet does not leave the peer waiting for its idle timeout */
+			for (i = 0; i < 2 && c->close_pkt && !c->pending; i++)
+				conn_send(c, ngtcp2_conn_get_path(c->conn), 0, c->close_pkt,
+					  c->close_pkt_len, c->close_pkt_len);
+		}
 		conn_finalize(c);
 	}
 	if (ep->cids) {

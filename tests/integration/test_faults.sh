@@ -61,6 +61,9 @@ test_fault_beamd_restart() {
 	kill -TERM "$(tun_pid edge)"
 	t_wait_for 10 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null" || t_fail "beamd did not stop"
 	t0=$(now_ms)
+	# told by beamd's close (application error shutdown), not by its idle timeout
+	t_wait_for 5 grep -q 'connection to the edge lost: .*shutdown' "$T_DIR/agent-r.log" ||
+		t_fail "the agent did not hear beamd go away: $(tail -2 "$T_DIR/agent-r.log")"
 	# beamd gone: the program, its pins and its counters stay
 	link1=$(t_ns "$EDGE" beam-xdp status eth1 | head -1)
 	[[ $link1 == "$link0" ]] || t_fail "XDP changed while beamd was down: '$link0' -> '$link1'"
