@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define FLOWS_MAX (1u << 20)
+#define FLOWS_MAX    (1u << 20)
+#define BUCKETS_MIN  16
+#define CHAIN_TARGET 2 /* flows per bucket before the table doubles */
 
 static uint32_t mix(uint64_t v, uint32_t seed)
 {
@@ -61,15 +63,43 @@ static bool addr_eq(const struct pktio_addr *x, const struct pktio_addr *y)
 	return pa == pb && !memcmp(a, b, 16);
 }
 
+/* Double the buckets (a tunnel with few clients keeps a small table). */
+static void flows_grow(struct udp_flows *t)
+{
+	unsigned int nb = (t->mask + 1) * 2, i;
+	struct udp_flow **by_id, **by_addr, *f;
+
+	by_id = calloc(nb, sizeof(*by_id));
+	by_addr = calloc(nb, sizeof(*by_addr));
+	if (!by_id || !by_addr) {
+		free(by_id);
+		free(by_addr);
+		return; /* longer chains, still correct */
+	}
+	free(t->by_id);
+	free(t->by_addr);
+	t->by_id = by_id;
+	t->by_addr = by_addr;
+	t->mask = nb - 1;
+	for (f = t->lru_head; f; f = f->lru_next) {
+		i = mix(f->id, t->seed) & t->mask;
+		f->id_next = t->by_id[i];
+		t->by_id[i] = f;
+		if (!f->addr.len)
+			continue;
+		i = addr_bucket(t, &f->addr);
+		f->addr_next = t->by_addr[i];
+		t->by_addr[i] = f;
+	}
+}
+
 int udp_flows_init(struct udp_flows *t, unsigned int max)
 {
-	unsigned int nb = 16;
+	unsigned int nb = BUCKETS_MIN;
 
 	if (!max || max > FLOWS_MAX)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
-	while (nb < max)
-		nb <<= 1;
 	t->by_id = calloc(nb, sizeof(*t->by_id));
 	t->by_addr = calloc(nb, sizeof(*t->by_addr));
 	if (!t->by_id || !t->by_addr) {
@@ -148,6 +178,8 @@ int udp_flows_add(struct udp_flows *t, uint64_t id, const struct pktio_addr *a, 
 		return -ENOSPC;
 	if (id && udp_flows_by_id(t, id))
 		return -EEXIST;
+	if (t->n >= (t->mask + 1) * CHAIN_TARGET && (t->mask + 1) * CHAIN_TARGET < t->max)
+		flows_grow(t);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;

@@ -29,8 +29,10 @@ struct udp_pub {
 	int fd;
 	uint16_t port;
 	struct udp_pub_stats st;
-	uint8_t buf[DGRAM_MAX];
 };
+
+/* One receive buffer per thread, shared by every udp tunnel it serves. */
+static _Thread_local uint8_t rx_buf[DGRAM_MAX];
 
 static void pub_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -45,7 +47,7 @@ static void pub_read_cb(evutil_socket_t fd, short what, void *arg)
 		ssize_t n;
 
 		peer.len = sizeof(peer.in6);
-		n = recvfrom(fd, u->buf, sizeof(u->buf), MSG_DONTWAIT, &peer.sa, &peer.len);
+		n = recvfrom(fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT, &peer.sa, &peer.len);
 		if (n < 0)
 			break; /* EAGAIN, or an ICMP error of an earlier send: nothing to do */
 		u->st.rx++;
@@ -55,7 +57,7 @@ static void pub_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		udp_flows_touch(&u->flows, f, now);
-		u->cfg.recv(u->cfg.arg, f->id, u->buf, (size_t)n);
+		u->cfg.recv(u->cfg.arg, f->id, rx_buf, (size_t)n);
 	}
 }
 
