@@ -538,16 +538,17 @@ static void tunnel_udp_recv(void *arg, uint64_t flow_id, const uint8_t *data, si
 	}
 	memcpy(buf + n, data, len);
 	err = quic_conn_send_datagram(t->sess->c, buf, (size_t)n + len);
+	if (!err) {
+		e->udp_to_agent++;
+		t->bytes.tx += len;
+		return;
+	}
 	if (err == -ENOBUFS || err == -ENOMEM)
 		udp_drop(e, EDGE_UDP_DROP_QUEUE_FULL);
 	else if (err == -EMSGSIZE)
 		udp_drop(e, EDGE_UDP_DROP_TOO_BIG);
-	else if (err)
+	else
 		udp_drop(e, EDGE_UDP_DROP_NO_AGENT);
-	else {
-		e->udp_to_agent++;
-		t->bytes.tx += len;
-	}
 }
 
 static int tunnel_udp_open(struct tunnel *t, uint16_t port)
