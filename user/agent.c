@@ -106,6 +106,14 @@ static void agent_udp_reply(void *arg, uint64_t flow_id, const uint8_t *data, si
 	}
 }
 
+static void agent_udp_flush(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->c)
+		quic_conn_flush(a->c);
+}
+
 /* A public client's datagram from the edge: to its flow's socket. */
 static void agent_datagram_cb(struct quic_conn *c, const uint8_t *data, size_t len, void *arg)
 {
@@ -634,6 +642,7 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 		struct udp_local_config uc = {
 			.target = cfg->target,
 			.reply = agent_udp_reply,
+			.flush = agent_udp_flush,
 			.arg = a,
 		};
 		int err = udp_local_new(&a->udp, base, &uc);

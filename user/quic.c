@@ -2599,7 +2599,6 @@ int quic_conn_send_datagram(struct quic_conn *c, const void *data, size_t len)
 		c->dgq_head = d;
 	c->dgq_tail = d;
 	c->dgq_len++;
-	quic_conn_flush(c);
 	return 0;
 }
 

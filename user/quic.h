@@ -229,7 +229,8 @@ struct quic_conn *quic_stream_conn(struct quic_stream *s);
 
 /*
  * Queue @len bytes as one DATAGRAM frame on @c (copied; unreliable: it may be
- * lost on the way and is never sent again). Returns 0, or -ENOTCONN before
+ * lost on the way and is never sent again); quic_conn_flush() after a burst
+ * sends them, equal sizes in one GSO train. Returns 0, or -ENOTCONN before
  * the handshake is done or while closing, -EOPNOTSUPP when the peer takes
  * no datagrams, -EMSGSIZE when @len exceeds quic_conn_datagram_max(),
  * -ENOBUFS when the queue is full, -ENOMEM.

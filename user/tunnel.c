@@ -551,11 +551,21 @@ static void tunnel_udp_recv(void *arg, uint64_t flow_id, const uint8_t *data, si
 		udp_drop(e, EDGE_UDP_DROP_NO_AGENT);
 }
 
+/* After a batch of public datagrams: send them in as few trains as can be. */
+static void tunnel_udp_flush(void *arg)
+{
+	struct tunnel *t = arg;
+
+	if (t->sess)
+		quic_conn_flush(t->sess->c);
+}
+
 static int tunnel_udp_open(struct tunnel *t, uint16_t port)
 {
 	struct udp_pub_config uc = {
 		.bind = t->e->cfg.public_bind,
 		.recv = tunnel_udp_recv,
+		.flush = tunnel_udp_flush,
 		.arg = t,
 	};
 	int err;

@@ -62,6 +62,8 @@ static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
 		udp_flows_touch(&u->flows, ls->f, quic_now_ns());
 		u->cfg.reply(u->cfg.arg, ls->f->id, u->buf, (size_t)n);
 	}
+	if (u->cfg.flush)
+		u->cfg.flush(u->cfg.arg);
 }
 
 static int sock_open(struct udp_local *u, uint64_t flow_id, struct udp_flow **out)

@@ -24,6 +24,7 @@ struct udp_local_config {
 	unsigned int max_flows;	  /* sockets at most (0: 4096) */
 	unsigned int idle_s;	  /* close a socket idle this long (0: 60) */
 	udp_local_reply_cb reply;
+	void (*flush)(void *arg); /* after each batch of replies; may be NULL */
 	void *arg;
 };
 

@@ -59,6 +59,8 @@ static void pub_read_cb(evutil_socket_t fd, short what, void *arg)
 		udp_flows_touch(&u->flows, f, now);
 		u->cfg.recv(u->cfg.arg, f->id, rx_buf, (size_t)n);
 	}
+	if (u->cfg.flush)
+		u->cfg.flush(u->cfg.arg);
 }
 
 /* Once a second: forget the flows idle past the limit, oldest first. */

@@ -28,6 +28,7 @@ struct udp_pub_config {
 	unsigned int max_flows; /* 0: 4096 */
 	unsigned int idle_s;	/* forget a flow idle this long (0: 60) */
 	udp_pub_recv_cb recv;
+	void (*flush)(void *arg); /* after each batch of recv calls; may be NULL */
 	void *arg;
 };
 
