@@ -34,7 +34,9 @@ http_agent() {
 
 t_bg "$AGENT" svc-one $SVC server 9101 one || t_setup_fail "service one"
 t_bg "$AGENT" svc-two $SVC server 9102 two || t_setup_fail "service two"
-t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9102" || t_setup_fail "services"
+for port in 9101 9102; do
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || t_setup_fail "services"
+done
 http_agent agent-one one.beam.test 9101 || t_setup_fail "agent one"
 http_agent agent-two Two.Beam.Test 9102 || t_setup_fail "agent two"
 
