@@ -56,6 +56,7 @@ static void usage(FILE *out)
 		"                           what they cost; counters in /metrics stay)\n"
 		"      --limit NAME=N       conns-per-token (32), tunnels-per-token (64),\n"
 		"                           streams-per-tunnel (100000), conns-per-source (16384),\n"
+		"                           udp-flows-per-tunnel (4096),\n"
 		"                           stream-buffers-mb (1024); repeat for several\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities\n"
 		"                           needed (see docs/security.md)\n"

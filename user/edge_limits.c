@@ -20,6 +20,7 @@ static const char *const limit_names[EDGE_LIMIT__MAX] = {
 	[EDGE_LIMIT_TUNNELS_PER_TOKEN] = "tunnels_per_token",
 	[EDGE_LIMIT_STREAMS_PER_TUNNEL] = "streams_per_tunnel",
 	[EDGE_LIMIT_CONNS_PER_SOURCE] = "conns_per_source",
+	[EDGE_LIMIT_UDP_FLOWS] = "udp_flows_per_tunnel",
 	[EDGE_LIMIT_STREAM_BUFFERS] = "stream_buffers",
 };
 
@@ -29,6 +30,7 @@ void edge_limits_default(struct edge_limits *l)
 	l->max[EDGE_LIMIT_TUNNELS_PER_TOKEN] = 64;
 	l->max[EDGE_LIMIT_STREAMS_PER_TUNNEL] = 100000;
 	l->max[EDGE_LIMIT_CONNS_PER_SOURCE] = 16384;
+	l->max[EDGE_LIMIT_UDP_FLOWS] = 4096;
 	l->max[EDGE_LIMIT_STREAM_BUFFERS] = 1ull << 30;
 }
 
@@ -59,6 +61,8 @@ int edge_limits_parse(struct edge_limits *l, const char *spec)
 		l->max[EDGE_LIMIT_STREAM_BUFFERS] = v << 20;
 		return 0;
 	}
+	if (!strcmp(name, "udp_flows_per_tunnel") && v > 1u << 20)
+		goto bad; /* what a flow table holds (udp_flow.h) */
 	for (i = 0; i < EDGE_LIMIT_STREAM_BUFFERS; i++) {
 		if (!strcmp(name, limit_names[i])) {
 			l->max[i] = v;

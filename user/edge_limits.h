@@ -24,6 +24,7 @@ enum edge_limit {
 	EDGE_LIMIT_TUNNELS_PER_TOKEN,	/* tunnels of one token, kept ones included */
 	EDGE_LIMIT_STREAMS_PER_TUNNEL,	/* public connections one tunnel carries at once */
 	EDGE_LIMIT_CONNS_PER_SOURCE,	/* public connections from one IP address */
+	EDGE_LIMIT_UDP_FLOWS,		/* public clients one udp tunnel tracks at once */
 	EDGE_LIMIT_STREAM_BUFFERS,	/* bytes of stream buffers, all connections */
 	EDGE_LIMIT__MAX,
 };
@@ -33,7 +34,8 @@ struct edge_limits {
 };
 
 /* The defaults: 32 connections and 64 tunnels per token, 100,000 streams per
- * tunnel, 16,384 connections per source, 1 GiB of stream buffers. */
+ * tunnel, 16,384 connections per source, 4,096 udp flows per tunnel, 1 GiB of
+ * stream buffers. */
 void edge_limits_default(struct edge_limits *l);
 
 /* "conns_per_token", ... (the metric label). */

@@ -564,6 +564,7 @@ static int tunnel_udp_open(struct tunnel *t, uint16_t port)
 {
 	struct udp_pub_config uc = {
 		.bind = t->e->cfg.public_bind,
+		.max_flows = (unsigned int)t->e->cfg.limits.max[EDGE_LIMIT_UDP_FLOWS],
 		.recv = tunnel_udp_recv,
 		.flush = tunnel_udp_flush,
 		.arg = t,
@@ -1145,6 +1146,7 @@ static void stats_udp(struct edge *e, struct edge_stats *st)
 	st->udp_flows = sum.flows;
 	memcpy(st->udp_drops, e->udp_drops, sizeof(st->udp_drops));
 	st->udp_drops[EDGE_UDP_DROP_FLOW_LIMIT] += sum.drop_flows;
+	st->limit_hits[EDGE_LIMIT_UDP_FLOWS] += sum.drop_flows;
 	st->udp_drops[EDGE_UDP_DROP_NO_FLOW] += sum.drop_noflow;
 	st->udp_drops[EDGE_UDP_DROP_SEND_FAILED] += sum.drop_send;
 }

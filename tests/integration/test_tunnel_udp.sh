@@ -105,9 +105,30 @@ test_http_refused_without_listener() {
 		t_fail "$(cat "$T_DIR/agent-http.log")"
 }
 
+test_flow_limit_counted() {
+	local out i fp
+
+	# a second edge whose udp tunnels track two public clients at most
+	t_bg "$EDGE" edge-lim beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens" \
+		--metrics 127.0.0.1:9465 --limit udp-flows-per-tunnel=2
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge-lim.log"
+	fp=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge-lim.log" | tail -1)
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-lim beam udp 9202 --remote-port 40100 \
+		--edge "$EDGE_AGENT_HP:4434" --pin "$fp"
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-lim.log"
+	for i in 1 2 3; do
+		out=$(t_ns "$CLI" $SVC udp-send "$EDGE_PUB" 40100 10)
+		t_log "client $i: $out"
+		if ((i < 3)); then [[ $out == "answer 15" ]]; else [[ $out == "no answer" ]]; fi
+	done
+	MPORT=9465 t_wait_for 3 metric_at_least beam_udp_dropped_total 'reason="flow_limit"' 1
+	[[ $(MPORT=9465 metric beam_limit_hits_total 'limit="udp_flows_per_tunnel"') -ge 1 ]]
+}
+
 tun_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
 tun_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
 tun_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
+tun_test test_flow_limit_counted "past udp-flows-per-tunnel a new client is dropped and counted"
 tun_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
 tun_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
 t_done
