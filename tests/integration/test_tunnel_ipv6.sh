@@ -3,7 +3,7 @@
 #
 # test_tunnel_ipv6.sh - the tunnel on an IPv6-only network: QUIC between agent
 # and edge over IPv6, public clients over IPv6, a self-signed certificate made
-# at start and pinned by the agent.
+# at start and pinned by the agent; http and udp tunnels over IPv6 too.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
@@ -12,7 +12,8 @@ for tool in python3 curl socat sha256sum; do
 done
 
 tun_topo 6 || t_setup_fail "could not build the namespaces"
-tun_edge --retry || t_setup_fail "beamd did not start"
+tun_edge --retry --http-listen "[$EDGE_PUB]:8000" || t_setup_fail "beamd did not start"
+SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
 mkdir -p "$T_DIR/www"
 echo "hello over ipv6 $T_RUN" >"$T_DIR/www/index.html"
 tun_http 8080 || t_setup_fail "python3 http.server did not start"
@@ -41,6 +42,22 @@ test_ipv6_transfer() {
 	[[ $got == "$want" ]] || t_fail "sha256 $got, want $want"
 }
 
+test_ipv6_http_and_udp() {
+	local got
+
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-http beam http 8080 --hostname v6.beam.test \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+	t_bg "$AGENT" udp-echo $SVC udp-echo 9203
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-udp beam udp 9203 --remote-port 40200 \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-http.log"
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-udp.log"
+	got=$(t_ns "$CLI" curl -sS --max-time 10 -H "Host: v6.beam.test" "http://[$EDGE_PUB]:8000/")
+	[[ $got == "hello over ipv6 $T_RUN" ]] || t_fail "http tunnel: curl got '$got'"
+	got=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" 40200 4) || t_fail "udp: $got"
+}
+
 tun_test test_ipv6_curl "IPv6 only, with Retry: curl through the tunnel"
 tun_test test_ipv6_transfer "IPv6 only: 64 MiB intact"
+tun_test test_ipv6_http_and_udp "IPv6 only: an http tunnel by Host and a udp tunnel with 4 clients"
 t_done

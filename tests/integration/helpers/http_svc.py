@@ -87,11 +87,15 @@ def udp_echo(port):
         s.sendto(b"echo:" + data, addr)
 
 
+def udp_socket(host):
+    return socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+
+
 def udp_clients(host, port, n, count=50):
     bad = []
 
     def one(i):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = udp_socket(host)
         s.settimeout(0.5)
         ok = 0
         for k in range(count):
@@ -124,7 +128,7 @@ def udp_clients(host, port, n, count=50):
 
 
 def udp_send(host, port, size):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = udp_socket(host)
     s.settimeout(2)
     s.sendto(b"x" * size, (host, port))
     try:
