@@ -12,6 +12,7 @@ for tool in python3 curl sha256sum; do
 	command -v $tool >/dev/null || t_skip_all "$tool missing"
 done
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
+ulimit -n 65536 2>/dev/null || ulimit -n 4096
 HP=8000 # beamd's public http port
 
 tun_topo 4 || t_setup_fail "could not build the namespaces"
@@ -151,6 +152,13 @@ print(s.recv(4096).split(b"\r\n", 1)[0].decode())' "$EDGE_PUB" "$HP" >"$T_DIR/sl
 	[[ $out == "HTTP/1.1 408 "* ]] || t_fail "slow head: '$out'"
 }
 
+test_1000_connections_at_once() {
+	local out
+
+	out=$(t_ns "$CLI" $SVC many-get "$EDGE_PUB" "$HP" one.beam.test 1000)
+	[[ $out == "1000/1000 answered 200" ]] || t_fail "$out"
+}
+
 test_host_taken_by_other_token() {
 	TOKEN=other-token BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
 		--hostname one.beam.test --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
@@ -200,6 +208,7 @@ tun_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; ov
 tun_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
 tun_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
 tun_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
+tun_test test_1000_connections_at_once "1,000 public connections open at once through one http tunnel"
 tun_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
 tun_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
 tun_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"

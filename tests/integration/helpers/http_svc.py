@@ -5,6 +5,8 @@
   http_svc.py server PORT NAME       HTTP/1.1 (keep-alive) service on 127.0.0.1:PORT:
                                      GET /who -> "NAME PEERPORT HOST", POST -> sha256 of the body
   http_svc.py raw HOST PORT FILE     send FILE's bytes as they are, print the status line back
+  http_svc.py many-get HOST PORT HOSTNAME N  N connections open at once, one GET each;
+                                     prints "OK/N answered 200"
   http_svc.py udp-echo PORT          UDP service on 127.0.0.1:PORT: answers "echo:" + datagram
   http_svc.py udp-clients HOST PORT N  N clients at once, each sends its own datagrams and
                                      checks every answer is its own; prints "ok N"
@@ -62,6 +64,7 @@ def server(port, name):
             pass
 
     http.server.ThreadingHTTPServer.allow_reuse_address = True
+    http.server.ThreadingHTTPServer.request_queue_size = 4096  # not 5: bursts of clients
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.serve_forever()
 
@@ -77,6 +80,23 @@ def raw(host, port, path):
             break
         got += chunk
     print(got.split(b"\r\n", 1)[0].decode(errors="replace"))
+
+
+def many_get(host, port, hostname, n):
+    socks, ok = [], 0
+    for _ in range(n):
+        s = socket.create_connection((host, port), timeout=30)
+        socks.append(s)
+        s.sendall(f"GET /who HTTP/1.1\r\nHost: {hostname}\r\n\r\n".encode())
+    for s in socks:
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        ok += got.startswith(b"HTTP/1.1 200")
+    print(f"{ok}/{n} answered 200")
 
 
 def udp_echo(port):
@@ -144,6 +164,8 @@ def main():
         server(int(args[0]), args[1])
     elif cmd == "raw":
         raw(args[0], int(args[1]), args[2])
+    elif cmd == "many-get":
+        many_get(args[0], int(args[1]), args[2], int(args[3]))
     elif cmd == "udp-echo":
         udp_echo(int(args[0]))
     elif cmd == "udp-clients":
