@@ -288,7 +288,7 @@ int http_front_new(struct http_front **out, struct event_base *base,
 	struct pktio_addr a = cfg->listen;
 	char buf[NETADDR_STR_MAX];
 	struct http_front *f;
-	int fd, one = 1, err;
+	int fd, one = 1, zero = 0, err;
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -305,6 +305,9 @@ int http_front_new(struct http_front **out, struct event_base *base,
 		goto err_free;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::]:PORT takes IPv4 clients too, whatever net.ipv6.bindv6only says */
+	if (a.sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, &a.sa, a.len) || listen(fd, 4096)) {
 		err = -errno;
 		close(fd);
