@@ -95,6 +95,8 @@ struct quic_ep_config {
 				     * handshakes are in progress (0: never) */
 	uint32_t stateless_rate;    /* server: Retry, Version Negotiation and stateless
 				     * reset packets per second, all together (0: 1000) */
+	uint32_t close_min_ms;	    /* server: closing and draining periods last three
+				     * PTOs, and at least this (0: 1000) */
 	struct WOLFSSL_CTX *tls;    /* owned by the caller, outlives the endpoint */
 	enum tls_verify verify;	    /* client */
 	uint8_t pin[TLS_FP_LEN];    /* client, TLS_VERIFY_PIN */
@@ -137,7 +139,8 @@ void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATE
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);
 /* Connections closed for the application but still in their closing or
  * draining period (RFC 9000 10.2), and how often a close was sent again. */
-void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *lingering, uint64_t *repeated);
+void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *closing, uint32_t *draining,
+			   uint64_t *repeated);
 
 /* Close every connection (CONNECTION_CLOSE with @app_code), free all. Accepts NULL. */
 void quic_ep_free(struct quic_ep *ep, uint64_t app_code);

@@ -1175,8 +1175,10 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct edge *e = arg;
 	struct edge_stats *st = e->stats;
+	uint32_t closing, draining;
 	struct session *ss;
 	struct tunnel *t;
+	uint64_t repeated;
 
 	(void)fd;
 	(void)what;
@@ -1189,6 +1191,10 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	quic_ep_retry_state(e->ep, &st->retry_active, &st->retries_sent,
 			    &st->handshakes_in_progress);
 	quic_ep_stateless_limited(e->ep, st->stateless_limited);
+	quic_ep_closing_state(e->ep, &closing, &draining, &repeated);
+	/* closed for the edge already, still in their closing or draining period */
+	st->conns[BEAM_CONN_CLOSING] += closing;
+	st->conns[BEAM_CONN_DRAINING] += draining;
 	st->streams_ok = e->closed_streams_ok;
 	st->streams_reset = e->closed_streams_reset;
 	st->quic_bytes_in = e->closed_bytes_in;
