@@ -36,6 +36,45 @@
 #define BEAM_CID_ROTATION      0u
 #define BEAM_CID_WORKER_OFFSET 1
 
+/* The first octet of every CID beamd issues. */
+#define BEAM_CID_FIRST_OCTET ((__u8)((BEAM_CID_ROTATION << 5) | ((BEAM_CID_LEN - 1) & 0x1f)))
+#define BEAM_WORKERS_MAX     64 /* beamd --workers; the sk_reuseport map's size */
+
+/*
+ * The worker that owns a QUIC packet with destination CID @dcid (@len
+ * bytes, at most BEAM_CID_MAX_LEN are read), among @nworkers (>= 1): the
+ * worker octet of a CID that has beamd's layout and names a worker that
+ * exists; else a hash of the CID bytes, so every packet a client sends with
+ * its own first DCID (Initial, 0-RTT) goes to one worker. The sk_reuseport
+ * program, the XDP program and the tests all use this one function.
+ */
+static inline __u32 beam_cid_worker(const __u8 *dcid, __u32 len, __u32 nworkers)
+{
+	__u32 h = 2166136261u, i;
+
+	if (nworkers <= 1)
+		return 0;
+	if (len == BEAM_CID_LEN && dcid[0] == BEAM_CID_FIRST_OCTET &&
+	    dcid[BEAM_CID_WORKER_OFFSET] < nworkers)
+		return dcid[BEAM_CID_WORKER_OFFSET];
+	/* FNV-1a over the CID, bounded for the verifier */
+	for (i = 0; i < BEAM_CID_MAX_LEN; i++) {
+		if (i >= len)
+			break;
+		h = (h ^ dcid[i]) * 16777619u;
+	}
+	return h % nworkers;
+}
+
+/* steer_stats: per-CPU array of the sk_reuseport program, key = enum
+ * beam_steer, value = datagrams (__u64). */
+enum beam_steer {
+	BEAM_STEER_CID = 0, /* by the worker octet of one of beamd's CIDs */
+	BEAM_STEER_HASH,    /* by the hash of a client-chosen CID */
+	BEAM_STEER_KERNEL,  /* not QUIC enough to read, or no socket: the kernel's hash */
+	BEAM_STEER__MAX,
+};
+
 /* What the XDP program did with a frame. */
 enum beam_verdict {
 	BEAM_VERDICT_PASS = 0,

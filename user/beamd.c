@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * beamd.c - the edge daemon: parse the command line, load tokens and the
- * certificate, run the tunnel registry on one libevent loop.
+ * certificate, start one worker thread (libevent loop, QUIC socket, edge)
+ * per core, and stop them all on SIGINT or SIGTERM.
  */
 #include "daemon_maps.h"
+#include "edge_hub.h"
 #include "edge_stats.h"
 #include "log.h"
 #include "runloop.h"
@@ -11,6 +13,7 @@
 #include "netaddr.h"
 #include "pktio_mux.h"
 #include "privdrop.h"
+#include "reuseport.h"
 #include "tls.h"
 #include "tokens.h"
 #include "tunnel.h"
@@ -18,12 +21,15 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
@@ -39,6 +45,8 @@ static void usage(FILE *out)
 		"      --public ADDR        address public TCP listeners bind to (default: any)\n"
 		"      --http-listen ADDR:PORT  the public HTTP listener all http tunnels share,\n"
 		"                           routed by Host (default: no http tunnels)\n"
+		"      --workers N          worker threads, each with its own loop and QUIC socket\n"
+		"                           (default: one per online CPU, at most 64)\n"
 		"      --retry              send a QUIC Retry before accepting a connection\n"
 		"      --retry-above N      send a Retry to new clients while N handshakes are in\n"
 		"                           progress (default 256; 0: only with --retry)\n"
@@ -82,6 +90,7 @@ enum {
 	OPT_RETRY_ABOVE,
 	OPT_STATELESS_RATE,
 	OPT_HTTP_LISTEN,
+	OPT_WORKERS,
 	OPT_VERSION
 };
 
@@ -104,6 +113,7 @@ static const struct option options[] = {
 	{"retry-above", required_argument, NULL, OPT_RETRY_ABOVE},
 	{"stateless-rate", required_argument, NULL, OPT_STATELESS_RATE},
 	{"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
+	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -127,6 +137,7 @@ struct args {
 	unsigned int idle_s;
 	unsigned int retry_above;
 	unsigned int stateless_rate;
+	unsigned int workers; /* 0: one per online CPU */
 	int retry;
 	int verbose;
 	int no_maps;
@@ -220,6 +231,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return 2;
 			}
 			break;
+		case OPT_WORKERS:
+			if (parse_uint(optarg, EDGE_HUB_WORKERS_MAX, &a->workers) || !a->workers) {
+				pr_err("invalid --workers '%s': want 1..%d", optarg,
+				       EDGE_HUB_WORKERS_MAX);
+				return 2;
+			}
+			break;
 		case OPT_LIMIT:
 			if (edge_limits_parse(&a->limits, optarg))
 				return 2;
@@ -263,7 +281,7 @@ static bool health_cb(void *ctx, const char **why)
 {
 	if (edge_stats_fresh(ctx))
 		return true;
-	*why = "the worker has not reported for a second";
+	*why = "a worker has not reported for a second";
 	return false;
 }
 
@@ -302,7 +320,7 @@ static int drop_privileges(const struct args *args, const struct daemon_maps *ma
 
 /* Maps, the hand-over of counts and the /metrics endpoint. */
 static int observe_start(const struct args *args, struct edge_config *ec, struct daemon_maps *maps,
-			 struct metrics_server **ms)
+			 unsigned int nworkers, struct metrics_server **ms)
 {
 	const char *pin_root = xdp_loader_pin_root(args->pin_root);
 	uint16_t port = ntohs(ec->listen.sa.sa_family == AF_INET6 ? ec->listen.in6.sin6_port
@@ -318,7 +336,7 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 			return err;
 		ec->maps = maps;
 	}
-	err = edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root);
+	err = edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root, nworkers);
 	if (err)
 		return err;
 	/* before the metrics thread starts: capabilities belong to threads */
@@ -330,14 +348,129 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 	return metrics_server_new(ms, args->metrics, edge_stats_collect, health_cb, ec->pub);
 }
 
+static unsigned int workers_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > EDGE_HUB_WORKERS_MAX ? EDGE_HUB_WORKERS_MAX : (unsigned int)n;
+}
+
+struct worker {
+	struct event_base *base;
+	struct edge *edge;
+	pthread_t thread;
+	bool running;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* Worker @i's edge; workers after the first bind the port the first one got. */
+static int worker_start(struct worker *ws, unsigned int i, const struct edge_config *ec,
+			struct edge_hub *hub, unsigned int n)
+{
+	struct edge_config c = *ec;
+	int err;
+
+	c.worker_id = (uint8_t)i;
+	c.hub = hub;
+	c.reuseport = n > 1;
+	if (i) {
+		edge_local(ws[0].edge, &c.listen);
+		if (c.http_listen.len)
+			edge_http_local(ws[0].edge, &c.http_listen);
+	}
+	ws[i].base = runloop_base_new();
+	if (!ws[i].base)
+		return -ENOMEM;
+	err = edge_new(&ws[i].edge, ws[i].base, &c);
+	if (err) {
+		event_base_free(ws[i].base);
+		ws[i].base = NULL;
+	}
+	return err;
+}
+
+/* Start the threads with SIGINT and SIGTERM blocked: the main thread takes them. */
+static int workers_run(struct worker *ws, unsigned int n)
+{
+	sigset_t block, old;
+	unsigned int i;
+	int err = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < n && !err; i++) {
+		err = -pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
+		if (err)
+			pr_err("failed to start worker thread %u: %s", i, strerror(-err));
+		else
+			ws[i].running = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+static void workers_stop(struct worker *ws, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ws[i].running)
+			event_base_loopbreak(ws[i].base);
+	for (i = 0; i < n; i++) {
+		if (ws[i].running)
+			pthread_join(ws[i].thread, NULL);
+		ws[i].running = false;
+	}
+}
+
+static void workers_free(struct worker *ws, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		edge_free(ws[i].edge);
+		if (ws[i].base)
+			event_base_free(ws[i].base);
+	}
+	free(ws);
+}
+
+/* Steer datagrams to the worker named in their connection ID. */
+static void workers_steer(struct worker *ws, unsigned int n, struct reuseport **rp)
+{
+	int fds[EDGE_HUB_WORKERS_MAX];
+	unsigned int i;
+
+	if (n < 2)
+		return;
+	for (i = 0; i < n; i++)
+		fds[i] = edge_udp_fd(ws[i].edge);
+	if (reuseport_attach(rp, fds, n))
+		pr_warn("QUIC packets go to workers by the kernel's address hash, not by connection ID: a client whose address changes may lose its connection");
+}
+
 static int run(const struct args *args, struct edge_config *ec)
 {
-	struct args a = *args;
+	unsigned int i, n = args->workers ? args->workers : workers_default();
 	struct metrics_server *ms = NULL;
 	struct event *sigs[2] = {NULL, NULL};
+	struct reuseport *rp = NULL;
 	struct daemon_maps maps = {0};
+	struct edge_hub *hub = NULL;
+	struct worker *ws = NULL;
 	struct event_base *base;
-	struct edge *e;
+	struct args a = *args;
 	int err;
 
 	/* --xdp: beam's program goes in first, so the maps used are its maps. */
@@ -354,34 +487,57 @@ static int run(const struct args *args, struct edge_config *ec)
 		else if (!a.iface)
 			a.iface = ec->xdp_ifname;
 	}
-	err = observe_start(&a, ec, &maps, &ms);
+	if (ec->xdp_ifname && n > 1) {
+		/* TODO(#6): steer AF_XDP frames by the worker in their CID */
+		pr_warn("--xdp: running one worker, not %u: the XDP program does not steer by worker yet",
+			n);
+		n = 1;
+	}
+	err = observe_start(&a, ec, &maps, n, &ms);
 	if (err)
 		goto err_observe;
-
+	err = edge_hub_new(&hub, n);
+	ws = calloc(n, sizeof(*ws));
+	if (err || !ws) {
+		pr_err("failed to set up %u workers: out of memory", n);
+		goto err_observe;
+	}
+	for (i = 0; i < n; i++) {
+		err = worker_start(ws, i, ec, hub, n);
+		if (err)
+			goto err_workers;
+	}
+	workers_steer(ws, n, &rp);
 	base = runloop_base_new();
 	if (!base)
-		goto err_observe;
-	err = edge_new(&e, base, ec);
-	if (err) {
-		event_base_free(base);
-		goto err_observe;
-	}
+		goto err_workers;
 	if (runloop_stop_on_signals(base, sigs)) {
-		edge_free(e);
 		event_base_free(base);
-		goto err_observe;
+		goto err_workers;
 	}
-	event_base_dispatch(base);
+	pr_info("%u worker%s running", n, n == 1 ? "" : "s");
+	if (!workers_run(ws, n))
+		event_base_dispatch(base);
+	workers_stop(ws, n);
 	metrics_server_free(ms);
-	edge_free(e);
+	workers_free(ws, n);
+	reuseport_free(rp);
+	edge_hub_free(hub);
 	edge_stats_pub_free(ec->pub);
 	daemon_maps_close(&maps);
 	runloop_signals_free(sigs);
 	event_base_free(base);
 	return 0;
 
+err_workers:
+	workers_stop(ws, n);
+	metrics_server_free(ms);
+	ms = NULL;
+	workers_free(ws, n);
+	reuseport_free(rp);
 err_observe:
 	metrics_server_free(ms);
+	edge_hub_free(hub);
 	edge_stats_pub_free(ec->pub);
 	daemon_maps_close(&maps);
 	return 1;
@@ -402,6 +558,11 @@ int main(int argc, char **argv)
 		return rc;
 	log_set_verbosity(args.verbose);
 	log_hook_libraries();
+	/* before any loop exists: loops of several threads wake each other */
+	if (evthread_use_pthreads()) {
+		pr_err("failed to turn on libevent's thread support");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	runloop_raise_nofile();
 	wolfSSL_Init();

@@ -15,12 +15,18 @@
 #include "xdp_loader.h"
 #include "xdp_stats.h"
 
-struct edge_stats_pub {
+/* One worker's last published counts. */
+struct pub_slot {
 	pthread_mutex_t lock;
-	struct edge_stats shown; /* the last published counts, under @lock */
+	struct edge_stats shown; /* under @lock */
 	uint64_t published_ns;	 /* CLOCK_MONOTONIC of the last publish, under @lock */
+};
+
+struct edge_stats_pub {
 	const struct beam_hist *latency;
 	const char *pin_root;
+	unsigned int nworkers;
+	struct pub_slot slot[];
 };
 
 static uint64_t mono_ns(void)
@@ -32,13 +38,19 @@ static uint64_t mono_ns(void)
 }
 
 int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *latency,
-		       const char *pin_root)
+		       const char *pin_root, unsigned int nworkers)
 {
-	struct edge_stats_pub *p = calloc(1, sizeof(*p));
+	struct edge_stats_pub *p;
+	unsigned int i;
 
+	if (!nworkers)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p) + nworkers * sizeof(p->slot[0]));
 	if (!p)
 		return -ENOMEM;
-	pthread_mutex_init(&p->lock, NULL);
+	for (i = 0; i < nworkers; i++)
+		pthread_mutex_init(&p->slot[i].lock, NULL);
+	p->nworkers = nworkers;
 	p->latency = latency;
 	p->pin_root = pin_root;
 	*out = p;
@@ -47,9 +59,12 @@ int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *late
 
 void edge_stats_pub_free(struct edge_stats_pub *p)
 {
+	unsigned int i;
+
 	if (!p)
 		return;
-	pthread_mutex_destroy(&p->lock);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_mutex_destroy(&p->slot[i].lock);
 	free(p);
 }
 
@@ -63,23 +78,76 @@ static void stats_copy(struct edge_stats *dst, const struct edge_stats *src)
 	memcpy(dst->tunnels, src->tunnels, n * sizeof(src->tunnels[0]));
 }
 
-void edge_stats_publish(struct edge_stats_pub *p, const struct edge_stats *s)
+void edge_stats_publish(struct edge_stats_pub *p, unsigned int worker, const struct edge_stats *s)
 {
-	pthread_mutex_lock(&p->lock);
-	stats_copy(&p->shown, s);
-	p->published_ns = mono_ns();
-	pthread_mutex_unlock(&p->lock);
+	struct pub_slot *sl;
+
+	if (worker >= p->nworkers)
+		return;
+	sl = &p->slot[worker];
+	pthread_mutex_lock(&sl->lock);
+	stats_copy(&sl->shown, s);
+	sl->published_ns = mono_ns();
+	pthread_mutex_unlock(&sl->lock);
 }
 
 bool edge_stats_fresh(struct edge_stats_pub *p)
 {
-	uint64_t last;
+	uint64_t last, now = mono_ns();
+	unsigned int i;
 
-	pthread_mutex_lock(&p->lock);
-	last = p->published_ns;
-	pthread_mutex_unlock(&p->lock);
-	return last && mono_ns() - last < 10ull * EDGE_STATS_PERIOD_MS * 1000000ull;
+	for (i = 0; i < p->nworkers; i++) {
+		pthread_mutex_lock(&p->slot[i].lock);
+		last = p->slot[i].published_ns;
+		pthread_mutex_unlock(&p->slot[i].lock);
+		if (!last || now - last >= 10ull * EDGE_STATS_PERIOD_MS * 1000000ull)
+			return false;
+	}
+	return true;
 }
+
+#define ADD(f) (dst->f += src->f)
+
+/* Fold one worker's counts into @dst: sums, and its tunnels appended. */
+static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
+{
+	unsigned int i;
+	size_t t;
+
+	for (i = 0; i < BEAM_CONN__MAX; i++)
+		ADD(conns[i]);
+	ADD(handshakes_ok);
+	ADD(handshakes_failed);
+	ADD(auth_failed);
+	ADD(streams_active);
+	ADD(streams_ok);
+	ADD(streams_reset);
+	ADD(quic_bytes_in);
+	ADD(quic_bytes_out);
+	for (i = 0; i < PROTO_KIND__MAX; i++)
+		ADD(tunnels_active[i]);
+	ADD(tunnels_grace);
+	for (i = 0; i < EDGE_LIMIT__MAX; i++)
+		ADD(limit_hits[i]);
+	ADD(stream_buffer_bytes);
+	ADD(retries_sent);
+	ADD(handshakes_in_progress);
+	dst->retry_active |= src->retry_active;
+	ADD(udp_to_agent);
+	ADD(udp_to_public);
+	ADD(udp_flows);
+	for (i = 0; i < EDGE_UDP_DROP__MAX; i++)
+		ADD(udp_drops[i]);
+	dst->http_on |= src->http_on;
+	ADD(http_routed);
+	ADD(http_waiting);
+	for (i = 0; i < EDGE_HTTP_ANSWER__MAX; i++)
+		ADD(http_answered[i]);
+	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
+		dst->tunnels[dst->ntunnels++] = src->tunnels[t];
+}
+
+#undef ADD
 
 static const char *const kind_names[PROTO_KIND__MAX] = {
 	[PROTO_KIND_TCP] = "tcp",
@@ -332,25 +400,75 @@ static void render_xdp(struct prom_buf *out, const char *pin_root)
 	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
 }
 
+/* What /metrics shows of each worker, to see how the load spreads. */
+struct worker_counts {
+	uint64_t conns, handshakes, tunnels;
+};
+
+static void render_workers(struct prom_buf *out, unsigned int n, const struct worker_counts *w)
+{
+	char labels[PROM_LABELS_MAX], id[12];
+	unsigned int i;
+
+	prom_family(out, "beam_workers", PROM_GAUGE, "Worker threads of beamd (--workers).");
+	prom_sample_u64(out, "beam_workers", NULL, n);
+	prom_family(out, "beam_worker_quic_connections", PROM_GAUGE,
+		    "Live QUIC connections from agents, by the worker that owns them.");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		prom_labels(labels, sizeof(labels), "worker", id, NULL);
+		prom_sample_u64(out, "beam_worker_quic_connections", labels, w[i].conns);
+	}
+	prom_family(out, "beam_worker_handshakes_total", PROM_COUNTER,
+		    "QUIC handshakes with agents completed, by worker.");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		prom_labels(labels, sizeof(labels), "worker", id, NULL);
+		prom_sample_u64(out, "beam_worker_handshakes_total", labels, w[i].handshakes);
+	}
+	prom_family(out, "beam_worker_tunnels", PROM_GAUGE,
+		    "Tunnels (kept ones included) whose sockets a worker drives.");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		prom_labels(labels, sizeof(labels), "worker", id, NULL);
+		prom_sample_u64(out, "beam_worker_tunnels", labels, w[i].tunnels);
+	}
+}
+
 void edge_stats_collect(struct prom_buf *out, void *arg)
 {
 	struct edge_stats_pub *p = arg;
+	struct worker_counts *w;
 	struct edge_stats *s;
+	unsigned int i, k;
 
-	s = malloc(sizeof(*s));
-	if (!s) {
+	s = calloc(1, sizeof(*s));
+	w = calloc(p->nworkers, sizeof(*w));
+	if (!s || !w) {
+		free(s);
+		free(w);
 		out->failed = true;
 		return;
 	}
-	pthread_mutex_lock(&p->lock);
-	stats_copy(s, &p->shown);
-	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++) {
+		pthread_mutex_lock(&p->slot[i].lock);
+		stats_add(s, &p->slot[i].shown);
+		for (k = 0; k < BEAM_CONN__MAX; k++)
+			w[i].conns += p->slot[i].shown.conns[k];
+		w[i].handshakes = p->slot[i].shown.handshakes_ok;
+		w[i].tunnels = p->slot[i].shown.tunnels_grace;
+		for (k = 0; k < PROTO_KIND__MAX; k++)
+			w[i].tunnels += p->slot[i].shown.tunnels_active[k];
+		pthread_mutex_unlock(&p->slot[i].lock);
+	}
 
+	render_workers(out, p->nworkers, w);
 	render_connections(out, s);
 	render_tunnels(out, s);
 	render_udp(out, s);
 	render_http(out, s);
 	render_histograms(out, p->latency);
 	render_xdp(out, p->pin_root);
+	free(w);
 	free(s);
 }

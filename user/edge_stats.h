@@ -3,8 +3,8 @@
  * edge_stats.h - what beamd's edge counts, and the hand-over of those counts
  * from the worker that owns them to the metrics thread that renders them.
  *
- * The worker fills a struct edge_stats every EDGE_STATS_PERIOD_MS and
- * publishes a copy; a scrape takes a copy under the same short lock and
+ * Each worker fills a struct edge_stats every EDGE_STATS_PERIOD_MS and
+ * publishes a copy in its own slot; a scrape takes a copy under the same short lock and
  * renders it, so the data path never waits for a scraper. Cumulative
  * counters include connections that have closed, so they only grow.
  */
@@ -95,19 +95,20 @@ struct edge_stats {
 struct edge_stats_pub;
 
 /*
- * Create the hand-over point. @latency (BEAM_HIST__MAX histograms, may be
+ * Create the hand-over point, one slot per worker (@nworkers >= 1); a
+ * scrape sums the slots. @latency (BEAM_HIST__MAX histograms, may be
  * NULL) and @pin_root (for the XDP counters of every interface beam is
  * attached to) are read at each scrape and must outlive it. Returns 0 or
  * -ENOMEM.
  */
 int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *latency,
-		       const char *pin_root);
+		       const char *pin_root, unsigned int nworkers);
 void edge_stats_pub_free(struct edge_stats_pub *p);
 
-/* Worker: make @s what the next scrape shows. */
-void edge_stats_publish(struct edge_stats_pub *p, const struct edge_stats *s);
+/* Worker @worker: make @s its share of what the next scrape shows. */
+void edge_stats_publish(struct edge_stats_pub *p, unsigned int worker, const struct edge_stats *s);
 
-/* Whether anything was published in the last few periods: the worker is alive. */
+/* Whether every worker published in the last few periods: all are alive. */
 bool edge_stats_fresh(struct edge_stats_pub *p);
 
 /* Metrics thread (a metrics_collect_cb): render the published counts, the

@@ -308,6 +308,11 @@ int http_front_new(struct http_front **out, struct event_base *base,
 	/* [::]:PORT takes IPv4 clients too, whatever net.ipv6.bindv6only says */
 	if (a.sa.sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (cfg->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
+		err = -errno;
+		close(fd);
+		goto err_free;
+	}
 	if (bind(fd, &a.sa, a.len) || listen(fd, 4096)) {
 		err = -errno;
 		close(fd);

@@ -13,6 +13,7 @@
 
 #include "pktio.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ typedef void (*http_release_cb)(void *arg, const struct pktio_addr *peer);
 
 struct http_front_config {
 	struct pktio_addr listen;
+	bool reuseport;		      /* share the port with other workers' fronts (SO_REUSEPORT) */
 	unsigned int head_timeout_ms; /* 0: 10 s */
 	unsigned int max_waiting;     /* connections reading their head (0: 1024) */
 	http_route_cb route;

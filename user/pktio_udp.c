@@ -300,8 +300,8 @@ static bool addr_is_wildcard(const struct pktio_addr *a)
 	return !memcmp(&a->in6.sin6_addr, &in6addr_any, sizeof(in6addr_any));
 }
 
-int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind_addr,
-		  const struct pktio_addr *peer)
+static int udp_open(struct pktio **out, const struct pktio_addr *bind_addr,
+		    const struct pktio_addr *peer, bool reuseport)
 {
 	struct pktio_udp *u;
 	socklen_t len;
@@ -324,6 +324,11 @@ int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind_addr,
 		goto err_free;
 	}
 	set_opts(u);
+	if (reuseport && setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &(int){1}, sizeof(int))) {
+		err = -errno;
+		pr_err("failed to share a UDP port (SO_REUSEPORT): %s", strerror(errno));
+		goto err_free;
+	}
 
 	if (bind(u->fd, &bind_addr->sa, bind_addr->len)) {
 		err = -errno;
@@ -351,6 +356,22 @@ int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind_addr,
 err_free:
 	udp_free(&u->io);
 	return err;
+}
+
+int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind_addr,
+		  const struct pktio_addr *peer)
+{
+	return udp_open(out, bind_addr, peer, false);
+}
+
+int pktio_udp_new_shared(struct pktio **out, const struct pktio_addr *bind_addr)
+{
+	return udp_open(out, bind_addr, NULL, true);
+}
+
+int pktio_udp_fd(struct pktio *io)
+{
+	return to_udp(io)->fd;
 }
 
 int pktio_udp_local(struct pktio *io, struct pktio_addr *out)

@@ -24,6 +24,16 @@
  */
 int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind, const struct pktio_addr *peer);
 
+/*
+ * The same, unconnected, with SO_REUSEPORT: one socket per worker on one
+ * port; the kernel (or an sk_reuseport program) picks the socket a datagram
+ * goes to.
+ */
+int pktio_udp_new_shared(struct pktio **out, const struct pktio_addr *bind);
+
+/* The socket (still owned by @io), for the sk_reuseport map. */
+int pktio_udp_fd(struct pktio *io);
+
 /* The address the socket is bound to (port filled in after bind to port 0). */
 int pktio_udp_local(struct pktio *io, struct pktio_addr *out);
 

@@ -10,6 +10,7 @@
  */
 #include "tunnel.h"
 #include "daemon_maps.h"
+#include "edge_hub.h"
 #include "edge_stats.h"
 #include "hist.h"
 #include "edge_limits.h"
@@ -25,6 +26,7 @@
 #include "udp_pub.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -87,6 +89,8 @@ struct session {
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
 	unsigned int ntunnels;
+	uint64_t serial;     /* tells a hand-over reply this session from a new one */
+	bool counted;	     /* holds one of its token's connection slots in the hub */
 	struct beam_cid cid; /* its key in the conns map, len 0 until put */
 };
 
@@ -96,13 +100,15 @@ struct edge {
 	struct quic_ep *ep;
 	struct session *sessions;
 	struct tunnel *tunnels;
-	uint64_t next_tunnel_id;
+	struct edge_hub *hub; /* shared with the other workers */
+	int udp_fd;	      /* the QUIC socket, owned by the ep */
+	bool own_hub;	      /* made by edge_new for a lone edge */
+	uint64_t next_serial;
 	/* Counts for /metrics; the cumulative ones include closed connections. */
 	struct edge_stats *stats;
 	struct event *stats_ev;
 	uint64_t handshakes_ok, handshakes_failed, auth_failed;
 	uint64_t limit_hits[EDGE_LIMIT__MAX];
-	struct edge_src *src; /* public connections per source address */
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 	struct http_front *http; /* the public HTTP listener, or NULL */
 	uint16_t http_port;
@@ -130,7 +136,7 @@ static void limit_hit(struct edge *e, enum edge_limit l, const char *what)
 /* A public connection that was counted against its source is gone. */
 static void pub_gone(struct edge *e, const struct pktio_addr *peer)
 {
-	edge_src_put(e->src, peer);
+	edge_hub_src_put(e->hub, peer);
 }
 
 /* ---- control messages -------------------------------------------------- */
@@ -185,17 +191,20 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 		return;
 	}
 	if (!ss->authed) {
-		const struct session *o;
-		uint64_t n = 0;
+		int err = edge_hub_token_conn_get(
+			ss->e->hub, name, ss->e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_TOKEN]);
 
-		for (o = ss->e->sessions; o; o = o->next)
-			n += o != ss && o->authed && !strcmp(o->token_name, name);
-		if (n >= ss->e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_TOKEN]) {
+		if (err == -EBUSY) {
 			limit_hit(ss->e, EDGE_LIMIT_CONNS_PER_TOKEN, "an agent connection");
 			quic_conn_close(ss->c, PROTO_ERR_LIMIT,
 					"too many connections for this token");
 			return;
 		}
+		if (err) {
+			quic_conn_close(ss->c, PROTO_ERR_INTERNAL, "out of memory");
+			return;
+		}
+		ss->counted = true;
 	}
 	ss->authed = true;
 	snprintf(ss->token_name, sizeof(ss->token_name), "%s", name);
@@ -207,34 +216,18 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	ctrl_send(ss, &w);
 }
 
-/* The tunnel of @kind on public @port (tcp and udp ports are separate spaces). */
-static struct tunnel *tunnel_by_port(struct edge *e, uint8_t kind, uint16_t port)
-{
-	struct tunnel *t;
-
-	for (t = e->tunnels; t; t = t->next)
-		if (t->kind == kind && t->port == port)
-			return t;
-	return NULL;
-}
-
-/* The http tunnel for host name @host. */
-static struct tunnel *tunnel_by_host(struct edge *e, const char *host)
-{
-	struct tunnel *t;
-
-	/* TODO(#4): a hash when an edge serves thousands of host names */
-	for (t = e->tunnels; t; t = t->next)
-		if (t->kind == PROTO_KIND_HTTP && !strcmp(t->name, host))
-			return t;
-	return NULL;
-}
-
-static void tunnel_free(struct tunnel *t)
+/* Free @t; @forget: also drop it from the registry (not when it moves to
+ * another worker, which gets dups of its sockets). */
+static void tunnel_destroy(struct tunnel *t, bool forget)
 {
 	struct edge *e = t->e;
 	struct tunnel **pp;
 
+	if (forget) {
+		edge_hub_lock(e->hub);
+		edge_hub_del(e->hub, t->id);
+		edge_hub_unlock(e->hub);
+	}
 	for (pp = &e->tunnels; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
 			*pp = t->next;
@@ -269,6 +262,11 @@ static void tunnel_free(struct tunnel *t)
 	if (t->grace)
 		event_free(t->grace);
 	free(t);
+}
+
+static void tunnel_free(struct tunnel *t)
+{
+	tunnel_destroy(t, true);
 }
 
 static void reset_fd(int fd)
@@ -353,7 +351,8 @@ static int tunnel_take(struct tunnel *t, int fd, const struct pktio_addr *peer, 
 		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL, "a public connection");
 		return -EBUSY;
 	}
-	if (quic_ep_buffer_bytes(e->ep) >= e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
+	if (edge_hub_buffers(e->hub, e->cfg.worker_id, quic_ep_buffer_bytes(e->ep)) >=
+	    e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
 		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection");
 		return -EBUSY;
 	}
@@ -410,7 +409,7 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 		reset_fd(fd);
 		return;
 	}
-	err = edge_src_get(e->src, &peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
+	err = edge_hub_src_get(e->hub, &peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
 	if (err) {
 		if (err == -EBUSY)
 			limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
@@ -431,7 +430,7 @@ static int edge_http_admit(void *arg, const struct pktio_addr *peer)
 	struct edge *e = arg;
 	int err;
 
-	err = edge_src_get(e->src, peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
+	err = edge_hub_src_get(e->hub, peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
 	if (err == -EBUSY)
 		limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
 	return err;
@@ -440,17 +439,6 @@ static int edge_http_admit(void *arg, const struct pktio_addr *peer)
 static void edge_http_release(void *arg, const struct pktio_addr *peer)
 {
 	pub_gone(arg, peer);
-}
-
-static int http_route_to_tunnel(void *arg, const char *host, int fd, const struct pktio_addr *peer,
-				const uint8_t *head, size_t len)
-{
-	struct edge *e = arg;
-	struct tunnel *t = tunnel_by_host(e, host);
-
-	if (!t)
-		return -ENOENT;
-	return tunnel_take(t, fd, peer, head, len);
 }
 
 static void tunnel_drain(struct tunnel *t)
@@ -560,11 +548,14 @@ static void tunnel_udp_flush(void *arg)
 		quic_conn_flush(t->sess->c);
 }
 
-static int tunnel_udp_open(struct tunnel *t, uint16_t port)
+/* Open @t's public socket on @port, or adopt @fd (a moved tunnel's) when >= 0. */
+static int tunnel_udp_open(struct tunnel *t, uint16_t port, int fd)
 {
 	struct udp_pub_config uc = {
 		.bind = t->e->cfg.public_bind,
 		.max_flows = (unsigned int)t->e->cfg.limits.max[EDGE_LIMIT_UDP_FLOWS],
+		.adopt = fd >= 0,
+		.fd = fd,
 		.recv = tunnel_udp_recv,
 		.flush = tunnel_udp_flush,
 		.arg = t,
@@ -710,92 +701,403 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 	}
 }
 
-static void handle_register(struct session *ss, const struct proto_msg *m)
+/* The session @ss of this worker still alive with serial @serial, or NULL. */
+static struct session *session_find(struct edge *e, const struct session *ss, uint64_t serial)
 {
-	struct edge *e = ss->e;
-	char name[PROTO_MAX_NAME + 1];
-	struct tunnel *t;
-	uint8_t kind = (uint8_t)m->reg.kind;
+	struct session *o;
+
+	for (o = e->sessions; o; o = o->next)
+		if (o == ss && o->serial == serial)
+			return o;
+	return NULL;
+}
+
+/* ---- hand-overs between workers ---------------------------------------- */
+
+enum edge_msg_type {
+	EDGE_MSG_HANDOVER, /* to a tunnel's owner: give it to worker @to */
+	EDGE_MSG_ADOPT,	   /* to worker @to: here is the tunnel and its sockets */
+	EDGE_MSG_HTTP,	   /* to a tunnel's owner: a routed public HTTP connection */
+};
+
+struct edge_msg {
+	struct hub_msg hdr;
+	struct edge_hub *hub;
+	uint64_t tunnel_id;
+	/* HANDOVER, ADOPT: the session that asked, on worker @to */
+	struct session *ss;
+	uint64_t serial;
+	uint64_t req_id;
+	unsigned int to;
+	/* ADOPT: the tunnel; @gone when it vanished before it could move */
+	bool gone;
+	uint8_t kind;
 	uint16_t port;
+	int lfd, ufd; /* its public sockets, -1 when none */
+	uint64_t conns_total;
+	struct quic_bytes bytes;
+	char token_name[TOKENS_MAX_NAME + 1];
+	char name[PROTO_MAX_NAME + 1];
+	/* HTTP: the public connection and the head bytes read from it */
+	int fd;
+	struct pktio_addr peer;
+	size_t head_len;
+	uint8_t head[];
+};
+
+static struct edge_msg *edge_msg_new(struct edge *e, enum edge_msg_type type, size_t head_len)
+{
+	struct edge_msg *m = calloc(1, sizeof(*m) + head_len);
+
+	if (!m)
+		return NULL;
+	m->hdr.type = type;
+	m->hub = e->hub;
+	m->lfd = m->ufd = m->fd = -1;
+	return m;
+}
+
+/* An undelivered message (shutdown): close what it carries. */
+static void edge_msg_free(struct hub_msg *hm)
+{
+	struct edge_msg *m = (struct edge_msg *)hm;
+
+	if (m->lfd >= 0)
+		close(m->lfd);
+	if (m->ufd >= 0)
+		close(m->ufd);
+	if (m->fd >= 0) {
+		reset_fd(m->fd);
+		edge_hub_src_put(m->hub, &m->peer);
+	}
+	free(m);
+}
+
+/* The registry entry of tunnel @id is settled: owned by @worker, routable. */
+static void hub_settle(struct edge *e, uint64_t id, unsigned int worker)
+{
+	struct hub_tunnel *ht;
+
+	edge_hub_lock(e->hub);
+	ht = edge_hub_by_id(e->hub, id);
+	if (ht) {
+		ht->worker = (uint8_t)worker;
+		ht->moving = false;
+	}
+	edge_hub_unlock(e->hub);
+}
+
+/* A returning agent's tunnel is held by @t->sess, another connection of
+ * this worker: take it from that connection. */
+static void tunnel_unhook(struct tunnel *t, const char *to_peer)
+{
+	struct session *old = t->sess;
+
+	pr_info("tunnel %llu: moved from agent %s to %s ('%s')", (unsigned long long)t->id,
+		old->peer, to_peer, t->token_name);
+	old->ntunnels--;
+	t->sess = NULL;
+	/* the old connection of a restarted agent: its public connections lead
+	 * nowhere, reset them now, not at its idle timeout */
+	if (!old->ntunnels)
+		quic_conn_close(old->c, PROTO_ERR_NO_TUNNEL,
+				"tunnel taken over by a new connection");
+	else
+		ctrl_error(old, PROTO_ERR_NO_TUNNEL, 0, "tunnel taken over by a new connection");
+}
+
+/* Give @t, a tunnel of this worker, to session @ss of this worker. */
+static void tunnel_give(struct tunnel *t, struct session *ss, uint64_t req_id)
+{
+	if (t->sess == ss) {
+		send_registered(ss, req_id, t);
+		return;
+	}
+	if (t->sess)
+		tunnel_unhook(t, ss->peer);
+	else
+		pr_info("tunnel %llu: port %u back to '%s' (%s)", (unsigned long long)t->id,
+			t->port, ss->token_name, ss->peer);
+	tunnel_attach(t, ss);
+	quic_conn_stats(ss->c)->tunnels = ss->ntunnels;
+	send_registered(ss, req_id, t);
+}
+
+/* The owner of a tunnel a session of worker @m->to asked for: move it there. */
+static void edge_msg_handover(struct edge *e, struct edge_msg *m)
+{
+	struct tunnel *t = tunnel_by_id(e, m->tunnel_id);
+	struct edge_msg *a = edge_msg_new(e, EDGE_MSG_ADOPT, 0);
 	int err;
 
-	if (!ss->authed) {
-		pr_warn("agent %s: REGISTER before a successful HELLO", ss->peer);
-		ctrl_error(ss, PROTO_ERR_NOT_AUTHED, m->reg.req_id, "not authenticated");
+	if (!a) {
+		pr_err("failed to hand tunnel %llu to worker %u: out of memory",
+		       (unsigned long long)m->tunnel_id, m->to);
+		hub_settle(e, m->tunnel_id, e->cfg.worker_id);
 		return;
 	}
-	if (register_check(ss, m, name, &port))
-		return;
+	a->tunnel_id = m->tunnel_id;
+	a->ss = m->ss;
+	a->serial = m->serial;
+	a->req_id = m->req_id;
+	a->to = m->to;
+	if (!t) {
+		a->gone = true;
+		goto post;
+	}
+	if (t->sess)
+		tunnel_unhook(t, "another worker");
+	a->kind = t->kind;
+	a->port = t->port;
+	a->conns_total = t->conns_total;
+	a->bytes = t->bytes;
+	snprintf(a->token_name, sizeof(a->token_name), "%s", t->token_name);
+	snprintf(a->name, sizeof(a->name), "%s", t->name);
+	/* dups: freeing the tunnel here closes its own descriptors */
+	if (t->lst)
+		a->lfd = fcntl(evconnlistener_get_fd(t->lst), F_DUPFD_CLOEXEC, 0);
+	if (t->udp) {
+		err = udp_pub_dup_fd(t->udp);
+		a->ufd = err < 0 ? -1 : err;
+	}
+	pr_info("tunnel %llu: handed from worker %u to worker %u", (unsigned long long)t->id,
+		e->cfg.worker_id, m->to);
+	tunnel_destroy(t, false);
+post:
+	edge_hub_post(e->hub, m->to, &a->hdr);
+}
 
-	/* the same agent's tunnel again (a 0-RTT replay or a re-register), or its
-	 * reservation from the grace period */
-	for (t = e->tunnels; t; t = t->next) {
-		if (t->kind != kind || strcmp(t->token_name, ss->token_name) ||
-		    strcmp(t->name, name) || (port && t->port != port))
-			continue;
-		if (t->sess == ss) {
-			send_registered(ss, m->reg.req_id, t);
-			return;
-		}
-		/* a returning agent, or a restarted one whose old connection has not
-		 * timed out yet: the same token and name take the tunnel over */
-		if (t->sess) {
-			struct session *old = t->sess;
+/* A moved tunnel arrives: adopt its sockets, give it to the session that asked. */
+static void edge_msg_adopt(struct edge *e, struct edge_msg *m)
+{
+	struct session *ss = session_find(e, m->ss, m->serial);
+	struct tunnel *t;
+	int err = 0;
 
-			pr_info("tunnel %llu: moved from agent %s to %s ('%s')",
-				(unsigned long long)t->id, old->peer, ss->peer, ss->token_name);
-			old->ntunnels--;
-			t->sess = NULL;
-			/* the old connection of a restarted agent: its public
-			 * connections lead nowhere, reset them now, not at its
-			 * idle timeout */
-			if (!old->ntunnels)
-				quic_conn_close(old->c, PROTO_ERR_NO_TUNNEL,
-						"tunnel taken over by a new connection");
-			else
-				ctrl_error(old, PROTO_ERR_NO_TUNNEL, 0,
-					   "tunnel taken over by a new connection");
-		} else {
-			pr_info("tunnel %llu: port %u back to '%s' (%s)", (unsigned long long)t->id,
-				t->port, ss->token_name, ss->peer);
-		}
-		tunnel_attach(t, ss);
-		send_registered(ss, m->reg.req_id, t);
-		return;
-	}
-	if (kind == PROTO_KIND_HTTP && (t = tunnel_by_host(e, name))) {
-		pr_warn("agent %s ('%s'): http host name '%s' is taken by tunnel %llu of '%s'",
-			ss->peer, ss->token_name, name, (unsigned long long)t->id, t->token_name);
-		ctrl_error(ss, PROTO_ERR_NAME_TAKEN, m->reg.req_id,
-			   "host name taken by another token");
-		return;
-	}
-	if (kind != PROTO_KIND_HTTP && port && (t = tunnel_by_port(e, kind, port))) {
-		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
-			ss->token_name, port, (unsigned long long)t->id);
-		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
-		return;
-	}
-	{
-		uint64_t n = 0;
-
-		for (t = e->tunnels; t; t = t->next)
-			n += !strcmp(t->token_name, ss->token_name);
-		if (n >= e->cfg.limits.max[EDGE_LIMIT_TUNNELS_PER_TOKEN]) {
-			limit_hit(e, EDGE_LIMIT_TUNNELS_PER_TOKEN, "a REGISTER");
-			ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id,
-				   "too many tunnels for this token");
-			return;
-		}
-	}
-	if (ss->ntunnels >= TUNNELS_PER_AGENT) {
-		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels");
-		return;
+	if (m->gone) {
+		if (ss)
+			ctrl_error(ss, PROTO_ERR_NO_TUNNEL, m->req_id,
+				   "the tunnel went away meanwhile; register again");
+		goto flush;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "out of memory");
+		err = -ENOMEM;
+		goto fail;
+	}
+	t->e = e;
+	t->id = m->tunnel_id;
+	t->kind = m->kind;
+	t->port = m->port;
+	t->conns_total = m->conns_total;
+	t->bytes = m->bytes;
+	snprintf(t->token_name, sizeof(t->token_name), "%s", m->token_name);
+	snprintf(t->name, sizeof(t->name), "%s", m->name);
+	if (t->kind == PROTO_KIND_TCP && m->lfd >= 0) {
+		/* backlog 0: the socket listens already */
+		t->lst = evconnlistener_new(e->base, tunnel_accept_cb, t, LEV_OPT_CLOSE_ON_FREE, 0,
+					    m->lfd);
+		if (t->lst)
+			m->lfd = -1;
+		else
+			err = -ENOMEM;
+	} else if (t->kind == PROTO_KIND_TCP) {
+		err = tunnel_listen(e, t->port, &t->lst, &t->port);
+		if (!err)
+			evconnlistener_set_cb(t->lst, tunnel_accept_cb, t);
+	} else if (t->kind == PROTO_KIND_UDP) {
+		err = tunnel_udp_open(t, t->port, m->ufd);
+		m->ufd = -1; /* adopted, or closed by the failure */
+	}
+	t->grace = evtimer_new(e->base, grace_cb, t);
+	if (err || !t->grace) {
+		if (t->lst)
+			evconnlistener_free(t->lst);
+		udp_pub_free(t->udp);
+		if (t->grace)
+			event_free(t->grace);
+		free(t);
+		err = err ? err : -ENOMEM;
+		goto fail;
+	}
+	t->next = e->tunnels;
+	e->tunnels = t;
+	hub_settle(e, t->id, e->cfg.worker_id);
+	if (ss && ss->ntunnels < TUNNELS_PER_AGENT) {
+		tunnel_give(t, ss, m->req_id);
+	} else {
+		struct timeval tv = {.tv_sec = e->cfg.grace_s ? e->cfg.grace_s : 1};
+
+		/* the agent went while its tunnel moved: keep it as if it had gone here */
+		evtimer_add(t->grace, &tv);
+	}
+	goto flush;
+
+fail:
+	pr_err("failed to take over tunnel %llu on worker %u: %s", (unsigned long long)m->tunnel_id,
+	       e->cfg.worker_id, strerror(-err));
+	edge_hub_lock(e->hub);
+	edge_hub_del(e->hub, m->tunnel_id);
+	edge_hub_unlock(e->hub);
+	if (ss)
+		ctrl_error(ss, PROTO_ERR_INTERNAL, m->req_id, strerror(-err));
+flush:
+	if (ss)
+		quic_conn_flush(ss->c);
+}
+
+/* Answer a public HTTP connection the tunnel's worker could not take. */
+static void http_unavailable(int fd)
+{
+	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+				  "Connection: close\r\n\r\n";
+	ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	(void)n; /* best effort: the client sees a close either way */
+	close(fd);
+}
+
+static void edge_msg_http(struct edge *e, struct edge_msg *m)
+{
+	struct tunnel *t = tunnel_by_id(e, m->tunnel_id);
+	int err = t ? tunnel_take(t, m->fd, &m->peer, m->head, m->head_len) : -ENOTCONN;
+
+	if (err) {
+		http_unavailable(m->fd);
+		pub_gone(e, &m->peer);
+	}
+	m->fd = -1;
+}
+
+static void edge_inbox_cb(struct hub_msg *hm, void *arg)
+{
+	struct edge_msg *m = (struct edge_msg *)hm;
+	struct edge *e = arg;
+
+	switch (m->hdr.type) {
+	case EDGE_MSG_HANDOVER:
+		edge_msg_handover(e, m);
+		break;
+	case EDGE_MSG_ADOPT:
+		edge_msg_adopt(e, m);
+		break;
+	case EDGE_MSG_HTTP:
+		edge_msg_http(e, m);
+		break;
+	}
+	edge_msg_free(hm);
+}
+
+/* Ask worker @owner for tunnel @id on behalf of @ss (REGISTERED follows on adopt). */
+static void tunnel_request(struct session *ss, unsigned int owner, uint64_t id, uint64_t req_id)
+{
+	struct edge *e = ss->e;
+	struct edge_msg *m = edge_msg_new(e, EDGE_MSG_HANDOVER, 0);
+
+	if (!m) {
+		hub_settle(e, id, owner);
+		ctrl_error(ss, PROTO_ERR_INTERNAL, req_id, "out of memory");
 		return;
+	}
+	m->tunnel_id = id;
+	m->ss = ss;
+	m->serial = ss->serial;
+	m->req_id = req_id;
+	m->to = e->cfg.worker_id;
+	pr_debug("tunnel %llu: asking worker %u for it", (unsigned long long)id, owner);
+	if (edge_hub_post(e->hub, owner, &m->hdr))
+		ctrl_error(ss, PROTO_ERR_INTERNAL, req_id, "worker shutting down");
+}
+
+static int http_route_to_tunnel(void *arg, const char *host, int fd, const struct pktio_addr *peer,
+				const uint8_t *head, size_t len)
+{
+	struct edge *e = arg;
+	struct hub_tunnel *ht;
+	struct edge_msg *m;
+	unsigned int owner;
+	struct tunnel *t;
+	uint64_t id;
+	bool moving;
+
+	edge_hub_lock(e->hub);
+	ht = edge_hub_by_host(e->hub, host);
+	if (ht) {
+		owner = ht->worker;
+		id = ht->id;
+		moving = ht->moving;
+	}
+	edge_hub_unlock(e->hub);
+	if (!ht)
+		return -ENOENT;
+	if (moving)
+		return -ENOTCONN;
+	if (owner == e->cfg.worker_id) {
+		t = tunnel_by_id(e, id);
+		return t ? tunnel_take(t, fd, peer, head, len) : -ENOTCONN;
+	}
+	/* another worker drives the tunnel: the connection goes to its loop */
+	m = edge_msg_new(e, EDGE_MSG_HTTP, len);
+	if (!m)
+		return -ENOMEM;
+	m->tunnel_id = id;
+	m->fd = fd;
+	m->peer = *peer;
+	m->head_len = len;
+	memcpy(m->head, head, len);
+	edge_hub_post(e->hub, owner, &m->hdr); /* from here the message owns @fd */
+	return 0;
+}
+
+/* A new tunnel: reserved in the registry under the lock, with the checks. */
+static int register_new(struct session *ss, const struct proto_msg *m, const char *name,
+			uint8_t kind, uint16_t port)
+{
+	struct edge *e = ss->e;
+	const struct hub_tunnel *ht;
+	char other[TOKENS_MAX_NAME + 1];
+	uint64_t id, n;
+	struct tunnel *t;
+	int err;
+
+	edge_hub_lock(e->hub);
+	if (kind == PROTO_KIND_HTTP && (ht = edge_hub_by_host(e->hub, name))) {
+		id = ht->id;
+		snprintf(other, sizeof(other), "%s", ht->token_name);
+		edge_hub_unlock(e->hub);
+		pr_warn("agent %s ('%s'): http host name '%s' is taken by tunnel %llu of '%s'",
+			ss->peer, ss->token_name, name, (unsigned long long)id, other);
+		ctrl_error(ss, PROTO_ERR_NAME_TAKEN, m->reg.req_id,
+			   "host name taken by another token");
+		return -1;
+	}
+	if (kind != PROTO_KIND_HTTP && port && (ht = edge_hub_by_port(e->hub, kind, port))) {
+		id = ht->id;
+		edge_hub_unlock(e->hub);
+		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
+			ss->token_name, port, (unsigned long long)id);
+		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
+		return -1;
+	}
+	n = edge_hub_token_tunnels(e->hub, ss->token_name);
+	if (n >= e->cfg.limits.max[EDGE_LIMIT_TUNNELS_PER_TOKEN]) {
+		edge_hub_unlock(e->hub);
+		limit_hit(e, EDGE_LIMIT_TUNNELS_PER_TOKEN, "a REGISTER");
+		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels for this token");
+		return -1;
+	}
+	if (ss->ntunnels >= TUNNELS_PER_AGENT) {
+		edge_hub_unlock(e->hub);
+		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels");
+		return -1;
+	}
+	ht = edge_hub_add(e->hub, kind, port, ss->token_name, name, e->cfg.worker_id);
+	id = ht ? ht->id : 0;
+	edge_hub_unlock(e->hub);
+	t = ht ? calloc(1, sizeof(*t)) : NULL;
+	if (!t) {
+		err = -ENOMEM;
+		goto err_hub;
 	}
 	t->e = e;
 	t->kind = kind;
@@ -803,23 +1105,26 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	if (kind == PROTO_KIND_TCP)
 		err = tunnel_listen(e, port, &t->lst, &t->port);
 	else if (kind == PROTO_KIND_UDP)
-		err = tunnel_udp_open(t, port);
+		err = tunnel_udp_open(t, port, -1);
 	else
 		err = 0;
 	if (err) {
 		pr_warn("agent %s ('%s'): failed to listen on public port %u: %s", ss->peer,
 			ss->token_name, port, strerror(-err));
-		ctrl_error(ss, err == -EADDRINUSE ? PROTO_ERR_PORT_TAKEN : PROTO_ERR_PORT_DENIED,
-			   m->reg.req_id, strerror(-err));
 		free(t);
-		return;
+		goto err_hub;
 	}
 	if (t->lst)
 		evconnlistener_set_cb(t->lst, tunnel_accept_cb, t);
 	t->grace = evtimer_new(e->base, grace_cb, t);
-	t->id = ++e->next_tunnel_id;
+	t->id = id;
 	snprintf(t->token_name, sizeof(t->token_name), "%s", ss->token_name);
-	memcpy(t->name, name, sizeof(name));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	edge_hub_lock(e->hub);
+	ht = edge_hub_by_id(e->hub, id);
+	if (ht)
+		((struct hub_tunnel *)ht)->port = t->port;
+	edge_hub_unlock(e->hub);
 	t->next = e->tunnels;
 	e->tunnels = t;
 	tunnel_attach(t, ss);
@@ -830,6 +1135,72 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 					 : "tcp",
 		t->port, ss->token_name, ss->peer, t->name);
 	send_registered(ss, m->reg.req_id, t);
+	return 0;
+
+err_hub:
+	if (id) {
+		edge_hub_lock(e->hub);
+		edge_hub_del(e->hub, id);
+		edge_hub_unlock(e->hub);
+	}
+	if (err == -ENOMEM)
+		ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "out of memory");
+	else
+		ctrl_error(ss, err == -EADDRINUSE ? PROTO_ERR_PORT_TAKEN : PROTO_ERR_PORT_DENIED,
+			   m->reg.req_id, strerror(-err));
+	return -1;
+}
+
+static void handle_register(struct session *ss, const struct proto_msg *m)
+{
+	struct edge *e = ss->e;
+	char name[PROTO_MAX_NAME + 1];
+	struct hub_tunnel *ht;
+	uint8_t kind = (uint8_t)m->reg.kind;
+	unsigned int owner = 0;
+	bool moving = false;
+	struct tunnel *t;
+	uint64_t id = 0;
+	uint16_t port;
+
+	if (!ss->authed) {
+		pr_warn("agent %s: REGISTER before a successful HELLO", ss->peer);
+		ctrl_error(ss, PROTO_ERR_NOT_AUTHED, m->reg.req_id, "not authenticated");
+		return;
+	}
+	if (register_check(ss, m, name, &port))
+		return;
+
+	/* the same agent's tunnel again (a 0-RTT replay or a re-register), or its
+	 * reservation from the grace period: on this worker or another one */
+	edge_hub_lock(e->hub);
+	ht = edge_hub_find(e->hub, kind, ss->token_name, name, port);
+	if (ht) {
+		id = ht->id;
+		owner = ht->worker;
+		moving = ht->moving;
+		if (!moving && owner != e->cfg.worker_id)
+			ht->moving = true;
+	}
+	edge_hub_unlock(e->hub);
+	if (ht && moving) {
+		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id,
+			   "the tunnel is moving between workers; register again");
+		return;
+	}
+	if (ht && owner != e->cfg.worker_id) {
+		tunnel_request(ss, owner, id, m->reg.req_id);
+		return;
+	}
+	if (ht) {
+		t = tunnel_by_id(e, id);
+		if (t)
+			tunnel_give(t, ss, m->reg.req_id);
+		else
+			ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "tunnel lost");
+		return;
+	}
+	register_new(ss, m, name, kind, port);
 }
 
 static void handle_unregister(struct session *ss, const struct proto_msg *m)
@@ -1006,6 +1377,7 @@ static void edge_conn_new_cb(struct quic_conn *c, void *arg)
 	}
 	ss->e = e;
 	ss->c = c;
+	ss->serial = ++e->next_serial;
 	netaddr_str(quic_conn_peer(c), ss->peer, sizeof(ss->peer));
 	ss->next = e->sessions;
 	e->sessions = ss;
@@ -1205,7 +1577,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 		stats_tunnel(t, st);
 	stats_udp(e, st);
 	stats_http(e, st);
-	edge_stats_publish(e->cfg.pub, st);
+	edge_stats_publish(e->cfg.pub, e->cfg.worker_id, st);
 }
 
 static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
@@ -1217,6 +1589,8 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 	if (!ss)
 		return;
 	stats_conn_gone(e, ss);
+	if (ss->counted)
+		edge_hub_token_conn_put(e->hub, ss->token_name);
 	if (ss->authed)
 		pr_info("agent %s ('%s') gone: %s%s%s", ss->peer, ss->token_name, strerror(-err),
 			app ? ", " : "", app ? proto_err_name(app) : "");
@@ -1287,20 +1661,30 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	for (i = 0; i < EDGE_LIMIT__MAX; i++)
 		if (!e->cfg.limits.max[i])
 			e->cfg.limits.max[i] = dflt.max[i];
-	err = edge_src_new(&e->src);
-	if (err) {
-		free(e);
-		return err;
+	e->hub = cfg->hub;
+	if (!e->hub) {
+		err = edge_hub_new(&e->hub, 1);
+		if (err) {
+			free(e);
+			return err;
+		}
+		e->own_hub = true;
+		e->cfg.worker_id = 0;
 	}
-	err = pktio_udp_new(&io, &cfg->listen, NULL);
+	err = edge_hub_inbox_open(e->hub, e->cfg.worker_id, base, edge_inbox_cb, edge_msg_free, e);
+	if (err)
+		goto err_hub;
+	if (cfg->reuseport)
+		err = pktio_udp_new_shared(&io, &cfg->listen);
+	else
+		err = pktio_udp_new(&io, &cfg->listen, NULL);
 	if (err) {
 		pr_err("failed to listen for QUIC on %s: %s",
 		       netaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
-		edge_src_free(e->src);
-		free(e);
-		return err;
+		goto err_inbox;
 	}
 	pktio_udp_local(io, &e->cfg.listen);
+	e->udp_fd = pktio_udp_fd(io);
 	gso = pktio_udp_has_gso(io);
 	if (cfg->xdp_ifname) {
 		struct pktio_xdp_cfg xc = {
@@ -1314,8 +1698,6 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		pktio_mux_xdp(&io, &xc);
 	}
 	qc.server = true;
-	/* TODO(#4): one worker (event loop, socket, CID table) per core; the CIDs
-	 * already carry the worker id for an sk_reuseport program to steer by */
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	qc.retry = cfg->retry;
@@ -1326,14 +1708,12 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.datagrams = true;	 /* udp tunnels */
 	qc.latency = cfg->maps ? cfg->maps->latency : NULL;
 	err = quic_ep_new(&e->ep, base, io, &qc, &edge_handlers, e);
-	if (err) {
-		edge_src_free(e->src);
-		free(e);
-		return err;
-	}
+	if (err)
+		goto err_inbox;
 	if (cfg->http_listen.len) {
 		struct http_front_config hc = {
 			.listen = cfg->http_listen,
+			.reuseport = cfg->reuseport,
 			.route = http_route_to_tunnel,
 			.admit = edge_http_admit,
 			.release = edge_http_release,
@@ -1361,15 +1741,36 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 			return -ENOMEM;
 		}
 	}
-	pr_info("listening for agents on udp %s (GSO %s)",
+	pr_info("worker %u listening for agents on udp %s (GSO %s)", e->cfg.worker_id,
 		netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
 	*out = e;
 	return 0;
+
+err_inbox:
+	edge_hub_inbox_close(e->hub, e->cfg.worker_id);
+err_hub:
+	if (e->own_hub)
+		edge_hub_free(e->hub);
+	free(e);
+	return err;
+}
+
+int edge_udp_fd(const struct edge *e)
+{
+	return e->udp_fd;
 }
 
 void edge_local(const struct edge *e, struct pktio_addr *out)
 {
 	*out = e->cfg.listen;
+}
+
+void edge_http_local(const struct edge *e, struct pktio_addr *out)
+{
+	if (e->http)
+		http_front_local(e->http, out);
+	else
+		*out = e->cfg.http_listen;
 }
 
 void edge_free(struct edge *e)
@@ -1379,6 +1780,7 @@ void edge_free(struct edge *e)
 	if (e->stats_ev)
 		event_free(e->stats_ev);
 	free(e->stats);
+	edge_hub_inbox_close(e->hub, e->cfg.worker_id);
 	http_front_free(e->http);
 	quic_ep_free(e->ep, PROTO_ERR_SHUTDOWN);
 	while (e->tunnels)
@@ -1389,6 +1791,7 @@ void edge_free(struct edge *e)
 		e->sessions = ss->next;
 		free(ss);
 	}
-	edge_src_free(e->src);
+	if (e->own_hub)
+		edge_hub_free(e->hub);
 	free(e);
 }

@@ -8,6 +8,7 @@
 #include "udp_flow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,18 +93,25 @@ int udp_pub_new(struct udp_pub **out, struct event_base *base, const struct udp_
 	if (!u->cfg.idle_s)
 		u->cfg.idle_s = IDLE_DEFAULT;
 	err = udp_flows_init(&u->flows, u->cfg.max_flows);
-	if (err)
+	if (err) {
+		if (cfg->adopt)
+			close(cfg->fd);
 		goto err_free;
-	u->fd = socket(a.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (u->fd < 0) {
-		err = -errno;
-		goto err_flows;
 	}
-	if (a.sa.sa_family == AF_INET6)
-		setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(u->fd, &a.sa, a.len)) {
-		err = -errno;
-		goto err_close;
+	if (cfg->adopt) {
+		u->fd = cfg->fd;
+	} else {
+		u->fd = socket(a.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (u->fd < 0) {
+			err = -errno;
+			goto err_flows;
+		}
+		if (a.sa.sa_family == AF_INET6)
+			setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(u->fd, &a.sa, a.len)) {
+			err = -errno;
+			goto err_close;
+		}
 	}
 	a.len = sizeof(a.in6);
 	getsockname(u->fd, &a.sa, &a.len);
@@ -129,6 +137,13 @@ err_flows:
 err_free:
 	free(u);
 	return err;
+}
+
+int udp_pub_dup_fd(const struct udp_pub *u)
+{
+	int fd = fcntl(u->fd, F_DUPFD_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
 }
 
 uint16_t udp_pub_port(const struct udp_pub *u)

@@ -11,6 +11,7 @@
 
 #include "pktio.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ typedef void (*udp_pub_recv_cb)(void *arg, uint64_t flow_id, const uint8_t *data
 
 struct udp_pub_config {
 	struct pktio_addr bind; /* with the port asked for, 0 for any */
+	bool adopt;		/* take @fd, a bound UDP socket, instead of binding */
+	int fd;			/* with @adopt: owned from the call on, also on error */
 	unsigned int max_flows; /* 0: 4096 */
 	unsigned int idle_s;	/* forget a flow idle this long (0: 60) */
 	udp_pub_recv_cb recv;
@@ -52,6 +55,9 @@ uint16_t udp_pub_port(const struct udp_pub *u);
 int udp_pub_send(struct udp_pub *u, uint64_t flow_id, const uint8_t *data, size_t len);
 
 void udp_pub_stats(const struct udp_pub *u, struct udp_pub_stats *out);
+
+/* A dup of the public socket, for another worker to adopt; -errno on failure. */
+int udp_pub_dup_fd(const struct udp_pub *u);
 
 /* Close the socket and forget every flow. Accepts NULL. */
 void udp_pub_free(struct udp_pub *u);

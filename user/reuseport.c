@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reuseport.c - load and attach beamd's sk_reuseport steering program.
+ */
+#include "reuseport.h"
+#include "log.h"
+
+#include "steer.skel.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+struct reuseport {
+	struct steer *skel;
+};
+
+int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n)
+{
+	struct reuseport *rp;
+	unsigned int i;
+	int err, pfd;
+
+	if (n < 2 || n > BEAM_WORKERS_MAX)
+		return -EINVAL;
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	rp->skel = steer__open();
+	if (!rp->skel) {
+		err = -errno;
+		pr_warn("failed to open the sk_reuseport program: %s", strerror(-err));
+		goto err_free;
+	}
+	rp->skel->rodata->nworkers = n;
+	err = steer__load(rp->skel);
+	if (err) {
+		pr_warn("failed to load the sk_reuseport program: %s", strerror(-err));
+		goto err_skel;
+	}
+	for (i = 0; i < n; i++) {
+		__u64 fd = (__u64)fds[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(rp->skel->maps.workers), &i, &fd, BPF_ANY)) {
+			err = -errno;
+			pr_warn("failed to put worker %u's socket in the sk_reuseport map: %s", i,
+				strerror(-err));
+			goto err_skel;
+		}
+	}
+	pfd = bpf_program__fd(rp->skel->progs.steer);
+	if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &pfd, sizeof(pfd))) {
+		err = -errno;
+		pr_warn("failed to attach the sk_reuseport program: %s", strerror(-err));
+		goto err_skel;
+	}
+	pr_info("QUIC packets steered to %u workers by connection ID (sk_reuseport)", n);
+	*out = rp;
+	return 0;
+
+err_skel:
+	steer__destroy(rp->skel);
+err_free:
+	free(rp);
+	return err;
+}
+
+int reuseport_stats(const struct reuseport *rp, uint64_t out[BEAM_STEER__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(rp->skel->maps.steer_stats);
+	__u64 *v;
+	__u32 k;
+	int c;
+
+	if (ncpu < 1)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (k = 0; k < BEAM_STEER__MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+void reuseport_free(struct reuseport *rp)
+{
+	if (!rp)
+		return;
+	steer__destroy(rp->skel);
+	free(rp);
+}
