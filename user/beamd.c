@@ -515,9 +515,15 @@ static int run(const struct args *args, struct edge_config *ec)
 		event_base_free(base);
 		goto err_workers;
 	}
-	pr_info("%u worker%s running", n, n == 1 ? "" : "s");
-	if (!workers_run(ws, n))
+	if (!workers_run(ws, n)) {
+		struct pktio_addr la;
+		char buf[NETADDR_STR_MAX];
+
+		edge_local(ws[0].edge, &la);
+		pr_info("listening for agents on udp %s with %u worker%s",
+			netaddr_str(&la, buf, sizeof(buf)), n, n == 1 ? "" : "s");
 		event_base_dispatch(base);
+	}
 	workers_stop(ws, n);
 	metrics_server_free(ms);
 	workers_free(ws, n);

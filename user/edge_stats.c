@@ -138,6 +138,8 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(udp_flows);
 	for (i = 0; i < EDGE_UDP_DROP__MAX; i++)
 		ADD(udp_drops[i]);
+	ADD(handoffs_tunnel);
+	ADD(handoffs_http);
 	dst->http_on |= src->http_on;
 	ADD(http_routed);
 	ADD(http_waiting);
@@ -402,7 +404,7 @@ static void render_xdp(struct prom_buf *out, const char *pin_root)
 
 /* What /metrics shows of each worker, to see how the load spreads. */
 struct worker_counts {
-	uint64_t conns, handshakes, tunnels;
+	uint64_t conns, handshakes, tunnels, moved_in, http_out;
 };
 
 static void render_workers(struct prom_buf *out, unsigned int n, const struct worker_counts *w)
@@ -433,6 +435,15 @@ static void render_workers(struct prom_buf *out, unsigned int n, const struct wo
 		prom_labels(labels, sizeof(labels), "worker", id, NULL);
 		prom_sample_u64(out, "beam_worker_tunnels", labels, w[i].tunnels);
 	}
+	prom_family(out, "beam_worker_handoffs_total", PROM_COUNTER,
+		    "Hand-overs between workers: tunnels taken over, http connections sent on.");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		prom_labels(labels, sizeof(labels), "worker", id, "what", "tunnel", NULL);
+		prom_sample_u64(out, "beam_worker_handoffs_total", labels, w[i].moved_in);
+		prom_labels(labels, sizeof(labels), "worker", id, "what", "http", NULL);
+		prom_sample_u64(out, "beam_worker_handoffs_total", labels, w[i].http_out);
+	}
 }
 
 void edge_stats_collect(struct prom_buf *out, void *arg)
@@ -456,6 +467,8 @@ void edge_stats_collect(struct prom_buf *out, void *arg)
 		for (k = 0; k < BEAM_CONN__MAX; k++)
 			w[i].conns += p->slot[i].shown.conns[k];
 		w[i].handshakes = p->slot[i].shown.handshakes_ok;
+		w[i].moved_in = p->slot[i].shown.handoffs_tunnel;
+		w[i].http_out = p->slot[i].shown.handoffs_http;
 		w[i].tunnels = p->slot[i].shown.tunnels_grace;
 		for (k = 0; k < PROTO_KIND__MAX; k++)
 			w[i].tunnels += p->slot[i].shown.tunnels_active[k];

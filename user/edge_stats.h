@@ -85,7 +85,9 @@ struct edge_stats {
 	uint64_t udp_to_public; /* datagrams from agents sent on to public clients */
 	uint64_t udp_flows;	/* public udp flows live now */
 	uint64_t udp_drops[EDGE_UDP_DROP__MAX];
-	bool http_on; /* an http listener exists: the http families are shown */
+	uint64_t handoffs_tunnel; /* tunnels this worker took over from another */
+	uint64_t handoffs_http;	  /* public http connections sent to another worker */
+	bool http_on;		  /* an http listener exists: the http families are shown */
 	uint64_t http_routed, http_waiting;
 	uint64_t http_answered[EDGE_HTTP_ANSWER__MAX];
 	size_t ntunnels; /* entries used in @tunnels */

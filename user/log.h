@@ -54,11 +54,11 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst);
 #define pr_debug(...) log_printf(LOG_LVL_DEBUG, __VA_ARGS__)
 
 /* Rate-limited variants: at most 10 lines a second per call site. */
-#define pr_ratelimited(level, ...)                                     \
-	do {                                                           \
-		static struct log_ratelimit __rl;                      \
-		if (log_enabled(level) && log_ratelimit_ok(&__rl, 10)) \
-			log_printf(level, __VA_ARGS__);                \
+#define pr_ratelimited(level, ...)                                                   \
+	do {                                                                         \
+		static __thread struct log_ratelimit __rl; /* per thread: no race */ \
+		if (log_enabled(level) && log_ratelimit_ok(&__rl, 10))               \
+			log_printf(level, __VA_ARGS__);                              \
 	} while (0)
 #define pr_warn_rl(...)	 pr_ratelimited(LOG_LVL_WARN, __VA_ARGS__)
 #define pr_info_rl(...)	 pr_ratelimited(LOG_LVL_INFO, __VA_ARGS__)

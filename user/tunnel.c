@@ -108,6 +108,7 @@ struct edge {
 	struct edge_stats *stats;
 	struct event *stats_ev;
 	uint64_t handshakes_ok, handshakes_failed, auth_failed;
+	uint64_t handoffs_tunnel, handoffs_http; /* taken from / sent to other workers */
 	uint64_t limit_hits[EDGE_LIMIT__MAX];
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 	struct http_front *http; /* the public HTTP listener, or NULL */
@@ -922,6 +923,7 @@ static void edge_msg_adopt(struct edge *e, struct edge_msg *m)
 	}
 	t->next = e->tunnels;
 	e->tunnels = t;
+	e->handoffs_tunnel++;
 	hub_settle(e, t->id, e->cfg.worker_id);
 	if (ss && ss->ntunnels < TUNNELS_PER_AGENT) {
 		tunnel_give(t, ss, m->req_id);
@@ -1046,6 +1048,7 @@ static int http_route_to_tunnel(void *arg, const char *host, int fd, const struc
 	m->head_len = len;
 	memcpy(m->head, head, len);
 	edge_hub_post(e->hub, owner, &m->hdr); /* from here the message owns @fd */
+	e->handoffs_http++;
 	return 0;
 }
 
@@ -1558,6 +1561,8 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->handshakes_ok = e->handshakes_ok;
 	st->handshakes_failed = e->handshakes_failed;
 	st->auth_failed = e->auth_failed;
+	st->handoffs_tunnel = e->handoffs_tunnel;
+	st->handoffs_http = e->handoffs_http;
 	memcpy(st->limit_hits, e->limit_hits, sizeof(st->limit_hits));
 	st->stream_buffer_bytes = quic_ep_buffer_bytes(e->ep);
 	quic_ep_retry_state(e->ep, &st->retry_active, &st->retries_sent,
@@ -1741,8 +1746,12 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 			return -ENOMEM;
 		}
 	}
-	pr_info("worker %u listening for agents on udp %s (GSO %s)", e->cfg.worker_id,
-		netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
+	if (e->own_hub)
+		pr_info("listening for agents on udp %s (GSO %s)",
+			netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
+	else
+		pr_info("worker %u: QUIC on udp %s (GSO %s)", e->cfg.worker_id,
+			netaddr_str(&e->cfg.listen, buf, sizeof(buf)), gso ? "on" : "off");
 	*out = e;
 	return 0;
 
