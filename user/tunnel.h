@@ -38,14 +38,14 @@ struct edge_config {
 	int retry;		     /* Retry before every new connection */
 	unsigned int retry_above;    /* Retry new clients past this many handshakes (0: never) */
 	unsigned int stateless_rate; /* Retry + VN + stateless resets per second (0: 1000) */
-	uint8_t worker_id;	    /* this worker's id (in its CIDs), < the hub's workers */
-	struct edge_hub *hub;	    /* shared by the workers; NULL: a lone edge makes its own */
-	bool reuseport;		    /* several workers share the QUIC and http ports */
-	struct daemon_maps *maps;   /* conns and latency maps, or NULL */
-	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */
-	const char *xdp_ifname;	    /* --xdp: AF_XDP on this interface, else NULL */
-	const char *pin_root;	    /* where beam's XDP pins live (NULL: default) */
-	struct edge_limits limits;  /* 0 for a limit: its default */
+	uint8_t worker_id;	     /* this worker's id (in its CIDs), < the hub's workers */
+	struct edge_hub *hub;	     /* shared by the workers; NULL: a lone edge makes its own */
+	bool reuseport;		     /* several workers share the QUIC and http ports */
+	struct daemon_maps *maps;    /* conns and latency maps, or NULL */
+	struct edge_stats_pub *pub;  /* where counts go for /metrics, or NULL */
+	const char *xdp_ifname;	     /* --xdp: AF_XDP on this interface, else NULL */
+	const char *pin_root;	     /* where beam's XDP pins live (NULL: default) */
+	struct edge_limits limits;   /* 0 for a limit: its default */
 };
 
 /* Start the edge in @base. Returns 0 or -errno after a message. */
