@@ -51,7 +51,8 @@ struct agent {
 	struct pktio_addr edge[EDGE_ADDRS_MAX];
 	unsigned int nedge, cur_edge;
 	uint64_t tunnel_id;
-	uint16_t public_port; /* asked again after a reconnect */
+	uint16_t public_port;	       /* asked again after a reconnect */
+	struct pktio_addr public_addr; /* the tunnel's public address, for PROXY headers */
 	bool up;
 	bool stopping;
 	int exit_code;
@@ -202,6 +203,35 @@ static void agent_fatal(struct agent *a, int code)
 	event_base_loopbreak(a->base);
 }
 
+/*
+ * The public address REGISTERED reports ("host:port", the edge's address
+ * the agent reached): the destination in PROXY headers. A host that is not
+ * a literal address leaves the zero address with the tunnel's port.
+ */
+static void public_addr_of(struct agent *a, const struct proto_bytes *addr)
+{
+	char host[NETADDR_HOST_MAX] = "", text[PROTO_MAX_ADDR + 1];
+	struct pktio_addr *p = &a->public_addr;
+	uint16_t port;
+
+	snprintf(text, sizeof(text), "%.*s", (int)addr->len, (const char *)addr->data);
+	if (netaddr_split(text, NULL, host, sizeof(host), &port))
+		host[0] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET6, host, &p->in6.sin6_addr) == 1) {
+		p->in6.sin6_family = AF_INET6;
+		p->in6.sin6_port = htons(a->public_port);
+		p->len = sizeof(p->in6);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	p->in.sin_family = AF_INET;
+	p->in.sin_port = htons(a->public_port);
+	p->len = sizeof(p->in);
+	if (inet_pton(AF_INET, host, &p->in.sin_addr) != 1)
+		p->in.sin_addr.s_addr = 0;
+}
+
 /* "tunnel up: KIND://PUBLIC -> LOCAL", the line users (and tests) look for. */
 static void print_tunnel_up(const struct agent *a)
 {
@@ -231,6 +261,7 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 	case PROTO_REGISTERED:
 		a->tunnel_id = m->registered.tunnel_id;
 		a->public_port = (uint16_t)m->registered.port;
+		public_addr_of(a, &m->registered.addr);
 		a->attempt = 0;
 		if (!a->up || log_enabled(LOG_LVL_INFO))
 			print_tunnel_up(a);
@@ -309,6 +340,31 @@ static int ctrl_data(struct agent *a, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* The PROXY header for a public client: who it is and what it reached. */
+static int send_proxy_header(struct agent *a, struct quic_stream *s,
+			     const struct proto_stream_hdr *hdr)
+{
+	struct pktio_addr src = {0};
+	uint8_t buf[PROXY_PROTO_MAX];
+	int n;
+
+	if (hdr->family == 6) {
+		src.in6.sin6_family = AF_INET6;
+		memcpy(&src.in6.sin6_addr, hdr->addr, 16);
+		src.in6.sin6_port = htons(hdr->port);
+		src.len = sizeof(src.in6);
+	} else {
+		src.in.sin_family = AF_INET;
+		memcpy(&src.in.sin_addr, hdr->addr, 4);
+		src.in.sin_port = htons(hdr->port);
+		src.len = sizeof(src.in);
+	}
+	n = proxy_proto_encode(a->cfg.proxy, &src, &a->public_addr, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return quic_stream_tcp_prefix(s, buf, (size_t)n);
+}
+
 static int connect_local(struct agent *a, struct quic_stream *s)
 {
 	int fd, err;
@@ -360,6 +416,15 @@ static int data_stream(struct agent *a, struct quic_stream *s, const uint8_t *da
 		quic_stream_reset(s, err == -ECONNREFUSED ? PROTO_ERR_CONN_REFUSED
 							  : PROTO_ERR_CONN_FAILED);
 		return (int)len;
+	}
+	if (a->cfg.proxy) {
+		err = send_proxy_header(a, s, &hdr);
+		if (err) {
+			pr_warn_rl("failed to write a PROXY header for stream %lld: %s",
+				   (long long)quic_stream_id(s), strerror(-err));
+			quic_stream_reset(s, PROTO_ERR_INTERNAL);
+			return (int)len;
+		}
 	}
 	return (int)take;
 }

@@ -9,6 +9,7 @@
 #define BEAM_AGENT_H
 
 #include "pktio.h"
+#include "proxy_proto.h"
 #include "proto.h"
 #include "tls.h"
 
@@ -32,7 +33,8 @@ struct agent_config {
 	enum tls_verify verify;
 	uint8_t pin[TLS_FP_LEN];
 	unsigned int idle_timeout_s;
-	const char *session_file; /* keep the session ticket here across restarts, or NULL */
+	const char *session_file;	/* keep the session ticket here across restarts, or NULL */
+	enum proxy_proto_version proxy; /* a PROXY header in front of each local connection */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "runloop.h"
 #include "netaddr.h"
 #include "proto.h"
+#include "proxy_proto.h"
 #include "tls.h"
 #include "tokens.h"
 #include "version.h"
@@ -40,6 +41,7 @@ static void usage(FILE *out)
 		"      --name NAME          tunnel name (default KIND:HOST:PORT; http: the host name)\n"
 		"      --session-file FILE  keep the TLS session here to resume (0-RTT) after a restart\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
+		"      --proxy-protocol V   tcp, http: PROXY protocol v1 or v2 header to the service\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
 		"  -h, --help               this text\n");
@@ -53,6 +55,7 @@ enum {
 	OPT_NAME,
 	OPT_IDLE,
 	OPT_SESSION,
+	OPT_PROXY,
 	OPT_VERSION
 };
 
@@ -67,6 +70,7 @@ static const struct option options[] = {
 	{"name", required_argument, NULL, OPT_NAME},
 	{"session-file", required_argument, NULL, OPT_SESSION},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"proxy-protocol", required_argument, NULL, OPT_PROXY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -83,6 +87,7 @@ struct args {
 	const char *target;
 	const char *hostname;
 	enum proto_kind kind;
+	enum proxy_proto_version proxy;
 	unsigned long remote_port;
 	unsigned long idle_s;
 	int insecure;
@@ -154,6 +159,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return 2;
 			}
 			break;
+		case OPT_PROXY:
+			a->proxy = proxy_proto_parse(optarg);
+			if (a->proxy == PROXY_PROTO_NONE) {
+				pr_err("invalid --proxy-protocol '%s': want v1 or v2", optarg);
+				return 2;
+			}
+			break;
 		case 'v':
 			a->verbose++;
 			break;
@@ -184,6 +196,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (a->kind == PROTO_KIND_HTTP && a->remote_port) {
 		pr_err("--remote-port is for tcp and udp tunnels: http tunnels share the edge's http port");
+		return 2;
+	}
+	if (a->kind == PROTO_KIND_UDP && a->proxy) {
+		pr_err("--proxy-protocol is for tcp and http tunnels: datagrams carry no header");
 		return 2;
 	}
 	if (a->kind == PROTO_KIND_HTTP && a->name) {
@@ -240,6 +256,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	}
 	c->token = token;
 	c->kind = a->kind;
+	c->proxy = a->proxy;
 	c->name = a->kind == PROTO_KIND_HTTP ? a->hostname : a->name;
 	c->session_file = a->session_file;
 	c->remote_port = (uint16_t)a->remote_port;

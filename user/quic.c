@@ -95,6 +95,7 @@ struct quic_stream {
 	/* to TCP: bytes received, not yet written to the socket */
 	struct chunkq rq;
 	uint64_t rq_len;
+	uint64_t rq_local; /* bytes at the head of rq that the peer did not send */
 	uint64_t created_ns;
 	uint64_t first_byte_ns;
 	uint64_t first_rx_ns; /* first stream byte from the peer on a bridged stream */
@@ -1178,6 +1179,13 @@ static void stream_flush_tcp(struct quic_stream *s)
 		}
 	}
 	s->rq_len -= written;
+	if (s->rq_local) {
+		/* our own prefix: it took no flow-control credit, so it gives none back */
+		uint64_t own = written < s->rq_local ? written : s->rq_local;
+
+		s->rq_local -= own;
+		written -= own;
+	}
 	if (written && !s->quic_closed) {
 		ngtcp2_conn_extend_max_stream_offset(c->conn, s->id, written);
 		ngtcp2_conn_extend_max_offset(c->conn, written);
@@ -1252,6 +1260,20 @@ int quic_stream_attach_tcp(struct quic_stream *s, int fd, bool connecting)
 		if (s->rq.head || s->rfin)
 			stream_flushq_add(s);
 	}
+	return 0;
+}
+
+int quic_stream_tcp_prefix(struct quic_stream *s, const void *data, size_t len)
+{
+	int err;
+
+	if (s->fd < 0 || s->rq.head)
+		return -EINVAL;
+	err = chunkq_append(s->c->ep, &s->rq, data, len);
+	if (err)
+		return err;
+	s->rq_len += len;
+	s->rq_local += len;
 	return 0;
 }
 

@@ -215,6 +215,15 @@ int quic_stream_write(struct quic_stream *s, const void *data, size_t len, bool 
  */
 int quic_stream_attach_tcp(struct quic_stream *s, int fd, bool connecting);
 
+/*
+ * Queue @len bytes of our own (a PROXY protocol header) for the TCP socket
+ * just bridged to @s, ahead of everything the peer sends; they take no
+ * flow-control credit. Call right after quic_stream_attach_tcp(), before
+ * the stream's data callback returns. Returns 0, -EINVAL (no socket, or
+ * peer bytes already queued) or -ENOMEM.
+ */
+int quic_stream_tcp_prefix(struct quic_stream *s, const void *data, size_t len);
+
 /* Reset @s both ways with @code; a bridged socket is reset too. */
 void quic_stream_reset(struct quic_stream *s, uint64_t code);
 
