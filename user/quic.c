@@ -167,6 +167,8 @@ struct quic_conn {
 	unsigned int counted_hs : 1; /* in ep->handshaking */
 	unsigned int in_read : 1;    /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
 	unsigned int sq_over : 1;    /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
+	unsigned int waiting : 1;    /* client: data to send, none in flight: probing */
+	uint32_t nblocked;	     /* streams waiting for flow control credit */
 	uint64_t sq_total;	     /* bytes in the send buffers of all streams */
 	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
 	unsigned int dgq_len;
@@ -627,6 +629,7 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 			if (nwrite < 0) {
 				switch (nwrite) {
 				case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+					c->nblocked += !s->blocked;
 					s->blocked = 1;
 					sendq_pop(c);
 					continue;
@@ -711,6 +714,34 @@ static void conn_update_timer(struct quic_conn *c)
 	event_add(c->timer, &tv);
 }
 
+/*
+ * An agent with data to send, none of it in flight, waits on the edge for
+ * flow control credit; if that credit went to a NAT mapping that just died,
+ * nothing but the agent's next packet can show the edge the new one. So while
+ * it waits it pings every two PTOs (at least 200 ms) instead of every third
+ * of the idle timeout; the edge's answer on the new path then acknowledges
+ * packets sent after the lost credit, which declares it lost and resends it.
+ */
+static void conn_probe_when_waiting(struct quic_conn *c, const ngtcp2_conn_info *ci)
+{
+	bool waiting = !c->ep->cfg.server && !ci->bytes_in_flight && c->handshake_done &&
+		       (c->nblocked || c->sendq_head);
+	uint64_t t;
+
+	if (waiting == c->waiting)
+		return;
+	c->waiting = waiting;
+	if (!waiting) {
+		conn_keep_alive(c);
+		return;
+	}
+	t = 2 * ngtcp2_conn_get_pto(c->conn);
+	if (t < 200 * NGTCP2_MILLISECONDS)
+		t = 200 * NGTCP2_MILLISECONDS;
+	if (t < c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS / 3)
+		ngtcp2_conn_set_keep_alive_timeout(c->conn, t);
+}
+
 static void conn_write(struct quic_conn *c)
 {
 	ngtcp2_conn_info ci;
@@ -733,6 +764,7 @@ static void conn_write(struct quic_conn *c)
 	ngtcp2_conn_get_conn_info(c->conn, &ci);
 	c->stats.srtt_ns = ci.smoothed_rtt;
 	c->stats.latest_rtt_ns = ci.latest_rtt;
+	conn_probe_when_waiting(c, &ci);
 	conn_update_timer(c);
 }
 
@@ -832,6 +864,7 @@ static void stream_destroy(struct quic_stream *s)
 	if (s->fd >= 0)
 		stream_tcp_close(s, true);
 	s->c->sq_total -= s->sq_end - s->sq_base;
+	s->c->nblocked -= s->blocked;
 	chunkq_free(ep, &s->sq);
 	chunkq_free(ep, &s->rq);
 	stream_unlink(s);
@@ -1496,6 +1529,7 @@ static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t stream_id, uint6
 	(void)user_data;
 	if (s && s->blocked) {
 		s->blocked = 0;
+		s->c->nblocked--;
 		sendq_push(s);
 	}
 	return 0;
@@ -1851,10 +1885,8 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
  * dead mapping, so the agent's next packet is the only thing that can tell
  * the edge where it is now, and an agent waiting for flow control credit or
  * just idle sends nothing else.
- * TODO(#9): the stream still waits for the edge's next PTO probe to resend
- * the credit that went to the dead mapping (backed off by then: 1-5 s of
- * stall in 100 MiB transfers with a 6 s idle timeout); a blocked agent with
- * nothing in flight could probe sooner, and the edge could resend on migration.
+ * A waiting agent pings sooner still (conn_probe_when_waiting). An idle one
+ * is found at its next keep-alive: new public connections wait until then.
  */
 static void conn_keep_alive(struct quic_conn *c)
 {
