@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * edge_limits.c - limit names and parsing, the per-source connection count,
- * and dead public peers (keepalive, TCP_USER_TIMEOUT).
+ * and keepalive for idle public peers.
  */
 #include "edge_limits.h"
 #include "log.h"
@@ -181,17 +181,18 @@ void edge_src_put(struct edge_src *s, const struct pktio_addr *a)
 void edge_limits_tcp_dead_peer(int fd, unsigned int secs)
 {
 	int one = 1, idle, intvl, cnt = 3;
-	unsigned int user_ms;
 
 	if (!secs)
 		return;
 	idle = secs / 2 ? (int)(secs / 2) : 1;
 	intvl = secs / 6 ? (int)(secs / 6) : 1;
-	user_ms = secs * 1000;
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	/* also ends keepalive early once @secs pass without an answer */
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+	/* No TCP_USER_TIMEOUT: Linux aborts a connection whose window stays
+	 * closed that long even when the peer answers every probe, so a client
+	 * that pauses its reading would be cut. The QUIC engine's sweep
+	 * (quic_ep_config.tcp_peer_timeout_ms) handles peers gone with data
+	 * outstanding, where keepalive does not run. */
 }

@@ -9,8 +9,9 @@
  * /metrics (beam_limit_hits_total{limit=...}) and logged, rate-limited.
  *
  * A public client that vanishes without a FIN leaves an established TCP
- * connection, a stream and buffers behind; keepalive and TCP_USER_TIMEOUT
- * bound that to the idle timeout.
+ * connection, a stream and buffers behind; keepalive (idle sockets) and the
+ * QUIC engine's sweep of silent peers with data outstanding bound that to
+ * about the idle timeout. A client that merely pauses its reading is kept.
  */
 #ifndef BEAM_EDGE_LIMITS_H
 #define BEAM_EDGE_LIMITS_H
@@ -62,8 +63,8 @@ void edge_src_put(struct edge_src *s, const struct pktio_addr *a);
 
 /*
  * Make the kernel give up on @fd's peer after about @secs seconds without
- * an answer: keepalive from @secs / 2 of silence, probes every @secs / 6,
- * three of them, and unacknowledged data for at most @secs. 0 leaves the
+ * an answer while nothing is outstanding: keepalive from @secs / 2 of
+ * silence, probes every @secs / 6, three of them. 0 leaves the
  * socket alone. Failures are ignored (the socket still works, only slower
  * to notice a dead peer).
  */

@@ -114,7 +114,9 @@ struct quic_stream {
 	unsigned int dead : 1;
 	unsigned int in_sendq : 1;
 	unsigned int in_flushq : 1;
-	unsigned int blocked : 1; /* flow control: wait for extend_max_stream_data */
+	unsigned int blocked : 1;     /* flow control: wait for extend_max_stream_data */
+	unsigned int tcp_sent : 1;    /* wrote to the socket since the last sweep saw it idle */
+	unsigned int tcp_suspect : 1; /* the last sweep found the peer silent */
 	struct quic_stream *sendq_next;
 	struct quic_stream *flushq_next;
 	struct quic_stream *dead_next;
@@ -191,6 +193,7 @@ struct quic_ep {
 	struct pktio *io;
 	struct event *rev;
 	struct event *wev;
+	struct event *tcp_sweep; /* dead TCP peers, see ep_tcp_sweep_cb */
 	struct quic_ep_config cfg;
 	struct quic_handlers h;
 	void *arg;
@@ -1196,6 +1199,7 @@ static void stream_flush_tcp(struct quic_stream *s)
 			return;
 		}
 		written += (uint64_t)w;
+		s->tcp_sent = 1;
 		while (w > 0) {
 			k = s->rq.head;
 			size_t avail = k->len - k->off;
@@ -2343,6 +2347,76 @@ static void ep_write_cb(evutil_socket_t fd, short what, void *arg)
 	event_del(ep->wev);
 }
 
+/* ---- streams: dead TCP peers ------------------------------------------ */
+
+/*
+ * Whether @s's TCP peer went silent: the kernel has been probing it (zero
+ * window probes) or sending again (retransmission timeouts) and nothing was
+ * acknowledged for @timeout_ms. A peer that only stopped reading answers each
+ * window probe, which takes tcpi_probes back to 0 however long it pauses.
+ * TCP_USER_TIMEOUT cannot tell the two apart: Linux aborts a connection whose
+ * window stays closed that long even when every probe is answered.
+ */
+static bool stream_tcp_silent(struct quic_stream *s, uint32_t timeout_ms, bool *idle)
+{
+	socklen_t len = sizeof(struct tcp_info);
+	struct tcp_info ti;
+
+	*idle = false;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return false;
+	*idle = !ti.tcpi_unacked && !s->writing;
+	return (ti.tcpi_probes || ti.tcpi_retransmits) && ti.tcpi_last_ack_recv >= timeout_ms;
+}
+
+/*
+ * Every quarter of cfg.tcp_peer_timeout_ms: reset the streams whose TCP peer
+ * has data outstanding and was silent at two sweeps in a row (one probe in
+ * flight to a live peer is not enough). Idle sockets are keepalive's job;
+ * a socket is looked at only after bytes were written to it.
+ */
+static void ep_tcp_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint32_t timeout_ms;
+	struct quic_ep *ep = arg;
+	struct quic_conn *c, *cn;
+
+	(void)fd;
+	(void)what;
+	timeout_ms = ep->cfg.tcp_peer_timeout_ms;
+	for (c = ep->conns; c; c = cn) {
+		struct quic_stream *s, *sn;
+		bool hit = false;
+
+		cn = c->next;
+		for (s = c->streams; s; s = sn) {
+			bool idle;
+
+			sn = s->all_next;
+			if (s->fd < 0 || s->connecting || (!s->tcp_sent && !s->writing))
+				continue;
+			if (!stream_tcp_silent(s, timeout_ms, &idle)) {
+				s->tcp_suspect = 0;
+				if (idle)
+					s->tcp_sent = 0;
+				continue;
+			}
+			if (!s->tcp_suspect) {
+				s->tcp_suspect = 1;
+				continue;
+			}
+			pr_info_rl(
+				"stream %lld: TCP peer acknowledged nothing for %u ms: resetting it",
+				(long long)s->id, timeout_ms);
+			stream_abort(s, PROTO_ERR_TCP_RESET);
+			hit = true;
+		}
+		if (hit)
+			conn_after_io(c);
+	}
+}
+
 /* ---- endpoint: setup -------------------------------------------------- */
 
 int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
@@ -2392,6 +2466,17 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 		return -ENOMEM;
 	}
 	event_add(ep->rev, NULL);
+	if (ep->cfg.tcp_peer_timeout_ms) {
+		uint32_t period = ep->cfg.tcp_peer_timeout_ms / 4;
+		struct timeval tv = {.tv_sec = period / 1000, .tv_usec = (period % 1000) * 1000};
+
+		ep->tcp_sweep = event_new(base, -1, EV_PERSIST, ep_tcp_sweep_cb, ep);
+		if (!ep->tcp_sweep) {
+			quic_ep_free(ep, 0);
+			return -ENOMEM;
+		}
+		event_add(ep->tcp_sweep, &tv);
+	}
 	*out = ep;
 	return 0;
 }
@@ -2440,6 +2525,8 @@ void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
 		event_free(ep->rev);
 	if (ep->wev)
 		event_free(ep->wev);
+	if (ep->tcp_sweep)
+		event_free(ep->tcp_sweep);
 	if (ep->io)
 		ep->io->ops->free(ep->io);
 	free(ep->cids);

@@ -107,6 +107,10 @@ struct quic_ep_config {
 	uint64_t conn_window_max;   /* (0: 64 MiB) */
 	uint64_t sendbuf_max;	    /* bytes read from TCP not yet acked (0: 4 MiB) */
 	bool datagrams;		    /* accept DATAGRAM frames (max_datagram_frame_size) */
+	/* Reset a stream whose TCP peer acknowledged nothing this long while it
+	 * had bytes outstanding (probes or retransmissions unanswered); a peer
+	 * that only stopped reading is kept. 0: never. */
+	uint32_t tcp_peer_timeout_ms;
 	/* Server: BEAM_HIST__MAX histograms (the mmapped `latency` map) the engine
 	 * records handshake, time-to-first-byte, stream lifetime and XDP-to-user
 	 * samples into; NULL records nothing. Outlives the endpoint. */

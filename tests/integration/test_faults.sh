@@ -4,7 +4,8 @@
 # test_faults.sh - the tunnel survives faults: 100 MiB under 1% loss and
 # reordering on both ends of the edge-agent link, the agent SIGKILLed
 # mid-transfer, beamd restarted under a live XDP program, a stalled local
-# service, a public client vanishing without a FIN, and a NAT rebinding of
+# service, a public client vanishing without a FIN, one pausing its reads
+# for twice the idle timeout, and a NAT rebinding of
 # the agent mid-transfer. Each logs its numbers; 5% and 20% loss and repeated
 # rebindings are in tests/stress/.
 source "$(dirname "$0")/lib.sh"
@@ -124,6 +125,22 @@ test_fault_client_vanishes() {
 	kill "$(tun_pid agent-v)" "$(tun_pid zero-svc2)"
 }
 
+test_fault_client_pauses() {
+	local out
+
+	fault_file 32
+	fault_file_service agent-p 9107
+	# a reader that stops for twice the idle timeout is alive: its window
+	# probes are answered, and it gets every byte after the pause
+	out=$(t_ns "$CLI" timeout $((4 * IDLE + 60)) $FAULT_SVC pause-read "$EDGE_PUB" "$PUB_PORT" \
+		$((4 << 20)) $((2 * IDLE + 2)))
+	t_log "paused reader: $out"
+	[[ $out == "eof $((32 << 20)) $F_SHA" ]] ||
+		t_fail "a client paused for $((2 * IDLE + 2)) s lost its download: $out (want eof $((32 << 20)))"
+	fault_row "client paused" 1 $((32 << 20)) 0 "-"
+	kill "$(tun_pid agent-p)" "$(tun_pid agent-p-svc)"
+}
+
 test_fault_nat_rebinding() {
 	fault_nat_rebind agent-n 9106
 }
@@ -133,5 +150,6 @@ tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at
 tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
 tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
+tun_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
 tun_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
 t_done

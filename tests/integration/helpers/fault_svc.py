@@ -14,6 +14,8 @@
                                           "reset", one more that must be refused, then
                                           the N checked again; print "ok", then hold them
   fault_svc.py stall-hold HOST PORT       open a stalled connection, fill it, hold it
+  fault_svc.py pause-read HOST PORT N S   read N bytes, stop reading for S seconds, read to
+                                          EOF; print "eof BYTES SHA256" or "reset BYTES"
 """
 import hashlib
 import os
@@ -97,6 +99,28 @@ def hold(host, port):
     while True:
         a.recv(4096)  # slowly: the sender side stays busy
         time.sleep(0.05)
+
+
+def pause_read(host, port, first, pause):
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # the window closes soon
+    c.connect((host, port))
+    h = hashlib.sha256()
+    n = 0
+    paused = False
+    try:
+        while True:
+            if not paused and n >= first:
+                time.sleep(pause)
+                paused = True
+            d = c.recv(1 << 16)
+            if not d:
+                print("eof %d %s" % (n, h.hexdigest()))
+                return
+            h.update(d)
+            n += len(d)
+    except ConnectionResetError:
+        print("reset %d" % n)
 
 
 def read_until_close(host, port):
@@ -183,6 +207,8 @@ if __name__ == "__main__":
         read_until_close(args[0], int(args[1]))
     elif cmd == "conns":
         conns(args[0], int(args[1]), int(args[2]), args[3])
+    elif cmd == "pause-read":
+        pause_read(args[0], int(args[1]), int(args[2]), float(args[3]))
     elif cmd == "stall-hold":
         stall_hold(args[0], int(args[1]))
     else:
