@@ -285,11 +285,15 @@ static bool health_cb(void *ctx, const char **why)
 	return false;
 }
 
-/* --user: the pins beamd reads stay 0700, owned by the user; then root goes. */
+/*
+ * --user: every pin beamd needs is open by now (maps, xsks, the XDP counters
+ * of /metrics), so the pins stay root's, 0700 and 0600. Only beamd's own pin
+ * directory (maps of its own, when no XDP program is attached) goes to the
+ * user, so that it can remove its pins at exit.
+ */
 static int drop_privileges(const struct args *args, const struct daemon_maps *maps,
-			   const char *pin_root)
+			   struct edge_stats_pub *pub)
 {
-	char dir[PATH_MAX];
 	uid_t uid;
 	gid_t gid;
 	int err;
@@ -299,17 +303,16 @@ static int drop_privileges(const struct args *args, const struct daemon_maps *ma
 	err = privdrop_lookup(args->user, &uid, &gid);
 	if (err)
 		return err;
-	err = privdrop_chown_dir(pin_root, uid, gid);
-	if (!err && maps->ifname[0] &&
-	    !xdp_loader_pin_dir(dir, sizeof(dir), pin_root, maps->ifname))
-		err = privdrop_chown_dir(dir, uid, gid);
-	if (!err && maps->own_dir[0])
-		err = privdrop_chown_dir(maps->own_dir, uid, gid);
-	if (!err && args->xdp_ifname &&
-	    !xdp_loader_pin_dir(dir, sizeof(dir), pin_root, args->xdp_ifname))
-		err = privdrop_chown_dir(dir, uid, gid);
-	if (err)
+	if (maps->own_dir[0] && chown(maps->own_dir, uid, gid)) {
+		err = -errno;
+		pr_err("failed to give '%s' to uid %u: %s", maps->own_dir, (unsigned int)uid,
+		       strerror(-err));
 		return err;
+	}
+	err = edge_stats_pub_hold_xdp(pub);
+	if (err)
+		pr_warn("failed to list the pins in '%s' for /metrics: %s",
+			xdp_loader_pin_root(args->pin_root), strerror(-err));
 	err = privdrop_to(uid, gid);
 	if (err)
 		return err;
@@ -318,9 +321,9 @@ static int drop_privileges(const struct args *args, const struct daemon_maps *ma
 	return 0;
 }
 
-/* Maps, the hand-over of counts and the /metrics endpoint. */
-static int observe_start(const struct args *args, struct edge_config *ec, struct daemon_maps *maps,
-			 unsigned int nworkers, struct metrics_server **ms)
+/* Maps and the hand-over of counts to the metrics thread. */
+static int observe_open(const struct args *args, struct edge_config *ec, struct daemon_maps *maps,
+			unsigned int nworkers)
 {
 	const char *pin_root = xdp_loader_pin_root(args->pin_root);
 	uint16_t port = ntohs(ec->listen.sa.sa_family == AF_INET6 ? ec->listen.in6.sin6_port
@@ -336,11 +339,17 @@ static int observe_start(const struct args *args, struct edge_config *ec, struct
 			return err;
 		ec->maps = maps;
 	}
-	err = edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root, nworkers);
-	if (err)
-		return err;
-	/* before the metrics thread starts: capabilities belong to threads */
-	err = drop_privileges(args, maps, pin_root);
+	return edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root, nworkers);
+}
+
+/* Give up root, then serve /metrics: capabilities belong to threads, and the
+ * metrics thread must start with the reduced set. */
+static int observe_serve(const struct args *args, struct edge_config *ec,
+			 const struct daemon_maps *maps, struct metrics_server **ms)
+{
+	int err;
+
+	err = drop_privileges(args, maps, ec->pub);
 	if (err)
 		return err;
 	if (!args->metrics)
@@ -493,7 +502,7 @@ static int run(const struct args *args, struct edge_config *ec)
 			n);
 		n = 1;
 	}
-	err = observe_start(&a, ec, &maps, n, &ms);
+	err = observe_open(&a, ec, &maps, n);
 	if (err)
 		goto err_observe;
 	err = edge_hub_new(&hub, n);
@@ -508,6 +517,10 @@ static int run(const struct args *args, struct edge_config *ec)
 			goto err_workers;
 	}
 	workers_steer(ws, n, &rp);
+	/* the workers opened their sockets and pins as root: now the drop */
+	err = observe_serve(&a, ec, &maps, &ms);
+	if (err)
+		goto err_workers;
 	base = runloop_base_new();
 	if (!base)
 		goto err_workers;

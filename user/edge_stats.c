@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "xdp_loader.h"
 #include "xdp_stats.h"
 
@@ -22,9 +24,22 @@ struct pub_slot {
 	uint64_t published_ns;	 /* CLOCK_MONOTONIC of the last publish, under @lock */
 };
 
+/* The maps of one interface, opened before beamd gave up root. */
+struct held_iface {
+	char ifname[IF_NAMESIZE];
+	int stats;
+	int flows;
+	unsigned int flows_max;
+};
+
+#define HELD_IFACES_MAX 32
+
 struct edge_stats_pub {
 	const struct beam_hist *latency;
 	const char *pin_root;
+	struct held_iface held[HELD_IFACES_MAX];
+	unsigned int nheld;
+	bool holding; /* render from @held, not from the pins */
 	unsigned int nworkers;
 	struct pub_slot slot[];
 };
@@ -57,12 +72,49 @@ int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *late
 	return 0;
 }
 
+static int hold_cb(const char *ifname, void *arg)
+{
+	struct edge_stats_pub *p = arg;
+	struct held_iface *h;
+	struct xdp_maps m;
+
+	if (p->nheld >= HELD_IFACES_MAX) {
+		pr_warn("/metrics shows the XDP counters of %d interfaces at most: '%s' left out",
+			HELD_IFACES_MAX, ifname);
+		return 0;
+	}
+	if (xdp_maps_open_pinned(&m, p->pin_root, ifname))
+		return 0;
+	h = &p->held[p->nheld++];
+	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
+	h->stats = m.stats;
+	h->flows = m.flows;
+	h->flows_max = xdp_map_max_entries(m.flows);
+	m.stats = -1;
+	m.flows = -1;
+	xdp_maps_close(&m);
+	return 0;
+}
+
+int edge_stats_pub_hold_xdp(struct edge_stats_pub *p)
+{
+	int err;
+
+	err = xdp_loader_for_each_pinned(p->pin_root, hold_cb, p);
+	p->holding = true;
+	return err;
+}
+
 void edge_stats_pub_free(struct edge_stats_pub *p)
 {
 	unsigned int i;
 
 	if (!p)
 		return;
+	for (i = 0; i < p->nheld; i++) {
+		close(p->held[i].stats);
+		close(p->held[i].flows);
+	}
 	for (i = 0; i < p->nworkers; i++)
 		pthread_mutex_destroy(&p->slot[i].lock);
 	free(p);
@@ -386,20 +438,55 @@ static int xdp_iface_cb(const char *ifname, void *arg)
 	return 0;
 }
 
-static void render_xdp(struct prom_buf *out, const char *pin_root)
+/* The interfaces held before the privilege drop; the pins are root's. */
+static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p, int pass)
 {
-	struct xdp_ctx x = {.out = out, .pin_root = pin_root};
+	struct beam_counter reasons[BEAM_REASON__MAX];
+	char labels[PROM_LABELS_MAX];
+	unsigned int i, r, flows;
 
-	prom_family(out, "beam_xdp_packets_total", PROM_COUNTER,
-		    "Packets seen by beam's XDP program, by verdict and reason.");
-	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
-	x.pass = 1;
-	prom_family(out, "beam_xdp_bytes_total", PROM_COUNTER,
-		    "Bytes seen by beam's XDP program, by verdict and reason.");
-	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
-	x.pass = 2;
-	prom_family(out, "beam_flows_active", PROM_GAUGE, "Entries in the XDP flows map.");
-	xdp_loader_for_each_pinned(pin_root, xdp_iface_cb, &x);
+	for (i = 0; i < p->nheld; i++) {
+		const struct held_iface *h = &p->held[i];
+
+		prom_labels(labels, sizeof(labels), "iface", h->ifname, NULL);
+		if (pass == 2) {
+			flows = 0;
+			xdp_map_count(h->flows, h->flows_max, &flows);
+			prom_sample_u64(out, "beam_flows_active", labels, flows);
+			continue;
+		}
+		if (xdp_stats_read(h->stats, reasons))
+			continue;
+		for (r = 0; r < BEAM_REASON__MAX; r++) {
+			prom_labels(labels, sizeof(labels), "iface", h->ifname, "verdict",
+				    xdp_stats_verdict_name(beam_reason_verdict(r)), "reason",
+				    xdp_stats_reason_name(r), NULL);
+			prom_sample_u64(out,
+					pass ? "beam_xdp_bytes_total" : "beam_xdp_packets_total",
+					labels, pass ? reasons[r].bytes : reasons[r].packets);
+		}
+	}
+}
+
+static void render_xdp(struct prom_buf *out, const struct edge_stats_pub *p)
+{
+	static const char *const family[3][2] = {
+		{"beam_xdp_packets_total",
+		 "Packets seen by beam's XDP program, by verdict and reason."},
+		{"beam_xdp_bytes_total",
+		 "Bytes seen by beam's XDP program, by verdict and reason."},
+		{"beam_flows_active", "Entries in the XDP flows map."},
+	};
+	struct xdp_ctx x = {.out = out, .pin_root = p->pin_root};
+
+	for (x.pass = 0; x.pass < 3; x.pass++) {
+		prom_family(out, family[x.pass][0], x.pass < 2 ? PROM_COUNTER : PROM_GAUGE,
+			    family[x.pass][1]);
+		if (p->holding)
+			render_xdp_held(out, p, x.pass);
+		else
+			xdp_loader_for_each_pinned(p->pin_root, xdp_iface_cb, &x);
+	}
 }
 
 /* What /metrics shows of each worker, to see how the load spreads. */
@@ -481,7 +568,7 @@ void edge_stats_collect(struct prom_buf *out, void *arg)
 	render_udp(out, s);
 	render_http(out, s);
 	render_histograms(out, p->latency);
-	render_xdp(out, p->pin_root);
+	render_xdp(out, p);
 	free(w);
 	free(s);
 }

@@ -107,6 +107,15 @@ int edge_stats_pub_new(struct edge_stats_pub **out, const struct beam_hist *late
 		       const char *pin_root, unsigned int nworkers);
 void edge_stats_pub_free(struct edge_stats_pub *p);
 
+/*
+ * Open the stats and flows maps of every interface pinned under the pin root
+ * now, keep them, and from then on render the XDP counters from these only.
+ * For beamd --user: the pins stay root's 0600, so after the drop they cannot
+ * be opened again; an interface attached later is not shown until a restart.
+ * Returns 0 or the -errno of listing the pin root.
+ */
+int edge_stats_pub_hold_xdp(struct edge_stats_pub *p);
+
 /* Worker @worker: make @s its share of what the next scrape shows. */
 void edge_stats_publish(struct edge_stats_pub *p, unsigned int worker, const struct edge_stats *s);
 

@@ -7,9 +7,7 @@
 #include "privdrop.h"
 #include "log.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -57,36 +55,6 @@ int privdrop_lookup(const char *user, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-int privdrop_chown_dir(const char *dir, uid_t uid, gid_t gid)
-{
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	if (fchown(dirfd(d), uid, gid)) {
-		err = -errno;
-		pr_err("failed to give '%s' to uid %u: %s", dir, (unsigned int)uid,
-		       strerror(errno));
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW)) {
-			err = -errno;
-			pr_err("failed to give '%s/%s' to uid %u: %s", dir, de->d_name,
-			       (unsigned int)uid, strerror(errno));
-			goto out;
-		}
-	}
-out:
-	closedir(d);
-	return err;
-}
-
 static int capset_kept(void)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
@@ -124,9 +92,14 @@ int privdrop_to(uid_t uid, gid_t gid)
 		pr_err("failed to switch to uid %u: not running as root", (unsigned int)uid);
 		return -EPERM;
 	}
-	/* AF_XDP charges its UMEM to RLIMIT_MEMLOCK once CAP_IPC_LOCK is gone */
+	/*
+	 * AF_XDP charges a UMEM to RLIMIT_MEMLOCK once CAP_IPC_LOCK is gone, but
+	 * beamd makes its sockets before the drop and BPF maps are charged to
+	 * the memory cgroup: lifting the limit is a spare, its failure (no
+	 * CAP_SYS_RESOURCE, as in some containers) harms nothing.
+	 */
 	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
-		pr_warn("failed to lift RLIMIT_MEMLOCK: %s", strerror(errno));
+		pr_debug("RLIMIT_MEMLOCK stays as it is: %s", strerror(errno));
 	/* the bounding set needs CAP_SETPCAP, so it goes while we are root */
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++) {
 		if (is_kept(cap))

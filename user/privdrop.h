@@ -23,15 +23,8 @@
 int privdrop_lookup(const char *user, uid_t *uid, gid_t *gid);
 
 /*
- * Give @dir and the entries directly in it to @uid:@gid, modes unchanged
- * (BPF pin directories stay 0700: root and the daemon's user only). A missing
- * @dir is fine. Returns 0 or -errno after a message.
- */
-int privdrop_chown_dir(const char *dir, uid_t uid, gid_t gid);
-
-/*
  * Become @uid:@gid with only the capabilities above (no supplementary
- * groups), lift RLIMIT_MEMLOCK for AF_XDP first. Must run as root, before
+ * groups); RLIMIT_MEMLOCK is lifted when root may (a failure is no error). Must run as root, before
  * any thread exists. Returns 0 or -errno after a message; on failure the
  * caller must exit, the process may be half-changed.
  */

@@ -798,7 +798,7 @@ int xdp_loader_detach(const char *ifname, const char *pin_root)
 
 /* ---- status ---- */
 
-static unsigned int max_entries(int fd)
+unsigned int xdp_map_max_entries(int fd)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -847,10 +847,10 @@ int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_statu
 
 	if (bpf_map_lookup_elem(m.config, &zero, &st->config))
 		pr_warn("failed to read the config of '%s': %s", ifname, strerror(errno));
-	st->flows_max = max_entries(m.flows);
-	st->conns_max = max_entries(m.conns);
-	st->rate_max = max_entries(m.rate);
-	st->xsks_max = max_entries(m.xsks);
+	st->flows_max = xdp_map_max_entries(m.flows);
+	st->conns_max = xdp_map_max_entries(m.conns);
+	st->rate_max = xdp_map_max_entries(m.rate);
+	st->xsks_max = xdp_map_max_entries(m.xsks);
 	xdp_map_count(m.flows, st->flows_max, &st->flows);
 	xdp_map_count(m.conns, st->conns_max, &st->conns);
 	xdp_map_count(m.rate, st->rate_max, &st->rate);

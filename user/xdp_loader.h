@@ -180,6 +180,9 @@ int xdp_maps_open_pinned(struct xdp_maps *m, const char *pin_root, const char *i
  */
 int xdp_maps_create(struct xdp_maps *m);
 
+/* max_entries of the map behind @fd, 0 when it cannot be read. */
+unsigned int xdp_map_max_entries(int fd);
+
 /* Close every open fd of @m and set it to -1. Accepts NULL. */
 void xdp_maps_close(struct xdp_maps *m);
 

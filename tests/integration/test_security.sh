@@ -38,6 +38,26 @@ tunnels_in_metrics() {
 	grep -q '^beam_tunnels_active{kind="tcp"} 1' "$T_DIR/metrics.txt"
 }
 
+# every pin dir 0700 and every pin 0600, all root's (beamd --user must not chown them)
+pins_still_root() {
+	local f m
+
+	for f in "$BEAM_PIN_ROOT" "$BEAM_PIN_ROOT"/*/ "$BEAM_PIN_ROOT"/*/*; do
+		[[ -e $f ]] || continue
+		m=$(stat -c '%a %u' "$f")
+		if [[ -d $f ]]; then
+			# beamd's own directory (maps of its own) is the only one it may own
+			[[ $m == "700 0" || ($f == */beamd-* && $m == "700 65534") ]] || {
+				t_log "$f: $m"
+				return 1
+			}
+		elif [[ $m != "600 0" ]]; then
+			t_log "$f: $m"
+			return 1
+		fi
+	done
+}
+
 proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status"; }
 
 test_beamd_drops_root_and_keeps_four_capabilities()
@@ -70,9 +90,34 @@ test_beamd_drops_root_and_keeps_four_capabilities()
 	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
 	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="pass",reason="to_socket"} [1-9]' \
 		"$T_DIR/metrics.txt" || t_fail "no XDP counters in /metrics after the drop"
-	# the pins stayed 0700, now owned by the daemon's user
-	[[ $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1") == "700 65534" ]] ||
-		t_fail "pin dir is $(stat -c '%a %u' "$BEAM_PIN_ROOT/eth1")"
+	pins_still_root || t_fail "beamd --user changed the pins"
+	# scrapes after the drop read maps opened before it: no error per scrape
+	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >/dev/null
+	! grep -v ': debug: ' "$T_DIR/edge.log" | grep -E 'Permission denied|RLIMIT_MEMLOCK|error:' ||
+		t_fail "beamd --user logged errors"
+	kill "$(tun_pid agent)" "$pid"
+	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
+}
+
+# AF_XDP too: the xsks pin is opened before the drop, the program stays attached
+test_user_with_xdp_keeps_pins_root()
+{
+	local pid got
+
+	id nobody >/dev/null 2>&1 || t_skip "no user 'nobody'"
+	stop_edge
+	TUN_XDP=1 tun_edge --user nobody --metrics "$METRICS" || t_fail "beamd --user --xdp did not start"
+	pid=$(tun_pid edge)
+	grep -q 'XDP mode on' "$T_DIR/edge.log" || t_fail "no AF_XDP: $(grep -i xdp "$T_DIR/edge.log")"
+	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
+	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
+	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="redirect",reason="to_xsk"} [1-9]' \
+		"$T_DIR/metrics.txt" || t_fail "nothing went through AF_XDP after the drop"
+	pins_still_root || t_fail "beamd --user --xdp changed the pins"
+	! grep -v ': debug: ' "$T_DIR/edge.log" | grep -E 'Permission denied|RLIMIT_MEMLOCK|error:' ||
+		t_fail "beamd --user --xdp logged errors"
 	kill "$(tun_pid agent)" "$pid"
 	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
 }
@@ -169,6 +214,7 @@ test_agent_refuses_wrong_pin()
 }
 
 t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, threads, tunnel and metrics still work"
+t_test test_user_with_xdp_keeps_pins_root "--user --xdp: AF_XDP works, pins stay root 0600, no errors"
 t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
 t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
 t_test test_pins_are_root_only "pin directories 0700, pins 0600, closed to other users"
