@@ -149,3 +149,32 @@ fault_nat_rebind() {
 	fault_row "NAT rebinding" 1 "$F_BYTES" $(((100 << 20) - F_BYTES)) "${F_MS} ms transfer"
 	kill "$(tun_pid "$1")" "$(tun_pid "$1-svc")"
 }
+
+# fault_nat_rebind_idle NAME LOCALPORT: the NAT moves an idle agent's port;
+# then a public client fetches 8 MiB. The edge's first packets go to the dead
+# mapping: the agent's next keep-alive (a third of the idle timeout in force)
+# shows the edge the new port, and the fetch must complete on the same
+# connection. Sets F_MS (the fetch, stall included).
+fault_nat_rebind_idle() {
+	local aport
+
+	fault_file 8
+	fault_file_service "$1" "$2"
+	fault_download "$PUB_PORT" 30
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "download before the rebinding failed"
+	aport=$(t_ns "$AGENT" ss -Huanp | awk -v p="$(tun_pid "$1")" \
+		'$0 ~ "pid=" p "," { n = split($(NF - 2), a, ":"); print a[n]; exit }')
+	[[ -n $aport ]] || t_fail "could not find the agent's UDP port"
+	t_defer "nsenter --net=/run/netns/$AGENT $T_BUILD/tools/natrebind detach eth0 2>/dev/null"
+	t_ns "$AGENT" "$T_BUILD/tools/natrebind" attach eth0 --port 4433 --delta 2000 >/dev/null
+	fault_download "$PUB_PORT" 60
+	t_ns "$AGENT" "$T_BUILD/tools/natrebind" detach eth0
+	t_log "idle agent's port $aport rebound to $((aport + 2000)): 8 MiB fetched in $F_MS ms"
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 differs after the rebinding ($F_BYTES bytes)"
+	t_ns "$EDGE" beam-xdp flows eth1 | grep -q ":$((aport + 2000)) " ||
+		t_fail "no flow from port $((aport + 2000)) at the edge"
+	[[ $(grep -c 'tunnel up' "$T_DIR/$1.log") -eq 1 ]] ||
+		t_fail "the agent reconnected instead of migrating"
+	fault_row "NAT rebinding, idle agent" 1 $((2 * F_BYTES)) 0 "${F_MS} ms fetch"
+	kill "$(tun_pid "$1")" "$(tun_pid "$1-svc")"
+}

@@ -5,8 +5,8 @@
 # reordering on both ends of the edge-agent link, the agent SIGKILLed
 # mid-transfer, beamd restarted under a live XDP program, a stalled local
 # service, a public client vanishing without a FIN, one pausing its reads
-# for twice the idle timeout, and a NAT rebinding of
-# the agent mid-transfer. Each logs its numbers; 5% and 20% loss and repeated
+# for twice the idle timeout, and a NAT rebinding of the agent mid-transfer
+# and while idle. Each logs its numbers; 5% and 20% loss and repeated
 # rebindings are in tests/stress/.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
@@ -145,6 +145,10 @@ test_fault_nat_rebinding() {
 	fault_nat_rebind agent-n 9106
 }
 
+test_fault_nat_rebinding_idle() {
+	fault_nat_rebind_idle agent-i 9107
+}
+
 tun_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
 tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
 tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
@@ -152,4 +156,5 @@ tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
 tun_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
 tun_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
+tun_test test_fault_nat_rebinding_idle "idle agent's port rebound: next fetch migrates, SHA-256 equal"
 t_done
