@@ -562,8 +562,11 @@ err_observe:
 	return 1;
 }
 
+_Static_assert(TLS_RESET_SECRET_LEN == QUIC_RESET_SECRET_LEN, "one reset secret size");
+
 int main(int argc, char **argv)
 {
+	uint8_t reset_secret[TLS_RESET_SECRET_LEN];
 	struct edge_config ec = {0};
 	char fp[TLS_FP_STR_LEN];
 	struct tokens *tokens;
@@ -606,6 +609,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pr_info("certificate fingerprint %s", fp);
+	if (tls_reset_secret(args.key, reset_secret)) {
+		tls_ctx_free(tls);
+		tokens_free(tokens);
+		return 1;
+	}
+	ec.reset_secret = reset_secret;
 	ec.tokens = tokens;
 	ec.tls = tls;
 	ec.grace_s = args.grace_s;

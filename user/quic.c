@@ -202,7 +202,8 @@ struct quic_ep {
 	struct quic_conn *tx_blocked; /* not a list: any blocked conn re-arms wev */
 	struct cid_entry **cids;
 	uint64_t cid_seed;
-	uint8_t secret[STATIC_SECRET];
+	uint8_t secret[STATIC_SECRET];		     /* Retry tokens */
+	uint8_t reset_secret[QUIC_RESET_SECRET_LEN]; /* stateless reset tokens */
 	struct chunk *pool;
 	unsigned int pool_len;
 	uint64_t chunks_out;  /* chunks holding stream bytes now */
@@ -1570,8 +1571,8 @@ static int get_new_connection_id_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t 
 	(void)cidlen;
 	if (cid_make(ep, cid))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
-	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->secret, sizeof(ep->secret),
-							 cid))
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
+							 sizeof(ep->reset_secret), cid))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (ep->cfg.server && cid_add(ep, cid, c))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -2090,13 +2091,17 @@ static void ep_send_reset(struct quic_ep *ep, const struct pktio_pkt *in,
 	size_t out = len - 1; /* RFC 9000 10.3: smaller than what triggered it */
 	ngtcp2_ssize n;
 
-	if (len < 43 || !ep_stateless_ok(ep, QUIC_STATELESS_RESET))
+	/* The smallest reset is 1 + 5 unpredictable + 16 token bytes (RFC 9000
+	 * 10.3). An agent's PING is shorter than 43 bytes: answer it too, or an
+	 * agent of the beamd before a restart waits for its idle timeout. */
+	if (out < 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN ||
+	    !ep_stateless_ok(ep, QUIC_STATELESS_RESET))
 		return;
 	if (out > sizeof(buf))
 		out = sizeof(buf);
 	ngtcp2_cid_init(&dcid, vc->dcid, vc->dcidlen);
-	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->secret, sizeof(ep->secret),
-							 &dcid))
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
+							 sizeof(ep->reset_secret), &dcid))
 		return;
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return;
@@ -2210,8 +2215,8 @@ static void ep_accept(struct quic_ep *ep, const struct pktio_pkt *p, const uint8
 	}
 	tp.original_dcid_present = 1;
 	tp.stateless_reset_token_present = 1;
-	ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token, ep->secret,
-						     sizeof(ep->secret), &scid);
+	ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token, ep->reset_secret,
+						     sizeof(ep->reset_secret), &scid);
 	path_init(&path, &c->local, &c->peer);
 	rv = ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &path, hd.version, &cb, &st, &tp,
 				    NULL, c);
@@ -2461,10 +2466,14 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 	ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, ep_write_cb, ep);
 	if (!ep->cids || !ep->txbuf || !ep->rev || !ep->wev ||
 	    getrandom(ep->secret, sizeof(ep->secret), 0) != sizeof(ep->secret) ||
+	    getrandom(ep->reset_secret, sizeof(ep->reset_secret), 0) != sizeof(ep->reset_secret) ||
 	    getrandom(&ep->cid_seed, sizeof(ep->cid_seed), 0) != sizeof(ep->cid_seed)) {
 		quic_ep_free(ep, 0);
 		return -ENOMEM;
 	}
+	if (cfg->reset_secret)
+		memcpy(ep->reset_secret, cfg->reset_secret, sizeof(ep->reset_secret));
+	ep->cfg.reset_secret = NULL; /* the caller's memory */
 	event_add(ep->rev, NULL);
 	if (ep->cfg.tcp_peer_timeout_ms) {
 		uint32_t period = ep->cfg.tcp_peer_timeout_ms / 4;

@@ -86,6 +86,8 @@ struct quic_handlers {
 	void (*datagram_cb)(struct quic_conn *c, const uint8_t *data, size_t len, void *arg);
 };
 
+#define QUIC_RESET_SECRET_LEN 32
+
 struct quic_ep_config {
 	bool server;
 	uint8_t worker_id;	    /* octet 1 of every CID we issue */
@@ -111,6 +113,10 @@ struct quic_ep_config {
 	 * had bytes outstanding (probes or retransmissions unanswered); a peer
 	 * that only stopped reading is kept. 0: never. */
 	uint32_t tcp_peer_timeout_ms;
+	/* Server: QUIC_RESET_SECRET_LEN bytes the stateless reset tokens derive
+	 * from (copied). The same secret after a restart lets beamd reset the
+	 * connections of the beamd before it at once. NULL: random. */
+	const uint8_t *reset_secret;
 	/* Server: BEAM_HIST__MAX histograms (the mmapped `latency` map) the engine
 	 * records handshake, time-to-first-byte, stream lifetime and XDP-to-user
 	 * samples into; NULL records nothing. Outlives the endpoint. */

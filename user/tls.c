@@ -9,14 +9,20 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/random.h>
 
 #define TLS_CIPHERS "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256"
@@ -231,6 +237,66 @@ int tls_server_ctx_new(WOLFSSL_CTX **out, const char *cert_file, const char *key
 
 err_free:
 	wolfSSL_CTX_free(ctx);
+	return err;
+}
+
+#define RESET_KEY_MAX (1 << 20) /* a PEM key is a few KiB; refuse to read a huge file */
+
+int tls_reset_secret(const char *key_file, uint8_t out[TLS_RESET_SECRET_LEN])
+{
+	static const char label[] = "beam/1 stateless reset secret";
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, err;
+
+	if (!key_file) {
+		if (getrandom(out, TLS_RESET_SECRET_LEN, 0) != TLS_RESET_SECRET_LEN) {
+			pr_err("failed to make a stateless reset secret: %s", strerror(errno));
+			return -EIO;
+		}
+		return 0;
+	}
+	fd = open(key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("failed to read key '%s': %s", key_file, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > RESET_KEY_MAX) {
+		pr_err("failed to read key '%s': not a key file of 1 byte to 1 MiB", key_file);
+		err = -EINVAL;
+		goto err_close;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf) {
+		err = -ENOMEM;
+		goto err_close;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n <= 0) {
+			err = n ? -errno : -EIO;
+			pr_err("failed to read key '%s': %s", key_file,
+			       n ? strerror(-err) : "file shrank while read");
+			goto err_free;
+		}
+		got += (size_t)n;
+	}
+	if (wc_HKDF(WC_SHA256, buf, (word32)got, NULL, 0, (const byte *)label, sizeof(label) - 1,
+		    out, TLS_RESET_SECRET_LEN)) {
+		pr_err("failed to derive the stateless reset secret from '%s': wolfCrypt error",
+		       key_file);
+		err = -EINVAL;
+		goto err_free;
+	}
+	err = 0;
+err_free:
+	explicit_bzero(buf, got);
+	free(buf);
+err_close:
+	close(fd);
 	return err;
 }
 

@@ -40,6 +40,17 @@ struct tls_client_config {
 int tls_server_ctx_new(struct WOLFSSL_CTX **out, const char *cert_file, const char *key_file,
 		       char fp[TLS_FP_STR_LEN]);
 
+#define TLS_RESET_SECRET_LEN 32
+
+/*
+ * Fill @out with the secret beamd's stateless reset tokens derive from:
+ * HKDF-SHA256 of @key_file's bytes with a label of its own, so the same key
+ * gives the same secret after a restart (and the key itself cannot be learnt
+ * from it); random without @key_file (a self-signed certificate made at
+ * start). Returns 0, or -errno after a message naming the file.
+ */
+int tls_reset_secret(const char *key_file, uint8_t out[TLS_RESET_SECRET_LEN]);
+
 /* Build the agent's client context. Returns 0 or -errno after a message. */
 int tls_client_ctx_new(struct WOLFSSL_CTX **out, const struct tls_client_config *cfg);
 

@@ -1706,6 +1706,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	qc.tcp_peer_timeout_ms = cfg->idle_timeout_s * 1000;
+	qc.reset_secret = cfg->reset_secret;
 	qc.retry = cfg->retry;
 	qc.retry_above = cfg->retry_above;
 	qc.stateless_rate = cfg->stateless_rate;

@@ -46,6 +46,9 @@ struct edge_config {
 	const char *xdp_ifname;	     /* --xdp: AF_XDP on this interface, else NULL */
 	const char *pin_root;	     /* where beam's XDP pins live (NULL: default) */
 	struct edge_limits limits;   /* 0 for a limit: its default */
+	/* QUIC_RESET_SECRET_LEN bytes for stateless reset tokens, the same in
+	 * every worker and (with --key) after a restart; NULL: random */
+	const uint8_t *reset_secret;
 };
 
 /* Start the edge in @base. Returns 0 or -errno after a message. */

@@ -3,7 +3,8 @@
 #
 # test_faults.sh - the tunnel survives faults: 100 MiB under 1% loss and
 # reordering on both ends of the edge-agent link, the agent SIGKILLed
-# mid-transfer, beamd restarted under a live XDP program, a stalled local
+# mid-transfer, beamd restarted under a live XDP program (also after a
+# SIGKILL: a stateless reset tells the agent at once), a stalled local
 # service, a public client vanishing without a FIN, one pausing its reads
 # for twice the idle timeout, and a NAT rebinding of the agent mid-transfer
 # and while idle. Each logs its numbers; 5% and 20% loss and repeated
@@ -34,6 +35,12 @@ scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
 metric() { scrape >"$T_DIR/scrape.txt" && awk -v m="$1" '$1 == m { print $2 }' "$T_DIR/scrape.txt"; }
 streams_at_least() { (($(metric beam_streams_active) >= $1)); }
 streams_at_most() { (($(metric beam_streams_active) <= $1)); }
+# zero_svc_up NAME PORT: a service sending zeros and a tunnel NAME for it
+zero_svc_up() {
+	t_bg "$AGENT" "$1-svc" python3 "$T_ROOT/tests/integration/helpers/tunnel_svc.py" zero-server "$2"
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2"
+	tun_agent "$1" "$2"
+}
 xdp_to_socket() { t_ns "$EDGE" beam-xdp stats eth1 | awk '$1 == "to_socket" { print $3 }'; }
 
 test_fault_loss_1pct() {
@@ -82,6 +89,29 @@ test_fault_beamd_restart() {
 	[[ $(t_ns "$EDGE" beam-xdp status eth1 | head -1) == "$link0" ]] || t_fail "the XDP program was replaced"
 	fault_row "beamd restart" 1 $((2 * F_BYTES)) 0 "${t_up} ms"
 	kill "$(tun_pid agent-r)" "$(tun_pid agent-r-svc)"
+}
+
+test_fault_beamd_sigkill() {
+	local n t0 t_up lost
+
+	zero_svc_up agent-x 9108
+	n=$(grep -c 'tunnel up' "$T_DIR/agent-x.log")
+	kill -KILL "$(tun_pid edge)"
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null" || t_fail "beamd did not die"
+	mv "$T_DIR/edge.log" "$T_DIR/edge-before-kill.log"
+	tun_edge "${EDGE_ARGS[@]}" || t_fail "beamd did not start again"
+	t0=$(now_ms)
+	# the agent's next PING meets the new beamd, which knows the old one's
+	# reset secret (the same --key): a stateless reset, not the idle timeout
+	t_wait_for $((3 * IDLE)) bash -c "[[ \$(grep -c 'tunnel up' $T_DIR/agent-x.log) -gt $n ]]" ||
+		t_fail "the agent did not come back: $(tail -3 "$T_DIR/agent-x.log")"
+	t_up=$(($(now_ms) - t0))
+	lost=$(grep 'connection to the edge lost' "$T_DIR/agent-x.log" | tail -1)
+	t_log "agent back ${t_up} ms after beamd restarted (idle timeout ${IDLE} s): $lost"
+	[[ $lost == *"reset by peer"* ]] || t_fail "the agent waited for its idle timeout: $lost"
+	((t_up < IDLE * 1000)) || t_fail "the agent took ${t_up} ms, idle timeout ${IDLE} s"
+	fault_row "beamd SIGKILL" 1 "-" 0 "${t_up} ms"
+	kill "$(tun_pid agent-x)" "$(tun_pid agent-x-svc)"
 }
 
 test_fault_stalled_service() {
@@ -152,6 +182,7 @@ test_fault_nat_rebinding_idle() {
 tun_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
 tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
 tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
+tun_test test_fault_beamd_sigkill "beamd SIGKILLed and restarted: a stateless reset brings the agent back at once"
 tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
 tun_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
