@@ -40,7 +40,7 @@ test_impair_reorder_keeps_every_packet()
 {
 	local line got inv
 
-	t_ns "$A" "$IMPAIR" attach eth0 --reorder 10 --slow-rate 5mbit
+	t_ns "$A" "$IMPAIR" attach eth0 --reorder 10 --slow-rate 1mbit
 	line=$(send_and_count 2000)
 	got=$(awk '{ print $2 }' <<<"$line")
 	inv=$(awk '{ print $4 }' <<<"$line")
