@@ -131,6 +131,13 @@ struct dgram {
 	uint8_t data[];
 };
 
+/* A datagram the socket refused, with the path it was made for: a migration
+ * may have moved the connection since. */
+struct pending_tx {
+	ngtcp2_path_storage ps;
+	uint8_t data[];
+};
+
 struct quic_resume {
 	WOLFSSL_SESSION *session;
 	size_t tp_len;
@@ -154,7 +161,7 @@ struct quic_conn {
 	struct quic_conn *touched_next;
 	struct quic_conn_stats stats;
 	/* packets ngtcp2 made that the socket refused (EAGAIN): sent first */
-	uint8_t *pending;
+	struct pending_tx *pending;
 	size_t pending_len;
 	uint16_t pending_gso;
 	uint8_t pending_ecn;
@@ -424,10 +431,12 @@ static int conn_send(struct quic_conn *c, const ngtcp2_path *path, uint8_t ecn, 
 		return 0;
 	}
 	if (n == -EAGAIN || n == 0) {
-		c->pending = malloc(len);
+		c->pending = malloc(sizeof(*c->pending) + len);
 		if (!c->pending)
 			return -ENOMEM;
-		memcpy(c->pending, data, len);
+		ngtcp2_path_storage_zero(&c->pending->ps);
+		ngtcp2_path_copy(&c->pending->ps.path, path);
+		memcpy(c->pending->data, data, len);
 		c->pending_len = len;
 		c->pending_gso = (uint16_t)gso;
 		c->pending_ecn = ecn;
@@ -441,15 +450,14 @@ static int conn_send(struct quic_conn *c, const ngtcp2_path *path, uint8_t ecn, 
 
 static int conn_send_pending(struct quic_conn *c)
 {
-	uint8_t *data = c->pending;
+	struct pending_tx *p = c->pending;
 	int err;
 
-	if (!data)
+	if (!p)
 		return 0;
 	c->pending = NULL;
-	err = conn_send(c, ngtcp2_conn_get_path(c->conn), c->pending_ecn, data, c->pending_len,
-			c->pending_gso);
-	free(data);
+	err = conn_send(c, &p->ps.path, c->pending_ecn, p->data, c->pending_len, c->pending_gso);
+	free(p);
 	return err;
 }
 
@@ -1890,8 +1898,9 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
  * dead mapping, so the agent's next packet is the only thing that can tell
  * the edge where it is now, and an agent waiting for flow control credit or
  * just idle sends nothing else.
- * A waiting agent pings sooner still (conn_probe_when_waiting). An idle one
- * is found at its next keep-alive: new public connections wait until then.
+ * A waiting agent pings sooner still (conn_probe_when_waiting).
+ * TODO(#9): an idle agent is found only at its next keep-alive (10 s with the
+ * default 30 s idle timeout): until then new public connections wait.
  */
 static void conn_keep_alive(struct quic_conn *c)
 {
