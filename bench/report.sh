@@ -470,6 +470,16 @@ write_report() {
 			| map({s: .[0].subject, n: (.[0].test | ltrimstr("scale-") | tonumber),
 			   m: (map({key: .metric, value: .median}) | from_entries)}) | sort_by(.s, .n) | .[]
 			| "| \(.s) | \(.n) | \(.m.held // "-") | \(.m.answered // "-") | \(mib(.m.rss_edge_kib)) | \(mib(.m.pss_edge_kib)) | \(mib(.m.rss_agent_kib)) | \(mib(.m.pss_agent_kib)) | \(if .m.kib_per_conn then (.m.kib_per_conn * 100 | round / 100) else "-" end) | \(.m.open_s // "-") |"' <<<"$STATS_JSON"
+		local nofile levels skipped=""
+		nofile=$(jq -r '.nofile_limit // empty' "$OUT/meta.json" 2>/dev/null)
+		levels=$(jq -r '.scale_levels // empty' "$OUT/meta.json" 2>/dev/null)
+		for s in $levels; do
+			[[ -n $nofile ]] && ((s > nofile - 1000)) && skipped+="${skipped:+, }$s"
+		done
+		if [[ -n $skipped ]]; then
+			echo
+			echo "Not measured: $skipped connections. The bench asks for a hard limit of 1048576 open files and could not get it: this machine's hard limit per process (RLIMIT_NOFILE) is $nofile, and raising a hard limit needs CAP_SYS_RESOURCE, which the bench does not have here (prlimit and setrlimit fail with EPERM). Every idle tunnelled connection is one socket in the edge process (and one in the agent), so no level above $((nofile - 1000)) ($nofile less 1000 for each process's other files) can be held; that level is tried instead."
+		fi
 		echo
 		echo "Idle RSS (tunnel up, no connections):"
 		echo
