@@ -299,13 +299,13 @@ measure_scale() {
 # The XDP and AF_XDP helpers' own benches, called as they are (they build
 # their own namespaces); their JSON goes into the report as it is.
 run_xdp_scripts() {
-	local rounds=3 secs=3 xdp_rounds=5 xdp_secs=2 tun_mb=512
+	local rounds=3 secs=3 xdp_rounds=5 xdp_secs=1 tun_mb=512
 
 	# xdp-pps.sh: with no program on either veth pair the two pairs already
 	# differ by up to 15% per round on this loaded host (its "noise floor"),
-	# as much as the 0.85 goal allows: 3 rounds of 1 s could not tell a
-	# slower program from noise. 5 rounds of 2 s samples (its own default
-	# is 5 rounds), the median of the per-round ratios.
+	# as much as the 0.85 goal allows: 3 rounds could not tell a slower
+	# program from noise. 5 rounds (its own default), the median of the
+	# per-round ratios; 1 s samples keep the full run under 30 minutes.
 	[[ $QUICK != 0 ]] && rounds=1 secs=1 xdp_rounds=1 xdp_secs=1 tun_mb=128
 	if [[ -f $BENCH_DIR/xdp-pps.sh ]]; then
 		b_log "running bench/xdp-pps.sh"
