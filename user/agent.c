@@ -538,6 +538,13 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 	/* flow numbers belong to the edge's tunnel: a new edge counts anew */
 	if (a->udp)
 		udp_local_reset(a->udp);
+	if (err == -EKEYREJECTED) {
+		/* the same certificate comes back on every try: only the user can fix it */
+		pr_err("edge %s:%u: its certificate failed verification; stopping",
+		       a->cfg.edge_host, a->cfg.edge_port);
+		agent_fatal(a, 1);
+		return;
+	}
 	if (app == PROTO_ERR_AUTH) {
 		pr_err("edge %s:%u refused the token: authentication failed", a->cfg.edge_host,
 		       a->cfg.edge_port);

@@ -173,12 +173,13 @@ struct quic_conn {
 	unsigned int handshake_done : 1;
 	unsigned int early_rejected : 1;
 	unsigned int in_write : 1;
-	unsigned int counted_hs : 1; /* in ep->handshaking */
-	unsigned int in_read : 1;    /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
-	unsigned int sq_over : 1;    /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
-	unsigned int waiting : 1;    /* client: data to send, none in flight: probing */
-	uint32_t nblocked;	     /* streams waiting for flow control credit */
-	uint64_t sq_total;	     /* bytes in the send buffers of all streams */
+	unsigned int counted_hs : 1;  /* in ep->handshaking */
+	unsigned int in_read : 1;     /* inside ngtcp2_conn_read_pkt: no writes from callbacks */
+	unsigned int sq_over : 1;     /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
+	unsigned int cert_failed : 1; /* client: the peer's certificate failed our check */
+	unsigned int waiting : 1;     /* client: data to send, none in flight: probing */
+	uint32_t nblocked;	      /* streams waiting for flow control credit */
+	uint64_t sq_total;	      /* bytes in the send buffers of all streams */
 	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
 	unsigned int dgq_len;
 	unsigned int close_wanted : 1;
@@ -831,7 +832,7 @@ static void conn_fail_liberr(struct quic_conn *c, int liberr)
 		ngtcp2_ccerr_set_liberr(&ccerr, liberr, NULL, 0);
 	pr_debug("closing QUIC connection: %s", ngtcp2_strerror(liberr));
 	conn_send_close(c, &ccerr);
-	conn_schedule_finalize(c, -EPROTO, 0);
+	conn_schedule_finalize(c, c->cert_failed ? -EKEYREJECTED : -EPROTO, 0);
 }
 
 void quic_conn_close(struct quic_conn *c, uint64_t app_code, const char *reason)
@@ -1613,6 +1614,7 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 		if (err) {
 			pr_err("edge certificate %s does not match the pinned fingerprint: refusing the edge",
 			       seen);
+			c->cert_failed = 1;
 			return NGTCP2_ERR_CALLBACK_FAILURE;
 		}
 	}
@@ -1978,6 +1980,8 @@ static void log_handshake_failure(struct quic_conn *c, int rv)
 	char peer[NETADDR_STR_MAX];
 	uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
 
+	if (c->cert_failed)
+		return; /* said already, with the reason */
 	netaddr_str(&c->peer, peer, sizeof(peer));
 	if (rv == NGTCP2_ERR_CRYPTO && alert)
 		pr_warn_rl("TLS handshake with %s failed: %s (alert %u)", peer,
@@ -2552,6 +2556,76 @@ void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
 	free(ep);
 }
 
+/* Up to @cap bytes of @x's names: its subject CN and its DNS and IP SANs. */
+static void cert_names(WOLFSSL_X509 *x, char *buf, size_t cap)
+{
+	const char *cn = x ? wolfSSL_X509_get_subjectCN(x) : NULL;
+	size_t len = 0;
+	char *alt;
+	int i;
+
+	buf[0] = 0;
+	if (!x)
+		return;
+	if (cn && *cn)
+		len += (size_t)snprintf(buf, cap, "CN %s", cn);
+	for (i = 0; i < 8 && len < cap && (alt = wolfSSL_X509_get_next_altname(x)); i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", alt);
+	if (!len)
+		snprintf(buf, cap, "no names");
+}
+
+/*
+ * Client with TLS_VERIFY_CA: wolfSSL calls this for each certificate of the
+ * chain. On the first failure say why (the names it carries when it is the
+ * wrong host), and mark the connection so its close reports -EKEYREJECTED.
+ */
+static int verify_cb(int ok, WOLFSSL_X509_STORE_CTX *st)
+{
+	struct quic_conn *c = st ? st->userCtx : NULL;
+	const unsigned char *der = NULL;
+	WOLFSSL_CERT_MANAGER *cm;
+	WOLFSSL_X509 *x;
+	char names[256];
+	int e, len = 0;
+
+	if (ok || !c || c->cert_failed)
+		return ok;
+	c->cert_failed = 1;
+	e = st->error;
+	x = wolfSSL_X509_STORE_CTX_get_current_cert(st);
+	cert_names(x, names, sizeof(names));
+	/* wolfSSL reports a wrong name over an unknown signer: with a lone leaf
+	 * certificate ask the CA store itself, the deeper problem goes first */
+	if ((e == DOMAIN_NAME_MISMATCH || e == IPADDR_MISMATCH) && st->totalCerts <= 1 && x &&
+	    (cm = wolfSSL_CTX_GetCertManager(c->ep->cfg.tls)) &&
+	    (der = wolfSSL_X509_get_der(x, &len)) && len > 0 &&
+	    wolfSSL_CertManagerVerifyBuffer(cm, der, len, WOLFSSL_FILETYPE_ASN1) == ASN_NO_SIGNER_E)
+		e = ASN_NO_SIGNER_E;
+	switch (e) {
+	case DOMAIN_NAME_MISMATCH:
+	case IPADDR_MISMATCH:
+		pr_err("edge certificate (%s) is not for '%s', the name the agent expected: refusing the edge",
+		       names, c->ep->cfg.sni ? c->ep->cfg.sni : "");
+		break;
+	case ASN_NO_SIGNER_E:
+		pr_err("edge certificate (%s) is not signed by a CA of --ca: refusing the edge",
+		       names);
+		break;
+	case ASN_AFTER_DATE_E:
+		pr_err("edge certificate (%s) has expired: refusing the edge", names);
+		break;
+	case ASN_BEFORE_DATE_E:
+		pr_err("edge certificate (%s) is not valid yet: refusing the edge", names);
+		break;
+	default:
+		pr_err("edge certificate (%s) failed verification: %s (wolfSSL %d): refusing the edge",
+		       names, wolfSSL_ERR_reason_error_string((unsigned long)e), e);
+		break;
+	}
+	return 0;
+}
+
 static int conn_tls_client(struct quic_conn *c, const struct quic_resume *r)
 {
 	static const unsigned char alpn[] = "\x06" PROTO_ALPN;
@@ -2565,8 +2639,12 @@ static int conn_tls_client(struct quic_conn *c, const struct quic_resume *r)
 	wolfSSL_set_connect_state(c->ssl);
 	wolfSSL_set_alpn_protos(c->ssl, alpn, sizeof(alpn) - 1);
 	wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, sni, (unsigned short)strlen(sni));
-	if (ep->cfg.verify == TLS_VERIFY_CA && ep->cfg.sni)
-		wolfSSL_check_domain_name(c->ssl, ep->cfg.sni);
+	if (ep->cfg.verify == TLS_VERIFY_CA) {
+		wolfSSL_set_verify(c->ssl, WOLFSSL_VERIFY_PEER, verify_cb);
+		wolfSSL_SetCertCbCtx(c->ssl, c);
+		if (ep->cfg.sni)
+			wolfSSL_check_domain_name(c->ssl, ep->cfg.sni);
+	}
 	wolfSSL_set_quic_transport_version(c->ssl, 0x39);
 	wolfSSL_UseSessionTicket(c->ssl);
 	if (r && r->session && wolfSSL_set_session(c->ssl, r->session) == WOLFSSL_SUCCESS &&

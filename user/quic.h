@@ -74,8 +74,9 @@ struct quic_handlers {
 	void (*conn_new_cb)(struct quic_conn *c, void *arg);
 	/* The handshake finished (the client has checked the edge's certificate). */
 	void (*handshake_cb)(struct quic_conn *c, void *arg);
-	/* The connection is gone (@err -errno; @app_code when the peer closed with
-	 * one); it is freed after the call. */
+	/* The connection is gone (@err -errno: -EKEYREJECTED when the client
+	 * refused the peer's certificate, after a message saying why; @app_code
+	 * when the peer closed with one); it is freed after the call. */
 	void (*conn_close_cb)(struct quic_conn *c, int err, uint64_t app_code, void *arg);
 	/* The peer raised our stream limit: quic_stream_open may work again. */
 	void (*streams_cb)(struct quic_conn *c, void *arg);

@@ -4,7 +4,8 @@
 # test_security.sh - nobody let in: beamd drops root to a user with four
 # capabilities and still carries the tunnel; a tokens file others can read
 # stops it; the token is in no log, metric or process title; pins are root's
-# (0700); an agent refuses an edge whose certificate is not the pinned one.
+# (0700); an agent refuses an edge whose certificate is not the pinned one,
+# or fails --ca (unknown CA, another name), says which, and exits 1.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
@@ -213,10 +214,57 @@ test_agent_refuses_wrong_pin()
 	kill "$(tun_pid edge)"
 }
 
+# a CA, and an edge certificate from it for edge.example (not the address dialled)
+make_ca_cert() {
+	local d=$T_DIR/ca
+
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=beam-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=edge.example \
+			-addext subjectAltName=DNS:edge.example -keyout "$d/edge.key" \
+			-out "$d/edge.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$d/edge.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			-CAcreateserial -days 2 -copy_extensions copy -out "$d/edge.pem" >/dev/null 2>&1 &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj /CN=other-ca -keyout "$d/other.key" -out "$d/other.pem" >/dev/null 2>&1
+}
+
+# agent_cert_fail NAME ARGS...: run an agent that must refuse the edge and exit 1
+agent_cert_fail() {
+	local name=$1 rc=0
+	shift
+
+	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 20 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		"$@" >"$T_DIR/$name.log" 2>&1 || rc=$?
+	t_log "$name: exit $rc: $(grep -m1 'error' "$T_DIR/$name.log")"
+	! grep -q 'tunnel up' "$T_DIR/$name.log" || t_fail "$name: the agent accepted the edge"
+	((rc == 1)) || t_fail "$name: exit status $rc, not 1 (124: still retrying after 20 s)"
+}
+
+test_agent_exits_on_bad_certificate()
+{
+	stop_edge
+	make_ca_cert || t_fail "openssl could not make the CA and certificate"
+	tun_edge --cert "$T_DIR/ca/edge.pem" --key "$T_DIR/ca/edge.key" || t_fail "beamd did not start"
+	agent_cert_fail cert-pin --pin "SHA256:$(printf '%064d' 0)"
+	grep -q 'does not match the pinned fingerprint' "$T_DIR/cert-pin.log" ||
+		t_fail "wrong pin: no clear message: $(head -3 "$T_DIR/cert-pin.log")"
+	agent_cert_fail cert-name --ca "$T_DIR/ca/ca.pem"
+	grep -q "edge.example.* is not for '$EDGE_AGENT_HP'" "$T_DIR/cert-name.log" ||
+		t_fail "name mismatch: no clear message: $(head -3 "$T_DIR/cert-name.log")"
+	agent_cert_fail cert-ca --ca "$T_DIR/ca/other.pem"
+	grep -q 'not signed by a CA of --ca' "$T_DIR/cert-ca.log" ||
+		t_fail "unknown CA: no clear message: $(head -3 "$T_DIR/cert-ca.log")"
+	! grep -q "authenticated as" "$T_DIR/edge.log" || t_fail "the edge saw the token"
+	stop_edge
+}
+
 t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, threads, tunnel and metrics still work"
 t_test test_user_with_xdp_keeps_pins_root "--user --xdp: AF_XDP works, pins stay root 0600, no errors"
 t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
 t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
 t_test test_pins_are_root_only "pin directories 0700, pins 0600, closed to other users"
 t_test test_agent_refuses_wrong_pin "an agent with a wrong --pin refuses the edge before sending its token"
+t_test test_agent_exits_on_bad_certificate "wrong pin, wrong name, unknown CA: the agent says which and exits 1"
 t_done
