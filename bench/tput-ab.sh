@@ -83,7 +83,7 @@ sample() {
 			perf trace -s -o "$PERF/$test-$REP.trace" -p "$(echo $pids | tr ' ' ,)" \
 				-- sleep "$SECS" >/dev/null 2>&1 &
 		else
-			perf record -q -g -o "$PERF/$test-$REP.data" -p "$(echo $pids | tr ' ' ,)" \
+			perf record -q ${PERF_CG:--g} -o "$PERF/$test-$REP.data" -p "$(echo $pids | tr ' ' ,)" \
 				-- sleep "$SECS" >/dev/null 2>&1 &
 		fi
 		perf_pid=$!
