@@ -16,6 +16,8 @@
 #
 # Prints per test the median Gbit/s and CPU s/GiB of each subject and the
 # ratios the goals of issues #4/#8 name. Not a replacement for `make bench`.
+# TESTS may also name ka50-64k and ka1-small (keep-alive requests through the
+# tunnel, see sample_requests): their columns are req/s and p99 ms.
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +74,10 @@ udp_drops() {
 sample() {
 	local s=$1 test=$2 p=${2%-*} dir=${2#*-} args out e0 e1 a0 a1 d0 d1 bps bytes pids perf_pid=
 
+	if [[ $test == ka* ]]; then
+		sample_requests "$s" "$test"
+		return
+	fi
 	args=(-c "$PUB_IPERF_HOST" -p "$PUB_IPERF_PORT" -t "$SECS" -P "$p" -J --connect-timeout 3000)
 	[[ $dir == down ]] && args+=(-R)
 	e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
@@ -103,9 +109,29 @@ sample() {
 			bps / 1e9, ticks / hz / (by / 1073741824), drops }' | tee -a "$RAW" >&2
 }
 
+# sample_requests SUBJECT TEST: keep-alive HTTP through the tunnel (bench/loadgen
+# against nginx): ka50-64k is 50 connections at saturation fetching 64 KiB,
+# ka1-small one connection at 1000 req/s fetching 100 bytes. Appends
+# "subject test req_per_s p99_ms errors".
+sample_requests() {
+	local s=$1 test=$2 args out
+
+	case $test in
+	ka50-64k) args=(-p /64k -c 50 -r 0) ;;
+	ka1-small) args=(-p /small -c 1 -r 1000) ;;
+	*) b_log "unknown test $test"; return 1 ;;
+	esac
+	out=$(timeout $((SECS + 20)) nsenter --net="/run/netns/$NS_CL" "$BENCH_BIN/loadgen" \
+		-t "$PUB_HTTP" -d "$SECS" -T 5000 "${args[@]}" 2>&1 | tail -1)
+	jq -e .requests <<<"$out" >/dev/null 2>&1 || { b_log "$s $test: loadgen failed: ${out:0:200}"; return 1; }
+	jq -r --arg s "$s" --arg t "$test" '"\($s) \($t) \(.rps) \(.lat_ms.p99) \(.errors + .timeouts)"' \
+		<<<"$out" | tee -a "$RAW" >&2
+}
+
 up() {
 	"sub_$1_start" || return 1
-	t_wait_for 15 b_port_open "$NS_CL" "$PUB_IPERF_HOST" "$PUB_IPERF_PORT"
+	t_wait_for 15 b_port_open "$NS_CL" "$PUB_IPERF_HOST" "$PUB_IPERF_PORT" &&
+		t_wait_for 15 b_port_open "$NS_CL" "${PUB_HTTP%:*}" "${PUB_HTTP#*:}"
 }
 
 main() {
@@ -116,6 +142,7 @@ main() {
 	b_topology || exit 1
 	b_bg "$NS_PV" iperf3 iperf3 -s -p "$B_IPERF_PORT" --idle-timeout 60
 	t_wait_for 5 b_port_open "$NS_PV" 127.0.0.1 "$B_IPERF_PORT" || exit 1
+	[[ " $TESTS " == *" ka"* ]] && { b_nginx_start || exit 1; }
 	[[ " $SUBJECTS " == *" ssh-"* ]] && { b_sshd_start || exit 1; }
 	for ((rep = 1; rep <= ROUNDS; rep++)); do
 		REP=$rep
