@@ -72,7 +72,7 @@ udp_drops() {
 
 # sample SUBJECT TEST: one iperf3 run; appends "subject test gbps cpu_s_per_gib udp_rcvbuf_drops".
 sample() {
-	local s=$1 test=$2 p=${2%-*} dir=${2#*-} args out e0 e1 a0 a1 d0 d1 bps bytes pids perf_pid=
+	local s=$1 test=$2 p=${2%-*} dir=${2#*-} args out e0 e1 a0 a1 d0 d1 bps bytes pids cg perf_pid=
 
 	if [[ $test == ka* ]]; then
 		sample_requests "$s" "$test"
@@ -83,13 +83,14 @@ sample() {
 	e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
 	d0=$(udp_drops)
 	if [[ -n ${PERF:-} && $s == beam ]]; then
-		pids=$(b_procs "$NS_ED" "$EDGE_COMM"; b_procs "$NS_PV" "$AGENT_COMM")
+		pids=$({ b_procs "$NS_ED" "$EDGE_COMM"; b_procs "$NS_PV" "$AGENT_COMM"; } | paste -sd,)
+		read -ra cg <<<"${PERF_CG:--g}"
 		mkdir -p "$PERF"
 		if [[ -n ${PERF_TRACE:-} ]]; then
-			perf trace -s -o "$PERF/$test-$REP.trace" -p "$(echo $pids | tr ' ' ,)" \
+			perf trace -s -o "$PERF/$test-$REP.trace" -p "$pids" \
 				-- sleep "$SECS" >/dev/null 2>&1 &
 		else
-			perf record -q ${PERF_CG:--g} -o "$PERF/$test-$REP.data" -p "$(echo $pids | tr ' ' ,)" \
+			perf record -q "${cg[@]}" -o "$PERF/$test-$REP.data" -p "$pids" \
 				-- sleep "$SECS" >/dev/null 2>&1 &
 		fi
 		perf_pid=$!
@@ -165,7 +166,7 @@ main() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 report() {
-	local t s g c line
+	local t s g c cs r g1 g8 d line
 
 	echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg); samples in $RAW"
 	printf '%-8s' test
