@@ -191,7 +191,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, struct beam_flow_key
 	return PARSE_MORE;
 }
 
-static __always_inline bool is_beam_port(const struct beam_config *cfg, __be16 port)
+/* @port in host byte order, like the config. */
+static __always_inline bool is_beam_port(const struct beam_config *cfg, __u16 port)
 {
 	int i;
 
@@ -426,7 +427,7 @@ int beam_xdp(struct xdp_md *ctx)
 		return verdict(BEAM_REASON_BAD_HEADER, len, act);
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || !is_beam_port(cfg, udp->dest))
+	if (!cfg || !is_beam_port(cfg, bpf_ntohs(udp->dest)))
 		return verdict(BEAM_REASON_OTHER_PORT, len, act);
 
 	/* Host byte order, so `bpftool map dump` shows the ports people know. */
@@ -449,7 +450,7 @@ int beam_xdp(struct xdp_md *ctx)
 	if (reason == BEAM_REASON_TO_SOCKET && qi.is_initial) {
 		if (ulen - sizeof(*udp) < QUIC_MIN_INITIAL)
 			reason = BEAM_REASON_SHORT_INITIAL;
-		else if ((cfg->flags & BEAM_CFG_RATE_LIMIT) &&
+		else if ((cfg->flags & BEAM_CFG_RATE_LIMIT) && cfg->initial_rate &&
 			 !initial_rate_ok(cfg, key.saddr, now))
 			reason = BEAM_REASON_INITIAL_RATE;
 	}

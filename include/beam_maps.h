@@ -169,7 +169,7 @@ enum beam_conn_state {
 
 struct beam_conn {
 	__u8 peer_addr[16]; /* IPv4-mapped for IPv4 */
-	__be16 peer_port;
+	__u16 peer_port;    /* host byte order, so bpftool prints it as written */
 	__u16 worker;
 	__u32 state; /* enum beam_conn_state */
 	__u64 srtt_ns;
@@ -179,8 +179,10 @@ struct beam_conn {
 	__u32 tunnels;
 	__u64 created_ns; /* CLOCK_MONOTONIC, comparable with bpf_ktime_get_ns() */
 	__u64 last_active_ns;
+	__u32 owner_pid; /* the beamd that wrote it: several may share one conns map */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct beam_conn) == 72, "beam_conn layout");
+_Static_assert(sizeof(struct beam_conn) == 80, "beam_conn layout");
 
 /* latency: mmapable array of log2 histograms, key = enum beam_hist_id.
  * Bucket i counts samples v (ns) with 2^i <= v < 2^(i+1); bucket 0 also v < 1. */
@@ -210,17 +212,19 @@ enum beam_config_flags {
 };
 
 struct beam_config {
-	__be16 ports[BEAM_MAX_PORTS]; /* network byte order, 0 = unused slot */
-	__u32 flags;		      /* enum beam_config_flags */
-	__u32 initial_rate;	      /* Initials per second per source address */
-	__u32 initial_burst;	      /* bucket depth */
+	__u16 ports[BEAM_MAX_PORTS]; /* host byte order (bpftool shows 4433), 0 = unused slot */
+	__u32 flags;		     /* enum beam_config_flags */
+	__u32 initial_rate;	     /* Initials per second per source address, 0: no limit */
+	__u32 initial_burst;	     /* bucket depth */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct beam_config) == 32, "beam_config layout");
 
 /* rate: LRU hash, key = source address (__u8[16], IPv4-mapped), token bucket.
  * The program clamps initial_rate to BEAM_INITIAL_RATE_MAX (keeps the refill
- * arithmetic inside 64 bits); burst 0 drops every Initial while the flag is on. */
+ * arithmetic inside 64 bits); rate 0 means no per-source limit at all (the
+ * bucket is skipped); burst 0 with a rate drops every Initial while the flag
+ * is on. */
 #define BEAM_INITIAL_RATE_MAX 500000u
 struct beam_rate {
 	__u64 last_ns;

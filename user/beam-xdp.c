@@ -64,14 +64,15 @@ static void usage(FILE *out)
 		XDP_LOADER_DEFAULT_PORT, XDP_LOADER_DEFAULT_INITIAL_RATE, BEAM_PIN_ROOT_DEFAULT);
 }
 
-static int parse_ulong(const char *what, const char *s, unsigned long max, unsigned long *out)
+static int parse_range(const char *what, const char *s, unsigned long min, unsigned long max,
+		       unsigned long *out)
 {
 	char *end;
 
 	errno = 0;
 	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out > max) {
-		pr_err("invalid %s '%s': expected a number from 0 to %lu", what, s, max);
+	if (errno || end == s || *end || *s == '-' || *out < min || *out > max) {
+		pr_err("invalid %s '%s': expected a number from %lu to %lu", what, s, min, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -132,6 +133,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			version_print(stdout, "beam-xdp");
 			return 1;
 		case OPT_PIN_ROOT:
+			if (!*optarg) {
+				pr_err("invalid --pin-root '': expected a directory on bpffs");
+				return -EINVAL;
+			}
 			cli->pin_root = optarg;
 			break;
 		case OPT_MODE:
@@ -146,23 +151,19 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				       BEAM_MAX_PORTS);
 				return -EINVAL;
 			}
-			err = parse_ulong("port", optarg, 65535, &v);
-			if (!err && !v) {
-				pr_err("invalid port '%s': expected 1 to 65535", optarg);
-				err = -EINVAL;
-			}
+			err = parse_range("--port", optarg, 1, 65535, &v);
 			a->ports[a->nports++] = v;
 			break;
 		case OPT_FORCE:
 			a->force = true;
 			break;
 		case OPT_RATE:
-			err = parse_ulong("--initial-rate", optarg, BEAM_INITIAL_RATE_MAX, &v);
+			err = parse_range("--initial-rate", optarg, 0, BEAM_INITIAL_RATE_MAX, &v);
 			a->initial_rate = v;
 			cli->rate_given = true;
 			break;
 		case OPT_BURST:
-			err = parse_ulong("--initial-burst", optarg, UINT32_MAX, &v);
+			err = parse_range("--initial-burst", optarg, 0, UINT32_MAX, &v);
 			a->initial_burst = v;
 			cli->burst_given = true;
 			break;
@@ -179,7 +180,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			a->steer = XDP_LOADER_OFF;
 			break;
 		case OPT_TOP:
-			err = parse_ulong("--top", optarg, ULONG_MAX, &cli->top);
+			err = parse_range("--top", optarg, 0, ULONG_MAX, &cli->top);
 			break;
 		case OPT_JSON:
 			cli->json = true;
@@ -191,15 +192,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		if (err)
 			return err;
 	}
-	if (cli->burst_given && !cli->rate_given) {
-		pr_err("--initial-burst needs --initial-rate");
-		return -EINVAL;
-	}
+	/* --initial-rate alone: burst twice the rate; --initial-burst alone
+	 * changes the burst and keeps the rate configured; rate 0: no limit. */
 	if (cli->rate_given) {
 		a->set_rate = true;
 		if (!cli->burst_given)
-			a->initial_burst = a->initial_rate ? a->initial_rate * 2 : 1;
+			a->initial_burst = a->initial_rate * 2;
 	}
+	a->set_burst = cli->burst_given;
 	a->pin_root = cli->pin_root;
 	return 0;
 }
@@ -250,7 +250,7 @@ static void print_ports(const struct beam_config *cfg)
 	for (i = 0; i < BEAM_MAX_PORTS; i++) {
 		if (!cfg->ports[i])
 			continue;
-		printf("%s%u", sep, ntohs(cfg->ports[i]));
+		printf("%s%u", sep, cfg->ports[i]);
 		sep = ", ";
 	}
 	if (!*sep)
@@ -290,7 +290,7 @@ static void status_conns(const char *ifname, struct cli *cli)
 		for (i = 0; i < n && i < 20; i++) {
 			const struct beam_conn *c = &conns[i];
 
-			endpoint(c->peer_addr, ntohs(c->peer_port), peer, sizeof(peer));
+			endpoint(c->peer_addr, c->peer_port, peer, sizeof(peer));
 			printf("    %-22s %-11s rtt %-7s in %-9s out %-9s streams %u tunnels %u age %s\n",
 			       peer, xdp_stats_conn_state_name(c->state),
 			       c->srtt_ns ? xdp_fmt_ns(c->srtt_ns, rtt, sizeof(rtt)) : "-",
@@ -340,10 +340,12 @@ static int status_one(const char *ifname, void *arg)
 	printf("  ports: ");
 	print_ports(&st.config);
 	printf("; steering %s; Initial limit ", st.config.flags & BEAM_CFG_STEER ? "on" : "off");
-	if (st.config.flags & BEAM_CFG_RATE_LIMIT)
-		printf("%u/s, burst %u\n", st.config.initial_rate, st.config.initial_burst);
-	else
+	if (!(st.config.flags & BEAM_CFG_RATE_LIMIT))
 		printf("off\n");
+	else if (!st.config.initial_rate)
+		printf("off (--initial-rate 0: no per-source limit)\n");
+	else
+		printf("%u/s, burst %u\n", st.config.initial_rate, st.config.initial_burst);
 	printf("  maps: flows %u/%u, conns %u/%u, rate %u/%u, xsks (queues) %u\n", st.flows,
 	       st.flows_max, st.conns, st.conns_max, st.rate, st.rate_max, st.xsks_max);
 	xdp_stats_verdicts(st.reasons, verdicts);

@@ -211,6 +211,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->no_maps = 1;
 			break;
 		case OPT_PIN_ROOT:
+			if (!*optarg) {
+				pr_err("invalid --pin-root '': expected a directory on bpffs");
+				return 2;
+			}
 			a->pin_root = optarg;
 			break;
 		case OPT_XDP:

@@ -6,6 +6,8 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +35,69 @@ static int find_attached_cb(const char *ifname, void *arg)
 	return 0;
 }
 
-/* Delete every conns entry: only beamd writes conns, so anything there at
- * start was left by a beamd that did not exit cleanly. */
-static void conns_clear(int fd)
+/*
+ * Whether the beamd with process id @pid still runs. A pid that was reused by
+ * another program counts as gone: its /proc/PID/comm is not beamd's. A beamd
+ * in another pid namespace sharing the pins is not told apart (see
+ * docs/operations.md).
+ */
+static bool owner_alive(__u32 pid)
 {
-	struct beam_cid key, next;
-	unsigned int n = 0;
+	char path[32], comm[32] = "";
+	ssize_t n;
+	int fd;
 
-	while (!bpf_map_get_next_key(fd, NULL, &next) && n < BEAM_CONNS_MAX) {
+	if (!pid || pid > INT32_MAX || (kill((pid_t)pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no /proc to ask: trust kill() */
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	comm[n] = '\0';
+	return !strcmp(comm, "beamd\n");
+}
+
+/*
+ * Delete the conns entries of @owner (0: of every beamd that no longer runs).
+ * Several beamds may share one conns map; each entry says whose it is, and a
+ * live beamd's entries are never touched. Keys are collected first: deleting
+ * while walking a hash map can restart the walk.
+ */
+static unsigned int conns_remove(int fd, __u32 owner)
+{
+	struct beam_cid key, next, *gone;
+	unsigned int n = 0, walked = 0, i;
+	struct beam_conn c;
+	bool first = true;
+
+	gone = calloc(BEAM_CONNS_MAX, sizeof(*gone));
+	if (!gone)
+		return 0;
+	while (walked++ < BEAM_CONNS_MAX && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		first = false;
 		key = next;
-		if (bpf_map_delete_elem(fd, &key))
-			break;
-		n++;
+		if (bpf_map_lookup_elem(fd, &key, &c))
+			continue;
+		if (owner ? c.owner_pid == owner : !owner_alive(c.owner_pid))
+			gone[n++] = key;
 	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &gone[i]);
+	free(gone);
+	return n;
+}
+
+static void conns_clear_stale(int fd)
+{
+	unsigned int n = conns_remove(fd, 0);
+
 	if (n)
-		pr_info("removed %u stale entries from conns left by an earlier beamd", n);
+		pr_info("removed %u stale entries from conns left by a beamd that no longer runs",
+			n);
 }
 
 static int map_latency(struct daemon_maps *d)
@@ -123,7 +173,7 @@ static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifn
 			return err;
 		pin_own(d, pin_root, port);
 	}
-	conns_clear(d->m.conns);
+	conns_clear_stale(d->m.conns);
 	err = map_latency(d);
 	if (err) {
 		pr_err("failed to mmap the latency map: %s", strerror(-err));
@@ -138,6 +188,7 @@ int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *if
 	int err;
 
 	memset(d, 0, sizeof(*d));
+	d->pid = (__u32)getpid();
 	xdp_maps_init(&d->m);
 	err = open_bpf(d, pin_root, ifname, port);
 	if (!err)
@@ -159,7 +210,7 @@ void daemon_maps_close(struct daemon_maps *d)
 	char path[PATH_MAX + 16];
 
 	if (d->m.conns >= 0 && d->conns_written)
-		conns_clear(d->m.conns);
+		conns_remove(d->m.conns, d->pid);
 	if (d->own_dir[0]) {
 		snprintf(path, sizeof(path), "%s/conns", d->own_dir);
 		unlink(path);
@@ -181,11 +232,13 @@ void daemon_maps_close(struct daemon_maps *d)
 int daemon_maps_conn_put(struct daemon_maps *d, const struct beam_cid *cid,
 			 const struct beam_conn *conn)
 {
+	struct beam_conn c = *conn;
 	int err;
 
 	if (d->m.conns < 0)
 		return 0;
-	if (bpf_map_update_elem(d->m.conns, cid, conn, BPF_ANY)) {
+	c.owner_pid = d->pid;
+	if (bpf_map_update_elem(d->m.conns, cid, &c, BPF_ANY)) {
 		err = -errno;
 		pr_warn_rl("failed to update conns map entry: %s", strerror(-err));
 		return err;

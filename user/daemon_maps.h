@@ -30,24 +30,27 @@ struct daemon_maps {
 	size_t latency_map_len;	   /* bytes mmapped, 0 when on the heap */
 	bool bpf;		   /* false: BPF maps are off, histograms in memory */
 	bool conns_written;	   /* beamd has put an entry in conns */
+	__u32 pid;		   /* owner_pid of the conns entries this beamd writes */
 };
 
 /*
  * Open the maps: those pinned for @ifname when it is not NULL (-ENOENT when
  * beam is not attached there); else those of the one interface with beam
  * attached under the pin root (the first, with a warning, when several);
- * else maps of beamd's own, pinned under <root>/beamd-@port. Entries that a
- * killed beamd left in conns are removed. Never fails for lack of BPF: it
+ * else maps of beamd's own, pinned under <root>/beamd-@port. Never fails for lack of BPF: it
  * falls back to memory. Returns 0, or -errno when @ifname was given and its
- * maps cannot be opened.
+ * maps cannot be opened. Entries in conns whose owner_pid is no running
+ * beamd are removed; those of a live beamd sharing the map stay.
  */
 int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *ifname,
 		     uint16_t port);
 
-/* Remove beamd's entries from conns, unpin its own maps, unmap; accepts a closed @d. */
+/* Remove this beamd's entries from conns (only those: the map may be shared),
+ * unpin its own maps, unmap; accepts a closed @d. */
 void daemon_maps_close(struct daemon_maps *d);
 
-/* Insert or refresh the conns entry of @cid. Returns 0 or -errno (rate-limited message). */
+/* Insert or refresh the conns entry of @cid, with owner_pid set to this
+ * process. Returns 0 or -errno (rate-limited message). */
 int daemon_maps_conn_put(struct daemon_maps *d, const struct beam_cid *cid,
 			 const struct beam_conn *conn);
 

@@ -275,7 +275,7 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		steers = true;
 	} else {
 		for (i = 0; i < BEAM_MAX_PORTS; i++)
-			steers |= st.config.ports[i] == htons(cfg->port);
+			steers |= st.config.ports[i] == cfg->port;
 		steers &= !!(st.config.flags & BEAM_CFG_STEER);
 	}
 	if (!steers) {

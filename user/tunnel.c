@@ -1432,12 +1432,12 @@ static void conn_entry(struct session *ss, const struct quic_conn_stats *qs,
 	memset(out, 0, sizeof(*out));
 	if (peer->sa.sa_family == AF_INET6) {
 		memcpy(out->peer_addr, &peer->in6.sin6_addr, 16);
-		out->peer_port = peer->in6.sin6_port;
+		out->peer_port = ntohs(peer->in6.sin6_port);
 	} else {
 		out->peer_addr[10] = 0xff;
 		out->peer_addr[11] = 0xff;
 		memcpy(&out->peer_addr[12], &peer->in.sin_addr, 4);
-		out->peer_port = peer->in.sin_port;
+		out->peer_port = ntohs(peer->in.sin_port);
 	}
 	out->worker = ss->e->cfg.worker_id;
 	out->state = state;

@@ -79,7 +79,7 @@ int xdp_loader_mode_parse(const char *s, enum xdp_loader_mode *mode)
 void xdp_loader_config_default(struct beam_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->ports[0] = htons(XDP_LOADER_DEFAULT_PORT);
+	cfg->ports[0] = XDP_LOADER_DEFAULT_PORT;
 	cfg->flags = BEAM_CFG_STEER | BEAM_CFG_RATE_LIMIT;
 	cfg->initial_rate = XDP_LOADER_DEFAULT_INITIAL_RATE;
 	cfg->initial_burst = XDP_LOADER_DEFAULT_INITIAL_BURST;
@@ -513,12 +513,12 @@ static int write_config(struct beam_xdp *skel, const char *ifname,
 	if (opts->nports) {
 		memset(cfg.ports, 0, sizeof(cfg.ports));
 		for (i = 0; i < opts->nports && i < BEAM_MAX_PORTS; i++)
-			cfg.ports[i] = htons(opts->ports[i]);
+			cfg.ports[i] = opts->ports[i];
 	}
-	if (opts->set_rate) {
+	if (opts->set_rate)
 		cfg.initial_rate = opts->initial_rate;
+	if (opts->set_rate || opts->set_burst)
 		cfg.initial_burst = opts->initial_burst;
-	}
 	if (opts->rate_limit == XDP_LOADER_ON)
 		cfg.flags |= BEAM_CFG_RATE_LIMIT;
 	else if (opts->rate_limit == XDP_LOADER_OFF)

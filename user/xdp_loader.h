@@ -66,7 +66,8 @@ struct xdp_attach_opts {
 	 * defaults above for a new one). Ports in host byte order. */
 	unsigned int nports; /* 0: keep */
 	__u16 ports[BEAM_MAX_PORTS];
-	bool set_rate; /* then initial_rate and initial_burst apply */
+	bool set_rate;	/* then initial_rate applies (0: no per-source limit) */
+	bool set_burst; /* then initial_burst applies; set_rate alone sets it too */
 	__u32 initial_rate;
 	__u32 initial_burst;
 	enum xdp_loader_toggle rate_limit; /* BEAM_CFG_RATE_LIMIT */

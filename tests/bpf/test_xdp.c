@@ -315,8 +315,8 @@ static void set_config(__u32 flags, __u32 rate, __u32 burst)
 	struct beam_config cfg = {0};
 	__u32 zero = 0;
 
-	cfg.ports[0] = htons(BEAM_PORT);
-	cfg.ports[3] = htons(BEAM_PORT2);
+	cfg.ports[0] = BEAM_PORT;
+	cfg.ports[3] = BEAM_PORT2;
 	cfg.flags = flags;
 	cfg.initial_rate = rate;
 	cfg.initial_burst = burst;
@@ -544,6 +544,16 @@ static const struct row rows[] = {
 	 XDP_PASS,
 	 {{BEAM_REASON_TO_SOCKET, 5}},
 	 FLOW(15, 10, 5, 16, BEAM_REASON_TO_SOCKET)},
+	/* --initial-rate 0: the limit flag is on, but 0/s means no per-source limit */
+	{"initial_flood_rate_zero_is_off",
+	 V4(.quic = Q_INITIAL, .payload = 1200, .src = 44),
+	 BEAM_CFG_RATE_LIMIT,
+	 0,
+	 0,
+	 10,
+	 XDP_PASS,
+	 {{BEAM_REASON_TO_SOCKET, 10}},
+	 FLOW(10, 10, 0, 8, BEAM_REASON_TO_SOCKET)},
 	{"initial_flood_unlimited",
 	 V4(.quic = Q_INITIAL, .payload = 1200, .src = 43),
 	 0,
@@ -676,7 +686,7 @@ static void test_xdp_config_live(void **state)
 
 	(void)state;
 	build(&s, &f);
-	cfg.ports[0] = htons(BEAM_PORT);
+	cfg.ports[0] = BEAM_PORT;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
 	xdp_fixture_read_stats(before);
 	assert_int_equal(run(f.b, f.len, 1, &retval), 0);

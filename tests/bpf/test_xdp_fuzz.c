@@ -193,7 +193,7 @@ static void test_xdp_fuzz_frames(void **state)
 	rng = seed ? seed : 1;
 	print_message("# seed %llu (BEAM_FUZZ_SEED=%llu replays it)\n", (unsigned long long)seed,
 		      (unsigned long long)seed);
-	cfg.ports[0] = htons(BEAM_PORT);
+	cfg.ports[0] = BEAM_PORT;
 	cfg.flags = BEAM_CFG_RATE_LIMIT | BEAM_CFG_STEER;
 	cfg.initial_rate = 2;
 	cfg.initial_burst = 8;

@@ -154,14 +154,14 @@ static void test_xdp_loader_lifecycle(void **state)
 	assert_true(st.beam && st.pinned);
 	assert_int_equal(st.prog_id, first);
 	assert_int_equal(st.mode, XDP_LOADER_GENERIC);
-	assert_int_equal(ntohs(st.config.ports[1]), 9000);
+	assert_int_equal(st.config.ports[1], 9000);
 	assert_int_equal(st.flows_max, BEAM_FLOWS_MAX);
 
 	/* beamd's view: the pinned maps, with the config beam-xdp wrote. */
 	assert_int_equal(xdp_maps_open_pinned(&m, pin_root, "lo"), 0);
 	check_maps(&m);
 	assert_int_equal(bpf_map_lookup_elem(m.config, &zero, &cfg), 0);
-	assert_int_equal(ntohs(cfg.ports[0]), 4433);
+	assert_int_equal(cfg.ports[0], 4433);
 	assert_true(cfg.flags & BEAM_CFG_RATE_LIMIT);
 	assert_int_equal(xdp_stats_read(m.stats, reasons), 0);
 
@@ -175,8 +175,18 @@ static void test_xdp_loader_lifecycle(void **state)
 	assert_int_not_equal(info.prog_id, first);
 	assert_int_equal(info.mode, XDP_LOADER_GENERIC);
 	assert_int_equal(bpf_map_lookup_elem(m.config, &zero, &cfg), 0); /* same map */
-	assert_int_equal(ntohs(cfg.ports[1]), 9000);
+	assert_int_equal(cfg.ports[1], 9000);
 	assert_false(cfg.flags & BEAM_CFG_RATE_LIMIT);
+
+	/* --initial-burst alone on a replace: the burst changes, the rate stays. */
+	memset(&opts, 0, sizeof(opts));
+	opts.pin_root = pin_root;
+	opts.set_burst = true;
+	opts.initial_burst = 7;
+	assert_int_equal(xdp_loader_attach("lo", &opts, &info), 0);
+	assert_int_equal(bpf_map_lookup_elem(m.config, &zero, &cfg), 0);
+	assert_int_equal(cfg.initial_burst, 7);
+	assert_int_equal(cfg.initial_rate, XDP_LOADER_DEFAULT_INITIAL_RATE);
 	xdp_maps_close(&m);
 
 	assert_int_equal(xdp_loader_detach("lo", pin_root), 0);

@@ -96,7 +96,7 @@ test_metrics_scrape_during_transfer_is_valid()
 
 test_metrics_conns_map_shows_the_agent()
 {
-	local dump
+	local dump sport
 
 	dump=$(t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/conns")
 	t_log "conns: $(jq -c '[.[] | .formatted.value | {state, srtt_ns, bytes_in, tunnels}]' <<<"$dump")"
@@ -104,6 +104,13 @@ test_metrics_conns_map_shows_the_agent()
 	jq -e '.[0].formatted.value.state == 1 and .[0].formatted.value.srtt_ns > 0 and
 	       .[0].formatted.value.tunnels == 1' <<<"$dump" >/dev/null ||
 		t_fail "the entry is not established with an RTT and a tunnel"
+	# whose it is, and the agent's port as people read it (the flow's source port)
+	jq -e --argjson pid "$(tun_pid edge)" '.[0].formatted.value.owner_pid == $pid' \
+		<<<"$dump" >/dev/null || t_fail "owner_pid is not beamd's pid $(tun_pid edge)"
+	sport=$(t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/flows" |
+		jq '[.[].formatted | select(.key.dport == 4433) | .key.sport][0]')
+	jq -e --argjson p "$sport" '.[0].formatted.value.peer_port == $p' <<<"$dump" >/dev/null ||
+		t_fail "conns peer_port is not the flow's source port $sport (byte order?)"
 	# beam-xdp joins the agent's flow with its connection by DCID.
 	t_ns "$EDGE" beam-xdp flows eth1 | tee "$T_DIR/flows.txt" | sed 's/^/# /'
 	grep -E "^10\.77\.2\.2:[0-9]+ +10\.77\.2\.1:4433 .* established +[0-9.]+[num]?s" "$T_DIR/flows.txt" >/dev/null ||
@@ -163,6 +170,29 @@ EOC
 	[[ -n $got && $got != NaN ]] || t_fail "no TTFB quantile from Prometheus"
 }
 
+conns_count() { t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/conns" | jq length; }
+
+# Another beamd on the same host shares the conns map: it must leave the first
+# one's live entries alone, whether it fails at start or runs and stops.
+test_metrics_second_beamd_keeps_first_conns()
+{
+	local pid rc=0
+
+	[[ $(conns_count) == 1 ]] || t_fail "want the agent's one conns entry, have $(conns_count)"
+	# the metrics address is taken: it fails after opening the maps
+	t_ns "$EDGE" timeout 10 beamd --listen "$EDGE_AGENT_HP:4437" --tokens "$T_DIR/tokens" \
+		--metrics "$METRICS" >"$T_DIR/second.log" 2>&1 || rc=$?
+	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "a second beamd on a taken metrics address ran (rc $rc)"
+	t_bg "$EDGE" third beamd --listen "$EDGE_AGENT_HP:4438" --tokens "$T_DIR/tokens"
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/third.log" || t_fail "third beamd did not start"
+	pid=$(tun_pid third)
+	kill -TERM "$pid"
+	t_wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "third beamd did not stop"
+	! grep -h 'removed .* entries' "$T_DIR/second.log" "$T_DIR/third.log" ||
+		t_fail "a second beamd removed conns entries of a live one"
+	[[ $(conns_count) == 1 ]] || t_fail "the first beamd's conns entry is gone: $(conns_count) left"
+}
+
 test_metrics_conns_entry_gone_with_the_agent()
 {
 	kill -TERM "$(tun_pid agent)"
@@ -181,10 +211,31 @@ test_metrics_beamd_exit_leaves_no_conns()
 		t_fail "beamd left conns entries behind"
 }
 
+# A beamd killed with -9 leaves its entries: the next one removes them (its pid is gone).
+test_metrics_killed_beamd_entries_removed()
+{
+	local pid
+
+	tun_edge || t_fail "beamd did not start again"
+	kill "$(tun_pid agent2)" 2>/dev/null # pinned the old beamd's certificate
+	tun_agent agent3 8080 || t_fail "the agent did not come up"
+	t_wait_for 10 bash -c "[[ \$(nsenter --net=/run/netns/$EDGE bpftool -j map dump pinned $BEAM_PIN_ROOT/eth1/conns | jq length) == 1 ]]" ||
+		t_fail "no conns entry for the agent"
+	pid=$(tun_pid edge)
+	kill -KILL "$pid"
+	t_wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	[[ $(conns_count) == 1 ]] || t_fail "no entry left behind by the killed beamd"
+	tun_edge || t_fail "beamd did not start after the kill"
+	grep -q 'removed 1 stale entries from conns left by a beamd that no longer runs' \
+		"$T_DIR/edge.log" || t_fail "the dead beamd's entry was not removed: $(grep -i conns "$T_DIR/edge.log")"
+}
+
 t_test test_metrics_scrape_during_transfer_is_valid "a scrape during a transfer passes promtool, counters grow, buckets cumulate"
 t_test test_metrics_conns_map_shows_the_agent "bpftool shows the agent's connection established with an RTT"
 t_test test_metrics_http_answers "404 for unknown paths, 405 for POST, 200 from /healthz"
 t_test test_metrics_real_prometheus_scrapes_it "a real Prometheus scrapes beamd and answers a TTFB quantile"
+t_test test_metrics_second_beamd_keeps_first_conns "a second beamd leaves a live beamd's conns entries alone"
 t_test test_metrics_conns_entry_gone_with_the_agent "the conns entry goes when the agent does"
 t_test test_metrics_beamd_exit_leaves_no_conns "beamd's exit leaves no conns entries"
+t_test test_metrics_killed_beamd_entries_removed "entries of a beamd killed with -9 go when the next one starts"
 t_done

@@ -193,6 +193,30 @@ EOF
 	[[ $((after - before)) == 2000 ]] || t_fail "$((after - before)) of 2000 datagrams counted across reattach"
 }
 
+# bpftool shows ports as people write them; --initial-rate 0 is "no limit";
+# --initial-burst alone on a replace keeps the rate
+test_config_readable_and_rate_zero() {
+	local out
+
+	t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 --port 9443 \
+		--initial-rate 0 >/dev/null || t_fail "attach --initial-rate 0 failed"
+	out=$(bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/config")
+	t_log "config: $(jq -c ".[0].formatted.value" <<<"$out" 2>/dev/null || echo "$out")"
+	python3 -c '
+import json, sys
+v = json.load(sys.stdin)[0]["formatted"]["value"]
+assert v["ports"][:2] == [4433, 9443], v["ports"]
+assert v["initial_rate"] == 0, v' <<<"$out" || t_fail "config ports are not in host order: $out"
+	out=$(t_ns "$EDGE" beam-xdp status eth1)
+	grep -q "Initial limit off (--initial-rate 0" <<<"$out" || t_fail "status: $out"
+	t_ns "$EDGE" beam-xdp attach eth1 --initial-rate 50 >/dev/null || t_fail "set rate 50"
+	t_ns "$EDGE" beam-xdp attach eth1 --initial-burst 7 >/dev/null ||
+		t_fail "--initial-burst alone on a replace was refused"
+	grep -q "Initial limit 50/s, burst 7" <<<"$(t_ns "$EDGE" beam-xdp status eth1)" ||
+		t_fail "burst alone: $(t_ns "$EDGE" beam-xdp status eth1)"
+	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null
+}
+
 test_foreign_program_refused() {
 	local out rc=0
 
@@ -233,6 +257,16 @@ test_errors_name_the_cause() {
 	rc=0
 	out=$(t_ns "$EDGE" beam-xdp attach eth0 --mode bogus 2>&1) || rc=$?
 	[[ $rc -ne 0 ]] && grep -q "invalid --mode 'bogus'" <<<"$out" || t_fail "bad mode: '$out'"
+	# one range in every --port message, 0 and negative alike
+	for p in 0 -5 65536; do
+		rc=0
+		out=$(t_ns "$EDGE" beam-xdp attach eth0 --port "$p" 2>&1) || rc=$?
+		[[ $rc -eq 2 ]] && grep -q "invalid --port '$p': expected a number from 1 to 65535" <<<"$out" ||
+			t_fail "--port $p: rc=$rc '$out'"
+	done
+	rc=0
+	out=$(t_ns "$EDGE" beam-xdp status --pin-root '' 2>&1) || rc=$?
+	[[ $rc -eq 2 ]] && grep -q "invalid --pin-root ''" <<<"$out" || t_fail "--pin-root '': rc=$rc '$out'"
 	rc=0
 	out=$(t_ns "$EDGE" setpriv --reuid=65534 beam-xdp attach eth0 2>&1) || rc=$?
 	[[ $rc -ne 0 ]] && grep -q "needs root" <<<"$out" || t_fail "not root: rc=$rc '$out'"
@@ -255,6 +289,7 @@ t_test test_udp_counted "real UDP from the peer: bpftool and beam-xdp flows agre
 t_test test_reattach_keeps_counts "attach again replaces the program in place; counts survive"
 t_test test_ipv6_flow "IPv6 UDP from the peer is counted under its own addresses"
 t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every one counted"
+t_test test_config_readable_and_rate_zero "config ports in host order for bpftool; --initial-rate 0 is off; burst alone"
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
