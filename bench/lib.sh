@@ -443,14 +443,21 @@ sub_beam-xdp_check() { b_beam_check xdp; }
 # beamd takes the partial checksums a sender on this host leaves to veth
 # "hardware" (PKT_PARSE_PARTIAL), so the private machine keeps its offloads,
 # the same for beam and beam-xdp.
-sub_beam-xdp_start() { b_beam_start xdp 16000 4433; }
+# BEAM_XDP_MODE=native|generic: attach beam's program in that mode first
+# (beamd then uses it); unset, beamd attaches it itself (auto: native here).
+sub_beam-xdp_start() {
+	if [[ -n ${BEAM_XDP_MODE:-} ]]; then
+		b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" attach eth1 --mode "$BEAM_XDP_MODE" --port 4433 \
+			--steer >/dev/null || return 1
+	fi
+	b_beam_start xdp 16000 4433
+}
 sub_beam-xdp_stop() {
 	# what went through the AF_XDP socket, to tell it from a silent fallback
 	B_XSK_PACKETS=$(b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" stats eth1 --json 2>/dev/null |
 		jq -r '.reasons.to_xsk.packets // empty' 2>/dev/null)
 	B_XSK_MODE=$(grep -o "AF_XDP socket on 'eth1' queue [0-9]* in [a-z -]* mode" "$T_DIR/beamd-xdp.log" | head -1)
-	B_XDP_MODE=$(grep -o "attached beam's XDP program to 'eth1' in [a-z]* mode" "$T_DIR/beamd-xdp.log" |
-		head -1 | awk '{ print $(NF - 1) }')
+	B_XDP_MODE=$(b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" status eth1 2>/dev/null | grep -o 'native\|generic' | head -1)
 	b_beam_stop xdp
 	# beamd's last words: datagrams per path, AF_XDP or socket, each way
 	B_XSK_PATHS=$(grep -o 'packet paths: .*' "$T_DIR/beamd-xdp.log" | tail -1)
