@@ -55,6 +55,7 @@ struct agent {
 	struct pktio_addr public_addr; /* the tunnel's public address, for PROXY headers */
 	bool up;
 	bool stopping;
+	bool in_use; /* refused: a live agent holds the tunnel; retry later */
 	int exit_code;
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
@@ -285,6 +286,22 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 			quic_conn_flush(a->c);
 			break;
 		}
+		if (m->error.code == PROTO_ERR_NO_TUNNEL && m->error.req_id) {
+			/* the tunnel went away while the edge moved it to us: anew */
+			pr_info("edge: %s", reason);
+			send_register(a);
+			quic_conn_flush(a->c);
+			break;
+		}
+		if (m->error.code == PROTO_ERR_IN_USE) {
+			/* another agent with our token serves this tunnel and lives:
+			 * wait and ask again, to take over once it is gone */
+			pr_err("edge refused: tunnel '%s' is in use by another live agent with this token (%s); asking again later",
+			       a->name, reason);
+			a->in_use = true;
+			quic_conn_close(a->c, PROTO_ERR_NONE, "tunnel in use by another agent");
+			break;
+		}
 		pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
 		if (m->error.code == PROTO_ERR_PORT_TAKEN || m->error.code == PROTO_ERR_AUTH ||
 		    m->error.code == PROTO_ERR_PORT_DENIED ||
@@ -292,6 +309,8 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 		    m->error.code == PROTO_ERR_NAME_TAKEN || m->error.code == PROTO_ERR_BAD_NAME)
 			agent_fatal(a, 1);
 		break;
+	case PROTO_PING:
+		break; /* the edge checks that we live: the QUIC ACK answers it */
 	case PROTO_GOAWAY:
 		pr_info("edge is going away: %.*s", (int)m->goaway.reason.len,
 			(const char *)m->goaway.reason.data);
@@ -567,6 +586,15 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 	}
 	if (a->exit_code || a->stopping)
 		return;
+	if (a->in_use) {
+		a->in_use = false;
+		a->up = false;
+		/* a slow retry: the holder may serve for long */
+		if (a->attempt < 6)
+			a->attempt = 6;
+		schedule_reconnect(a);
+		return;
+	}
 	if (a->up)
 		pr_warn("connection to the edge lost: %s%s%s", strerror(-err), app ? ", " : "",
 			app ? proto_err_name(app) : "");

@@ -146,6 +146,8 @@ static int decode_payload(struct proto_msg *m, const uint8_t *p, size_t len)
 		m->goaway.code = rd_varint(&r);
 		rd_bytes(&r, &m->goaway.reason, 0, PROTO_MAX_REASON);
 		break;
+	case PROTO_PING:
+		break;
 	default:
 		return -ENOMSG;
 	}
@@ -258,6 +260,8 @@ static int encode_payload(const struct proto_msg *m, struct wr *w)
 	case PROTO_GOAWAY:
 		wr_varint(w, m->goaway.code);
 		wr_bytes(w, &m->goaway.reason, 0, PROTO_MAX_REASON);
+		break;
+	case PROTO_PING:
 		break;
 	default:
 		return -EINVAL;
@@ -407,6 +411,8 @@ const char *proto_err_name(uint64_t code)
 		return "name-taken";
 	case PROTO_ERR_BAD_NAME:
 		return "bad-name";
+	case PROTO_ERR_IN_USE:
+		return "in-use";
 	case PROTO_ERR_CONN_REFUSED:
 		return "connection-refused";
 	case PROTO_ERR_CONN_FAILED:

@@ -37,6 +37,7 @@ enum proto_type {
 	PROTO_ERROR = 0x05,	 /* either way: code, request id, reason */
 	PROTO_UNREGISTER = 0x06, /* agent -> edge: tunnel id */
 	PROTO_GOAWAY = 0x07,	 /* edge -> agent: code, reason (edge shutting down) */
+	PROTO_PING = 0x08,	 /* edge -> agent: no payload; its ACK shows the agent lives */
 	PROTO_STREAM = 0x10,	 /* first bytes of a data stream, never on the control stream */
 };
 
@@ -66,7 +67,8 @@ enum proto_err {
 	PROTO_ERR_INTERNAL = 0xb,	/* the other side failed on its own */
 	PROTO_ERR_SHUTDOWN = 0xc,	/* going away */
 	PROTO_ERR_NAME_TAKEN = 0xd,	/* http: the host name belongs to another token */
-	PROTO_ERR_BAD_NAME = 0xe,	/* http: not a host name the edge can route */
+	PROTO_ERR_BAD_NAME = 0xe,	/* a tunnel name the edge does not accept */
+	PROTO_ERR_IN_USE = 0xf,		/* the tunnel is held by another live agent */
 	PROTO_ERR_CONN_REFUSED = 0x100, /* data stream: the local service refused */
 	PROTO_ERR_CONN_FAILED = 0x101,	/* data stream: local connect failed otherwise */
 	PROTO_ERR_TCP_RESET = 0x102,	/* data stream: a TCP side was reset */

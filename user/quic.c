@@ -2891,6 +2891,11 @@ struct quic_conn_stats *quic_conn_stats(struct quic_conn *c)
 	return &c->stats;
 }
 
+uint64_t quic_conn_pto_ns(struct quic_conn *c)
+{
+	return ngtcp2_conn_get_pto(c->conn);
+}
+
 enum beam_conn_state quic_conn_state(struct quic_conn *c)
 {
 	if (ngtcp2_conn_in_draining_period(c->conn))

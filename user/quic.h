@@ -193,6 +193,9 @@ const struct pktio_addr *quic_conn_peer(struct quic_conn *c);
 bool quic_conn_handshake_done(struct quic_conn *c);
 struct quic_conn_stats *quic_conn_stats(struct quic_conn *c);
 
+/* The current probe timeout of @c (RFC 9002 section 6.2.1), in nanoseconds. */
+uint64_t quic_conn_pto_ns(struct quic_conn *c);
+
 /* Where @c is: handshake, established, draining or closing (enum beam_conn_state). */
 enum beam_conn_state quic_conn_state(struct quic_conn *c);
 

@@ -76,6 +76,7 @@ struct tunnel {
 	uint64_t conns_total;
 	struct quic_bytes bytes; /* rx: to the public client, tx: from it */
 	uint8_t kind;		 /* enum proto_kind */
+	bool claimed;		 /* another agent asked for it: its holder is probed */
 };
 
 struct session {
@@ -100,6 +101,7 @@ struct edge {
 	struct quic_ep *ep;
 	struct session *sessions;
 	struct tunnel *tunnels;
+	struct claim *claims; /* REGISTERs waiting for a holder's probe */
 	struct edge_hub *hub; /* shared with the other workers */
 	int udp_fd;	      /* the QUIC socket, owned by the ep */
 	bool own_hub;	      /* made by edge_new for a lone edge */
@@ -730,8 +732,10 @@ struct edge_msg {
 	uint64_t serial;
 	uint64_t req_id;
 	unsigned int to;
-	/* ADOPT: the tunnel; @gone when it vanished before it could move */
+	/* ADOPT: the tunnel; @gone when it vanished before it could move,
+	 * @refused when a live agent holds it */
 	bool gone;
+	bool refused;
 	uint8_t kind;
 	uint16_t port;
 	int lfd, ufd; /* its public sockets, -1 when none */
@@ -824,24 +828,36 @@ static void tunnel_give(struct tunnel *t, struct session *ss, uint64_t req_id)
 	send_registered(ss, req_id, t);
 }
 
-/* The owner of a tunnel a session of worker @m->to asked for: move it there. */
-static void edge_msg_handover(struct edge *e, struct edge_msg *m)
+/* The requester of tunnel @id on worker @to: the ADOPT that answers it. */
+static struct edge_msg *adopt_new(struct edge *e, uint64_t id, unsigned int to, struct session *ss,
+				  uint64_t serial, uint64_t req_id)
 {
-	struct tunnel *t = tunnel_by_id(e, m->tunnel_id);
 	struct edge_msg *a = edge_msg_new(e, EDGE_MSG_ADOPT, 0);
-	int err;
 
 	if (!a) {
 		pr_err("failed to hand tunnel %llu to worker %u: out of memory",
-		       (unsigned long long)m->tunnel_id, m->to);
-		hub_settle(e, m->tunnel_id, e->cfg.worker_id);
-		return;
+		       (unsigned long long)id, to);
+		hub_settle(e, id, e->cfg.worker_id);
+		return NULL;
 	}
-	a->tunnel_id = m->tunnel_id;
-	a->ss = m->ss;
-	a->serial = m->serial;
-	a->req_id = m->req_id;
-	a->to = m->to;
+	a->tunnel_id = id;
+	a->ss = ss;
+	a->serial = serial;
+	a->req_id = req_id;
+	a->to = to;
+	return a;
+}
+
+/* Move tunnel @id of this worker to session @ss of worker @to. */
+static void tunnel_hand(struct edge *e, uint64_t id, unsigned int to, struct session *ss,
+			uint64_t serial, uint64_t req_id)
+{
+	struct tunnel *t = tunnel_by_id(e, id);
+	struct edge_msg *a = adopt_new(e, id, to, ss, serial, req_id);
+	int err;
+
+	if (!a)
+		return;
 	if (!t) {
 		a->gone = true;
 		goto post;
@@ -862,10 +878,181 @@ static void edge_msg_handover(struct edge *e, struct edge_msg *m)
 		a->ufd = err < 0 ? -1 : err;
 	}
 	pr_info("tunnel %llu: handed from worker %u to worker %u", (unsigned long long)t->id,
-		e->cfg.worker_id, m->to);
+		e->cfg.worker_id, to);
 	tunnel_destroy(t, false);
 post:
-	edge_hub_post(e->hub, m->to, &a->hdr);
+	edge_hub_post(e->hub, to, &a->hdr);
+}
+
+/* ---- claims: a REGISTER for a tunnel another connection holds ---------- */
+
+#define CLAIM_WAIT_MIN_NS (500 * 1000000ull)
+#define CLAIM_WAIT_MAX_NS (3000 * 1000000ull)
+
+/*
+ * A REGISTER (from this worker or another one) for a tunnel a connection of
+ * this worker holds. The holder gets a PING on its control stream; a packet
+ * from it within three PTOs shows a live agent, and the claim is refused
+ * (in-use). Otherwise the holder is gone or silent (a restarted agent) and
+ * the tunnel moves to the claimant.
+ */
+struct claim {
+	struct claim *next;
+	struct edge *e;
+	struct event *timer;
+	uint64_t tunnel_id;
+	struct session *holder; /* with its serial: it may go meanwhile */
+	uint64_t holder_serial;
+	uint64_t sent_ns; /* when the PING went */
+	/* who asked: session @ss of worker @to; @remote when not this worker */
+	bool remote;
+	unsigned int to;
+	struct session *ss;
+	uint64_t serial;
+	uint64_t req_id;
+};
+
+static void claim_free(struct claim *cl)
+{
+	struct claim **pp;
+
+	for (pp = &cl->e->claims; *pp; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	}
+	if (cl->timer)
+		event_free(cl->timer);
+	free(cl);
+}
+
+/* Tell the claimant of @cl that a live agent holds the tunnel. */
+static void claim_refuse(struct edge *e, const struct claim *cl, const char *reason)
+{
+	struct session *ss;
+	struct edge_msg *a;
+
+	if (cl->remote) {
+		a = adopt_new(e, cl->tunnel_id, cl->to, cl->ss, cl->serial, cl->req_id);
+		if (!a)
+			return;
+		a->refused = true;
+		edge_hub_post(e->hub, cl->to, &a->hdr);
+		return;
+	}
+	ss = session_find(e, cl->ss, cl->serial);
+	if (!ss)
+		return;
+	ctrl_error(ss, PROTO_ERR_IN_USE, cl->req_id, reason);
+	quic_conn_flush(ss->c);
+}
+
+static void claim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct claim *cl = arg;
+	struct edge *e = cl->e;
+	struct tunnel *t = tunnel_by_id(e, cl->tunnel_id);
+	struct session *holder = session_find(e, cl->holder, cl->holder_serial);
+	struct hub_tunnel *ht;
+	struct session *ss;
+
+	(void)fd;
+	(void)what;
+	if (t)
+		t->claimed = false;
+	if (t && holder && t->sess == holder &&
+	    quic_conn_stats(holder->c)->last_rx_ns > cl->sent_ns) {
+		pr_warn("tunnel %llu ('%s' of '%s'): refused to a second agent: agent %s holding it is alive",
+			(unsigned long long)t->id, t->name, t->token_name, holder->peer);
+		claim_refuse(e, cl, "tunnel in use by a live agent");
+	} else if (cl->remote) {
+		if (t) {
+			edge_hub_lock(e->hub);
+			ht = edge_hub_by_id(e->hub, t->id);
+			if (ht)
+				ht->moving = true;
+			edge_hub_unlock(e->hub);
+		}
+		tunnel_hand(e, cl->tunnel_id, cl->to, cl->ss, cl->serial, cl->req_id);
+	} else if ((ss = session_find(e, cl->ss, cl->serial))) {
+		if (t)
+			tunnel_give(t, ss, cl->req_id);
+		else
+			ctrl_error(ss, PROTO_ERR_NO_TUNNEL, cl->req_id,
+				   "the tunnel went away meanwhile; register again");
+		quic_conn_flush(ss->c);
+	}
+	claim_free(cl);
+}
+
+/* Session @ss of worker @to asks for @t, held by a connection of this worker. */
+static void claim_start(struct edge *e, struct tunnel *t, bool remote, unsigned int to,
+			struct session *ss, uint64_t serial, uint64_t req_id)
+{
+	struct proto_msg ping = {.type = PROTO_PING};
+	struct session *holder = t->sess;
+	struct claim *cl;
+	struct timeval tv;
+	uint64_t wait;
+
+	cl = t->claimed ? NULL : calloc(1, sizeof(*cl));
+	if (cl)
+		cl->timer = evtimer_new(e->base, claim_cb, cl);
+	if (!cl || !cl->timer) {
+		struct claim tmp = {.tunnel_id = t->id,
+				    .remote = remote,
+				    .to = to,
+				    .ss = ss,
+				    .serial = serial,
+				    .req_id = req_id};
+
+		free(cl);
+		claim_refuse(e, &tmp,
+			     t->claimed ? "another agent is claiming this tunnel"
+					: "out of memory");
+		return;
+	}
+	cl->e = e;
+	cl->tunnel_id = t->id;
+	cl->holder = holder;
+	cl->holder_serial = holder->serial;
+	cl->remote = remote;
+	cl->to = to;
+	cl->ss = ss;
+	cl->serial = serial;
+	cl->req_id = req_id;
+	cl->sent_ns = quic_now_ns();
+	ctrl_send(holder, &ping);
+	quic_conn_flush(holder->c);
+	wait = 3 * quic_conn_pto_ns(holder->c);
+	if (wait < CLAIM_WAIT_MIN_NS)
+		wait = CLAIM_WAIT_MIN_NS;
+	if (wait > CLAIM_WAIT_MAX_NS)
+		wait = CLAIM_WAIT_MAX_NS;
+	tv.tv_sec = (time_t)(wait / 1000000000ull);
+	tv.tv_usec = (suseconds_t)((wait % 1000000000ull) / 1000);
+	evtimer_add(cl->timer, &tv);
+	cl->next = e->claims;
+	e->claims = cl;
+	t->claimed = true;
+	pr_info("tunnel %llu ('%s' of '%s'): another agent asks for it; probing agent %s holding it",
+		(unsigned long long)t->id, t->name, t->token_name, holder->peer);
+}
+
+/* The owner of a tunnel a session of worker @m->to asked for: move it there,
+ * unless a live agent here holds it. */
+static void edge_msg_handover(struct edge *e, struct edge_msg *m)
+{
+	struct tunnel *t = tunnel_by_id(e, m->tunnel_id);
+
+	if (t && t->sess) {
+		/* routable while its holder is probed */
+		hub_settle(e, t->id, e->cfg.worker_id);
+		claim_start(e, t, true, m->to, m->ss, m->serial, m->req_id);
+		return;
+	}
+	tunnel_hand(e, m->tunnel_id, m->to, m->ss, m->serial, m->req_id);
 }
 
 /* A moved tunnel arrives: adopt its sockets, give it to the session that asked. */
@@ -875,6 +1062,12 @@ static void edge_msg_adopt(struct edge *e, struct edge_msg *m)
 	struct tunnel *t;
 	int err = 0;
 
+	if (m->refused) {
+		if (ss)
+			ctrl_error(ss, PROTO_ERR_IN_USE, m->req_id,
+				   "tunnel in use by a live agent");
+		goto flush;
+	}
 	if (m->gone) {
 		if (ss)
 			ctrl_error(ss, PROTO_ERR_NO_TUNNEL, m->req_id,
@@ -1187,7 +1380,7 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	}
 	edge_hub_unlock(e->hub);
 	if (ht && moving) {
-		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id,
+		ctrl_error(ss, PROTO_ERR_IN_USE, m->reg.req_id,
 			   "the tunnel is moving between workers; register again");
 		return;
 	}
@@ -1197,7 +1390,9 @@ static void handle_register(struct session *ss, const struct proto_msg *m)
 	}
 	if (ht) {
 		t = tunnel_by_id(e, id);
-		if (t)
+		if (t && t->sess && t->sess != ss)
+			claim_start(e, t, false, e->cfg.worker_id, ss, ss->serial, m->reg.req_id);
+		else if (t)
 			tunnel_give(t, ss, m->reg.req_id);
 		else
 			ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "tunnel lost");
@@ -1788,6 +1983,8 @@ void edge_free(struct edge *e)
 {
 	if (!e)
 		return;
+	while (e->claims)
+		claim_free(e->claims);
 	if (e->stats_ev)
 		event_free(e->stats_ev);
 	free(e->stats);

@@ -150,6 +150,36 @@ test_agent_restart() {
 	[[ $(get_index "$PUB_PORT") == "hello through beam $T_RUN" ]]
 }
 
+test_duplicate_agent() {
+	local port out reader
+
+	t_bg "$AGENT" dup-svc $SVC zero-server 9012
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9012"
+	tun_agent agent-dup1 9012 --name dup
+	port=$PUB_PORT
+	t_ns "$CLI" timeout 60 $SVC paced-reader "$EDGE_PUB" "$port" 6 >"$T_DIR/dup.out" &
+	reader=$!
+	sleep 1
+	# a second agent with the same token, name and port while the first one
+	# serves a download: refused, it waits and asks again
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-dup2 beam tcp 9012 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "$FP" --name dup --remote-port "$port"
+	t_wait_for 10 grep -q 'in use by another live agent' "$T_DIR/agent-dup2.log" ||
+		t_fail "duplicate not refused: $(tail -3 "$T_DIR/agent-dup2.log")"
+	wait "$reader" || t_fail "download cut by the duplicate: $(cat "$T_DIR/dup.out")"
+	out=$(cat "$T_DIR/dup.out")
+	t_log "download during the duplicate: $out"
+	[[ $out == read* ]] || t_fail "download: $out"
+	kill -0 "$(tun_pid agent-dup1)" || t_fail "the first agent stopped: $(tail -3 "$T_DIR/agent-dup1.log")"
+	! grep -q 'took over' "$T_DIR/agent-dup1.log"
+	! grep -q 'tunnel up' "$T_DIR/agent-dup2.log"
+	# the first one dies: the waiting one takes the tunnel, on the same port
+	kill -KILL "$(tun_pid agent-dup1)"
+	t_wait_for 40 grep -q 'tunnel up' "$T_DIR/agent-dup2.log" ||
+		t_fail "the second agent did not take over: $(tail -3 "$T_DIR/agent-dup2.log")"
+	grep -q "tunnel up: tcp://$EDGE_AGENT_HP:$port " "$T_DIR/agent-dup2.log"
+}
+
 test_edge_restart() {
 	local n
 
@@ -232,6 +262,7 @@ tun_test test_backpressure "slow reader and stalled service: writers slowed, mem
 tun_test test_1000_connections "1,000 concurrent public connections all complete"
 tun_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
 tun_test test_agent_restart "agent killed and restarted gets its port back"
+tun_test test_duplicate_agent "a second agent with the same name is refused while the first lives"
 tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
 tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
 tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"

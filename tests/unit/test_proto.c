@@ -128,6 +128,20 @@ static void test_proto_messages_round_trip(void **state)
 	in.goaway.reason = B("restart");
 	round_trip(&in, &out, buf, sizeof(buf));
 	assert_int_equal(out.goaway.code, PROTO_ERR_SHUTDOWN);
+
+	/* PING: type and a zero length, nothing else; a payload is malformed */
+	memset(&in, 0, sizeof(in));
+	in.type = PROTO_PING;
+	assert_int_equal(proto_encode(&in, buf, sizeof(buf)), 2);
+	round_trip(&in, &out, buf, sizeof(buf));
+	{
+		const uint8_t padded[] = {PROTO_PING, 1, 0};
+		size_t used = 0;
+
+		assert_int_equal(proto_decode(padded, sizeof(padded), &out, &used), -EBADMSG);
+		assert_int_equal(used, sizeof(padded));
+	}
+	assert_string_equal(proto_err_name(PROTO_ERR_IN_USE), "in-use");
 }
 
 static void test_proto_encode_rejects_bad_fields(void **state)

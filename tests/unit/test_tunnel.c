@@ -55,6 +55,7 @@ struct tclient {
 	unsigned int nmsgs;
 	unsigned int streams_opened; /* by the edge */
 	unsigned int streams_reset;
+	unsigned int pings; /* PINGs from the edge (not in @msgs) */
 	int handshake;
 	int closed;
 	uint64_t close_app;
@@ -93,6 +94,10 @@ static int t_data_cb(struct quic_conn *c, struct quic_stream *s, const uint8_t *
 			break;
 		assert_int_equal(err, 0);
 		pos += used;
+		if (m.type == PROTO_PING) {
+			t->pings++;
+			continue;
+		}
 		if (t->nmsgs < 32) {
 			struct rx_msg *r = &t->msgs[t->nmsgs++];
 
@@ -391,12 +396,54 @@ static void test_tunnel_hostile_control_messages(void **state)
 	client_free(&a);
 }
 
-static void test_tunnel_takeover_stops_old_agent(void **state)
+/* Point @t's connected socket at @to: a sink that never answers silences it. */
+static void client_redirect(struct tclient *t, const struct pktio_addr *to)
+{
+	assert_int_equal(connect(pktio_udp_fd(t->io), &to->sa, to->len), 0);
+}
+
+static void test_tunnel_takeover_live_refused(void **state)
 {
 	struct env *e = *state;
 	struct tclient a = {0}, b = {0};
 	struct rx_msg *m;
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	send_register(&a, 1, "same", 0);
+	m = wait_msg(e, &a, 1);
+	assert_int_equal(m->type, PROTO_REGISTERED);
+
+	/* the same token and tunnel name from another connection while the
+	 * holder answers: refused, the holder keeps its tunnel */
+	client_start(e, &b, NULL);
+	client_ctrl(e, &b);
+	send_hello(&b, TOKEN);
+	send_register(&b, 1, "same", 0);
+	m = wait_msg(e, &b, 1);
+	assert_int_equal(m->type, PROTO_ERROR);
+	assert_int_equal(m->code, PROTO_ERR_IN_USE);
+	run_for(e, 200);
+	assert_false(a.closed);
+	assert_int_equal(a.nmsgs, 2); /* WELCOME, REGISTERED: no ERROR no-tunnel */
+	assert_int_equal(a.pings, 1); /* the probe it answered */
+	/* the holder itself asking again is no claim: the same tunnel at once */
+	send_register(&a, 2, "same", 0);
+	m = wait_msg(e, &a, 2);
+	assert_int_equal(m->type, PROTO_REGISTERED);
+	client_free(&b);
+	client_free(&a);
+}
+
+static void test_tunnel_takeover_silent_holder(void **state)
+{
+	struct env *e = *state;
+	struct tclient a = {0}, b = {0};
+	struct pktio_addr sink = {0};
+	struct rx_msg *m;
 	uint64_t port;
+	int fd;
 
 	client_start(e, &a, NULL);
 	client_ctrl(e, &a);
@@ -406,7 +453,16 @@ static void test_tunnel_takeover_stops_old_agent(void **state)
 	assert_int_equal(m->type, PROTO_REGISTERED);
 	port = m->port;
 
-	/* the same token and tunnel name from another connection takes it over */
+	/* the holder goes silent (a killed agent): a socket that never reads */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &sink), 0);
+	assert_int_equal(bind(fd, &sink.sa, sink.len), 0);
+	sink.len = sizeof(sink.in);
+	assert_int_equal(getsockname(fd, &sink.sa, &sink.len), 0);
+	client_redirect(&a, &sink);
+
+	/* a new agent with the same token and name gets the tunnel and its port */
 	client_start(e, &b, NULL);
 	client_ctrl(e, &b);
 	send_hello(&b, TOKEN);
@@ -414,9 +470,11 @@ static void test_tunnel_takeover_stops_old_agent(void **state)
 	m = wait_msg(e, &b, 1);
 	assert_int_equal(m->type, PROTO_REGISTERED);
 	assert_int_equal(m->port, port);
-	/* the old connection (no tunnel left) is closed with no-tunnel: its agent stops */
+	/* heard again, the old connection learns it lost the tunnel: its agent stops */
+	client_redirect(&a, &e->edge_addr);
 	assert_true(run_until(e, &a.closed));
 	assert_int_equal(a.close_app, PROTO_ERR_NO_TUNNEL);
+	close(fd);
 	client_free(&b);
 	client_free(&a);
 }
@@ -925,7 +983,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tunnel_hostile_control_messages),
-		cmocka_unit_test(test_tunnel_takeover_stops_old_agent),
+		cmocka_unit_test(test_tunnel_takeover_live_refused),
+		cmocka_unit_test(test_tunnel_takeover_silent_holder),
 		cmocka_unit_test(test_tunnel_bad_token_closes),
 		cmocka_unit_test(test_tunnel_agent_extra_stream_reset),
 		cmocka_unit_test(test_tunnel_resume_0rtt),

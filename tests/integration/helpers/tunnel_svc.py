@@ -11,6 +11,7 @@
   tunnel_svc.py zero-server PORT            write zeros forever to each client
   tunnel_svc.py slow-reader HOST PORT SECS  connect, read nothing for SECS, then read 64 MiB fast
   tunnel_svc.py fast-writer HOST PORT SECS  write as fast as possible for SECS, print bytes sent
+  tunnel_svc.py paced-reader HOST PORT SECS  read about 8 MiB/s for SECS: "read N", or "reset after N"
 """
 import asyncio
 import hashlib
@@ -177,6 +178,23 @@ def fast_writer(host, port, secs):
     print("sent %d" % n)
 
 
+def paced_reader(host, port, secs):
+    c = socket.create_connection((host, port))
+    n, end = 0, time.monotonic() + secs
+    try:
+        while time.monotonic() < end:
+            d = c.recv(81920)
+            if not d:
+                print("eof after %d" % n)
+                sys.exit(1)
+            n += len(d)
+            time.sleep(0.01)
+    except OSError as e:
+        print("reset after %d: %s" % (n, e))
+        sys.exit(1)
+    print("read %d" % n)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "halfclose-server":
@@ -197,5 +215,7 @@ if __name__ == "__main__":
         slow_reader(args[0], int(args[1]), float(args[2]))
     elif cmd == "fast-writer":
         fast_writer(args[0], int(args[1]), float(args[2]))
+    elif cmd == "paced-reader":
+        paced_reader(args[0], int(args[1]), float(args[2]))
     else:
         sys.exit("unknown command " + cmd)
