@@ -3,7 +3,7 @@
  * beam-xdp.c - loads, attaches, inspects and detaches beam's XDP program.
  *
  *   beam-xdp attach IFACE [--mode auto|native|generic] [--port N]... [--force]
- *   beam-xdp detach IFACE
+ *   beam-xdp detach IFACE [--force]
  *   beam-xdp status [IFACE]
  *   beam-xdp flows IFACE [--top N] [--json]
  *   beam-xdp stats IFACE [--json]
@@ -46,12 +46,13 @@ static void usage(FILE *out)
 		"  attach IFACE   load beam's XDP program and attach it (or replace it in place)\n"
 		"      --mode auto|native|generic   attach mode (auto: native, else generic)\n"
 		"      --port N                     a UDP port of beam's (repeatable, default %d)\n"
-		"      --initial-rate N             Initials per second per source (default %d)\n"
+		"      --initial-rate N             Initials per second per source (default %d; 0: no limit)\n"
 		"      --initial-burst N            token bucket depth (default 2x the rate)\n"
 		"      --no-rate-limit, --rate-limit   switch the Initial limit\n"
 		"      --no-steer, --steer          switch redirecting to AF_XDP sockets\n"
 		"      --force                      replace an XDP program that is not beam's\n"
-		"  detach IFACE   detach beam's program and remove its pins\n"
+		"  detach IFACE   detach beam's program and remove its pins; refused while\n"
+		"                 a beamd uses them, unless --force\n"
 		"  status [IFACE] mode, program, ports, map fill, verdict totals\n"
 		"  flows IFACE    live flows, busiest first  [--top N (default 20, 0 = all)] [--json]\n"
 		"  stats IFACE    verdict and reason counters summed over CPUs  [--json]\n"
@@ -206,6 +207,22 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 /* ---- attach, detach ---- */
 
+/* The command name of process @pid, "?" when it cannot be read. */
+static void proc_comm(pid_t pid, char *buf, size_t size)
+{
+	char path[32];
+	FILE *f;
+
+	snprintf(buf, size, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
 static int cmd_attach(const char *ifname, struct cli *cli)
 {
 	struct xdp_attach_info info;
@@ -229,8 +246,30 @@ static int cmd_attach(const char *ifname, struct cli *cli)
 
 static int cmd_detach(const char *ifname, struct cli *cli)
 {
-	int err = xdp_loader_detach(ifname, cli->pin_root);
+	pid_t pids[8];
+	int err, n, i;
 
+	n = xdp_loader_map_users(ifname, cli->pin_root, pids, 8);
+	if (n > 0) {
+		char list[8 * 32] = "", comm[32];
+		size_t len = 0;
+
+		for (i = 0; i < n && i < 8; i++) {
+			proc_comm(pids[i], comm, sizeof(comm));
+			len += snprintf(list + len, sizeof(list) - len, "%s%s %d", i ? ", " : "",
+					comm, (int)pids[i]);
+			if (len >= sizeof(list))
+				break;
+		}
+		if (!cli->attach.force) {
+			pr_err("refusing to detach from '%s': %s uses its maps (AF_XDP sockets, connections) and would lose them until restarted; stop it first, or --force",
+			       ifname, list);
+			return -EBUSY;
+		}
+		pr_warn("detaching from '%s' under %s (--force): restart it after the next attach",
+			ifname, list);
+	}
+	err = xdp_loader_detach(ifname, cli->pin_root);
 	if (err == -ENOENT) {
 		printf("nothing of beam's attached to %s\n", ifname);
 		return 0;

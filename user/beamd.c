@@ -336,6 +336,7 @@ static int observe_open(const struct args *args, struct edge_config *ec, struct 
 
 	if (args->no_maps) {
 		xdp_maps_init(&maps->m); /* closed: daemon_maps_close() leaves them be */
+		maps->link = -1;
 		pr_info("--no-maps: no conns map, no latency histograms");
 	} else {
 		err = daemon_maps_open(maps, pin_root, args->iface, port);
@@ -359,6 +360,21 @@ static int observe_serve(const struct args *args, struct edge_config *ec,
 	if (!args->metrics)
 		return 0;
 	return metrics_server_new(ms, args->metrics, edge_stats_collect, health_cb, ec->pub);
+}
+
+struct link_watch {
+	struct daemon_maps *maps;
+	const char *pin_root;
+};
+
+/* Each second: is beam's program still there with the maps beamd holds? */
+static void link_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_watch *lw = arg;
+
+	(void)fd;
+	(void)what;
+	daemon_maps_check_link(lw->maps, lw->pin_root);
 }
 
 static unsigned int workers_default(void)
@@ -478,8 +494,11 @@ static int run(const struct args *args, struct edge_config *ec)
 	unsigned int i, n = args->workers ? args->workers : workers_default();
 	struct metrics_server *ms = NULL;
 	struct event *sigs[2] = {NULL, NULL};
+	struct link_watch lw = {.pin_root = xdp_loader_pin_root(args->pin_root)};
+	struct timeval second = {1, 0};
+	struct event *watch = NULL;
 	struct reuseport *rp = NULL;
-	struct daemon_maps maps = {0};
+	struct daemon_maps maps = {.link = -1};
 	struct edge_hub *hub = NULL;
 	struct worker *ws = NULL;
 	struct event_base *base;
@@ -532,6 +551,12 @@ static int run(const struct args *args, struct edge_config *ec)
 		event_base_free(base);
 		goto err_workers;
 	}
+	lw.maps = &maps;
+	if (maps.link >= 0) {
+		watch = event_new(base, -1, EV_PERSIST, link_watch_cb, &lw);
+		if (watch)
+			event_add(watch, &second);
+	}
 	if (!workers_run(ws, n)) {
 		struct pktio_addr la;
 		char buf[NETADDR_STR_MAX];
@@ -542,6 +567,8 @@ static int run(const struct args *args, struct edge_config *ec)
 		event_base_dispatch(base);
 	}
 	workers_stop(ws, n);
+	if (watch)
+		event_free(watch);
 	metrics_server_free(ms);
 	workers_free(ws, n);
 	reuseport_free(rp);

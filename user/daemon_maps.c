@@ -100,6 +100,76 @@ static void conns_clear_stale(int fd)
 			n);
 }
 
+/* beam's pinned XDP link of @ifname, or -1. */
+static int open_link(const char *pin_root, const char *ifname)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 8];
+
+	if (xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname))
+		return -1;
+	snprintf(path, sizeof(path), "%s/link", dir);
+	return bpf_obj_get(path);
+}
+
+/* Whether the link @fd still has its program attached to an interface. */
+static bool link_attached(int fd)
+{
+	struct bpf_link_info li;
+	__u32 len = sizeof(li);
+
+	memset(&li, 0, sizeof(li));
+	if (bpf_obj_get_info_by_fd(fd, &li, &len))
+		return true; /* cannot tell: assume it is */
+	return li.type == BPF_LINK_TYPE_XDP && li.xdp.ifindex;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
+{
+	struct xdp_maps now;
+	bool same;
+	int fd;
+
+	if (d->link < 0 || d->link_lost)
+		return;
+	if (link_attached(d->link)) {
+		d->link_misses = 0;
+		return;
+	}
+
+	/* beam-xdp attach in another mode pins a new link over the same maps */
+	fd = open_link(pin_root, d->ifname);
+	same = fd >= 0 && link_attached(fd) && !xdp_maps_open_pinned(&now, pin_root, d->ifname);
+	if (same) {
+		same = map_id(now.xsks) == map_id(d->m.xsks) &&
+		       map_id(now.conns) == map_id(d->m.conns);
+		xdp_maps_close(&now);
+	}
+	if (same) {
+		close(d->link);
+		d->link = fd;
+		pr_info("beam's XDP program on '%s' has a new link over the same maps: carrying on",
+			d->ifname);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* an attach in another mode leaves a moment without a link: give it 3 s */
+	if (++d->link_misses < 3)
+		return;
+	d->link_lost = true;
+	pr_err("beam's XDP program on '%s' was detached or replaced with new maps: AF_XDP receive and the conns map are cut off (packets take the UDP socket); restart beamd",
+	       d->ifname);
+}
+
 static int map_latency(struct daemon_maps *d)
 {
 	size_t len = (size_t)BEAM_HIST__MAX * sizeof(struct beam_hist);
@@ -167,6 +237,7 @@ static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifn
 		if (err)
 			return err;
 		snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
+		d->link = open_link(pin_root, ifname);
 	} else {
 		err = xdp_maps_create(&d->m);
 		if (err)
@@ -189,6 +260,7 @@ int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *if
 
 	memset(d, 0, sizeof(*d));
 	d->pid = (__u32)getpid();
+	d->link = -1;
 	xdp_maps_init(&d->m);
 	err = open_bpf(d, pin_root, ifname, port);
 	if (!err)
@@ -226,6 +298,9 @@ void daemon_maps_close(struct daemon_maps *d)
 	d->latency = NULL;
 	d->latency_map_len = 0;
 	xdp_maps_close(&d->m);
+	if (d->link >= 0)
+		close(d->link);
+	d->link = -1;
 	d->bpf = false;
 }
 

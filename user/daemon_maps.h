@@ -31,6 +31,9 @@ struct daemon_maps {
 	bool bpf;		   /* false: BPF maps are off, histograms in memory */
 	bool conns_written;	   /* beamd has put an entry in conns */
 	__u32 pid;		   /* owner_pid of the conns entries this beamd writes */
+	int link;		   /* beam's XDP link on @ifname, opened at start; -1 if none */
+	unsigned int link_misses;  /* checks in a row that found no usable link */
+	bool link_lost;		   /* the link went and that was said */
 };
 
 /*
@@ -48,6 +51,16 @@ int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *if
 /* Remove this beamd's entries from conns (only those: the map may be shared),
  * unpin its own maps, unmap; accepts a closed @d. */
 void daemon_maps_close(struct daemon_maps *d);
+
+/*
+ * Whether beam's program still runs on @d->ifname with the maps beamd holds
+ * (call it every second or so). When the link opened at start was detached
+ * (beam-xdp detach, or attach in another mode): a new pinned link over the
+ * same maps is taken on silently; else, once, an error says AF_XDP receive
+ * and the conns map are cut off until beamd restarts. beamd --user cannot
+ * open the pins any more: a link of a mode change is reported like a loss.
+ */
+void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root);
 
 /* Insert or refresh the conns entry of @cid, with owner_pid set to this
  * process. Returns 0 or -errno (rate-limited message). */

@@ -796,6 +796,98 @@ int xdp_loader_detach(const char *ifname, const char *pin_root)
 	return detached || removed ? 0 : -ENOENT;
 }
 
+/* ---- who uses the maps ---- */
+
+/* The id of the map pinned at @dir/@name, 0 when there is none. */
+static __u32 pinned_map_id(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Whether process @pid holds a descriptor of a map whose id is in @ids[2]. */
+static bool holds_map(const char *pid, const __u32 ids[2])
+{
+	char path[PATH_MAX], link[64], line[128];
+	bool found = false;
+	struct dirent *de;
+	unsigned int id;
+	ssize_t n;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd/%s", pid, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:bpf-map"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "map_id: %u", &id) == 1 && id &&
+			    (id == ids[0] || id == ids[1]))
+				found = true;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max)
+{
+	unsigned int n = 0;
+	char dir[PATH_MAX];
+	struct dirent *de;
+	__u32 ids[2];
+	char *end;
+	long pid;
+	DIR *d;
+
+	if (xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname))
+		return 0;
+	/* beamd holds these two: its AF_XDP sockets' map and its connections */
+	ids[0] = pinned_map_id(dir, "xsks");
+	ids[1] = pinned_map_id(dir, "conns");
+	if (!ids[0] && !ids[1])
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() || !holds_map(de->d_name, ids))
+			continue;
+		if (n < max)
+			pids[n] = (pid_t)pid;
+		n++;
+	}
+	closedir(d);
+	return (int)n;
+}
+
 /* ---- status ---- */
 
 unsigned int xdp_map_max_entries(int fd)

@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "beam_maps.h"
 
@@ -144,6 +145,15 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
  * detached or removed, -ENOENT when beam had nothing there, or -errno.
  */
 int xdp_loader_detach(const char *ifname, const char *pin_root);
+
+/*
+ * Processes other than this one that hold a descriptor of the xsks or conns
+ * map pinned for @ifname (a running beamd does): their pids into @pids (at
+ * most @max), found by a walk over /proc/PID/fd and fdinfo (needs root to see
+ * other users' processes). Returns how many there are (may exceed @max), 0
+ * when nothing is pinned, or -errno when /proc cannot be read.
+ */
+int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max);
 
 /*
  * Fill @st for @ifname: attached program and mode, whether it is beam's,
