@@ -241,6 +241,24 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		return -ENOENT;
 	snprintf(c->target_str, sizeof(c->target_str), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 		 host, port);
+	if (a->name && strlen(a->name) > PROTO_MAX_NAME) {
+		pr_err("--name is %zu bytes long: at most %d", strlen(a->name), PROTO_MAX_NAME);
+		return -EINVAL;
+	}
+	if (a->name && !proto_name_valid((const uint8_t *)a->name, strlen(a->name))) {
+		pr_err("invalid --name: use printable ASCII without quotes (\" ') or backslash");
+		return -EINVAL;
+	}
+	if (a->hostname && strlen(a->hostname) > PROTO_MAX_NAME) {
+		pr_err("--hostname is %zu bytes long: at most %d", strlen(a->hostname),
+		       PROTO_MAX_NAME);
+		return -EINVAL;
+	}
+	if (!a->name && !a->hostname && strlen(c->target_str) + 4 > PROTO_MAX_NAME) {
+		pr_err("the default tunnel name '%s:%s' is longer than %d bytes: choose one with --name",
+		       a->kind == PROTO_KIND_UDP ? "udp" : "tcp", c->target_str, PROTO_MAX_NAME);
+		return -EINVAL;
+	}
 
 	if (a->token_file) {
 		n = tokens_read_secret(a->token_file, token, token_cap);

@@ -378,6 +378,35 @@ int proto_dgram_hdr_encode(const struct proto_dgram_hdr *hdr, uint8_t *buf, size
 	return (int)(n + m);
 }
 
+static bool name_byte_ok(uint8_t c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\'' && c != '\\';
+}
+
+bool proto_name_valid(const uint8_t *name, size_t len)
+{
+	size_t i;
+
+	if (len > PROTO_MAX_NAME || (len && !name))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!name_byte_ok(name[i]))
+			return false;
+	return true;
+}
+
+char *proto_name_printable(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+	size_t i;
+
+	if (!cap)
+		return out;
+	for (i = 0; i < len && i < cap - 1; i++)
+		out[i] = name_byte_ok(data[i]) ? (char)data[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 const char *proto_err_name(uint64_t code)
 {
 	switch (code) {

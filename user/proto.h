@@ -13,6 +13,7 @@
 #ifndef BEAM_PROTO_H
 #define BEAM_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -193,6 +194,20 @@ int proto_dgram_hdr_decode(const uint8_t *buf, size_t len, struct proto_dgram_hd
 /* Encode @hdr into @buf (at most PROTO_DGRAM_HDR_MAX bytes). Returns bytes
  * written, -EINVAL (an id 0 or too large) or -ENOBUFS. */
 int proto_dgram_hdr_encode(const struct proto_dgram_hdr *hdr, uint8_t *buf, size_t cap);
+
+/*
+ * Whether @name (@len bytes) is a tunnel name the edge accepts: at most
+ * PROTO_MAX_NAME bytes of printable ASCII (space to '~') without quotes (" ')
+ * or backslash, so it is safe in logs and metric labels as it is.
+ */
+bool proto_name_valid(const uint8_t *name, size_t len);
+
+/*
+ * A copy of @len bytes at @data for a log line: NUL-terminated in @out (@cap
+ * bytes, cut to fit), each byte outside what proto_name_valid accepts
+ * replaced by '?'. Returns @out.
+ */
+char *proto_name_printable(const uint8_t *data, size_t len, char *out, size_t cap);
 
 /* A short name for an error code ("auth", "port-taken", ...), "unknown" otherwise. */
 const char *proto_err_name(uint64_t code);

@@ -668,6 +668,7 @@ static void tunnel_attach(struct tunnel *t, struct session *ss)
 static int register_check(struct session *ss, const struct proto_msg *m, char *name, uint16_t *port)
 {
 	struct edge *e = ss->e;
+	char printable[PROTO_MAX_NAME + 1];
 
 	*port = (uint16_t)m->reg.port;
 	memcpy(name, m->reg.name.data, m->reg.name.len);
@@ -675,7 +676,16 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 	switch (m->reg.kind) {
 	case PROTO_KIND_TCP:
 	case PROTO_KIND_UDP:
-		return 0;
+		if (proto_name_valid(m->reg.name.data, m->reg.name.len))
+			return 0;
+		pr_warn_rl(
+			"agent %s ('%s'): invalid tunnel name '%s': a byte outside printable ASCII, or a quote or backslash",
+			ss->peer, ss->token_name,
+			proto_name_printable(m->reg.name.data, m->reg.name.len, printable,
+					     sizeof(printable)));
+		ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id,
+			   "invalid tunnel name: printable ASCII without quotes or backslash");
+		return -1;
 	case PROTO_KIND_HTTP:
 		if (!e->http) {
 			ctrl_error(ss, PROTO_ERR_UNSUPPORTED, m->reg.req_id,
@@ -685,9 +695,10 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 		if (http_host_normalize((const char *)m->reg.name.data, m->reg.name.len, name,
 					PROTO_MAX_NAME + 1, false) ||
 		    !http_hostname_valid(name)) {
-			pr_warn("agent %s ('%s'): invalid http host name '%.*s'", ss->peer,
-				ss->token_name, (int)m->reg.name.len,
-				(const char *)m->reg.name.data);
+			pr_warn_rl("agent %s ('%s'): invalid http host name '%s'", ss->peer,
+				   ss->token_name,
+				   proto_name_printable(m->reg.name.data, m->reg.name.len,
+							printable, sizeof(printable)));
 			ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id, "invalid host name");
 			return -1;
 		}

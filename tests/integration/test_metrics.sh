@@ -94,6 +94,31 @@ test_metrics_scrape_during_transfer_is_valid()
 	done
 }
 
+test_metrics_odd_tunnel_names() {
+	local rc name
+
+	# names at the edge of what is allowed: label syntax, spaces, 64 bytes
+	tun_agent odd1 8080 --name 'a{b}=c,d x' || t_fail "an allowed name was refused"
+	name=$(printf 'n%.0s' {1..64})
+	tun_agent odd2 8080 --name "$name" || t_fail "a 64-byte name was refused"
+	sleep 1.2
+	scrape >"$T_DIR/odd.txt"
+	promtool check metrics <"$T_DIR/odd.txt" || t_fail "promtool rejects /metrics with odd names"
+	grep -q 'tunnel="a{b}=c,d x"' "$T_DIR/odd.txt" || t_fail "the odd name is not in /metrics"
+	grep -q "tunnel=\"$name\"" "$T_DIR/odd.txt" || t_fail "the 64-byte name is not in /metrics"
+	kill "$(tun_pid odd1)" "$(tun_pid odd2)"
+	# what would forge a log line or break a label is refused by the agent
+	# itself, and so is a name longer than 64 bytes (never cut)
+	for name in $'\xff\xfe\x01bin\\' $'a\nbeamd: info: forged' 'say "hi"' "${name}n"; do
+		rc=0
+		BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 5 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+			--pin "$FP" --name "$name" >"$T_DIR/badname.log" 2>&1 || rc=$?
+		[[ $rc -eq 2 ]] || t_fail "name ${name@Q}: exit $rc, want 2: $(cat "$T_DIR/badname.log")"
+		grep -q -- '--name' "$T_DIR/badname.log" || t_fail "no clear error: $(cat "$T_DIR/badname.log")"
+	done
+	! grep -q 'forged' "$T_DIR/edge.log"
+}
+
 test_metrics_conns_map_shows_the_agent()
 {
 	local dump sport
@@ -231,6 +256,7 @@ test_metrics_killed_beamd_entries_removed()
 }
 
 t_test test_metrics_scrape_during_transfer_is_valid "a scrape during a transfer passes promtool, counters grow, buckets cumulate"
+t_test test_metrics_odd_tunnel_names "odd but allowed tunnel names pass promtool; hostile or long ones are refused"
 t_test test_metrics_conns_map_shows_the_agent "bpftool shows the agent's connection established with an RTT"
 t_test test_metrics_http_answers "404 for unknown paths, 405 for POST, 200 from /healthz"
 t_test test_metrics_real_prometheus_scrapes_it "a real Prometheus scrapes beamd and answers a TTFB quantile"

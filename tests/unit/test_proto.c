@@ -144,6 +144,40 @@ static void test_proto_messages_round_trip(void **state)
 	assert_string_equal(proto_err_name(PROTO_ERR_IN_USE), "in-use");
 }
 
+#define NV(s) proto_name_valid((const uint8_t *)(s), sizeof(s) - 1)
+
+static void test_proto_name_valid(void **state)
+{
+	char n64[PROTO_MAX_NAME + 2], out[8];
+
+	(void)state;
+	/* the agent's default names, v4 and v6 */
+	assert_true(NV("tcp:127.0.0.1:8080"));
+	assert_true(NV("udp:[::1]:53"));
+	assert_true(NV("my app {x=1},y"));
+	assert_true(NV(""));
+	memset(n64, 'a', sizeof(n64));
+	assert_true(proto_name_valid((const uint8_t *)n64, PROTO_MAX_NAME));
+	assert_false(proto_name_valid((const uint8_t *)n64, PROTO_MAX_NAME + 1));
+	/* what would forge a log line or break a metric label */
+	assert_false(NV("a\nb"));
+	assert_false(NV("a\rb"));
+	assert_false(NV("\x01bin"));
+	assert_false(NV("\xff\xfe"));
+	assert_false(NV("caf\xc3\xa9"));
+	assert_false(NV("a\"b"));
+	assert_false(NV("a'b"));
+	assert_false(NV("a\\b"));
+	assert_false(NV("a\x7f"));
+	assert_false(proto_name_valid((const uint8_t *)"a\0b", 3));
+	/* the printable copy for logs: bad bytes become '?', cut to fit */
+	assert_string_equal(proto_name_printable((const uint8_t *)"a\nb\xff", 4, out, sizeof(out)),
+			    "a?b?");
+	assert_string_equal(
+		proto_name_printable((const uint8_t *)"abcdefghij", 10, out, sizeof(out)),
+		"abcdefg");
+}
+
 static void test_proto_encode_rejects_bad_fields(void **state)
 {
 	char big[PROTO_MAX_TOKEN + 2];
@@ -399,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proto_varint_round_trip),
 		cmocka_unit_test(test_proto_messages_round_trip),
+		cmocka_unit_test(test_proto_name_valid),
 		cmocka_unit_test(test_proto_encode_rejects_bad_fields),
 		cmocka_unit_test(test_proto_decode_malformed),
 		cmocka_unit_test(test_proto_decode_two_messages_in_a_row),

@@ -479,6 +479,35 @@ static void test_tunnel_takeover_silent_holder(void **state)
 	client_free(&a);
 }
 
+static void test_tunnel_bad_names(void **state)
+{
+	static const char *const bad[] = {"\xff\xfe\x01"
+					  "bin\\",
+					  "a\nbeamd: info: forged", "x\"y", "tab\there"};
+	struct env *e = *state;
+	struct tclient a = {0};
+	struct rx_msg *m;
+	unsigned int i;
+
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		send_register(&a, i + 1, bad[i], 0);
+		m = wait_msg(e, &a, i + 1);
+		assert_int_equal(m->type, PROTO_ERROR);
+		assert_int_equal(m->code, PROTO_ERR_BAD_NAME);
+	}
+	/* the default name forms, IPv4 and IPv6, still register */
+	send_register(&a, 10, "tcp:127.0.0.1:8080", 0);
+	assert_int_equal(wait_msg(e, &a, i + 1)->type, PROTO_REGISTERED);
+	send_register(&a, 11, "tcp:[::1]:80", 0);
+	assert_int_equal(wait_msg(e, &a, i + 2)->type, PROTO_REGISTERED);
+	assert_false(a.closed);
+	client_free(&a);
+}
+
 static void test_tunnel_bad_token_closes(void **state)
 {
 	struct env *e = *state;
@@ -985,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_tunnel_hostile_control_messages),
 		cmocka_unit_test(test_tunnel_takeover_live_refused),
 		cmocka_unit_test(test_tunnel_takeover_silent_holder),
+		cmocka_unit_test(test_tunnel_bad_names),
 		cmocka_unit_test(test_tunnel_bad_token_closes),
 		cmocka_unit_test(test_tunnel_agent_extra_stream_reset),
 		cmocka_unit_test(test_tunnel_resume_0rtt),
