@@ -578,6 +578,15 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
+	if (app == PROTO_ERR_LIMIT && !a->exit_code && !a->stopping) {
+		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying later",
+		       a->cfg.edge_host, a->cfg.edge_port);
+		a->up = false;
+		if (a->attempt < 6)
+			a->attempt = 6;
+		schedule_reconnect(a);
+		return;
+	}
 	if (app == PROTO_ERR_VERSION) {
 		pr_err("edge %s:%u does not speak beam/1 version %d", a->cfg.edge_host,
 		       a->cfg.edge_port, PROTO_VERSION);

@@ -26,7 +26,7 @@ static const char *const limit_names[EDGE_LIMIT__MAX] = {
 
 void edge_limits_default(struct edge_limits *l)
 {
-	l->max[EDGE_LIMIT_CONNS_PER_TOKEN] = 32;
+	l->max[EDGE_LIMIT_CONNS_PER_TOKEN] = 64; /* beam: one connection per tunnel */
 	l->max[EDGE_LIMIT_TUNNELS_PER_TOKEN] = 64;
 	l->max[EDGE_LIMIT_STREAMS_PER_TUNNEL] = 100000;
 	l->max[EDGE_LIMIT_CONNS_PER_SOURCE] = 16384;

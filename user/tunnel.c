@@ -85,6 +85,7 @@ struct session {
 	struct quic_conn *c;
 	struct quic_stream *ctrl;
 	bool authed;
+	bool refused; /* closing after a failed HELLO: ignore what follows it */
 	char token_name[TOKENS_MAX_NAME + 1];
 	char peer[NETADDR_STR_MAX];
 	uint8_t rx[CTRL_BUF_MAX];
@@ -179,6 +180,7 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	if (m->hello.version != PROTO_VERSION) {
 		pr_warn("agent %s: unsupported beam protocol version %llu", ss->peer,
 			(unsigned long long)m->hello.version);
+		ss->refused = true;
 		quic_conn_close(ss->c, PROTO_ERR_VERSION, "unsupported protocol version");
 		return;
 	}
@@ -186,10 +188,12 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	if (!name) {
 		ss->e->auth_failed++;
 		pr_warn("agent %s: authentication failed: unknown token", ss->peer);
+		ss->refused = true;
 		quic_conn_close(ss->c, PROTO_ERR_AUTH, "authentication failed: unknown token");
 		return;
 	}
 	if (ss->authed && strcmp(name, ss->token_name)) {
+		ss->refused = true;
 		quic_conn_close(ss->c, PROTO_ERR_AUTH, "a second HELLO with another token");
 		return;
 	}
@@ -199,11 +203,13 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 
 		if (err == -EBUSY) {
 			limit_hit(ss->e, EDGE_LIMIT_CONNS_PER_TOKEN, "an agent connection");
+			ss->refused = true;
 			quic_conn_close(ss->c, PROTO_ERR_LIMIT,
 					"too many connections for this token");
 			return;
 		}
 		if (err) {
+			ss->refused = true;
 			quic_conn_close(ss->c, PROTO_ERR_INTERNAL, "out of memory");
 			return;
 		}
@@ -1433,7 +1439,7 @@ static int ctrl_parse(struct session *ss, bool early)
 	size_t off = 0;
 	int err = 0;
 
-	while (off < ss->rx_len) {
+	while (off < ss->rx_len && !ss->refused) {
 		struct proto_msg m;
 		size_t used = 0;
 

@@ -52,6 +52,11 @@ test_limit_tunnels_and_conns_per_token() {
 		t_fail "no log line for conns_per_token"
 	t_wait_for 3 hits_ge conns_per_token 1 || t_fail "no conns_per_token hit counted"
 	! grep -q 'tunnel up' "$T_DIR/agent-c.log" || t_fail "agent c got a tunnel"
+	# the refused agent is told why, and the edge does not log its REGISTER
+	t_wait_for 10 grep -q 'refused: too many connections for this token (limit)' \
+		"$T_DIR/agent-c.log" || t_fail "agent c not told: $(tail -3 "$T_DIR/agent-c.log")"
+	! grep -q 'REGISTER before a successful HELLO' "$T_DIR/edge.log" ||
+		t_fail "beamd logged the refused agent's REGISTER"
 	# the first agent's tunnel carries on
 	conns holder-a0 "$A_PORT" 1 none
 	kill "$(tun_pid agent-b)" "$(tun_pid agent-c)" "$(tun_pid holder-a0)"
