@@ -176,6 +176,10 @@ static const uint8_t csum_tail_mask[64] __attribute__((aligned(64))) = {
  * the bytes counted already masked to zero; masked words still come out
  * 32768 short, like every other word. An odd length's last byte is added on
  * its own, as the low byte of a word (x86 is little-endian).
+ *
+ * TODO(#6): 3.1x the scalar routine on 1500-byte frames (4.3x on 9000), short
+ * of the 4x aimed at: the loop runs near one vector per cycle, the rest is
+ * the fixed cost of a call (horizontal sum, folds, the tail).
  */
 __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *buf, size_t len,
 								  uint32_t sum)
