@@ -15,10 +15,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <wolfssl/options.h>
@@ -112,13 +114,30 @@ static int parse_kind(const char *s, enum proto_kind *out)
 	return -EINVAL;
 }
 
+/* What getopt refused, said in words (opterr is off): the last argument it looked at. */
+static void bad_option(int opt, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (opt == ':')
+		pr_err("option '%s' needs a value", arg);
+	else if (optopt >= '0' && optopt <= '9')
+		pr_err("unknown option '%s': a port is a number from 1 to 65535, without '-'", arg);
+	else if (optopt)
+		pr_err("unknown option '-%c'", optopt);
+	else
+		pr_err("unknown option '%s'", arg);
+	fprintf(stderr, "try 'beam --help'\n");
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	char *end;
 	int opt;
 
 	a->idle_s = 30;
-	while ((opt = getopt_long(argc, argv, "e:r:H:vh", options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":e:r:H:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			a->edge = optarg;
@@ -176,16 +195,26 @@ static int parse_args(int argc, char **argv, struct args *a)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			bad_option(opt, argv);
 			return 2;
 		}
 	}
-	if (argc - optind >= 1 && parse_kind(argv[optind], &a->kind)) {
+	if (argc - optind < 1) {
+		pr_err("missing the tunnel kind and the local service: beam tcp|http|udp [HOST:]PORT ...");
+		fprintf(stderr, "try 'beam --help'\n");
+		return 2;
+	}
+	if (parse_kind(argv[optind], &a->kind)) {
 		pr_err("unknown tunnel kind '%s': want tcp, http or udp", argv[optind]);
 		return 2;
 	}
-	if (argc - optind != 2) {
-		usage(stderr);
+	if (argc - optind < 2) {
+		pr_err("missing the local service: beam %s [HOST:]PORT ...", argv[optind]);
+		return 2;
+	}
+	if (argc - optind > 2) {
+		pr_err("unexpected argument '%s' after the local service '%s'", argv[optind + 2],
+		       argv[optind + 1]);
 		return 2;
 	}
 	a->target = argv[optind + 1];
@@ -215,6 +244,29 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return 2;
 	}
 	return 0;
+}
+
+/* A session file whose directory is missing or closed to us is never written:
+ * say so now rather than resume nothing in silence. */
+static void session_dir_check(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	size_t len;
+
+	slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		len = slash == path ? 1 : (size_t)(slash - path);
+		if (len >= sizeof(dir))
+			return;
+		memcpy(dir, path, len);
+		dir[len] = 0;
+	}
+	if (access(dir, W_OK | X_OK))
+		pr_warn("session file '%s': directory '%s': %s: no session will be kept for 0-RTT",
+			path, dir, strerror(errno));
 }
 
 static int fill_config(const struct args *a, struct agent_config *c, char *edge_host, char *token,
@@ -277,6 +329,8 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	c->proxy = a->proxy;
 	c->name = a->kind == PROTO_KIND_HTTP ? a->hostname : a->name;
 	c->session_file = a->session_file;
+	if (a->session_file)
+		session_dir_check(a->session_file);
 	c->remote_port = (uint16_t)a->remote_port;
 	c->idle_timeout_s = (unsigned int)a->idle_s;
 	if (a->pin) {
@@ -289,7 +343,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		c->verify = TLS_VERIFY_CA;
 	} else {
 		c->verify = TLS_VERIFY_NONE;
-		pr_warn("WARNING: --insecure: the edge's certificate is NOT checked; anyone can take your token");
+		pr_warn("--insecure: the edge's certificate is NOT checked; anyone on the path can take your token");
 	}
 	return 0;
 }
@@ -321,7 +375,7 @@ int main(int argc, char **argv)
 	tc.ca_file = args.ca;
 	memcpy(tc.pin, cfg.pin, sizeof(tc.pin));
 	if (tls_client_ctx_new(&tls, &tc))
-		return 1;
+		return 2; /* an unreadable --ca is a configuration error */
 	cfg.tls = tls;
 
 	base = runloop_base_new();

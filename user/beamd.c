@@ -165,7 +165,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	edge_limits_default(&a->limits);
 	a->retry_above = 256;
 	a->stateless_rate = 1000;
-	while ((opt = getopt_long(argc, argv, "l:t:vh", options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":l:t:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			a->listen = optarg;
@@ -256,16 +257,35 @@ static int parse_args(int argc, char **argv, struct args *a)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			if (opt == ':')
+				pr_err("option '%s' needs a value", argv[optind - 1]);
+			else if (optopt)
+				pr_err("unknown option '-%c'", optopt);
+			else
+				pr_err("unknown option '%s'", argv[optind - 1]);
+			fprintf(stderr, "try 'beamd --help'\n");
 			return 2;
 		}
 	}
-	if (optind < argc || !a->listen || !a->tokens || !a->cert != !a->key) {
-		if (!a->cert != !a->key)
-			pr_err("--cert and --key go together");
-		usage(stderr);
+	if (optind < argc) {
+		pr_err("unexpected argument '%s': beamd takes options only", argv[optind]);
 		return 2;
 	}
+	if (!a->listen || !a->tokens) {
+		pr_err("missing %s: beamd needs --listen ADDR:PORT and --tokens FILE",
+		       !a->listen && !a->tokens ? "--listen and --tokens"
+		       : !a->listen		? "--listen"
+						: "--tokens");
+		fprintf(stderr, "try 'beamd --help'\n");
+		return 2;
+	}
+	if (!a->cert != !a->key) {
+		pr_err("--cert and --key go together");
+		return 2;
+	}
+	/* a bad address is a usage error (2), found before anything starts */
+	if (a->metrics && metrics_listen_check(a->metrics))
+		return 2;
 	return 0;
 }
 
@@ -632,18 +652,18 @@ int main(int argc, char **argv)
 	if (args.http_listen && resolve_listen(args.http_listen, &ec.http_listen))
 		return 2;
 	if (tokens_load(args.tokens, &tokens))
-		return 1;
+		return 2;
 	if (!tokens_count(tokens))
 		pr_warn("tokens file '%s' has no tokens: every agent will be refused", args.tokens);
 	if (tls_server_ctx_new(&tls, args.cert, args.key, fp)) {
 		tokens_free(tokens);
-		return 1;
+		return 2;
 	}
 	pr_info("certificate fingerprint %s", fp);
 	if (tls_reset_secret(args.key, reset_secret)) {
 		tls_ctx_free(tls);
 		tokens_free(tokens);
-		return 1;
+		return 2;
 	}
 	ec.reset_secret = reset_secret;
 	ec.tokens = tokens;

@@ -266,6 +266,18 @@ static int bound_port(struct evhttp_bound_socket *sock)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+int metrics_listen_check(const char *listen)
+{
+	unsigned short port;
+	char host[256];
+
+	if (split_listen(listen, host, sizeof(host), &port)) {
+		pr_err("invalid metrics address '%s': expected ADDR:PORT or [ADDR]:PORT", listen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int metrics_server_new(struct metrics_server **out, const char *listen, metrics_collect_cb collect,
 		       metrics_health_cb health, void *ctx)
 {

@@ -31,6 +31,10 @@ struct metrics_server;
 int metrics_server_new(struct metrics_server **out, const char *listen, metrics_collect_cb collect,
 		       metrics_health_cb health, void *ctx);
 
+/* Whether @listen is an address metrics_server_new takes. Returns 0, or
+ * -EINVAL after a message. */
+int metrics_listen_check(const char *listen);
+
 /* The port actually bound (useful with port 0). */
 int metrics_server_port(const struct metrics_server *s);
 

@@ -167,6 +167,14 @@ static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_f
 	WOLFSSL_X509 *x;
 	int len, err;
 
+	if (access(cert_file, R_OK) || access(key_file, R_OK)) {
+		const char *bad = access(cert_file, R_OK) ? cert_file : key_file;
+
+		err = -errno;
+		pr_err("failed to load %s '%s': %s", bad == cert_file ? "certificate" : "key", bad,
+		       strerror(-err));
+		return err;
+	}
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert_file) != WOLFSSL_SUCCESS) {
 		pr_err("failed to load certificate '%s': not a readable PEM certificate",
 		       cert_file);
@@ -309,6 +317,11 @@ int tls_client_ctx_new(WOLFSSL_CTX **out, const struct tls_client_config *cfg)
 		return -EINVAL;
 	switch (cfg->verify) {
 	case TLS_VERIFY_CA:
+		if (access(cfg->ca_file, R_OK)) {
+			pr_err("failed to load CA file '%s': %s", cfg->ca_file, strerror(errno));
+			wolfSSL_CTX_free(ctx);
+			return -ENOENT;
+		}
 		if (wolfSSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != WOLFSSL_SUCCESS) {
 			pr_err("failed to load CA file '%s': not a readable PEM certificate",
 			       cfg->ca_file);

@@ -171,8 +171,9 @@ err_free:
 	return err;
 }
 
-/* Read a whole small secret file, refusing one that others may read or write. */
-static int read_secret_file(const char *path, char **out)
+/* Read a whole small secret file (@what names it in messages), refusing one
+ * that others may read or write. */
+static int read_secret_file(const char *path, const char *what, char **out)
 {
 	struct stat st;
 	ssize_t n;
@@ -182,22 +183,22 @@ static int read_secret_file(const char *path, char **out)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		pr_err("failed to open '%s': %s", path, strerror(errno));
+		pr_err("failed to open %s '%s': %s", what, path, strerror(errno));
 		return err;
 	}
 	if (fstat(fd, &st)) {
 		err = -errno;
-		pr_err("failed to stat '%s': %s", path, strerror(errno));
+		pr_err("failed to stat %s '%s': %s", what, path, strerror(errno));
 		goto err_close;
 	}
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		pr_err("refusing '%s': readable or writable by other users (mode %03o); chmod o-rw it",
-		       path, st.st_mode & 0777);
+		pr_err("refusing %s '%s': readable or writable by other users (mode %03o); chmod o-rw it",
+		       what, path, st.st_mode & 0777);
 		err = -EPERM;
 		goto err_close;
 	}
 	if (st.st_size > 1 << 20) {
-		pr_err("refusing '%s': larger than 1 MiB", path);
+		pr_err("refusing %s '%s': larger than 1 MiB", what, path);
 		err = -E2BIG;
 		goto err_close;
 	}
@@ -209,7 +210,7 @@ static int read_secret_file(const char *path, char **out)
 	n = read(fd, buf, (size_t)st.st_size);
 	if (n < 0) {
 		err = -errno;
-		pr_err("failed to read '%s': %s", path, strerror(errno));
+		pr_err("failed to read %s '%s': %s", what, path, strerror(errno));
 		free(buf);
 		goto err_close;
 	}
@@ -228,7 +229,7 @@ int tokens_load(const char *path, struct tokens **out)
 	char *text;
 	int err;
 
-	err = read_secret_file(path, &text);
+	err = read_secret_file(path, "tokens file", &text);
 	if (err < 0)
 		return err;
 
@@ -243,7 +244,7 @@ int tokens_read_secret(const char *path, char *buf, size_t cap)
 	char *text, *line, *save = NULL;
 	int err = -EBADMSG;
 
-	err = read_secret_file(path, &text);
+	err = read_secret_file(path, "token file", &text);
 	if (err < 0)
 		return err;
 

@@ -132,7 +132,7 @@ test_world_readable_tokens_refused()
 	t_ns "$EDGE" timeout 5 beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens-open" \
 		>"$T_DIR/open.log" 2>&1 || rc=$?
 	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "beamd started with a world-readable tokens file (rc $rc)"
-	grep -q "refusing '$T_DIR/tokens-open': readable or writable by other users" "$T_DIR/open.log" ||
+	grep -q "refusing tokens file '$T_DIR/tokens-open': readable or writable by other users" "$T_DIR/open.log" ||
 		t_fail "no clear message: $(cat "$T_DIR/open.log")"
 	chmod 602 "$T_DIR/tokens-open"
 	rc=0
