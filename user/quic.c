@@ -2612,6 +2612,10 @@ static int verify_cb(int ok, WOLFSSL_X509_STORE_CTX *st)
 		pr_err("edge certificate (%s) is not signed by a CA of --ca: refusing the edge",
 		       names);
 		break;
+	case ASN_SELF_SIGNED_E:
+		pr_err("edge certificate (%s) is self-signed, not issued by a CA of --ca: refusing the edge",
+		       names);
+		break;
 	case ASN_AFTER_DATE_E:
 		pr_err("edge certificate (%s) has expired: refusing the edge", names);
 		break;
