@@ -1671,7 +1671,8 @@ static void stats_session(struct edge *e, struct session *ss, struct edge_stats 
 	struct beam_cid cid;
 
 	st->conns[state]++;
-	st->streams_active += qs->streams_open;
+	/* public connections only: not the agent's control stream */
+	st->streams_active += qs->streams_open - (ss->ctrl && qs->streams_open ? 1 : 0);
 	st->streams_ok += qs->streams_ok;
 	st->streams_reset += qs->streams_reset;
 	st->quic_bytes_in += qs->bytes_in;

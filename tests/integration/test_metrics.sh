@@ -119,6 +119,33 @@ test_metrics_odd_tunnel_names() {
 	! grep -q 'forged' "$T_DIR/edge.log"
 }
 
+metric() { awk -v m="$1" '$1 == m { print $2 + 0 }' "$2"; }
+
+test_metrics_streams_active_counts_public_connections() {
+	local agents i
+
+	t_wait_for 30 bash -c "! kill -0 $(tun_pid download) 2>/dev/null" || t_fail "download still on"
+	sleep 1.2
+	scrape >"$T_DIR/idle.txt"
+	agents=$(metric 'beam_quic_connections{state="established"}' "$T_DIR/idle.txt")
+	t_log "idle: $agents agent connections, streams_active $(metric beam_streams_active "$T_DIR/idle.txt")"
+	[[ $agents -ge 1 ]] || t_fail "no agent connection"
+	[[ $(metric beam_streams_active "$T_DIR/idle.txt") -eq 0 ]] ||
+		t_fail "beam_streams_active counts control streams"
+	# one public connection carried: exactly one
+	t_bg "$CLI" dl-one curl -sS --limit-rate 1M -o /dev/null "$URL/big.bin"
+	for ((i = 0; i < 50; i++)); do
+		scrape >"$T_DIR/one.txt"
+		[[ $(metric beam_streams_active "$T_DIR/one.txt") -ge 1 ]] && break
+		sleep 0.2
+	done
+	sleep 1.2 # one more publishing period: the count is settled
+	scrape >"$T_DIR/one.txt"
+	[[ $(metric beam_streams_active "$T_DIR/one.txt") -eq 1 ]] ||
+		t_fail "one download: beam_streams_active $(metric beam_streams_active "$T_DIR/one.txt")"
+	kill "$(tun_pid dl-one)"
+}
+
 test_metrics_conns_map_shows_the_agent()
 {
 	local dump sport
@@ -132,10 +159,12 @@ test_metrics_conns_map_shows_the_agent()
 	# whose it is, and the agent's port as people read it (the flow's source port)
 	jq -e --argjson pid "$(tun_pid edge)" '.[0].formatted.value.owner_pid == $pid' \
 		<<<"$dump" >/dev/null || t_fail "owner_pid is not beamd's pid $(tun_pid edge)"
+	# (flows of agents gone before are still there: one of the sports is its)
 	sport=$(t_ns "$EDGE" bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/flows" |
-		jq '[.[].formatted | select(.key.dport == 4433) | .key.sport][0]')
-	jq -e --argjson p "$sport" '.[0].formatted.value.peer_port == $p' <<<"$dump" >/dev/null ||
-		t_fail "conns peer_port is not the flow's source port $sport (byte order?)"
+		jq -c '[.[].formatted | select(.key.dport == 4433) | .key.sport]')
+	jq -e --argjson p "$sport" '.[0].formatted.value.peer_port as $x | $p | index($x) != null' \
+		<<<"$dump" >/dev/null ||
+		t_fail "conns peer_port is not a flow's source port $sport (byte order?)"
 	# beam-xdp joins the agent's flow with its connection by DCID.
 	t_ns "$EDGE" beam-xdp flows eth1 | tee "$T_DIR/flows.txt" | sed 's/^/# /'
 	grep -E "^10\.77\.2\.2:[0-9]+ +10\.77\.2\.1:4433 .* established +[0-9.]+[num]?s" "$T_DIR/flows.txt" >/dev/null ||
@@ -257,6 +286,7 @@ test_metrics_killed_beamd_entries_removed()
 
 t_test test_metrics_scrape_during_transfer_is_valid "a scrape during a transfer passes promtool, counters grow, buckets cumulate"
 t_test test_metrics_odd_tunnel_names "odd but allowed tunnel names pass promtool; hostile or long ones are refused"
+t_test test_metrics_streams_active_counts_public_connections "beam_streams_active counts public connections, not control streams"
 t_test test_metrics_conns_map_shows_the_agent "bpftool shows the agent's connection established with an RTT"
 t_test test_metrics_http_answers "404 for unknown paths, 405 for POST, 200 from /healthz"
 t_test test_metrics_real_prometheus_scrapes_it "a real Prometheus scrapes beamd and answers a TTFB quantile"
