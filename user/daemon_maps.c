@@ -239,6 +239,9 @@ static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifn
 		snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
 		d->link = open_link(pin_root, ifname);
 	} else {
+		/* without rights libbpf would explain at length: one line will do */
+		if (!xdp_bpf_permitted())
+			return -EPERM;
 		err = xdp_maps_create(&d->m);
 		if (err)
 			return err;
@@ -265,8 +268,18 @@ int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *if
 	err = open_bpf(d, pin_root, ifname, port);
 	if (!err)
 		return 0;
-	if (ifname)
+	if (ifname) {
+		if (err != -ENOENT)
+			pr_err("failed to open beam's maps for --iface '%s': %s", ifname,
+			       strerror(-err));
+		else if (!if_nametoindex(ifname))
+			pr_err("failed to open beam's maps for --iface '%s': no such interface",
+			       ifname);
+		else
+			pr_err("failed to open beam's maps for --iface '%s': beam's XDP program is not attached there (beam-xdp attach %s)",
+			       ifname, ifname);
 		return err;
+	}
 
 	daemon_maps_close(d);
 	d->latency = calloc(BEAM_HIST__MAX, sizeof(struct beam_hist));

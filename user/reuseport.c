@@ -4,6 +4,7 @@
  */
 #include "reuseport.h"
 #include "log.h"
+#include "xdp_loader.h"
 
 #include "steer.skel.h"
 
@@ -27,6 +28,10 @@ int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n)
 
 	if (n < 2 || n > BEAM_WORKERS_MAX)
 		return -EINVAL;
+	if (!xdp_bpf_permitted()) {
+		pr_warn("no sk_reuseport program: no right to load BPF programs");
+		return -EPERM;
+	}
 	rp = calloc(1, sizeof(*rp));
 	if (!rp)
 		return -ENOMEM;

@@ -160,21 +160,83 @@ static WOLFSSL_CTX *ctx_common(bool server)
 	return ctx;
 }
 
+#define CERT_FILE_MAX (1 << 20)
+
+/* SHA-256 of the DER of the first certificate in PEM file @path (the leaf):
+ * straight from the PEM, so any key type wolfSSL takes for TLS works
+ * (wolfSSL's X509 parser refuses Ed25519 certificates). */
+static int cert_fingerprint(const char *path, uint8_t fp[TLS_FP_LEN])
+{
+	unsigned char *pem = NULL, *der = NULL;
+	int fd, err, n, derlen;
+	ssize_t got = 0, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	pem = malloc(CERT_FILE_MAX);
+	der = malloc(CERT_FILE_MAX);
+	if (!pem || !der) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < CERT_FILE_MAX && (r = read(fd, pem + got, CERT_FILE_MAX - got)) > 0)
+		got += r;
+	n = (int)got;
+	derlen = n > 0 ? wc_CertPemToDer(pem, n, der, CERT_FILE_MAX, CERT_TYPE) : -1;
+	err = derlen > 0 ? fingerprint(der, (size_t)derlen, fp) : -EBADMSG;
+out:
+	free(pem);
+	free(der);
+	close(fd);
+	return err;
+}
+
+/*
+ * Before wolfSSL reads them (it says only "failed"): both files can be opened,
+ * and the key, like the tokens file, is not open to other users.
+ */
+static int check_files(const char *cert_file, const char *key_file)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(cert_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("failed to load certificate '%s': %s", cert_file, strerror(-err));
+		return err;
+	}
+	close(fd);
+	fd = open(key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("failed to load key '%s': %s", key_file, strerror(-err));
+		return err;
+	}
+	err = fstat(fd, &st) ? -errno : 0;
+	close(fd);
+	if (err) {
+		pr_err("failed to stat key '%s': %s", key_file, strerror(-err));
+		return err;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		pr_err("refusing key '%s': readable or writable by other users (mode %03o); chmod o-rw it",
+		       key_file, (unsigned int)(st.st_mode & 0777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_file,
 		      uint8_t fp[TLS_FP_LEN])
 {
-	const unsigned char *der;
 	WOLFSSL_X509 *x;
-	int len, err;
+	int err;
 
-	if (access(cert_file, R_OK) || access(key_file, R_OK)) {
-		const char *bad = access(cert_file, R_OK) ? cert_file : key_file;
-
-		err = -errno;
-		pr_err("failed to load %s '%s': %s", bad == cert_file ? "certificate" : "key", bad,
-		       strerror(-err));
+	err = check_files(cert_file, key_file);
+	if (err)
 		return err;
-	}
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert_file) != WOLFSSL_SUCCESS) {
 		pr_err("failed to load certificate '%s': not a readable PEM certificate",
 		       cert_file);
@@ -187,10 +249,20 @@ static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_f
 		       cert_file);
 		return -EINVAL;
 	}
+	/* wolfSSL serves an Ed25519 certificate, but its X509 parser, which
+	 * agents verify with, does not read one: refuse it here, not in every
+	 * agent's handshake. */
 	x = wolfSSL_X509_load_certificate_file(cert_file, WOLFSSL_FILETYPE_PEM);
-	der = x ? wolfSSL_X509_get_der(x, &len) : NULL;
-	err = der ? fingerprint(der, (size_t)len, fp) : -EINVAL;
+	if (!x) {
+		pr_err("failed to load certificate '%s': agents cannot verify its key type (Ed25519?); use an ECDSA P-256 or RSA certificate",
+		       cert_file);
+		return -EINVAL;
+	}
 	wolfSSL_X509_free(x);
+	err = cert_fingerprint(cert_file, fp);
+	if (err)
+		pr_err("failed to read certificate '%s' for its fingerprint: %s", cert_file,
+		       err == -EBADMSG ? "no PEM certificate in it" : strerror(-err));
 	return err;
 }
 

@@ -113,6 +113,31 @@ static int parse_line(char *line, const char *origin, unsigned int lineno, struc
 	return 1;
 }
 
+/* A name or a token already in @t is refused (a token must say who it is);
+ * a short token is only warned about. Returns 0 or -EEXIST after a message. */
+static int check_entry(const struct tokens *t, const struct token_entry *e, const char *origin,
+		       unsigned int lineno)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (!strcmp(t->e[i].name, e->name)) {
+			pr_err("failed to load tokens file '%s' line %u: name '%s' is there twice",
+			       origin, lineno, e->name);
+			return -EEXIST;
+		}
+		if (t->e[i].len == e->len && !memcmp(t->e[i].token, e->token, e->len)) {
+			pr_err("failed to load tokens file '%s' line %u: '%s' has the same token as '%s'",
+			       origin, lineno, e->name, t->e[i].name);
+			return -EEXIST;
+		}
+	}
+	if (e->len < TOKENS_MIN_GOOD)
+		pr_warn("tokens file '%s' line %u: the token of '%s' has %zu characters; %d or more (random) resist guessing",
+			origin, lineno, e->name, e->len, TOKENS_MIN_GOOD);
+	return 0;
+}
+
 int tokens_parse(const char *text, const char *origin, struct tokens **out)
 {
 	const char *p = text;
@@ -145,6 +170,11 @@ int tokens_parse(const char *text, const char *origin, struct tokens **out)
 			goto err_free;
 		if (!err)
 			continue;
+		err = check_entry(t, &e, origin, lineno);
+		if (err) {
+			explicit_bzero(&e, sizeof(e));
+			goto err_free;
+		}
 		if (t->n >= TOKENS_MAX) {
 			pr_err("failed to load tokens file '%s': more than %d entries", origin,
 			       TOKENS_MAX);

@@ -16,6 +16,7 @@
 #define TOKENS_MAX_NAME	 64
 #define TOKENS_MAX_TOKEN 256
 #define TOKENS_MAX	 4096 /* entries per file */
+#define TOKENS_MIN_GOOD	 16   /* shorter tokens load with a warning */
 
 struct tokens;
 
@@ -23,11 +24,14 @@ struct tokens;
  * Load the tokens file at @path into *@out (caller frees with tokens_free).
  * Errors: -EPERM the file is readable or writable by others, -EBADMSG a line
  * is malformed (a message names the line), -E2BIG too many entries or a
- * field too long, -ENOENT/-EACCES and other open/read errors.
+ * field too long, -EEXIST a name or a token is there twice (the message names
+ * the line and the names, never the token), -ENOENT/-EACCES and other
+ * open/read errors. A token shorter than TOKENS_MIN_GOOD loads with a warning.
  */
 int tokens_load(const char *path, struct tokens **out);
 
-/* Parse tokens from @text (NUL-terminated), @origin names it in messages. */
+/* Parse tokens from @text (NUL-terminated), @origin names it in messages;
+ * the checks and errors of tokens_load(). */
 int tokens_parse(const char *text, const char *origin, struct tokens **out);
 
 void tokens_free(struct tokens *t);

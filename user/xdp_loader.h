@@ -172,6 +172,13 @@ int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_statu
 int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifname, void *arg),
 			       void *arg);
 
+/*
+ * Whether this process may create BPF objects (CAP_BPF or CAP_SYS_ADMIN, or
+ * unprivileged BPF): a one-entry array made and closed with the raw system
+ * call, so that libbpf prints nothing when the answer is no.
+ */
+bool xdp_bpf_permitted(void);
+
 /* Set every fd of @m to -1. */
 void xdp_maps_init(struct xdp_maps *m);
 

@@ -148,6 +148,74 @@ test_world_readable_tokens_refused()
 	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "the agent used a world-readable token file"
 }
 
+# beamd_fails WANT ARGS...: beamd must exit at start (1 or 2), saying WANT
+beamd_fails() {
+	local want=$1 rc=0
+	shift
+
+	t_ns "$EDGE" timeout 10 beamd --listen "$EDGE_AGENT_HP:4439" "$@" >"$T_DIR/fail.log" 2>&1 || rc=$?
+	[[ $rc -ne 0 && $rc -ne 124 ]] && grep -qF -- "$want" "$T_DIR/fail.log" || {
+		t_log "beamd $*: rc $rc: $(cat "$T_DIR/fail.log")"
+		return 1
+	}
+}
+
+test_beamd_startup_errors_named()
+{
+	local tk=$T_DIR/tokens
+
+	beamd_fails "failed to open beam's maps for --iface 'nosuchif0': no such interface" \
+		--tokens "$tk" --iface nosuchif0 || t_fail "--iface nosuchif0"
+	beamd_fails "beam's XDP program is not attached there (beam-xdp attach lo)" \
+		--tokens "$tk" --iface lo || t_fail "--iface lo"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=edge \
+		-days 2 -keyout "$T_DIR/ec.key" -out "$T_DIR/ec.pem" 2>/dev/null || t_fail "openssl ec"
+	chmod 600 "$T_DIR/ec.key"
+	beamd_fails "failed to load certificate '/nonexist': No such file or directory" \
+		--tokens "$tk" --cert /nonexist --key "$T_DIR/ec.key" || t_fail "--cert /nonexist"
+	beamd_fails "failed to load key '/nonexist': No such file or directory" \
+		--tokens "$tk" --cert "$T_DIR/ec.pem" --key /nonexist || t_fail "--key /nonexist"
+	beamd_fails "failed to open tokens file '': No such file or directory" --tokens '' ||
+		t_fail "--tokens ''"
+	chmod 644 "$T_DIR/ec.key"
+	beamd_fails "refusing key '$T_DIR/ec.key': readable or writable by other users (mode 644)" \
+		--tokens "$tk" --cert "$T_DIR/ec.pem" --key "$T_DIR/ec.key" || t_fail "world-readable key"
+	printf 'alice %s\nbob %s\n' "$TUN_TOKEN" "$TUN_TOKEN" >"$T_DIR/tokens-dup"
+	chmod 600 "$T_DIR/tokens-dup"
+	beamd_fails "'bob' has the same token as 'alice'" --tokens "$T_DIR/tokens-dup" ||
+		t_fail "duplicate token"
+	! grep -qF -- "$TUN_TOKEN" "$T_DIR/fail.log" || t_fail "the duplicate token was logged"
+}
+
+# An Ed25519 certificate: agents could not verify it, so beamd refuses it at start, saying why.
+test_beamd_ed25519_certificate_refused()
+{
+	openssl genpkey -algorithm ed25519 -out "$T_DIR/ed.key" 2>/dev/null &&
+		openssl req -new -x509 -key "$T_DIR/ed.key" -out "$T_DIR/ed.pem" -subj /CN=edge \
+			-days 2 2>/dev/null || t_skip "openssl cannot make an Ed25519 certificate"
+	chmod 600 "$T_DIR/ed.key"
+	beamd_fails "failed to load certificate '$T_DIR/ed.pem': agents cannot verify its key type" \
+		--tokens "$T_DIR/tokens" --cert "$T_DIR/ed.pem" --key "$T_DIR/ed.key" ||
+		t_fail "an Ed25519 certificate was not refused with a reason"
+}
+
+# Without BPF rights: one line says the maps are off, libbpf's explanations only at -v.
+test_beamd_maps_off_says_so_once()
+{
+	local rc=0
+
+	id nobody >/dev/null 2>&1 || t_skip "no user 'nobody'"
+	install -m 600 -o nobody "$T_DIR/tokens" "$T_DIR/tokens-nobody"
+	chmod 755 "$T_DIR"
+	t_ns "$EDGE" timeout 3 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		beamd --listen "$EDGE_AGENT_HP:4439" --tokens "$T_DIR/tokens-nobody" \
+		>"$T_DIR/nobpf.log" 2>&1 || rc=$?
+	t_log "$(cat "$T_DIR/nobpf.log")"
+	[[ $rc -eq 124 ]] || t_fail "beamd without BPF rights did not run (rc $rc)"
+	[[ $(grep -c 'BPF maps are off' "$T_DIR/nobpf.log") -eq 1 ]] || t_fail "not said once"
+	! grep -qE 'libbpf|error:' "$T_DIR/nobpf.log" || t_fail "library or error lines without -v"
+}
+
 test_token_in_no_log_metric_or_title()
 {
 	local pid apid
@@ -263,6 +331,9 @@ test_agent_exits_on_bad_certificate()
 t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, threads, tunnel and metrics still work"
 t_test test_user_with_xdp_keeps_pins_root "--user --xdp: AF_XDP works, pins stay root 0600, no errors"
 t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
+t_test test_beamd_startup_errors_named "beamd start-up errors name the interface, file and reason"
+t_test test_beamd_ed25519_certificate_refused "an Ed25519 --cert is refused at start, saying why"
+t_test test_beamd_maps_off_says_so_once "without BPF rights: maps off said once, no libbpf lines"
 t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
 t_test test_pins_are_root_only "pin directories 0700, pins 0600, closed to other users"
 t_test test_agent_refuses_wrong_pin "an agent with a wrong --pin refuses the edge before sending its token"

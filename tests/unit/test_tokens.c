@@ -62,6 +62,54 @@ static void test_tokens_parse_rejects_bad_lines(void **state)
 	tokens_free(t);
 }
 
+/* stderr of tokens_parse(@text) into @buf. */
+static int parse_capturing(const char *text, struct tokens **t, char *buf, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved, err;
+	size_t n;
+
+	assert_non_null(f);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(f), 2);
+	err = tokens_parse(text, "test", t);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return err;
+}
+
+static void test_tokens_duplicates_refused_short_warned(void **state)
+{
+	struct tokens *t = NULL;
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(parse_capturing("alice aaaaaaaaaaaaaaaa1\nalice bbbbbbbbbbbbbbbb2\n", &t,
+					 out, sizeof(out)),
+			 -EEXIST);
+	assert_non_null(strstr(out, "line 2: name 'alice' is there twice"));
+	assert_int_equal(parse_capturing("alice aaaaaaaaaaaaaaaa1\nbob aaaaaaaaaaaaaaaa1\n", &t,
+					 out, sizeof(out)),
+			 -EEXIST);
+	assert_non_null(strstr(out, "'bob' has the same token as 'alice'"));
+	assert_null(strstr(out, "aaaaaaaaaaaaaaaa1")); /* never the token itself */
+	/* a short token loads, with a warning that names the entry, not the token */
+	log_set_level(LOG_LVL_WARN);
+	assert_int_equal(parse_capturing("carol x\ndave dddddddddddddddd\n", &t, out, sizeof(out)),
+			 0);
+	assert_int_equal(tokens_count(t), 2);
+	assert_non_null(strstr(out, "the token of 'carol' has 1 characters"));
+	assert_null(strstr(out, "dave"));
+	log_set_level(LOG_LVL_ERR);
+	tokens_free(t);
+}
+
 static void test_tokens_equal_lengths(void **state)
 {
 	(void)state;
@@ -120,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_tokens_parse_and_match),
 		cmocka_unit_test(test_tokens_parse_rejects_bad_lines),
 		cmocka_unit_test(test_tokens_equal_lengths),
+		cmocka_unit_test(test_tokens_duplicates_refused_short_warned),
 		cmocka_unit_test(test_tokens_load_refuses_world_readable),
 	};
 
