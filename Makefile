@@ -198,7 +198,9 @@ install: $(BINS)
 	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(INSTALL_PREFIX)/bin/
 	$(Q)cp -P $(PREFIX)/lib/libwolfssl.so* $(PREFIX)/lib/libngtcp2*.so* $(DESTDIR)$(LIBDIR_BEAM)/
 	$(Q)for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(INSTALL_PREFIX)/share/man/man1/; done; true
-	$(Q)install -m 0644 tools/systemd/*.service $(DESTDIR)/etc/systemd/system/
+	$(Q)for u in tools/systemd/*.service; do \
+		sed 's|/usr/local/bin/|$(INSTALL_PREFIX)/bin/|g' "$$u" >$(DESTDIR)/etc/systemd/system/$${u##*/} && \
+		chmod 0644 $(DESTDIR)/etc/systemd/system/$${u##*/} || exit 1; done
 
 clean:
 	$(Q)rm -rf build $(VMLINUX)
