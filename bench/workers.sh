@@ -27,6 +27,7 @@ K=${2:-60}
 SECS=${SECS:-5}
 NTUN=4
 OUT=${OUT:-$(mktemp -d /tmp/beam-workers.XXXX)}
+mkdir -p "$OUT"
 
 [[ $(id -u) -eq 0 ]] || { echo "workers: needs root (network namespaces)" >&2; exit 1; }
 for t in ip nsenter nginx jq; do

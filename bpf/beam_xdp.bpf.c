@@ -457,9 +457,14 @@ int beam_xdp(struct xdp_md *ctx)
 
 	/* An AF_XDP socket receives only its own queue's frames, and only what
 	 * fits one UMEM frame: generic XDP sees GRO-merged trains, which the
-	 * socket path takes whole. */
+	 * socket path takes whole. Queue q's socket is worker q's: a frame for
+	 * another worker's connection goes to the socket path instead. */
 	if (reason == BEAM_REASON_TO_SOCKET && (cfg->flags & BEAM_CFG_STEER) &&
 	    len + sizeof(struct beam_xdp_meta) <= BEAM_XSK_FRAME_SIZE &&
+	    (cfg->workers <= 1 ||
+	     beam_cid_worker(qi.dcid, qi.dcid_len,
+			     cfg->workers < BEAM_WORKERS_MAX ? cfg->workers : BEAM_WORKERS_MAX) ==
+		     q) &&
 	    bpf_map_lookup_elem(&xsks, &q)) {
 		act = steer(ctx, q);
 		if (act == XDP_REDIRECT)

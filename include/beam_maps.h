@@ -42,27 +42,26 @@
 
 /*
  * The worker that owns a QUIC packet with destination CID @dcid (@len
- * bytes, at most BEAM_CID_MAX_LEN are read), among @nworkers (>= 1): the
- * worker octet of a CID that has beamd's layout and names a worker that
- * exists; else a hash of the CID bytes, so every packet a client sends with
- * its own first DCID (Initial, 0-RTT) goes to one worker. The sk_reuseport
- * program, the XDP program and the tests all use this one function.
+ * bytes, in a buffer of BEAM_CID_MAX_LEN zeroed past @len), among
+ * @nworkers (>= 1): the worker octet of a CID that has beamd's layout and
+ * names a worker that exists; else a hash of the length and the CID bytes,
+ * so every packet a client sends with its own first DCID (Initial, 0-RTT)
+ * goes to one worker. The sk_reuseport program, the XDP program and the
+ * tests all use this one function.
  */
-static inline __u32 beam_cid_worker(const __u8 *dcid, __u32 len, __u32 nworkers)
+static inline __u32 beam_cid_worker(const __u8 dcid[BEAM_CID_MAX_LEN], __u32 len, __u32 nworkers)
 {
-	__u32 h = 2166136261u, i;
+	__u32 h = 2166136261u ^ len, i;
 
 	if (nworkers <= 1)
 		return 0;
 	if (len == BEAM_CID_LEN && dcid[0] == BEAM_CID_FIRST_OCTET &&
 	    dcid[BEAM_CID_WORKER_OFFSET] < nworkers)
 		return dcid[BEAM_CID_WORKER_OFFSET];
-	/* FNV-1a over the CID, bounded for the verifier */
-	for (i = 0; i < BEAM_CID_MAX_LEN; i++) {
-		if (i >= len)
-			break;
+	/* FNV-1a over the whole zero-padded buffer: a loop with no exit that
+	 * depends on the data costs the verifier one pass, not one per length */
+	for (i = 0; i < BEAM_CID_MAX_LEN; i++)
 		h = (h ^ dcid[i]) * 16777619u;
-	}
 	return h % nworkers;
 }
 
@@ -216,7 +215,9 @@ struct beam_config {
 	__u32 flags;		     /* enum beam_config_flags */
 	__u32 initial_rate;	     /* Initials per second per source address, 0: no limit */
 	__u32 initial_burst;	     /* bucket depth */
-	__u32 pad;
+	__u32 workers; /* beamd's workers: a frame whose DCID names another worker
+			* than its queue's (beam_cid_worker) goes to the UDP socket,
+			* whose sk_reuseport program finds that worker; 0, 1: no check */
 };
 _Static_assert(sizeof(struct beam_config) == 32, "beam_config layout");
 

@@ -525,11 +525,23 @@ static int run(const struct args *args, struct edge_config *ec)
 	struct args a = *args;
 	int err;
 
+	/* --xdp without --workers: one worker per RX queue (each owns one AF_XDP
+	 * socket), at most one per CPU */
+	if (ec->xdp_ifname && !args->workers) {
+		int q = pktio_xdp_queues(ec->xdp_ifname);
+
+		if (q > 0 && (unsigned int)q < n) {
+			pr_info("--xdp: %d worker%s, one per RX queue of '%s'", q,
+				q == 1 ? "" : "s", ec->xdp_ifname);
+			n = (unsigned int)q;
+		}
+	}
 	/* --xdp: beam's program goes in first, so the maps used are its maps. */
 	if (ec->xdp_ifname) {
 		struct pktio_xdp_cfg xc = {
 			.ifname = ec->xdp_ifname,
 			.pin_root = args->pin_root,
+			.workers = n,
 			.port = ntohs(ec->listen.sa.sa_family == AF_INET6 ? ec->listen.in6.sin6_port
 									  : ec->listen.in.sin_port),
 		};
@@ -538,12 +550,6 @@ static int run(const struct args *args, struct edge_config *ec)
 			ec->xdp_ifname = NULL; /* said why once; the socket path it is */
 		else if (!a.iface)
 			a.iface = ec->xdp_ifname;
-	}
-	if (ec->xdp_ifname && n > 1) {
-		/* TODO(#6): steer AF_XDP frames by the worker in their CID */
-		pr_warn("--xdp: running one worker, not %u: the XDP program does not steer by worker yet",
-			n);
-		n = 1;
 	}
 	err = observe_open(&a, ec, &maps, n);
 	if (err)

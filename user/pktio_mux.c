@@ -10,10 +10,18 @@
 #include "xdp_loader.h"
 
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 struct pktio_mux {
 	struct pktio io; /* first */
@@ -288,12 +296,62 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 	return 0;
 }
 
+/* The program's config learns how many workers there are (queue w is worker w's). */
+static int xdp_set_workers(const struct pktio_xdp_cfg *cfg, const char **why)
+{
+	struct beam_config bc;
+	struct xdp_maps m;
+	__u32 zero = 0;
+	int err;
+
+	err = xdp_maps_open_pinned(&m, xdp_loader_pin_root(cfg->pin_root), cfg->ifname);
+	if (err) {
+		*why = "cannot open the program's config";
+		return err;
+	}
+	if (bpf_map_lookup_elem(m.config, &zero, &bc)) {
+		err = -errno;
+	} else {
+		bc.workers = cfg->workers;
+		if (bpf_map_update_elem(m.config, &zero, &bc, BPF_ANY))
+			err = -errno;
+	}
+	xdp_maps_close(&m);
+	if (err)
+		*why = "cannot write the program's config";
+	return err;
+}
+
+int pktio_xdp_queues(const char *ifname)
+{
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr = {0};
+	int fd, err = 0;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENAMETOOLONG;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	/* a queue is counted once: as combined, or as rx-only */
+	return ch.combined_count + ch.rx_count ? (int)(ch.combined_count + ch.rx_count) : -ENODATA;
+}
+
 int pktio_mux_xdp_prepare(const struct pktio_xdp_cfg *cfg)
 {
 	const char *why = NULL;
 	int err;
 
 	err = xdp_ready(cfg, &why);
+	if (!err)
+		err = xdp_set_workers(cfg, &why);
 	if (err)
 		pr_warn("AF_XDP on '%s' queue %u not used, running on the UDP socket only: %s: %s",
 			cfg->ifname, cfg->queue, why, strerror(-err));

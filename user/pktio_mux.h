@@ -53,16 +53,21 @@ struct pktio_xdp_cfg {
 	const char *pin_root;	    /* NULL: $BEAM_PIN_ROOT or the default */
 	uint16_t port;		    /* our UDP port, host order */
 	uint32_t queue;		    /* the worker's RX queue */
+	uint32_t workers;	    /* prepare: beamd's workers, for the program's check */
 	struct beam_hist *xdp_hist; /* XDP-to-user delays, or NULL */
 };
 
 /*
  * The first half of pktio_mux_xdp(), for callers that need beam's program in
  * place early (beamd opens the interface's maps before its sockets): attach
- * it if @cfg->ifname has none and check it steers @cfg->port. Returns 0, or
+ * it if @cfg->ifname has none, check it steers @cfg->port, and tell it
+ * @cfg->workers (the queue of worker w is queue w). Returns 0, or
  * -errno after the one warning that says AF_XDP will not be used.
  */
 int pktio_mux_xdp_prepare(const struct pktio_xdp_cfg *cfg);
+
+/* RX queues of @ifname (ethtool channels), or -errno when the driver does not say. */
+int pktio_xdp_queues(const char *ifname);
 
 /*
  * beamd --xdp: attach beam's XDP program to @cfg->ifname if no program is

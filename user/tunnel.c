@@ -1904,7 +1904,13 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	pktio_udp_local(io, &e->cfg.listen);
 	e->udp_fd = pktio_udp_fd(io);
 	gso = pktio_udp_has_gso(io);
-	if (cfg->xdp_ifname) {
+	if (cfg->xdp_ifname && cfg->worker_id && pktio_xdp_queues(cfg->xdp_ifname) > 0 &&
+	    (int)cfg->worker_id >= pktio_xdp_queues(cfg->xdp_ifname)) {
+		/* no queue of its own: the XDP program passes this worker's frames
+		 * to the socket path, where sk_reuseport finds this socket */
+		pr_info("worker %u: '%s' has no RX queue %u: this worker receives on its UDP socket",
+			cfg->worker_id, cfg->xdp_ifname, cfg->worker_id);
+	} else if (cfg->xdp_ifname) {
 		struct pktio_xdp_cfg xc = {
 			.ifname = cfg->xdp_ifname,
 			.pin_root = cfg->pin_root,

@@ -807,6 +807,82 @@ static void test_xdp_steer_to_xsk(void **state)
 	munmap(umem, XSK_FRAMES * XSK_FRAME);
 }
 
+/* With beamd's worker count in the config, queue 0's socket (worker 0's)
+ * gets only frames whose DCID belongs to worker 0; the rest go to the
+ * socket path, where the sk_reuseport program finds their worker. */
+static void test_xdp_steer_by_worker(void **state)
+{
+	static const __u8 mark[3] = {0xa0, 0xa1, 0xa2};
+	struct fspec quic = V4(.quic = Q_SHORT, .payload = 60, .src = 140);
+	struct xdp_md ctx_in = {0};
+	struct beam_config cfg;
+	static __u8 out[FRAME_MAX + 64];
+	__u8 *dcid, client[BEAM_CID_MAX_LEN] = {0}, cid[BEAM_CID_MAX_LEN] = {0};
+	__u32 q = 0, zero = 0;
+	struct frame f;
+	void *umem;
+	int xsk, i;
+
+	(void)state;
+	/* the kernel lets go of the last test's socket on queue 0 a moment late */
+	for (i = 0; i < 100; i++) {
+		xsk = xsk_open(&umem);
+		if (xsk != -EBUSY)
+			break;
+		munmap(umem, XSK_FRAMES * XSK_FRAME);
+		usleep(20000);
+	}
+	if (xsk < 0)
+		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	build(&quic, &f);
+	dcid = memmem(f.b, f.len, mark, sizeof(mark));
+	assert_non_null(dcid);
+	memcpy(client, dcid, BEAM_CID_LEN);
+	ctx_in.ingress_ifindex = if_nametoindex("lo");
+	for (i = 0; i < 5; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in));
+		__u32 workers = i == 4 ? 0 : 2;
+		bool to_xsk;
+
+		set_config(BEAM_CFG_STEER, 0, 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.config), &zero, &cfg),
+				 0);
+		cfg.workers = workers;
+		assert_int_equal(
+			bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
+		if (i < 2 || i == 4) {
+			/* one of beamd's CIDs: worker 0 (i 0), worker 1 (i 1, 4) */
+			dcid[0] = BEAM_CID_FIRST_OCTET;
+			dcid[BEAM_CID_WORKER_OFFSET] = i == 0 ? 0 : 1;
+			to_xsk = i == 0 || i == 4; /* 4: no worker check */
+		} else if (i == 2) {
+			/* a DCID that is not ours: its hash decides */
+			memcpy(dcid, client, BEAM_CID_LEN);
+			to_xsk = beam_cid_worker(client, BEAM_CID_LEN, 2) == 0;
+		} else {
+			/* our layout naming a worker past the count: hashed too */
+			dcid[0] = BEAM_CID_FIRST_OCTET;
+			dcid[BEAM_CID_WORKER_OFFSET] = 9;
+			memcpy(cid, dcid, BEAM_CID_LEN); /* zero-padded, as the program copies it */
+			to_xsk = beam_cid_worker(cid, BEAM_CID_LEN, 2) == 0;
+		}
+		opts.data_in = f.b;
+		opts.data_size_in = f.len;
+		ctx_in.data_end = f.len;
+		assert_int_equal(
+			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.beam_xdp), &opts), 0);
+		if (opts.retval != (to_xsk ? XDP_REDIRECT : XDP_PASS))
+			fail_msg("case %d: verdict %u, want %s", i, opts.retval,
+				 to_xsk ? "redirect" : "pass");
+	}
+	set_config(BEAM_CFG_STEER, 0, 0);
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.xsks), &q), 0);
+	close(xsk);
+	munmap(umem, XSK_FRAMES * XSK_FRAME);
+}
+
 int main(void)
 {
 	size_t nrows = sizeof(rows) / sizeof(rows[0]),
@@ -828,7 +904,7 @@ int main(void)
 	}
 	beam_xdp__destroy(probe);
 
-	tests = calloc(nrows + ncuts + 2, sizeof(*tests));
+	tests = calloc(nrows + ncuts + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nrows; i++) {
@@ -845,6 +921,8 @@ int main(void)
 	tests[n++].test_func = test_xdp_config_live;
 	tests[n].name = "steer_to_xsk_with_metadata";
 	tests[n++].test_func = test_xdp_steer_to_xsk;
+	tests[n].name = "steer_only_the_queue_workers_frames";
+	tests[n++].test_func = test_xdp_steer_by_worker;
 
 	ret = _cmocka_run_group_tests("beam_xdp", tests, n, xdp_fixture_setup,
 				      xdp_fixture_teardown);

@@ -22,7 +22,8 @@ tun_edge --workers 2 --grace 30 --http-listen "$EDGE_PUB:$HP" --metrics "$METRIC
 	t_setup_fail "beamd did not start"
 grep -q 'steered to 2 workers by connection ID' "$T_DIR/edge.log" ||
 	t_setup_fail "no sk_reuseport steering: $(cat "$T_DIR/edge.log")"
-echo hello >"$T_DIR/www-index" && mkdir -p "$T_DIR/www" && mv "$T_DIR/www-index" "$T_DIR/www/index.html"
+mkdir -p "$T_DIR/www" && echo hello >"$T_DIR/www/index.html"
+head -c $((2 << 20)) /dev/urandom >"$T_DIR/www/big.bin"
 tun_http 8080 || t_setup_fail "python3 http.server did not start"
 
 scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
@@ -125,8 +126,62 @@ test_token_limit_across_workers() {
 	[[ $hits -ge 3 ]] || t_fail "only $hits refusals counted"
 }
 
+# beamd --xdp on a veth whose edge end has two RX queues: worker w owns the
+# AF_XDP socket of queue w, the XDP program passes frames of the other
+# worker's connections to the socket path, and every tunnel carries.
+test_xdp_two_queues() {
+	local ed ag a b i up=0 xsk sock w0 w1 json pin port
+
+	ed=$(t_netns xe) && ag=$(t_netns xa) || t_fail "namespaces"
+	a="x$T_RUN${RANDOM}a" b="x$T_RUN${RANDOM}b"
+	ip link add "${a:0:15}" numrxqueues 2 numtxqueues 2 type veth peer name "${b:0:15}" \
+		numrxqueues 2 numtxqueues 2 || t_fail "veth with 2 queues"
+	ip link set "${a:0:15}" netns "$ed" name eth1 && ip link set "${b:0:15}" netns "$ag" name eth0 ||
+		t_fail "veth into the namespaces"
+	ip -n "$ed" addr add 10.78.1.1/24 dev eth1 && ip -n "$ag" addr add 10.78.1.2/24 dev eth0
+	ip -n "$ed" link set eth1 up && ip -n "$ag" link set eth0 up
+	t_defer "nsenter --net=/run/netns/$ed $T_BUILD/beam-xdp detach eth1 >/dev/null 2>&1"
+	(cd "$T_DIR/www" && t_bg "$ag" xhttp python3 -m http.server 8080 --bind 127.0.0.1)
+	t_wait_for 10 t_ns "$ag" bash -c "exec 3<>/dev/tcp/127.0.0.1/8080" || t_fail "http server"
+	t_bg "$ed" xedge beamd --listen 10.78.1.1:4433 --tokens "$T_DIR/tokens" --xdp eth1 \
+		--workers 2 --metrics 127.0.0.1:9466 || t_fail "beamd --xdp"
+	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/xedge.log" || t_fail "$(cat "$T_DIR/xedge.log")"
+	grep -q "AF_XDP on queue 0" "$T_DIR/xedge.log" && grep -q "AF_XDP on queue 1" "$T_DIR/xedge.log" ||
+		t_fail "not one AF_XDP socket per worker: $(cat "$T_DIR/xedge.log")"
+	! grep -q 'not used' "$T_DIR/xedge.log" || t_fail "AF_XDP fell back: $(cat "$T_DIR/xedge.log")"
+	pin=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/xedge.log" | head -1)
+	for ((i = 0; i < 12; i++)); do
+		BEAM_TOKEN=$TUN_TOKEN t_bg "$ag" xag$i beam tcp 8080 --name xag$i \
+			--edge 10.78.1.1:4433 --pin "$pin" || t_fail "agent $i"
+	done
+	for ((i = 0; i < 12; i++)); do
+		t_wait_for 10 grep -q 'tunnel up' "$T_DIR/xag$i.log" || t_fail "agent $i: $(cat "$T_DIR/xag$i.log")"
+		port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/xag$i.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+		t_ns "$ed" curl -sS --max-time 10 -o "$T_DIR/x$i.bin" "http://127.0.0.1:$port/big.bin" ||
+			t_fail "tunnel $i (port $port) does not carry"
+		cmp -s "$T_DIR/x$i.bin" "$T_DIR/www/big.bin" || t_fail "tunnel $i: bytes differ"
+		rm -f "$T_DIR/x$i.bin"
+		up=$((up + 1))
+	done
+	json=$(t_ns "$ed" beam-xdp stats eth1 --json)
+	xsk=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"]["to_xsk"]["packets"])' <<<"$json")
+	sock=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"]["to_socket"]["packets"])' <<<"$json")
+	w0=$(t_ns "$ed" curl -sS http://127.0.0.1:9466/metrics | awk '$1 == "beam_worker_quic_connections{worker=\"0\"}" { print $2 }')
+	w1=$(t_ns "$ed" curl -sS http://127.0.0.1:9466/metrics | awk '$1 == "beam_worker_quic_connections{worker=\"1\"}" { print $2 }')
+	t_log "$up tunnels carried 2 MiB each; XDP to_xsk $xsk, to_socket $sock; agents per worker $w0 / $w1"
+	[[ $xsk -gt 1000 ]] || t_fail "AF_XDP carried only $xsk packets"
+	[[ $w0 -gt 0 && $w1 -gt 0 ]] || t_fail "agents on one worker only: $w0 / $w1"
+	for ((i = 0; i < 12; i++)); do
+		kill "$(tun_pid xag$i)" 2>/dev/null
+	done
+	kill "$(tun_pid xedge)"
+	t_wait_for 5 grep -q 'packet paths' "$T_DIR/xedge.log" || true
+	return 0
+}
+
 t_test test_agents_spread "16 agents spread over 2 workers, each tunnel carries"
 t_test test_restart_on_other_worker "an agent restarted onto the other worker gets its port back"
 t_test test_http_across_workers "http connections accepted by one worker reach the other's tunnel"
 t_test test_token_limit_across_workers "conns-per-token counts the agents of every worker"
+t_test test_xdp_two_queues "--xdp on 2 queues: one AF_XDP socket per worker, every tunnel carries"
 t_done
