@@ -171,6 +171,7 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(handshakes_ok);
 	ADD(handshakes_failed);
 	ADD(auth_failed);
+	ADD(auth_throttled);
 	ADD(streams_active);
 	ADD(streams_ok);
 	ADD(streams_reset);
@@ -251,6 +252,9 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	prom_family(out, "beam_agent_auth_failures_total", PROM_COUNTER,
 		    "Agents refused for an unknown token.");
 	prom_sample_u64(out, "beam_agent_auth_failures_total", NULL, s->auth_failed);
+	prom_family(out, "beam_agent_auth_throttled_total", PROM_COUNTER,
+		    "HELLOs refused without checking the token: their address failed too often.");
+	prom_sample_u64(out, "beam_agent_auth_throttled_total", NULL, s->auth_throttled);
 	prom_family(out, "beam_quic_bytes_total", PROM_COUNTER,
 		    "UDP payload bytes of QUIC packets, by direction.");
 	labeled(out, "beam_quic_bytes_total", "direction", "in", s->quic_bytes_in);

@@ -68,6 +68,7 @@ struct edge_stats {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed; /* connections that closed before completing it */
 	uint64_t auth_failed;	    /* HELLOs with an unknown token */
+	uint64_t auth_throttled;    /* HELLOs refused unchecked: their source failed too often */
 	uint64_t streams_active;
 	uint64_t streams_ok;	/* closed cleanly */
 	uint64_t streams_reset; /* closed by a reset either way */

@@ -38,6 +38,9 @@
 #include <event2/listener.h>
 
 #define CTRL_BUF_MAX	  (2 * (PROTO_MAX_PAYLOAD + 16))
+#define AUTH_SRC_SLOTS	  256		      /* source addresses whose failed HELLOs are counted */
+#define AUTH_FAIL_BURST	  10		      /* failed HELLOs a source may have at once */
+#define AUTH_FAIL_REFILL  (5 * 1000000000ull) /* then one per this many ns */
 #define PENDING_MAX	  4096 /* public connections waiting for a stream, per tunnel */
 #define TUNNELS_PER_AGENT 64
 
@@ -96,6 +99,13 @@ struct session {
 	struct beam_cid cid; /* its key in the conns map, len 0 until put */
 };
 
+/* Failed authentications of one source address: a token bucket. */
+struct auth_src {
+	uint8_t addr[16]; /* IPv6, or IPv4-mapped */
+	uint64_t last_ns; /* last refill; 0: a free slot */
+	unsigned int left;
+};
+
 struct edge {
 	struct event_base *base;
 	struct edge_config cfg;
@@ -110,8 +120,9 @@ struct edge {
 	/* Counts for /metrics; the cumulative ones include closed connections. */
 	struct edge_stats *stats;
 	struct event *stats_ev;
-	uint64_t handshakes_ok, handshakes_failed, auth_failed;
-	uint64_t handoffs_tunnel, handoffs_http; /* taken from / sent to other workers */
+	uint64_t handshakes_ok, handshakes_failed, auth_failed, auth_throttled;
+	struct auth_src auth_srcs[AUTH_SRC_SLOTS]; /* the least recently seen is reused */
+	uint64_t handoffs_tunnel, handoffs_http;   /* taken from / sent to other workers */
 	uint64_t limit_hits[EDGE_LIMIT__MAX];
 	uint64_t closed_streams_ok, closed_streams_reset, closed_bytes_in, closed_bytes_out;
 	struct http_front *http; /* the public HTTP listener, or NULL */
@@ -172,8 +183,50 @@ static void ctrl_error(struct session *ss, uint64_t code, uint64_t req, const ch
 	ctrl_send(ss, &m);
 }
 
+/* The failure bucket of @peer, refilled up to now; a new or reused slot when absent. */
+static struct auth_src *auth_src_get(struct edge *e, const struct pktio_addr *peer)
+{
+	struct auth_src *a, *lru = &e->auth_srcs[0];
+	uint64_t now = quic_now_ns(), n;
+	uint8_t key[16] = {0};
+	unsigned int i;
+
+	if (peer->sa.sa_family == AF_INET6) {
+		memcpy(key, &peer->in6.sin6_addr, 16);
+		/* one IPv6 host has a /64 to pick from: count the prefix */
+		if (!IN6_IS_ADDR_V4MAPPED(&peer->in6.sin6_addr))
+			memset(&key[8], 0, 8);
+	} else {
+		key[10] = key[11] = 0xff;
+		memcpy(&key[12], &peer->in.sin_addr, 4);
+	}
+	for (i = 0; i < AUTH_SRC_SLOTS; i++) {
+		a = &e->auth_srcs[i];
+		if (a->last_ns && !memcmp(a->addr, key, sizeof(key)))
+			goto refill;
+		if (a->last_ns < lru->last_ns)
+			lru = a;
+	}
+	a = lru;
+	memcpy(a->addr, key, sizeof(key));
+	a->left = AUTH_FAIL_BURST;
+	a->last_ns = now;
+	return a;
+refill:
+	n = (now - a->last_ns) / AUTH_FAIL_REFILL;
+	if (n) {
+		a->left = n >= AUTH_FAIL_BURST - a->left ? AUTH_FAIL_BURST
+							 : a->left + (unsigned int)n;
+		a->last_ns += n * AUTH_FAIL_REFILL;
+	}
+	if (a->left == AUTH_FAIL_BURST)
+		a->last_ns = now;
+	return a;
+}
+
 static void handle_hello(struct session *ss, const struct proto_msg *m)
 {
+	struct auth_src *src = NULL;
 	struct proto_msg w = {.type = PROTO_WELCOME};
 	const char *name;
 
@@ -184,10 +237,26 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 		quic_conn_close(ss->c, PROTO_ERR_VERSION, "unsupported protocol version");
 		return;
 	}
+	if (!ss->authed) {
+		src = auth_src_get(ss->e, quic_conn_peer(ss->c));
+		if (!src->left) {
+			/* a guesser: not even a look at its token */
+			ss->e->auth_throttled++;
+			pr_warn_rl(
+				"agent %s: refused unchecked: too many failed authentications from this address",
+				ss->peer);
+			ss->refused = true;
+			quic_conn_close(ss->c, PROTO_ERR_AUTH,
+					"too many failed authentications from this address");
+			return;
+		}
+	}
 	name = tokens_match(ss->e->cfg.tokens, m->hello.token.data, m->hello.token.len);
 	if (!name) {
 		ss->e->auth_failed++;
-		pr_warn("agent %s: authentication failed: unknown token", ss->peer);
+		if (src)
+			src->left--;
+		pr_warn_rl("agent %s: authentication failed: unknown token", ss->peer);
 		ss->refused = true;
 		quic_conn_close(ss->c, PROTO_ERR_AUTH, "authentication failed: unknown token");
 		return;
@@ -1774,6 +1843,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->handshakes_ok = e->handshakes_ok;
 	st->handshakes_failed = e->handshakes_failed;
 	st->auth_failed = e->auth_failed;
+	st->auth_throttled = e->auth_throttled;
 	st->handoffs_tunnel = e->handoffs_tunnel;
 	st->handoffs_http = e->handoffs_http;
 	memcpy(st->limit_hits, e->limit_hits, sizeof(st->limit_hits));

@@ -508,6 +508,33 @@ static void test_tunnel_bad_names(void **state)
 	client_free(&a);
 }
 
+/* Last: it leaves 127.0.0.1 throttled for the edge of this run. */
+static void test_tunnel_auth_throttled(void **state)
+{
+	struct env *e = *state;
+	struct tclient a = {0};
+	int i;
+
+	/* more wrong tokens from one address than its bucket holds */
+	for (i = 0; i < 12; i++) {
+		client_start(e, &a, NULL);
+		client_ctrl(e, &a);
+		send_hello(&a, "guess-token");
+		assert_true(run_until(e, &a.closed));
+		assert_int_equal(a.close_app, PROTO_ERR_AUTH);
+		client_free(&a);
+	}
+	/* now even the right token is refused unchecked */
+	client_start(e, &a, NULL);
+	client_ctrl(e, &a);
+	send_hello(&a, TOKEN);
+	send_register(&a, 1, "after-guessing", 0);
+	assert_true(run_until(e, &a.closed));
+	assert_int_equal(a.close_app, PROTO_ERR_AUTH);
+	assert_int_equal(a.nmsgs, 0); /* no WELCOME, no answer to the REGISTER */
+	client_free(&a);
+}
+
 static void test_tunnel_bad_token_closes(void **state)
 {
 	struct env *e = *state;
@@ -1024,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_quic_closing_period),
 		cmocka_unit_test(test_quic_draining_period),
 		cmocka_unit_test(test_quic_stateless_rate),
+		cmocka_unit_test(test_tunnel_auth_throttled),
 	};
 
 	return cmocka_run_group_tests(tests, env_setup, env_teardown);
