@@ -301,6 +301,47 @@ static int resolve_listen(const char *s, struct pktio_addr *out)
 	return netaddr_resolve(host, port, AF_UNSPEC, out);
 }
 
+/* Whether a TCP socket can bind @a (port 0); IPv6 dual-stack. Returns 0 or -errno. */
+static int public_bind_try(const struct pktio_addr *a)
+{
+	int fd, zero = 0, err = 0;
+
+	fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (a->sa.sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
+		err = -errno;
+	if (!err && bind(fd, &a->sa, a->len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Where public listeners bind: --public, checked now rather than at the
+ * first REGISTER; by default any address, both IPv4 and IPv6 when the host
+ * has IPv6. Returns 0 or -errno after a message.
+ */
+static int public_bind_resolve(const char *arg, struct pktio_addr *out)
+{
+	int err;
+
+	if (!arg) {
+		if (!netaddr_resolve("::", 0, AF_INET6, out) && !public_bind_try(out))
+			return 0;
+		pr_info("no IPv6 on this host: public listeners take IPv4 only");
+		return netaddr_resolve("0.0.0.0", 0, AF_INET, out);
+	}
+	if (netaddr_resolve(arg, 0, AF_UNSPEC, out))
+		return -EINVAL;
+	err = public_bind_try(out);
+	if (err)
+		pr_err("cannot use --public '%s' for public listeners: %s%s", arg, strerror(-err),
+		       err == -EADDRNOTAVAIL ? " (not an address of this host)" : "");
+	return err;
+}
+
 static bool health_cb(void *ctx, const char **why)
 {
 	if (edge_stats_fresh(ctx))
@@ -648,13 +689,8 @@ int main(int argc, char **argv)
 
 	if (resolve_listen(args.listen, &ec.listen))
 		return 2;
-	if (args.public_bind) {
-		if (netaddr_resolve(args.public_bind, 0, AF_UNSPEC, &ec.public_bind))
-			return 2;
-	} else if (netaddr_resolve(ec.listen.sa.sa_family == AF_INET ? "0.0.0.0" : "::", 0,
-				   ec.listen.sa.sa_family, &ec.public_bind)) {
+	if (public_bind_resolve(args.public_bind, &ec.public_bind))
 		return 2;
-	}
 	if (args.http_listen && resolve_listen(args.http_listen, &ec.http_listen))
 		return 2;
 	if (tokens_load(args.tokens, &tokens))

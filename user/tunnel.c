@@ -1337,7 +1337,7 @@ static int register_new(struct session *ss, const struct proto_msg *m, const cha
 {
 	struct edge *e = ss->e;
 	const struct hub_tunnel *ht;
-	char other[TOKENS_MAX_NAME + 1];
+	char other[TOKENS_MAX_NAME + 1], reason[96];
 	uint64_t id, n;
 	struct tunnel *t;
 	int err;
@@ -1358,7 +1358,8 @@ static int register_new(struct session *ss, const struct proto_msg *m, const cha
 		edge_hub_unlock(e->hub);
 		pr_warn("agent %s ('%s'): public port %u is taken by tunnel %llu", ss->peer,
 			ss->token_name, port, (unsigned long long)id);
-		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, "port taken");
+		snprintf(reason, sizeof(reason), "public port %u is taken", port);
+		ctrl_error(ss, PROTO_ERR_PORT_TAKEN, m->reg.req_id, reason);
 		return -1;
 	}
 	n = edge_hub_token_tunnels(e->hub, ss->token_name);
@@ -1427,9 +1428,11 @@ err_hub:
 	}
 	if (err == -ENOMEM)
 		ctrl_error(ss, PROTO_ERR_INTERNAL, m->reg.req_id, "out of memory");
-	else
+	else {
+		snprintf(reason, sizeof(reason), "public port %u: %s", port, strerror(-err));
 		ctrl_error(ss, err == -EADDRINUSE ? PROTO_ERR_PORT_TAKEN : PROTO_ERR_PORT_DENIED,
-			   m->reg.req_id, strerror(-err));
+			   m->reg.req_id, reason);
+	}
 	return -1;
 }
 

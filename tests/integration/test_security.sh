@@ -185,6 +185,9 @@ test_beamd_startup_errors_named()
 	beamd_fails "'bob' has the same token as 'alice'" --tokens "$T_DIR/tokens-dup" ||
 		t_fail "duplicate token"
 	! grep -qF -- "$TUN_TOKEN" "$T_DIR/fail.log" || t_fail "the duplicate token was logged"
+	# a --public address the host does not have: at start, not at the first REGISTER
+	beamd_fails "cannot use --public '192.0.2.1' for public listeners: Cannot assign requested address (not an address of this host)" \
+		--tokens "$tk" --public 192.0.2.1 || t_fail "--public 192.0.2.1"
 }
 
 # An Ed25519 certificate: agents could not verify it, so beamd refuses it at start, saying why.

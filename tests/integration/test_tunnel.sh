@@ -150,6 +150,20 @@ test_agent_restart() {
 	[[ $(get_index "$PUB_PORT") == "hello through beam $T_RUN" ]]
 }
 
+test_public_dual_stack_and_port_taken() {
+	local got rc=0
+
+	# no --public: the listener takes IPv6 too (here ::1 inside the edge's namespace)
+	got=$(t_ns "$EDGE" curl -sS --max-time 10 "http://[::1]:$HTTP_PORT/")
+	[[ $got == "hello through beam $T_RUN" ]] || t_fail "over IPv6: '$got'"
+	# a port another tunnel holds: the refusal names it
+	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 10 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "$FP" --name other --remote-port "$HTTP_PORT" >"$T_DIR/taken.log" 2>&1 || rc=$?
+	[[ $rc -eq 1 ]] || t_fail "exit $rc, want 1: $(cat "$T_DIR/taken.log")"
+	grep -q "edge refused: public port $HTTP_PORT is taken (port-taken)" "$T_DIR/taken.log" ||
+		t_fail "port not named: $(cat "$T_DIR/taken.log")"
+}
+
 test_duplicate_agent() {
 	local port out reader
 
@@ -264,6 +278,7 @@ tun_test test_backpressure "slow reader and stalled service: writers slowed, mem
 tun_test test_1000_connections "1,000 concurrent public connections all complete"
 tun_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
 tun_test test_agent_restart "agent killed and restarted gets its port back"
+tun_test test_public_dual_stack_and_port_taken "public listeners take IPv6 too; port-taken names the port"
 tun_test test_duplicate_agent "a second agent with the same name is refused while the first lives"
 tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
 tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
