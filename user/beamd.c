@@ -550,8 +550,37 @@ static void workers_steer(struct worker *ws, unsigned int n, struct reuseport **
 		pr_warn("QUIC packets go to workers by the kernel's address hash, not by connection ID: a client whose address changes may lose its connection");
 }
 
+struct reload {
+	const char *path;
+	struct tokens *tokens; /* the table the workers read */
+};
+
+/* SIGHUP: the tokens file again, whole or not at all. */
+static void reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct reload *r = arg;
+	struct tokens *t;
+	size_t n;
+
+	(void)sig;
+	(void)what;
+	if (tokens_load(r->path, &t)) {
+		pr_err("SIGHUP: failed to reload tokens file '%s': keeping the %zu tokens loaded before",
+		       r->path, tokens_count(r->tokens));
+		return;
+	}
+	n = tokens_count(t);
+	if (!n)
+		pr_warn("tokens file '%s' has no tokens: every new agent will be refused", r->path);
+	tokens_replace(r->tokens, t);
+	pr_info("SIGHUP: tokens file '%s' reloaded: %zu token%s; agents already connected stay",
+		r->path, n, n == 1 ? "" : "s");
+}
+
 static int run(const struct args *args, struct edge_config *ec)
 {
+	struct reload rl = {.path = args->tokens, .tokens = ec->tokens};
+	struct event *hup = NULL;
 	unsigned int i, n = args->workers ? args->workers : workers_default();
 	struct metrics_server *ms = NULL;
 	struct event *sigs[2] = {NULL, NULL};
@@ -618,6 +647,15 @@ static int run(const struct args *args, struct edge_config *ec)
 		event_base_free(base);
 		goto err_workers;
 	}
+	hup = evsignal_new(base, SIGHUP, reload_cb, &rl);
+	if (!hup || evsignal_add(hup, NULL)) {
+		pr_err("failed to watch for SIGHUP: out of memory");
+		if (hup)
+			event_free(hup);
+		runloop_signals_free(sigs);
+		event_base_free(base);
+		goto err_workers;
+	}
 	lw.maps = &maps;
 	if (maps.link >= 0) {
 		watch = event_new(base, -1, EV_PERSIST, link_watch_cb, &lw);
@@ -634,6 +672,7 @@ static int run(const struct args *args, struct edge_config *ec)
 		event_base_dispatch(base);
 	}
 	workers_stop(ws, n);
+	event_free(hup);
 	if (watch)
 		event_free(watch);
 	metrics_server_free(ms);

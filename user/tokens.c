@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct token_entry {
 };
 
 struct tokens {
+	pthread_mutex_t lock; /* tokens_lookup against tokens_replace */
 	struct token_entry *e;
 	size_t n;
 };
@@ -51,10 +53,44 @@ const char *tokens_match(const struct tokens *t, const uint8_t *tok, size_t len)
 	return found;
 }
 
+int tokens_lookup(struct tokens *t, const uint8_t *tok, size_t len, char name[TOKENS_MAX_NAME + 1])
+{
+	const char *found;
+	int err = -ENOENT;
+
+	if (!t)
+		return -ENOENT;
+	pthread_mutex_lock(&t->lock);
+	found = tokens_match(t, tok, len);
+	if (found) {
+		snprintf(name, TOKENS_MAX_NAME + 1, "%s", found);
+		err = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+void tokens_replace(struct tokens *t, struct tokens *from)
+{
+	struct token_entry *e;
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	e = t->e;
+	n = t->n;
+	t->e = from->e;
+	t->n = from->n;
+	pthread_mutex_unlock(&t->lock);
+	from->e = e;
+	from->n = n;
+	tokens_free(from); /* the old entries, wiped */
+}
+
 void tokens_free(struct tokens *t)
 {
 	if (!t)
 		return;
+	pthread_mutex_destroy(&t->lock);
 	if (t->e)
 		explicit_bzero(t->e, t->n * sizeof(*t->e));
 	free(t->e);
@@ -148,6 +184,7 @@ int tokens_parse(const char *text, const char *origin, struct tokens **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t ll = nl ? (size_t)(nl - p) : strlen(p);

@@ -45,6 +45,20 @@ size_t tokens_count(const struct tokens *t);
  */
 const char *tokens_match(const struct tokens *t, const uint8_t *tok, size_t len);
 
+/*
+ * tokens_match for a table that tokens_replace may change from another
+ * thread: the name is copied into @name under the table's lock. Returns 0,
+ * or -ENOENT when no entry has that token.
+ */
+int tokens_lookup(struct tokens *t, const uint8_t *tok, size_t len, char name[TOKENS_MAX_NAME + 1]);
+
+/*
+ * Give @t the entries of @from (a freshly loaded table) and free @from with
+ * the old entries, wiped. Safe while other threads call tokens_lookup on @t;
+ * names tokens_match returned before are gone.
+ */
+void tokens_replace(struct tokens *t, struct tokens *from);
+
 /* Constant-time equality of two byte strings of possibly different lengths. */
 bool tokens_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 

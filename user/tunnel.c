@@ -228,7 +228,7 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 {
 	struct auth_src *src = NULL;
 	struct proto_msg w = {.type = PROTO_WELCOME};
-	const char *name;
+	char name[TOKENS_MAX_NAME + 1];
 
 	if (m->hello.version != PROTO_VERSION) {
 		pr_warn("agent %s: unsupported beam protocol version %llu", ss->peer,
@@ -251,8 +251,7 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 			return;
 		}
 	}
-	name = tokens_match(ss->e->cfg.tokens, m->hello.token.data, m->hello.token.len);
-	if (!name) {
+	if (tokens_lookup(ss->e->cfg.tokens, m->hello.token.data, m->hello.token.len, name)) {
 		ss->e->auth_failed++;
 		if (src)
 			src->left--;

@@ -31,7 +31,7 @@ struct edge_config {
 	struct pktio_addr listen;      /* QUIC (UDP) address */
 	struct pktio_addr public_bind; /* where public listeners bind (port ignored) */
 	struct pktio_addr http_listen; /* the one public HTTP listener; len 0: none */
-	const struct tokens *tokens;   /* owned by the caller */
+	struct tokens *tokens;	       /* owned by the caller; beamd swaps its entries on SIGHUP */
 	struct WOLFSSL_CTX *tls;       /* owned by the caller */
 	unsigned int grace_s;	       /* keep a gone agent's ports this long */
 	unsigned int idle_timeout_s;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,67 @@ static void test_tokens_load_refuses_world_readable(void **state)
 	assert_int_equal(tokens_load(path, &t), -ENOENT);
 }
 
+/* Lookups from another thread while the table is replaced over and over:
+ * every answer is one of the two tables', never a torn or freed name. */
+struct looker {
+	struct tokens *t;
+	volatile int stop;
+	unsigned long seen_a, seen_b, bad;
+};
+
+static void *look_loop(void *arg)
+{
+	struct looker *l = arg;
+	char name[TOKENS_MAX_NAME + 1];
+
+	while (!l->stop) {
+		if (!tokens_lookup(l->t, (const uint8_t *)"token-aaaaaaaaaaaaaa", 20, name)) {
+			if (!strcmp(name, "first"))
+				l->seen_a++;
+			else
+				l->bad++;
+		} else if (!tokens_lookup(l->t, (const uint8_t *)"token-bbbbbbbbbbbbbb", 20,
+					  name)) {
+			if (!strcmp(name, "second"))
+				l->seen_b++;
+			else
+				l->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void test_tokens_replace_under_lookups(void **state)
+{
+	struct looker l = {0};
+	struct tokens *t, *n;
+	char name[TOKENS_MAX_NAME + 1];
+	pthread_t th;
+	int i;
+
+	(void)state;
+	assert_int_equal(tokens_parse("first token-aaaaaaaaaaaaaa\n", "a", &t), 0);
+	l.t = t;
+	assert_int_equal(pthread_create(&th, NULL, look_loop, &l), 0);
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(tokens_parse(i & 1 ? "first token-aaaaaaaaaaaaaa\n"
+						    : "second token-bbbbbbbbbbbbbb\n",
+					      "n", &n),
+				 0);
+		tokens_replace(t, n);
+	}
+	l.stop = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(l.bad, 0);
+	/* 2000 swaps end on the first table: its token only */
+	assert_int_equal(tokens_lookup(t, (const uint8_t *)"token-aaaaaaaaaaaaaa", 20, name), 0);
+	assert_string_equal(name, "first");
+	assert_int_equal(tokens_lookup(t, (const uint8_t *)"token-bbbbbbbbbbbbbb", 20, name),
+			 -ENOENT);
+	assert_int_equal(tokens_count(t), 1);
+	tokens_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_tokens_equal_lengths),
 		cmocka_unit_test(test_tokens_duplicates_refused_short_warned),
 		cmocka_unit_test(test_tokens_load_refuses_world_readable),
+		cmocka_unit_test(test_tokens_replace_under_lookups),
 	};
 
 	log_set_level(LOG_LVL_ERR);
