@@ -249,8 +249,9 @@ test_ca_and_token_file() {
 
 	printf '# my token\n%s\n' "$TUN_TOKEN" >"$T_DIR/agent.token"
 	chmod 600 "$T_DIR/agent.token"
+	# a name of its own: the default one is the live main agent's tunnel
 	t_bg "$AGENT" agent-ca beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" --ca "$T_DIR/cert.pem" \
-		--token-file "$T_DIR/agent.token"
+		--token-file "$T_DIR/agent.token" --name ca-check
 	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-ca.log" ||
 		t_fail "agent with --ca: $(cat "$T_DIR/agent-ca.log")"
 	kill "$(tun_pid agent-ca)"
