@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	cfg.ports[0] = htons(4433);
+	cfg.ports[0] = 4433; /* host byte order, like every port in beam_maps.h */
 	cfg.flags = BEAM_CFG_STEER | BEAM_CFG_RATE_LIMIT;
 	cfg.initial_rate = BEAM_INITIAL_RATE_MAX; /* measure the limiter, not its drops */
 	cfg.initial_burst = 1000000;
