@@ -198,6 +198,8 @@ test_xdp_fallback_when_queue_taken() {
 	tun_agent agent3 8080
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	kill -TERM "$(tun_pid squatter)"
+	# The queue is free only once the squatter is gone: the next test binds it.
+	t_wait_for 10 bash -c "! kill -0 $(tun_pid squatter) 2>/dev/null"
 	[[ $got == "hello through beam $T_RUN" ]]
 }
 
