@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xsk.h"
 
 struct find_ctx {
 	const char *pin_root;
@@ -132,41 +133,64 @@ static __u32 map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
+/*
+ * A new link is pinned but over new maps (a detach, then an attach): put
+ * beamd's AF_XDP sockets in the new xsks map so that receive resumes. conns
+ * and latency stay the maps the workers write (swapping them under the
+ * workers would race). Returns how many sockets went in, or -errno.
+ */
+static int adopt_new_maps(struct daemon_maps *d, const struct xdp_maps *now)
+{
+	int n = xsk_ports_register(d->ifname, now->xsks);
+
+	if (n < 0)
+		pr_err("failed to put beamd's AF_XDP sockets in the new xsks map of '%s': %s",
+		       d->ifname, strerror(-n));
+	else if (n)
+		pr_warn("beam's XDP program on '%s' came back with new maps: %d AF_XDP socket%s registered in the new xsks map; conns and latency stay in beamd's old maps (bpftool shows no conns) until beamd restarts",
+			d->ifname, n, n == 1 ? "" : "s");
+	return n;
+}
+
 void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
 {
 	struct xdp_maps now;
-	bool same;
-	int fd;
+	bool opened, same = false;
+	int fd, n = 0;
 
-	if (d->link < 0 || d->link_lost)
-		return;
-	if (link_attached(d->link)) {
+	if (d->link < 0 || link_attached(d->link)) {
 		d->link_misses = 0;
 		return;
 	}
 
-	/* beam-xdp attach in another mode pins a new link over the same maps */
+	/* beam-xdp attach pins a new link: over the same maps after a mode
+	 * change, over new ones after a detach. beamd --user cannot open them. */
 	fd = open_link(pin_root, d->ifname);
-	same = fd >= 0 && link_attached(fd) && !xdp_maps_open_pinned(&now, pin_root, d->ifname);
-	if (same) {
+	opened = fd >= 0 && link_attached(fd) && !xdp_maps_open_pinned(&now, pin_root, d->ifname);
+	if (opened) {
 		same = map_id(now.xsks) == map_id(d->m.xsks) &&
 		       map_id(now.conns) == map_id(d->m.conns);
+		if (!same)
+			n = adopt_new_maps(d, &now);
 		xdp_maps_close(&now);
 	}
-	if (same) {
+	if (same || n > 0) {
+		if (same)
+			pr_info("beam's XDP program on '%s' has a new link over the same maps: carrying on",
+				d->ifname);
 		close(d->link);
 		d->link = fd;
-		pr_info("beam's XDP program on '%s' has a new link over the same maps: carrying on",
-			d->ifname);
+		d->link_misses = 0;
+		d->link_lost = false;
 		return;
 	}
 	if (fd >= 0)
 		close(fd);
 	/* an attach in another mode leaves a moment without a link: give it 3 s */
-	if (++d->link_misses < 3)
+	if (d->link_lost || ++d->link_misses < 3)
 		return;
 	d->link_lost = true;
-	pr_err("beam's XDP program on '%s' was detached or replaced with new maps: AF_XDP receive and the conns map are cut off (packets take the UDP socket); restart beamd",
+	pr_err("beam's XDP program on '%s' was detached or replaced with maps beamd cannot open: AF_XDP receive and the conns map are cut off (packets take the UDP socket); attach it again (beamd as root takes the new maps on) or restart beamd",
 	       d->ifname);
 }
 

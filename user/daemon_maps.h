@@ -54,11 +54,13 @@ void daemon_maps_close(struct daemon_maps *d);
 
 /*
  * Whether beam's program still runs on @d->ifname with the maps beamd holds
- * (call it every second or so). When the link opened at start was detached
- * (beam-xdp detach, or attach in another mode): a new pinned link over the
- * same maps is taken on silently; else, once, an error says AF_XDP receive
- * and the conns map are cut off until beamd restarts. beamd --user cannot
- * open the pins any more: a link of a mode change is reported like a loss.
+ * (call it every second or so, from one thread). When the link opened at
+ * start was detached: a new pinned link over the same maps (beam-xdp attach
+ * in another mode) is taken on with an info line; one over new maps (detach,
+ * then attach) gets beamd's AF_XDP sockets put in its xsks map, with a
+ * warning that conns stays in the old map; with no usable link for 3 s, one
+ * error says AF_XDP receive and conns are cut off. beamd --user cannot open
+ * the pins any more: for it every new link is a loss.
  */
 void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root);
 

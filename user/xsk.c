@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,52 @@ static bool is_pow2(uint32_t v)
 static uint64_t frame_base(const struct xsk_port *p, uint64_t addr)
 {
 	return addr & ~(uint64_t)(p->frame_size - 1);
+}
+
+/* Registered ports, so that beamd can put them in a new program's xsks map. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xsk_port *live_head;
+
+static void live_add(struct xsk_port *p)
+{
+	pthread_mutex_lock(&live_lock);
+	p->next_live = live_head;
+	live_head = p;
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(struct xsk_port *p)
+{
+	struct xsk_port **pp;
+
+	pthread_mutex_lock(&live_lock);
+	for (pp = &live_head; *pp; pp = &(*pp)->next_live) {
+		if (*pp == p) {
+			*pp = p->next_live;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+int xsk_ports_register(const char *ifname, int map_fd)
+{
+	struct xsk_port *p;
+	int n = 0, fd;
+
+	pthread_mutex_lock(&live_lock);
+	for (p = live_head; p; p = p->next_live) {
+		if (strcmp(p->ifname, ifname))
+			continue;
+		fd = xsk_socket__fd(p->sock);
+		if (bpf_map_update_elem(map_fd, &p->queue, &fd, BPF_ANY)) {
+			n = -errno;
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&live_lock);
+	return n;
 }
 
 static int open_xsks_map(const struct xsk_port_cfg *cfg)
@@ -222,6 +269,8 @@ int xsk_port_open(struct xsk_port **out, const struct xsk_port_cfg *cfg)
 	}
 
 	fill_top_up(p);
+	if (p->map_fd >= 0)
+		live_add(p);
 	*out = p;
 	return 0;
 
@@ -243,6 +292,7 @@ void xsk_port_close(struct xsk_port *p)
 		return;
 	/* Closing the socket removes its xsks entry in the kernel; deleting it
 	 * here could remove a successor's registration. */
+	live_remove(p);
 	umem_free(p);
 	if (p->map_fd >= 0)
 		close(p->map_fd);

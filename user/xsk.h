@@ -69,6 +69,7 @@ struct xsk_port {
 	bool zerocopy;
 	char ifname[16];
 	struct xsk_port_stats stats;
+	struct xsk_port *next_live; /* registered ports, for xsk_ports_register() */
 };
 
 /*
@@ -83,6 +84,15 @@ int xsk_port_open(struct xsk_port **out, const struct xsk_port_cfg *cfg);
 
 /* Unregister, close and free everything; accepts NULL. */
 void xsk_port_close(struct xsk_port *p);
+
+/*
+ * Put every open, registered port of @ifname into the xsks map @map_fd (a
+ * new program's, after beam-xdp detached the one the ports were opened with
+ * and attached again). Any thread: the list of ports is under a lock, the
+ * map update is one system call. Returns how many were put, or -errno of the
+ * first that failed.
+ */
+int xsk_ports_register(const char *ifname, int map_fd);
 
 /* The socket's descriptor: readable when the RX ring has frames. */
 int xsk_port_fd(const struct xsk_port *p);

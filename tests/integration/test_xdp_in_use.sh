@@ -3,9 +3,9 @@
 #
 # test_xdp_in_use.sh - beam-xdp and a running `beamd --xdp eth1` that holds the
 # program's maps: detach refuses and names beamd unless --force; an attach in
-# another mode keeps the maps, and beamd carries on without a word; a forced
-# detach and a new attach (new maps) make beamd say once, as an error, that
-# its AF_XDP path and conns are cut off.
+# another mode keeps the maps, and beamd carries on; a forced detach makes
+# beamd say once, as an error, that its AF_XDP path and conns are cut off, and
+# a new attach (new maps) gets beamd's AF_XDP socket registered in them.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
@@ -64,21 +64,30 @@ test_mode_change_keeps_beamd_going()
 
 test_forced_detach_is_reported_once()
 {
-	local out
+	local out before after
 
 	out=$(t_ns "$EDGE" beam-xdp detach --force eth1 2>&1) || t_fail "detach --force failed: $out"
 	grep -q "detaching from 'eth1' under beamd" <<<"$out" || t_fail "no warning: $out"
-	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach again"
-	t_wait_for 5 grep -q "beam's XDP program on 'eth1' was detached" "$T_DIR/edge.log" ||
+	t_wait_for 8 grep -q "beam's XDP program on 'eth1' was detached" "$T_DIR/edge.log" ||
 		t_fail "beamd did not notice its program went"
 	sleep 2
 	[[ $(grep -c "beam's XDP program on 'eth1' was detached" "$T_DIR/edge.log") -eq 1 ]] ||
 		t_fail "said more than once"
 	# the socket path still carries the tunnel
-	curl_ok || t_fail "the tunnel broke"
+	curl_ok || t_fail "the tunnel broke without XDP"
+
+	# a new attach makes new maps: beamd (root) puts its AF_XDP socket in them
+	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach again"
+	t_wait_for 5 grep -q "came back with new maps: 1 AF_XDP socket registered" "$T_DIR/edge.log" ||
+		t_fail "beamd did not register its socket in the new xsks map"
+	before=$(xsk_packets)
+	curl_ok || t_fail "the tunnel broke after the new attach"
+	after=$(xsk_packets)
+	t_log "new maps: to_xsk $before -> $after"
+	[[ $after -gt $before ]] || t_fail "nothing reached the AF_XDP socket through the new maps"
 }
 
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
 t_test test_mode_change_keeps_beamd_going "attach in another mode keeps the maps: AF_XDP goes on, no error"
-t_test test_forced_detach_is_reported_once "detach --force then attach: beamd says once that it is cut off"
+t_test test_forced_detach_is_reported_once "detach --force: beamd says once it is cut off; a new attach gets its AF_XDP socket back"
 t_done
