@@ -539,15 +539,18 @@ static void workers_free(struct worker *ws, unsigned int n)
 /* Steer datagrams to the worker named in their connection ID. */
 static void workers_steer(struct worker *ws, unsigned int n, struct reuseport **rp)
 {
-	int fds[EDGE_HUB_WORKERS_MAX];
+	int fds[EDGE_HUB_WORKERS_MAX], err;
+	const char *why = NULL;
 	unsigned int i;
 
 	if (n < 2)
 		return;
 	for (i = 0; i < n; i++)
 		fds[i] = edge_udp_fd(ws[i].edge);
-	if (reuseport_attach(rp, fds, n))
-		pr_warn("QUIC packets go to workers by the kernel's address hash, not by connection ID: a client whose address changes may lose its connection");
+	err = reuseport_attach(rp, fds, n, &why);
+	if (err)
+		pr_warn("QUIC packets go to workers by the kernel's address hash, not by connection ID (%s: %s): a client whose address changes may lose its connection",
+			why, strerror(-err));
 }
 
 struct reload {

@@ -20,31 +20,33 @@ struct reuseport {
 	struct steer *skel;
 };
 
-int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n)
+int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n, const char **why)
 {
 	struct reuseport *rp;
 	unsigned int i;
 	int err, pfd;
 
+	*why = "bad arguments";
 	if (n < 2 || n > BEAM_WORKERS_MAX)
 		return -EINVAL;
 	if (!xdp_bpf_permitted()) {
-		pr_warn("no sk_reuseport program: no right to load BPF programs");
+		*why = "no right to load BPF programs";
 		return -EPERM;
 	}
+	*why = "out of memory";
 	rp = calloc(1, sizeof(*rp));
 	if (!rp)
 		return -ENOMEM;
 	rp->skel = steer__open();
 	if (!rp->skel) {
 		err = -errno;
-		pr_warn("failed to open the sk_reuseport program: %s", strerror(-err));
+		*why = "cannot open the sk_reuseport program";
 		goto err_free;
 	}
 	rp->skel->rodata->nworkers = n;
 	err = steer__load(rp->skel);
 	if (err) {
-		pr_warn("failed to load the sk_reuseport program: %s", strerror(-err));
+		*why = "cannot load the sk_reuseport program";
 		goto err_skel;
 	}
 	for (i = 0; i < n; i++) {
@@ -52,15 +54,14 @@ int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n)
 
 		if (bpf_map_update_elem(bpf_map__fd(rp->skel->maps.workers), &i, &fd, BPF_ANY)) {
 			err = -errno;
-			pr_warn("failed to put worker %u's socket in the sk_reuseport map: %s", i,
-				strerror(-err));
+			*why = "cannot put a worker's socket in the sk_reuseport map";
 			goto err_skel;
 		}
 	}
 	pfd = bpf_program__fd(rp->skel->progs.steer);
 	if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &pfd, sizeof(pfd))) {
 		err = -errno;
-		pr_warn("failed to attach the sk_reuseport program: %s", strerror(-err));
+		*why = "cannot attach the sk_reuseport program";
 		goto err_skel;
 	}
 	pr_info("QUIC packets steered to %u workers by connection ID (sk_reuseport)", n);

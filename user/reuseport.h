@@ -15,10 +15,11 @@ struct reuseport;
 
 /*
  * Steer among @fds (@n, 2..BEAM_WORKERS_MAX bound UDP sockets of one
- * SO_REUSEPORT group; @fds[i] is worker i's). Returns 0, or -errno after a
- * message (no BPF rights, an old kernel): the kernel's own hash then picks.
+ * SO_REUSEPORT group; @fds[i] is worker i's). Returns 0, or -errno with
+ * *@why (a constant) naming the step that failed (no BPF rights, an old
+ * kernel); the caller says so, and the kernel's own hash then picks.
  */
-int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n);
+int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n, const char **why);
 
 /* Datagrams steered so far, by enum beam_steer, summed over CPUs. */
 int reuseport_stats(const struct reuseport *rp, uint64_t out[BEAM_STEER__MAX]);

@@ -92,7 +92,9 @@ static int group_setup(void **state)
 			assert_int_equal(getsockname(g->fds[0], (struct sockaddr *)&g->addr, &len),
 					 0);
 	}
-	assert_int_equal(reuseport_attach(&g->rp, g->fds, NW), 0);
+	const char *why = NULL;
+
+	assert_int_equal(reuseport_attach(&g->rp, g->fds, NW, &why), 0);
 	*state = g;
 	return 0;
 }

@@ -126,6 +126,36 @@ test_token_limit_across_workers() {
 	[[ $hits -ge 3 ]] || t_fail "only $hits refusals counted"
 }
 
+# Without BPF rights the sk_reuseport program cannot load: one warning, the
+# kernel's address hash picks the worker, and tunnels still work.
+test_steer_fallback_without_bpf() {
+	local i port
+
+	command -v setpriv >/dev/null || t_skip "setpriv missing"
+	t_bg "$EDGE" edge3 setpriv --bounding-set=-bpf,-sys_admin,-net_admin,-perfmon \
+		beamd --listen "$EDGE_AGENT_HP:4455" --tokens "$T_DIR/tokens" --workers 2 ||
+		t_fail "beamd without BPF rights"
+	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/edge3.log" || t_fail "$(cat "$T_DIR/edge3.log")"
+	[[ $(grep -c "kernel's address hash" "$T_DIR/edge3.log") -eq 1 ]] ||
+		t_fail "not one warning: $(cat "$T_DIR/edge3.log")"
+	local fp3
+	fp3=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge3.log" | head -1)
+	for ((i = 0; i < 6; i++)); do
+		BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" nb$i beam tcp 8080 --name nb$i \
+			--edge "$EDGE_AGENT_HP:4455" --pin "$fp3" || t_fail "agent $i"
+	done
+	for ((i = 0; i < 6; i++)); do
+		t_wait_for 10 grep -q 'tunnel up' "$T_DIR/nb$i.log" || t_fail "agent $i: $(cat "$T_DIR/nb$i.log")"
+		port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/nb$i.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+		[[ $(t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB:$port/") == hello ]] ||
+			t_fail "tunnel $i (port $port) does not carry"
+	done
+	for ((i = 0; i < 6; i++)); do
+		kill "$(tun_pid nb$i)" 2>/dev/null
+	done
+	return 0
+}
+
 # beamd --xdp on a veth whose edge end has two RX queues: worker w owns the
 # AF_XDP socket of queue w, the XDP program passes frames of the other
 # worker's connections to the socket path, and every tunnel carries.
@@ -183,5 +213,6 @@ t_test test_agents_spread "16 agents spread over 2 workers, each tunnel carries"
 t_test test_restart_on_other_worker "an agent restarted onto the other worker gets its port back"
 t_test test_http_across_workers "http connections accepted by one worker reach the other's tunnel"
 t_test test_token_limit_across_workers "conns-per-token counts the agents of every worker"
+t_test test_steer_fallback_without_bpf "no BPF rights: one warning, the kernel's hash picks, tunnels work"
 t_test test_xdp_two_queues "--xdp on 2 queues: one AF_XDP socket per worker, every tunnel carries"
 t_done
