@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 #
 # workers.sh - beamd --workers 1 against --workers 2 in one run, interleaved
-# (1 2 2 1 1 2 ...): how fast K agents register (each a full QUIC + TLS 1.3
-# handshake and a REGISTER), and requests per second over 50 keep-alive
+# (1 2 2 1 1 2 ...): QUIC handshakes per second from one client process
+# (bench/hs-load, 32 at a time), how fast K agent processes register (each
+# a full QUIC + TLS 1.3 handshake and a REGISTER; process start-up counts
+# too), and requests per second over 50 keep-alive
 # connections spread over 4 tunnels (4 agents: a tunnel is driven by the one
 # worker that owns its agent's connection, so one tunnel cannot use two).
 #
@@ -109,16 +111,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	((r % 2 == 0)) && order="2 1"
 	for w in $order; do
 		edge_start "$w" || exit 1
+		hl=$(b_ns "$NS_PV" "$BENCH_BIN/hs-load" -t "$B_EDGE_PRIV:4433" -c 32 -d "$SECS" |
+			jq -r .per_s) || hl=
 		hs=$(handshakes) || hs=
 		rq=$(rps) || rq=
 		cp "$T_DIR/beamd.log" "$OUT/beamd-w$w-r$r.log"
 		b_stop beamd
-		b_log "round $r, $w worker(s): $hs agents registered/s, $rq req/s"
+		b_log "round $r, $w worker(s): $hl handshakes/s, $hs agents registered/s, $rq req/s"
+		[[ -n $hl ]] && echo "$hl" >>"$OUT/hsl-$w"
 		[[ -n $hs ]] && echo "$hs" >>"$OUT/hs-$w"
 		[[ -n $rq ]] && echo "$rq" >>"$OUT/rps-$w"
 	done
 done
-for m in hs rps; do
+for m in hsl hs rps; do
 	a=$(median <"$OUT/$m-1" 2>/dev/null)
 	b=$(median <"$OUT/$m-2" 2>/dev/null)
 	[[ -n $a && -n $b ]] || continue
