@@ -1208,8 +1208,11 @@ static void edge_msg_adopt(struct edge *e, struct edge_msg *m)
 	} else {
 		struct timeval tv = {.tv_sec = e->cfg.grace_s ? e->cfg.grace_s : 1};
 
-		/* the agent went while its tunnel moved: keep it as if it had gone here */
+		/* the agent went while its tunnel moved (or holds too many):
+		 * keep it as if it had gone here */
 		evtimer_add(t->grace, &tv);
+		if (ss)
+			ctrl_error(ss, PROTO_ERR_LIMIT, m->req_id, "too many tunnels");
 	}
 	goto flush;
 
