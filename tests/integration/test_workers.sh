@@ -30,6 +30,21 @@ scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
 # metric NAME{LABELS}: its value in a fresh scrape (0 when absent)
 metric() { scrape | awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'; }
 
+# all_published: the workers' counts show every agent's tunnel and connection
+all_published() {
+	local out
+
+	out=$(scrape) || return 1
+	awk -v n="$NAGENTS" '$1 ~ /^beam_worker_tunnels\{/ { t += $2 }
+		$1 ~ /^beam_worker_quic_connections\{/ { c += $2 }
+		END { exit !(t >= n && c >= n) }' <<<"$out"
+}
+
+moved_counted() {
+	[[ $(metric 'beam_worker_handoffs_total{worker="0",what="tunnel"}') -gt 0 ||
+		$(metric 'beam_worker_handoffs_total{worker="1",what="tunnel"}') -gt 0 ]]
+}
+
 test_agents_spread() {
 	local i w0 w1 port
 
@@ -37,7 +52,7 @@ test_agents_spread() {
 		tun_agent "spread$i" 8080 --name "spread$i" || t_fail "agent $i did not come up"
 		port[i]=$PUB_PORT
 	done
-	t_wait_for 5 bash -c "[[ \$(t_ns $EDGE curl -sS http://$METRICS/metrics | awk '\$1 ~ /^beam_worker_tunnels/ { s += \$2 } END { print s + 0 }') -ge $NAGENTS ]]" 2>/dev/null || true
+	t_wait_for 5 all_published || t_fail "the workers do not show $NAGENTS tunnels"
 	w0=$(metric 'beam_worker_quic_connections{worker="0"}')
 	w1=$(metric 'beam_worker_quic_connections{worker="1"}')
 	t_log "agents per worker: $w0 and $w1"
@@ -76,9 +91,13 @@ test_restart_on_other_worker() {
 	done
 	[[ $moved -gt 0 ]] || t_fail "12 restarts and the agent never landed on the other worker"
 	t_log "restart $moved landed on the other worker: $(grep 'handed from worker' "$T_DIR/edge.log" | tail -1)"
-	[[ $(metric 'beam_worker_handoffs_total{worker="0",what="tunnel"}') -gt 0 ||
-		$(metric 'beam_worker_handoffs_total{worker="1",what="tunnel"}') -gt 0 ]] ||
-		t_fail "no tunnel hand-over counted in /metrics"
+	# workers publish their counts every 100 ms
+	t_wait_for 3 moved_counted || t_fail "no tunnel hand-over counted in /metrics"
+}
+
+http_handed() {
+	[[ $(($(metric 'beam_worker_handoffs_total{worker="0",what="http"}') +
+		$(metric 'beam_worker_handoffs_total{worker="1",what="http"}'))) -gt 0 ]]
 }
 
 test_http_across_workers() {
@@ -96,6 +115,7 @@ test_http_across_workers() {
 			"http://$EDGE_PUB:$HP/who")
 		[[ $body == "one "* ]] || t_fail "request $i got '$body'"
 	done
+	t_wait_for 3 http_handed || true
 	h0=$(metric 'beam_worker_handoffs_total{worker="0",what="http"}')
 	h1=$(metric 'beam_worker_handoffs_total{worker="1",what="http"}')
 	t_log "http connections handed to the tunnel's worker: $h0 from worker 0, $h1 from worker 1"
