@@ -158,7 +158,7 @@ test_xdp_sigkill_restart() {
 	# entry went with the process.
 	tun_edge --grace 20 --xdp eth1
 	grep -q "XDP mode on 'eth1'" "$T_DIR/edge.log"
-	tun_agent agent2 8080
+	tun_agent agent2 8080 --name after-sigkill
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	[[ $got == "hello through beam $T_RUN" ]]
 }
@@ -171,7 +171,7 @@ test_xdp_dual_stack_socket() {
 	kill -TERM "$(tun_pid edge)"
 	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
 	tun_edge --grace 20 --xdp eth1 --listen "[::]:4433"
-	tun_agent agent5 8080
+	tun_agent agent5 8080 --name dual-stack
 	before=$(stat_packets to_xsk)
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	after=$(stat_packets to_xsk)
@@ -195,7 +195,7 @@ test_xdp_fallback_when_queue_taken() {
 	tun_edge --grace 20 --xdp eth1
 	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
 	t_log "$(grep 'not used' "$T_DIR/edge.log")"
-	tun_agent agent3 8080
+	tun_agent agent3 8080 --name queue-taken
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	kill -TERM "$(tun_pid squatter)"
 	# The queue is free only once the squatter is gone: the next test binds it.
@@ -242,7 +242,8 @@ test_xdp_fallback_without_rights() {
 	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
 	t_log "$(grep 'not used' "$T_DIR/edge.log")"
 	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
-	tun_agent agent6 8080
+	# its own name: the agents of the tests before come back with the default one
+	tun_agent agent6 8080 --name nocaps
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	[[ $got == "hello through beam $T_RUN" ]]
 }
