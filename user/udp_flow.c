@@ -214,6 +214,18 @@ struct udp_flow *udp_flows_oldest(const struct udp_flows *t)
 	return t->lru_tail;
 }
 
+void udp_flows_expire(struct udp_flows *t, uint64_t now_ns, uint64_t idle_ns,
+		      void (*gone_cb)(struct udp_flow *f, void *arg), void *arg)
+{
+	struct udp_flow *f;
+
+	while ((f = udp_flows_oldest(t)) && now_ns - f->last_ns > idle_ns) {
+		if (gone_cb)
+			gone_cb(f, arg);
+		udp_flows_del(t, f);
+	}
+}
+
 void udp_flows_del(struct udp_flows *t, struct udp_flow *f)
 {
 	struct udp_flow **pp;

@@ -56,4 +56,11 @@ struct udp_flow *udp_flows_oldest(const struct udp_flows *t);
 /* Take @f out of the table and free it (not its @user). */
 void udp_flows_del(struct udp_flows *t, struct udp_flow *f);
 
+/*
+ * Delete the flows not used for more than @idle_ns before @now_ns, oldest
+ * first; @gone_cb (or NULL) sees each one first, to free its @user.
+ */
+void udp_flows_expire(struct udp_flows *t, uint64_t now_ns, uint64_t idle_ns,
+		      void (*gone_cb)(struct udp_flow *f, void *arg), void *arg);
+
 #endif /* BEAM_UDP_FLOW_H */

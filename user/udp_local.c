@@ -36,13 +36,19 @@ struct udp_local {
 	uint8_t buf[DGRAM_MAX];
 };
 
-static void sock_close(struct udp_local *u, struct udp_flow *f)
+static void sock_free_cb(struct udp_flow *f, void *arg)
 {
 	struct local_sock *ls = f->user;
 
+	(void)arg;
 	event_free(ls->rev);
 	close(ls->fd);
 	free(ls);
+}
+
+static void sock_close(struct udp_local *u, struct udp_flow *f)
+{
+	sock_free_cb(f, NULL);
 	udp_flows_del(&u->flows, f);
 }
 
@@ -144,13 +150,11 @@ int udp_local_send(struct udp_local *u, uint64_t flow_id, const uint8_t *data, s
 static void local_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_local *u = arg;
-	uint64_t idle = (uint64_t)u->cfg.idle_s * 1000000000ull, now = quic_now_ns();
-	struct udp_flow *f;
 
 	(void)fd;
 	(void)what;
-	while ((f = udp_flows_oldest(&u->flows)) && now - f->last_ns > idle)
-		sock_close(u, f);
+	udp_flows_expire(&u->flows, quic_now_ns(), (uint64_t)u->cfg.idle_s * 1000000000ull,
+			 sock_free_cb, NULL);
 }
 
 int udp_local_new(struct udp_local **out, struct event_base *base,

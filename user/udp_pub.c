@@ -68,13 +68,11 @@ static void pub_read_cb(evutil_socket_t fd, short what, void *arg)
 static void pub_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_pub *u = arg;
-	uint64_t idle = (uint64_t)u->cfg.idle_s * 1000000000ull, now = quic_now_ns();
-	struct udp_flow *f;
 
 	(void)fd;
 	(void)what;
-	while ((f = udp_flows_oldest(&u->flows)) && now - f->last_ns > idle)
-		udp_flows_del(&u->flows, f);
+	udp_flows_expire(&u->flows, quic_now_ns(), (uint64_t)u->cfg.idle_s * 1000000000ull, NULL,
+			 NULL);
 }
 
 int udp_pub_new(struct udp_pub **out, struct event_base *base, const struct udp_pub_config *cfg)

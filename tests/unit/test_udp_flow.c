@@ -135,6 +135,42 @@ static void test_udp_flow_many(void **state)
 	udp_flows_fini(&t);
 }
 
+static void count_gone_cb(struct udp_flow *f, void *arg)
+{
+	unsigned int *n = arg;
+
+	assert_non_null(f);
+	(*n)++;
+}
+
+static void test_udp_flow_expire_only_idle(void **state)
+{
+	struct pktio_addr a = v4("10.0.0.1", 1), b = v4("10.0.0.1", 2), c = v4("10.0.0.1", 3);
+	struct udp_flow *fa, *fb, *fc;
+	unsigned int gone = 0;
+	struct udp_flows t;
+
+	(void)state;
+	assert_int_equal(udp_flows_init(&t, 8), 0);
+	assert_int_equal(udp_flows_add(&t, 0, &a, 100, &fa), 0);
+	assert_int_equal(udp_flows_add(&t, 0, &b, 200, &fb), 0);
+	assert_int_equal(udp_flows_add(&t, 0, &c, 300, &fc), 0);
+	udp_flows_touch(&t, fa, 400); /* a used again: now the newest */
+	/* at 500 with idle 250: b (200) goes, c (300) and a (400) stay */
+	udp_flows_expire(&t, 500, 250, count_gone_cb, &gone);
+	assert_int_equal(gone, 1);
+	assert_null(udp_flows_by_addr(&t, &b));
+	assert_ptr_equal(udp_flows_by_addr(&t, &a), fa);
+	assert_ptr_equal(udp_flows_by_addr(&t, &c), fc);
+	/* idle exactly at the limit stays; past it goes, without a callback too */
+	udp_flows_expire(&t, 550, 250, NULL, NULL);
+	assert_ptr_equal(udp_flows_by_addr(&t, &c), fc);
+	udp_flows_expire(&t, 551, 250, NULL, NULL);
+	assert_null(udp_flows_by_addr(&t, &c));
+	assert_ptr_equal(udp_flows_oldest(&t), fa);
+	udp_flows_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_udp_flow_bound_and_explicit_ids),
 		cmocka_unit_test(test_udp_flow_oldest_first),
 		cmocka_unit_test(test_udp_flow_many),
+		cmocka_unit_test(test_udp_flow_expire_only_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
