@@ -29,11 +29,15 @@ struct inbox {
 	void *arg;
 };
 
+/* http tunnels by host name: each new public http connection looks one up */
+#define HOST_BUCKETS 1024
+
 struct edge_hub {
 	pthread_mutex_t lock;
 	unsigned int nworkers;
 	uint64_t next_id;
 	struct hub_tunnel *tunnels;
+	struct hub_tunnel *hosts[HOST_BUCKETS];
 	struct token_count *tokens;
 	struct edge_src *src;
 	uint64_t buffers[EDGE_HUB_WORKERS_MAX];
@@ -140,13 +144,22 @@ struct hub_tunnel *edge_hub_by_port(struct edge_hub *h, uint8_t kind, uint16_t p
 	return NULL;
 }
 
+/* FNV-1a over the (already lower-cased) host name. */
+static unsigned int host_bucket(const char *host)
+{
+	uint32_t x = 2166136261u;
+
+	while (*host)
+		x = (x ^ (uint8_t)*host++) * 16777619u;
+	return x % HOST_BUCKETS;
+}
+
 struct hub_tunnel *edge_hub_by_host(struct edge_hub *h, const char *host)
 {
 	struct hub_tunnel *t;
 
-	/* TODO(#4): a hash when an edge serves thousands of host names */
-	for (t = h->tunnels; t; t = t->next)
-		if (t->kind == PROTO_KIND_HTTP && !strcmp(t->name, host))
+	for (t = h->hosts[host_bucket(host)]; t; t = t->host_next)
+		if (!strcmp(t->name, host))
 			return t;
 	return NULL;
 }
@@ -176,7 +189,25 @@ struct hub_tunnel *edge_hub_add(struct edge_hub *h, uint8_t kind, uint16_t port,
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->next = h->tunnels;
 	h->tunnels = t;
+	if (kind == PROTO_KIND_HTTP) {
+		unsigned int b = host_bucket(t->name);
+
+		t->host_next = h->hosts[b];
+		h->hosts[b] = t;
+	}
 	return t;
+}
+
+static void host_unlink(struct edge_hub *h, struct hub_tunnel *t)
+{
+	struct hub_tunnel **pp;
+
+	for (pp = &h->hosts[host_bucket(t->name)]; *pp; pp = &(*pp)->host_next) {
+		if (*pp == t) {
+			*pp = t->host_next;
+			return;
+		}
+	}
 }
 
 void edge_hub_del(struct edge_hub *h, uint64_t id)
@@ -186,6 +217,8 @@ void edge_hub_del(struct edge_hub *h, uint64_t id)
 	for (pp = &h->tunnels; (t = *pp); pp = &t->next) {
 		if (t->id == id) {
 			*pp = t->next;
+			if (t->kind == PROTO_KIND_HTTP)
+				host_unlink(h, t);
 			free(t);
 			return;
 		}

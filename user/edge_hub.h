@@ -28,6 +28,7 @@ struct edge_hub;
 /* One tunnel as the registry knows it. Read and written under the hub lock. */
 struct hub_tunnel {
 	struct hub_tunnel *next;
+	struct hub_tunnel *host_next; /* http: the chain of its host name's bucket */
 	uint64_t id;
 	uint16_t port;
 	uint8_t kind;	/* enum proto_kind */

@@ -43,6 +43,7 @@
 #define AUTH_FAIL_REFILL  (5 * 1000000000ull) /* then one per this many ns */
 #define PENDING_MAX	  4096 /* public connections waiting for a stream, per tunnel */
 #define TUNNELS_PER_AGENT 64
+#define TUNNEL_ID_BUCKETS 256 /* ids are sequential: id % 256 spreads them evenly */
 
 struct session;
 
@@ -64,7 +65,8 @@ struct pub_stream {
 struct tunnel {
 	struct edge *e;
 	struct tunnel *next;
-	struct session *sess; /* NULL while in the grace period */
+	struct tunnel *id_next; /* chain of its bucket in edge.by_id */
+	struct session *sess;	/* NULL while in the grace period */
 	uint64_t id;
 	uint16_t port;
 	char token_name[TOKENS_MAX_NAME + 1];
@@ -112,10 +114,11 @@ struct edge {
 	struct quic_ep *ep;
 	struct session *sessions;
 	struct tunnel *tunnels;
-	struct claim *claims; /* REGISTERs waiting for a holder's probe */
-	struct edge_hub *hub; /* shared with the other workers */
-	int udp_fd;	      /* the QUIC socket, owned by the ep */
-	bool own_hub;	      /* made by edge_new for a lone edge */
+	struct tunnel *by_id[TUNNEL_ID_BUCKETS]; /* every datagram looks its tunnel up */
+	struct claim *claims;			 /* REGISTERs waiting for a holder's probe */
+	struct edge_hub *hub;			 /* shared with the other workers */
+	int udp_fd;				 /* the QUIC socket, owned by the ep */
+	bool own_hub;				 /* made by edge_new for a lone edge */
 	uint64_t next_serial;
 	/* Counts for /metrics; the cumulative ones include closed connections. */
 	struct edge_stats *stats;
@@ -308,6 +311,12 @@ static void tunnel_destroy(struct tunnel *t, bool forget)
 	for (pp = &e->tunnels; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
 			*pp = t->next;
+			break;
+		}
+	}
+	for (pp = &e->by_id[t->id % TUNNEL_ID_BUCKETS]; *pp; pp = &(*pp)->id_next) {
+		if (*pp == t) {
+			*pp = t->id_next;
 			break;
 		}
 	}
@@ -653,11 +662,21 @@ static struct tunnel *tunnel_by_id(struct edge *e, uint64_t id)
 {
 	struct tunnel *t;
 
-	/* TODO(#4): a hash when an edge carries thousands of udp tunnels */
-	for (t = e->tunnels; t; t = t->next)
+	for (t = e->by_id[id % TUNNEL_ID_BUCKETS]; t; t = t->id_next)
 		if (t->id == id)
 			return t;
 	return NULL;
+}
+
+/* A new or adopted tunnel joins this worker's list and id table (its id set). */
+static void tunnel_link(struct edge *e, struct tunnel *t)
+{
+	struct tunnel **b = &e->by_id[t->id % TUNNEL_ID_BUCKETS];
+
+	t->next = e->tunnels;
+	e->tunnels = t;
+	t->id_next = *b;
+	*b = t;
 }
 
 /* A DATAGRAM frame from an agent: the answer for one public flow. */
@@ -1199,8 +1218,7 @@ static void edge_msg_adopt(struct edge *e, struct edge_msg *m)
 		err = err ? err : -ENOMEM;
 		goto fail;
 	}
-	t->next = e->tunnels;
-	e->tunnels = t;
+	tunnel_link(e, t);
 	e->handoffs_tunnel++;
 	hub_settle(e, t->id, e->cfg.worker_id);
 	if (ss && ss->ntunnels < TUNNELS_PER_AGENT) {
@@ -1410,8 +1428,7 @@ static int register_new(struct session *ss, const struct proto_msg *m, const cha
 	if (ht)
 		((struct hub_tunnel *)ht)->port = t->port;
 	edge_hub_unlock(e->hub);
-	t->next = e->tunnels;
-	e->tunnels = t;
+	tunnel_link(e, t);
 	tunnel_attach(t, ss);
 	quic_conn_stats(ss->c)->tunnels = ss->ntunnels;
 	pr_info("tunnel %llu up: %s port %u for '%s' (%s), name '%s'", (unsigned long long)t->id,

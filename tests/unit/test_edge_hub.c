@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,41 @@ static void test_edge_hub_registry(void **state)
 	assert_null(edge_hub_by_host(h, "one.test"));
 	assert_int_equal(edge_hub_token_tunnels(h, "alice"), 1);
 	edge_hub_unlock(h);
+	edge_hub_free(h);
+}
+
+/* Thousands of http host names: each found, none after it is deleted,
+ * and a tcp tunnel named like a host is no http route. */
+static void test_edge_hub_many_hosts(void **state)
+{
+	struct hub_tunnel *t[3000];
+	struct edge_hub *h;
+	char name[64];
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(edge_hub_new(&h, 1), 0);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "h%u.example", i);
+		t[i] = edge_hub_add(h, PROTO_KIND_HTTP, 8000, "alice", name, 0);
+		assert_non_null(t[i]);
+	}
+	assert_non_null(edge_hub_add(h, PROTO_KIND_TCP, 4000, "alice", "tcp.example", 0));
+	assert_null(edge_hub_by_host(h, "tcp.example"));
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "h%u.example", i);
+		assert_ptr_equal(edge_hub_by_host(h, name), t[i]);
+	}
+	for (i = 0; i < 3000; i += 2)
+		edge_hub_del(h, t[i]->id);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "h%u.example", i);
+		if (i % 2)
+			assert_ptr_equal(edge_hub_by_host(h, name), t[i]);
+		else
+			assert_null(edge_hub_by_host(h, name));
+	}
+	assert_null(edge_hub_by_host(h, "h3000.example"));
 	edge_hub_free(h);
 }
 
@@ -170,6 +206,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_edge_hub_registry),
+		cmocka_unit_test(test_edge_hub_many_hosts),
 		cmocka_unit_test(test_edge_hub_token_conns),
 		cmocka_unit_test(test_edge_hub_inbox_across_threads),
 	};
