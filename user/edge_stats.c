@@ -6,6 +6,7 @@
 #include "edge_stats.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,22 @@ struct worker_counts {
 	uint64_t conns, handshakes, tunnels, moved_in, http_out;
 };
 
+/* One sample per worker of the counter at @off in struct worker_counts. */
+static void render_per_worker(struct prom_buf *out, const char *name, enum prom_type type,
+			      const char *help, unsigned int n, const struct worker_counts *w,
+			      size_t off)
+{
+	char labels[PROM_LABELS_MAX], id[12];
+	unsigned int i;
+
+	prom_family(out, name, type, help);
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		prom_labels(labels, sizeof(labels), "worker", id, NULL);
+		prom_sample_u64(out, name, labels, *(const uint64_t *)((const char *)&w[i] + off));
+	}
+}
+
 static void render_workers(struct prom_buf *out, unsigned int n, const struct worker_counts *w)
 {
 	char labels[PROM_LABELS_MAX], id[12];
@@ -505,27 +522,15 @@ static void render_workers(struct prom_buf *out, unsigned int n, const struct wo
 
 	prom_family(out, "beam_workers", PROM_GAUGE, "Worker threads of beamd (--workers).");
 	prom_sample_u64(out, "beam_workers", NULL, n);
-	prom_family(out, "beam_worker_quic_connections", PROM_GAUGE,
-		    "Live QUIC connections from agents, by the worker that owns them.");
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%u", i);
-		prom_labels(labels, sizeof(labels), "worker", id, NULL);
-		prom_sample_u64(out, "beam_worker_quic_connections", labels, w[i].conns);
-	}
-	prom_family(out, "beam_worker_handshakes_total", PROM_COUNTER,
-		    "QUIC handshakes with agents completed, by worker.");
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%u", i);
-		prom_labels(labels, sizeof(labels), "worker", id, NULL);
-		prom_sample_u64(out, "beam_worker_handshakes_total", labels, w[i].handshakes);
-	}
-	prom_family(out, "beam_worker_tunnels", PROM_GAUGE,
-		    "Tunnels (kept ones included) whose sockets a worker drives.");
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%u", i);
-		prom_labels(labels, sizeof(labels), "worker", id, NULL);
-		prom_sample_u64(out, "beam_worker_tunnels", labels, w[i].tunnels);
-	}
+	render_per_worker(out, "beam_worker_quic_connections", PROM_GAUGE,
+			  "Live QUIC connections from agents, by the worker that owns them.", n, w,
+			  offsetof(struct worker_counts, conns));
+	render_per_worker(out, "beam_worker_handshakes_total", PROM_COUNTER,
+			  "QUIC handshakes with agents completed, by worker.", n, w,
+			  offsetof(struct worker_counts, handshakes));
+	render_per_worker(out, "beam_worker_tunnels", PROM_GAUGE,
+			  "Tunnels (kept ones included) whose sockets a worker drives.", n, w,
+			  offsetof(struct worker_counts, tunnels));
 	prom_family(out, "beam_worker_handoffs_total", PROM_COUNTER,
 		    "Hand-overs between workers: tunnels taken over, http connections sent on.");
 	for (i = 0; i < n; i++) {
