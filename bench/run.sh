@@ -17,13 +17,8 @@
 #   OUT=DIR           where results go (default bench/results)
 set -uo pipefail
 
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-BUILD=${BUILD:-build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-export BUILD ROOT
-BENCH_BIN=$BUILD/bench
-BEAM_BIN=$BUILD
+# shellcheck source=paths.sh
+source "$(dirname "$0")/paths.sh"
 QUICK=${QUICK:-0}
 [[ -n $QUICK ]] || QUICK=0
 OUT=${OUT:-$BENCH_DIR/results}

@@ -20,13 +20,8 @@
 # tunnel, see sample_requests): their columns are req/s and p99 ms.
 set -uo pipefail
 
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-BUILD=${BUILD:-build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-export BUILD ROOT
-BENCH_BIN=$BUILD/bench
-BEAM_BIN=$BUILD
+# shellcheck source=paths.sh
+source "$(dirname "$0")/paths.sh"
 SECS=${1:-3}
 ROUNDS=${2:-3}
 REF=${REF:-}

@@ -17,13 +17,8 @@
 # what it buys on an edge with cores of its own.
 set -uo pipefail
 
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-BUILD=${BUILD:-build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-export BUILD ROOT
-BENCH_BIN=$BUILD/bench
-BEAM_BIN=$BUILD
+# shellcheck source=paths.sh
+source "$(dirname "$0")/paths.sh"
 ROUNDS=${1:-3}
 K=${2:-60}
 SECS=${SECS:-5}
