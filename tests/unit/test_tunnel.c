@@ -209,6 +209,32 @@ static void client_ctrl(struct env *e, struct tclient *t)
 	assert_int_equal(quic_stream_open(t->c, &t->ctrl), 0);
 }
 
+/* A QUIC server on 127.0.0.1 at a free port, its address in @addr. */
+static void server_start(struct env *e, struct quic_ep_config *qc, const struct quic_handlers *h,
+			 void *arg, struct quic_ep **ep, struct pktio_addr *addr)
+{
+	struct pktio *io;
+
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, addr), 0);
+	assert_int_equal(pktio_udp_new(&io, addr, NULL), 0);
+	pktio_udp_local(io, addr);
+	qc->tls = e->server_tls;
+	assert_int_equal(quic_ep_new(ep, e->base, io, qc, h, arg), 0);
+}
+
+/* A socket of @type bound to 127.0.0.1 at a free port, its address in @addr. */
+static int loopback_socket(int type, struct pktio_addr *addr)
+{
+	int fd = socket(AF_INET, type, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, addr), 0);
+	assert_int_equal(bind(fd, &addr->sa, addr->len), 0);
+	addr->len = sizeof(addr->in);
+	assert_int_equal(getsockname(fd, &addr->sa, &addr->len), 0);
+	return fd;
+}
+
 static void send_raw(struct tclient *t, const void *buf, size_t len)
 {
 	assert_int_equal(quic_stream_write(t->ctrl, buf, len, false), 0);
@@ -233,6 +259,14 @@ static void send_hello(struct tclient *t, const char *token)
 	m.hello.agent_id = (struct proto_bytes){id, sizeof(id)};
 	m.hello.token = (struct proto_bytes){(const uint8_t *)token, strlen(token)};
 	send_msg(t, &m);
+}
+
+/* A new client to the edge, its control stream open and a HELLO with @token sent. */
+static void client_hello(struct env *e, struct tclient *t, const char *token)
+{
+	client_start(e, t, NULL);
+	client_ctrl(e, t);
+	send_hello(t, token);
 }
 
 static void send_register(struct tclient *t, uint64_t req, const char *name, uint64_t port)
@@ -369,9 +403,7 @@ static void test_tunnel_hostile_control_messages(void **state)
 	assert_true(port > 0);
 
 	/* a second agent asks for the taken port: refused, first tunnel untouched */
-	client_start(e, &b, NULL);
-	client_ctrl(e, &b);
-	send_hello(&b, TOKEN);
+	client_hello(e, &b, TOKEN);
 	assert_int_equal(wait_msg(e, &b, 0)->type, PROTO_WELCOME);
 	send_register(&b, 7, "other", port);
 	m = wait_msg(e, &b, 1);
@@ -408,18 +440,14 @@ static void test_tunnel_takeover_live_refused(void **state)
 	struct tclient a = {0}, b = {0};
 	struct rx_msg *m;
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	send_register(&a, 1, "same", 0);
 	m = wait_msg(e, &a, 1);
 	assert_int_equal(m->type, PROTO_REGISTERED);
 
 	/* the same token and tunnel name from another connection while the
 	 * holder answers: refused, the holder keeps its tunnel */
-	client_start(e, &b, NULL);
-	client_ctrl(e, &b);
-	send_hello(&b, TOKEN);
+	client_hello(e, &b, TOKEN);
 	send_register(&b, 1, "same", 0);
 	m = wait_msg(e, &b, 1);
 	assert_int_equal(m->type, PROTO_ERROR);
@@ -440,32 +468,23 @@ static void test_tunnel_takeover_silent_holder(void **state)
 {
 	struct env *e = *state;
 	struct tclient a = {0}, b = {0};
-	struct pktio_addr sink = {0};
+	struct pktio_addr sink;
 	struct rx_msg *m;
 	uint64_t port;
 	int fd;
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	send_register(&a, 1, "same", 0);
 	m = wait_msg(e, &a, 1);
 	assert_int_equal(m->type, PROTO_REGISTERED);
 	port = m->port;
 
 	/* the holder goes silent (a killed agent): a socket that never reads */
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &sink), 0);
-	assert_int_equal(bind(fd, &sink.sa, sink.len), 0);
-	sink.len = sizeof(sink.in);
-	assert_int_equal(getsockname(fd, &sink.sa, &sink.len), 0);
+	fd = loopback_socket(SOCK_DGRAM, &sink);
 	client_redirect(&a, &sink);
 
 	/* a new agent with the same token and name gets the tunnel and its port */
-	client_start(e, &b, NULL);
-	client_ctrl(e, &b);
-	send_hello(&b, TOKEN);
+	client_hello(e, &b, TOKEN);
 	send_register(&b, 1, "same", 0);
 	m = wait_msg(e, &b, 1);
 	assert_int_equal(m->type, PROTO_REGISTERED);
@@ -489,9 +508,7 @@ static void test_tunnel_bad_names(void **state)
 	struct rx_msg *m;
 	unsigned int i;
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		send_register(&a, i + 1, bad[i], 0);
@@ -517,17 +534,13 @@ static void test_tunnel_auth_throttled(void **state)
 
 	/* more wrong tokens from one address than its bucket holds */
 	for (i = 0; i < 12; i++) {
-		client_start(e, &a, NULL);
-		client_ctrl(e, &a);
-		send_hello(&a, "guess-token");
+		client_hello(e, &a, "guess-token");
 		assert_true(run_until(e, &a.closed));
 		assert_int_equal(a.close_app, PROTO_ERR_AUTH);
 		client_free(&a);
 	}
 	/* now even the right token is refused unchecked */
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	send_register(&a, 1, "after-guessing", 0);
 	assert_true(run_until(e, &a.closed));
 	assert_int_equal(a.close_app, PROTO_ERR_AUTH);
@@ -540,9 +553,7 @@ static void test_tunnel_bad_token_closes(void **state)
 	struct env *e = *state;
 	struct tclient a = {0};
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, "wrong-token");
+	client_hello(e, &a, "wrong-token");
 	assert_true(run_until(e, &a.closed));
 	assert_int_equal(a.close_app, PROTO_ERR_AUTH);
 	client_free(&a);
@@ -554,9 +565,7 @@ static void test_tunnel_agent_extra_stream_reset(void **state)
 	struct quic_stream *extra;
 	struct tclient a = {0};
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
 	/* only the control stream is the agent's to open */
 	assert_int_equal(quic_stream_open(a.c, &extra), 0);
@@ -574,9 +583,7 @@ static void test_tunnel_resume_0rtt(void **state)
 	struct quic_resume *r;
 	struct tclient a = {0};
 
-	client_start(e, &a, NULL);
-	client_ctrl(e, &a);
-	send_hello(&a, TOKEN);
+	client_hello(e, &a, TOKEN);
 	send_register(&a, 1, "resume", 0);
 	assert_int_equal(wait_msg(e, &a, 1)->type, PROTO_REGISTERED);
 	run_for(e, 50); /* the session ticket follows the handshake */
@@ -598,21 +605,33 @@ static void test_tunnel_resume_0rtt(void **state)
 	client_free(&a);
 }
 
-/* Send @len bytes from a plain UDP socket; return the answer's length (0: none in 1 s). */
-static ssize_t udp_probe(struct env *e, const uint8_t *pkt, size_t len, uint8_t *ans, size_t cap)
+/* Send @len bytes to @to from a fresh UDP socket; return the answer's length,
+ * 0 for none within @wait_ms. */
+static ssize_t udp_probe(struct env *e, const struct pktio_addr *to, const uint8_t *pkt, size_t len,
+			 unsigned int wait_ms, uint8_t *ans, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	uint64_t end = quic_now_ns() + 1000000000ull;
+	uint64_t end = quic_now_ns() + wait_ms * 1000000ull;
 	ssize_t n = -1;
 
 	assert_true(fd >= 0);
-	assert_int_equal(sendto(fd, pkt, len, 0, &e->edge_addr.sa, e->edge_addr.len), (ssize_t)len);
+	assert_int_equal(sendto(fd, pkt, len, 0, &to->sa, to->len), (ssize_t)len);
 	while (n < 0 && quic_now_ns() < end) {
 		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		n = recv(fd, ans, cap, 0);
 	}
 	close(fd);
 	return n < 0 ? 0 : n;
+}
+
+/* In @pkt, a long header with version 0x1a2a3a4a and a DCID and SCID of 8
+ * bytes each (at 6 and 15; their bytes are left as they are). */
+static void vn_pkt(uint8_t *pkt)
+{
+	pkt[0] = 0xc0;
+	pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
+	pkt[5] = 8;
+	pkt[14] = 8;
 }
 
 static void test_tunnel_version_negotiation(void **state)
@@ -622,14 +641,10 @@ static void test_tunnel_version_negotiation(void **state)
 	ssize_t n;
 	int i, found = 0;
 
-	/* a long header with version 0x1a2a3a4a, DCID and SCID of 8 bytes */
-	pkt[0] = 0xc0;
-	pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
-	pkt[5] = 8;
+	vn_pkt(pkt);
 	memset(pkt + 6, 0xd1, 8);
-	pkt[14] = 8;
 	memset(pkt + 15, 0x51, 8);
-	n = udp_probe(e, pkt, sizeof(pkt), ans, sizeof(ans));
+	n = udp_probe(e, &e->edge_addr, pkt, sizeof(pkt), 1000, ans, sizeof(ans));
 	assert_true(n >= 7 + 16 + 4);
 	assert_true(ans[0] & 0x80);
 	assert_memory_equal(ans + 1, "\0\0\0\0", 4); /* version 0: Version Negotiation */
@@ -651,16 +666,16 @@ static void test_tunnel_stateless_reset(void **state)
 	/* a short header for a connection the edge does not know */
 	memset(pkt, 0x77, sizeof(pkt));
 	pkt[0] = 0x40;
-	n = udp_probe(e, pkt, sizeof(pkt), ans, sizeof(ans));
+	n = udp_probe(e, &e->edge_addr, pkt, sizeof(pkt), 1000, ans, sizeof(ans));
 	/* smaller than what triggered it, at least 21 bytes, fixed bit set */
 	assert_true(n >= 21 && n < (ssize_t)sizeof(pkt));
 	assert_int_equal(ans[0] & 0xc0, 0x40);
 	/* an agent's PING (about 40 bytes) is answered too, still smaller */
-	n = udp_probe(e, pkt, 40, ans, sizeof(ans));
+	n = udp_probe(e, &e->edge_addr, pkt, 40, 1000, ans, sizeof(ans));
 	assert_true(n >= 21 && n < 40);
 	/* no reset fits below the smallest one: never answered, so resets that
 	 * answer resets shrink until they stop (RFC 9000 10.3.3) */
-	assert_int_equal(udp_probe(e, pkt, 22, ans, sizeof(ans)), 0);
+	assert_int_equal(udp_probe(e, &e->edge_addr, pkt, 22, 1000, ans, sizeof(ans)), 0);
 }
 
 /* A fake edge that answers REGISTER and opens data streams of its choosing. */
@@ -749,25 +764,13 @@ static void test_tunnel_agent_refuses_bad_streams(void **state)
 	struct quic_ep_config qc = {.server = true, .idle_timeout_ms = 5000, .max_streams_bidi = 4};
 	struct agent_config ac = {0};
 	struct fake_edge f = {0};
-	struct pktio_addr udp;
 	struct quic_ep *fep;
 	struct agent *agent;
-	struct pktio *io;
-	int lfd;
 
 	/* a port nothing listens on: bind one, note it, close it */
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ac.target), 0);
-	assert_int_equal(bind(lfd, &ac.target.sa, ac.target.len), 0);
-	ac.target.len = sizeof(ac.target.in);
-	getsockname(lfd, &ac.target.sa, &ac.target.len);
-	close(lfd);
+	close(loopback_socket(SOCK_STREAM, &ac.target));
 
-	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &udp), 0);
-	assert_int_equal(pktio_udp_new(&io, &udp, NULL), 0);
-	pktio_udp_local(io, &ac.edge);
-	qc.tls = e->server_tls;
-	assert_int_equal(quic_ep_new(&fep, e->base, io, &qc, &f_handlers, &f), 0);
+	server_start(e, &qc, &f_handlers, &f, &fep, &ac.edge);
 
 	ac.edge_host = "127.0.0.1";
 	ac.edge_port = ntohs(ac.edge.in.sin_port);
@@ -797,6 +800,9 @@ static void test_tunnel_agent_refuses_bad_streams(void **state)
 	agent_free(agent);
 	quic_ep_free(fep, 0);
 }
+
+/* Late packets for a closed connection: what the closing period answers. */
+#define CLOSE_PKT_LEN 80
 
 /* A bare QUIC server for the closing and draining periods. */
 struct close_srv {
@@ -840,27 +846,44 @@ static const struct quic_handlers cs_handlers = {
 	.conn_close_cb = cs_close_cb,
 };
 
-/* Server and client connected, 1-RTT packets seen both ways; the server's and
- * the client's connection IDs in @scid and @ccid. */
-static void close_setup(struct env *e, struct close_srv *cs, struct tclient *t,
-			struct beam_cid *scid, struct beam_cid *ccid)
+/* A bare server and a client connected to it. */
+struct close_pair {
+	struct close_srv cs;
+	struct tclient t;
+	struct beam_cid scid; /* the server's connection ID */
+	struct beam_cid ccid; /* the client's */
+};
+
+/* Server and client connected, 1-RTT packets seen both ways. */
+static void close_setup(struct env *e, struct close_pair *p)
 {
+	struct close_srv *cs = &p->cs;
+	struct tclient *t = &p->t;
 	/* a period long enough for the probes below on a loaded machine */
 	struct quic_ep_config qc = {.server = true, .idle_timeout_ms = 5000, .close_min_ms = 3000};
-	struct pktio *io;
 
-	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &cs->addr), 0);
-	assert_int_equal(pktio_udp_new(&io, &cs->addr, NULL), 0);
-	pktio_udp_local(io, &cs->addr);
-	qc.tls = e->server_tls;
-	assert_int_equal(quic_ep_new(&cs->ep, e->base, io, &qc, &cs_handlers, cs), 0);
+	server_start(e, &qc, &cs_handlers, cs, &cs->ep, &cs->addr);
 	client_start_to(e, t, &cs->addr, NULL);
 	client_ctrl(e, t);
 	send_raw(t, "x", 1);
 	run_for(e, 100);
 	assert_non_null(cs->c);
-	assert_int_equal(quic_conn_cid(cs->c, scid), 0);
-	assert_int_equal(quic_conn_cid(t->c, ccid), 0);
+	assert_int_equal(quic_conn_cid(cs->c, &p->scid), 0);
+	assert_int_equal(quic_conn_cid(t->c, &p->ccid), 0);
+}
+
+static void close_teardown(struct close_pair *p)
+{
+	client_free(&p->t);
+	quic_ep_free(p->cs.ep, 0);
+}
+
+/* @pkt (CLOSE_PKT_LEN bytes): a short-header packet for @cid. */
+static void close_pkt(uint8_t *pkt, const struct beam_cid *cid)
+{
+	memset(pkt, 0x5a, CLOSE_PKT_LEN);
+	pkt[0] = 0x40;
+	memcpy(pkt + 1, cid->data, cid->len);
 }
 
 /* A short-header packet for @cid from a fresh socket: the answer's length,
@@ -868,23 +891,10 @@ static void close_setup(struct env *e, struct close_srv *cs, struct tclient *t,
 static ssize_t close_probe(struct env *e, struct close_srv *cs, const struct beam_cid *cid,
 			   unsigned int wait_ms, uint8_t *ans, size_t cap)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	uint64_t end = quic_now_ns() + wait_ms * 1000000ull;
-	uint8_t pkt[80];
-	ssize_t n = -1;
+	uint8_t pkt[CLOSE_PKT_LEN];
 
-	assert_true(fd >= 0);
-	memset(pkt, 0x5a, sizeof(pkt));
-	pkt[0] = 0x40;
-	memcpy(pkt + 1, cid->data, cid->len);
-	assert_int_equal(sendto(fd, pkt, sizeof(pkt), 0, &cs->addr.sa, cs->addr.len),
-			 (ssize_t)sizeof(pkt));
-	while (n < 0 && quic_now_ns() < end) {
-		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		n = recv(fd, ans, cap, 0);
-	}
-	close(fd);
-	return n < 0 ? 0 : n;
+	close_pkt(pkt, cid);
+	return udp_probe(e, &cs->addr, pkt, sizeof(pkt), wait_ms, ans, cap);
 }
 
 /* RFC 9000 10.2.1: after its CONNECTION_CLOSE the server answers the
@@ -893,23 +903,21 @@ static ssize_t close_probe(struct env *e, struct close_srv *cs, const struct bea
 static void test_quic_closing_period(void **state)
 {
 	struct env *e = *state;
-	struct beam_cid scid, ccid;
-	struct close_srv cs = {0};
-	struct tclient t = {0};
+	struct close_pair p = {0};
 	uint8_t ans[1500];
 	uint32_t lingering, draining;
 	unsigned int answers = 0;
 	uint64_t repeated, end;
-	uint8_t pkt[80];
+	uint8_t pkt[CLOSE_PKT_LEN];
 	ssize_t n;
 	int i, fd;
 
-	close_setup(e, &cs, &t, &scid, &ccid);
-	quic_conn_close(cs.c, 0x77, "bye");
-	assert_true(run_until(e, &t.closed));
-	assert_int_equal(t.close_app, 0x77);
-	assert_true(cs.closed); /* the application was told at once */
-	quic_ep_closing_state(cs.ep, &lingering, &draining, &repeated);
+	close_setup(e, &p);
+	quic_conn_close(p.cs.c, 0x77, "bye");
+	assert_true(run_until(e, &p.t.closed));
+	assert_int_equal(p.t.close_app, 0x77);
+	assert_true(p.cs.closed); /* the application was told at once */
+	quic_ep_closing_state(p.cs.ep, &lingering, &draining, &repeated);
 	assert_int_equal(lingering, 1);
 	assert_int_equal(draining, 0);
 
@@ -918,11 +926,9 @@ static void test_quic_closing_period(void **state)
 	 * header to the client's connection ID, never a stateless reset */
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	assert_true(fd >= 0);
-	memset(pkt, 0x5a, sizeof(pkt));
-	pkt[0] = 0x40;
-	memcpy(pkt + 1, scid.data, scid.len);
+	close_pkt(pkt, &p.scid);
 	for (i = 0; i < 16; i++)
-		assert_int_equal(sendto(fd, pkt, sizeof(pkt), 0, &cs.addr.sa, cs.addr.len),
+		assert_int_equal(sendto(fd, pkt, sizeof(pkt), 0, &p.cs.addr.sa, p.cs.addr.len),
 				 (ssize_t)sizeof(pkt));
 	end = quic_now_ns() + 300000000ull;
 	while (quic_now_ns() < end) {
@@ -930,26 +936,26 @@ static void test_quic_closing_period(void **state)
 		n = recv(fd, ans, sizeof(ans), 0);
 		if (n <= 0)
 			continue;
-		assert_true(n > 1 + (ssize_t)ccid.len);
+		assert_true(n > 1 + (ssize_t)p.ccid.len);
 		assert_int_equal(ans[0] & 0xc0, 0x40);
-		assert_memory_equal(ans + 1, ccid.data, ccid.len);
+		assert_memory_equal(ans + 1, p.ccid.data, p.ccid.len);
 		answers++;
 	}
 	close(fd);
 	assert_true(answers >= 2 && answers <= 5);
-	quic_ep_closing_state(cs.ep, &lingering, &draining, &repeated);
+	quic_ep_closing_state(p.cs.ep, &lingering, &draining, &repeated);
 	assert_true(repeated >= answers);
 	assert_int_equal(lingering, 1);
 
 	/* the period (three PTOs, here at least 3 s) ends */
 	run_for(e, 3500);
-	quic_ep_closing_state(cs.ep, &lingering, &draining, &repeated);
+	quic_ep_closing_state(p.cs.ep, &lingering, &draining, &repeated);
 	assert_int_equal(lingering, 0);
-	n = close_probe(e, &cs, &scid, 500, ans, sizeof(ans));
-	assert_true(n > 0 && n < 80); /* a stateless reset, random bytes */
-	assert_memory_not_equal(ans + 1, ccid.data, ccid.len);
-	client_free(&t);
-	quic_ep_free(cs.ep, 0);
+	n = close_probe(e, &p.cs, &p.scid, 500, ans, sizeof(ans));
+	/* a stateless reset, random bytes */
+	assert_true(n > 0 && n < CLOSE_PKT_LEN);
+	assert_memory_not_equal(ans + 1, p.ccid.data, p.ccid.len);
+	close_teardown(&p);
 }
 
 /* RFC 9000 10.2.2: after the peer's CONNECTION_CLOSE the server sends nothing
@@ -957,29 +963,27 @@ static void test_quic_closing_period(void **state)
 static void test_quic_draining_period(void **state)
 {
 	struct env *e = *state;
-	struct beam_cid scid, ccid;
-	struct close_srv cs = {0};
-	struct tclient t = {0};
+	struct close_pair p = {0};
 	uint8_t ans[1500];
 	uint32_t closing, draining;
 	uint64_t repeated;
 
-	close_setup(e, &cs, &t, &scid, &ccid);
-	quic_conn_close(t.c, 0x55, "client bye");
-	assert_true(run_until(e, &cs.closed));
-	quic_ep_closing_state(cs.ep, &closing, &draining, &repeated);
+	close_setup(e, &p);
+	quic_conn_close(p.t.c, 0x55, "client bye");
+	assert_true(run_until(e, &p.cs.closed));
+	quic_ep_closing_state(p.cs.ep, &closing, &draining, &repeated);
 	assert_int_equal(closing, 0);
 	assert_int_equal(draining, 1);
-	assert_int_equal(close_probe(e, &cs, &scid, 100, ans, sizeof(ans)), 0);
-	quic_ep_closing_state(cs.ep, &closing, &draining, &repeated);
+	assert_int_equal(close_probe(e, &p.cs, &p.scid, 100, ans, sizeof(ans)), 0);
+	quic_ep_closing_state(p.cs.ep, &closing, &draining, &repeated);
 	assert_int_equal(draining, 1);
 	run_for(e, 3500);
-	quic_ep_closing_state(cs.ep, &closing, &draining, &repeated);
+	quic_ep_closing_state(p.cs.ep, &closing, &draining, &repeated);
 	assert_int_equal(closing + draining, 0);
 	assert_int_equal(repeated, 0);
-	assert_true(close_probe(e, &cs, &scid, 500, ans, sizeof(ans)) > 0); /* stateless reset */
-	client_free(&t);
-	quic_ep_free(cs.ep, 0);
+	/* a stateless reset */
+	assert_true(close_probe(e, &p.cs, &p.scid, 500, ans, sizeof(ans)) > 0);
+	close_teardown(&p);
 }
 
 /* Retry, Version Negotiation and stateless resets share one token bucket:
@@ -993,14 +997,9 @@ static void test_quic_stateless_rate(void **state)
 	struct close_srv cs = {0};
 	unsigned int i, answers = 0;
 	uint8_t pkt[1200], ans[1500];
-	struct pktio *io;
 	int fd;
 
-	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &cs.addr), 0);
-	assert_int_equal(pktio_udp_new(&io, &cs.addr, NULL), 0);
-	pktio_udp_local(io, &cs.addr);
-	qc.tls = e->server_tls;
-	assert_int_equal(quic_ep_new(&cs.ep, e->base, io, &qc, &cs_handlers, &cs), 0);
+	server_start(e, &qc, &cs_handlers, &cs, &cs.ep, &cs.addr);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	assert_true(fd >= 0);
 	t0 = quic_now_ns();
@@ -1009,10 +1008,8 @@ static void test_quic_stateless_rate(void **state)
 		if (i & 1) {
 			pkt[0] = 0x40; /* short header, unknown CID: a stateless reset */
 		} else {
-			pkt[0] = 0xc0; /* long header, unknown version: Version Negotiation */
-			pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
-			pkt[5] = 8;
-			pkt[14] = 8;
+			/* long header, unknown version: Version Negotiation */
+			vn_pkt(pkt);
 		}
 		assert_int_equal(
 			sendto(fd, pkt, (i & 1) ? 100 : sizeof(pkt), 0, &cs.addr.sa, cs.addr.len),
