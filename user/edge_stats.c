@@ -211,6 +211,15 @@ static const char *const kind_names[PROTO_KIND__MAX] = {
 	[PROTO_KIND_UDP] = "udp",
 };
 
+static const char *const stateless_kinds[QUIC_STATELESS__MAX] = {
+	[QUIC_STATELESS_RETRY] = "retry",
+	[QUIC_STATELESS_VN] = "version_negotiation",
+	[QUIC_STATELESS_RESET] = "stateless_reset",
+};
+
+static const char stateless_help[] =
+	"Retry, Version Negotiation and stateless reset packets not sent: over --stateless-rate.";
+
 static void labeled(struct prom_buf *out, const char *name, const char *key, const char *value,
 		    uint64_t v)
 {
@@ -220,42 +229,53 @@ static void labeled(struct prom_buf *out, const char *name, const char *key, con
 	prom_sample_u64(out, name, labels, v);
 }
 
-static void render_connections(struct prom_buf *out, const struct edge_stats *s)
+/* A family of one sample without labels. */
+static void family_one(struct prom_buf *out, const char *name, enum prom_type type,
+		       const char *help, uint64_t v)
+{
+	prom_family(out, name, type, help);
+	prom_sample_u64(out, name, NULL, v);
+}
+
+/* A family of @n samples, sample i labeled @key="@values[i]" with value @v[i]. */
+static void family_by(struct prom_buf *out, const char *name, enum prom_type type, const char *help,
+		      const char *key, const char *const *values, const uint64_t *v, unsigned int n)
 {
 	unsigned int i;
 
-	prom_family(out, "beam_quic_connections", PROM_GAUGE,
-		    "Live QUIC connections from agents, by state.");
+	prom_family(out, name, type, help);
+	for (i = 0; i < n; i++)
+		labeled(out, name, key, values[i], v[i]);
+}
+
+static void render_connections(struct prom_buf *out, const struct edge_stats *s)
+{
+	const char *states[BEAM_CONN__MAX];
+	unsigned int i;
+
 	for (i = 0; i < BEAM_CONN__MAX; i++)
-		labeled(out, "beam_quic_connections", "state", xdp_stats_conn_state_name(i),
-			s->conns[i]);
+		states[i] = xdp_stats_conn_state_name(i);
+	family_by(out, "beam_quic_connections", PROM_GAUGE,
+		  "Live QUIC connections from agents, by state.", "state", states, s->conns,
+		  BEAM_CONN__MAX);
 	prom_family(out, "beam_quic_handshakes_total", PROM_COUNTER,
 		    "QUIC handshakes with agents, by result.");
 	labeled(out, "beam_quic_handshakes_total", "result", "ok", s->handshakes_ok);
 	labeled(out, "beam_quic_handshakes_total", "result", "failed", s->handshakes_failed);
-	prom_family(out, "beam_quic_handshakes_in_progress", PROM_GAUGE,
-		    "QUIC handshakes begun and not finished.");
-	prom_sample_u64(out, "beam_quic_handshakes_in_progress", NULL, s->handshakes_in_progress);
-	prom_family(out, "beam_quic_retry_active", PROM_GAUGE,
-		    "1 while new clients must pass a Retry (--retry, or over --retry-above).");
-	prom_sample_u64(out, "beam_quic_retry_active", NULL, s->retry_active);
-	prom_family(out, "beam_quic_retries_total", PROM_COUNTER, "QUIC Retry packets sent.");
-	prom_sample_u64(out, "beam_quic_retries_total", NULL, s->retries_sent);
-	prom_family(
-		out, "beam_quic_stateless_limited_total", PROM_COUNTER,
-		"Retry, Version Negotiation and stateless reset packets not sent: over --stateless-rate.");
-	labeled(out, "beam_quic_stateless_limited_total", "kind", "retry",
-		s->stateless_limited[QUIC_STATELESS_RETRY]);
-	labeled(out, "beam_quic_stateless_limited_total", "kind", "version_negotiation",
-		s->stateless_limited[QUIC_STATELESS_VN]);
-	labeled(out, "beam_quic_stateless_limited_total", "kind", "stateless_reset",
-		s->stateless_limited[QUIC_STATELESS_RESET]);
-	prom_family(out, "beam_agent_auth_failures_total", PROM_COUNTER,
-		    "Agents refused for an unknown token.");
-	prom_sample_u64(out, "beam_agent_auth_failures_total", NULL, s->auth_failed);
-	prom_family(out, "beam_agent_auth_throttled_total", PROM_COUNTER,
-		    "HELLOs refused without checking the token: their address failed too often.");
-	prom_sample_u64(out, "beam_agent_auth_throttled_total", NULL, s->auth_throttled);
+	family_one(out, "beam_quic_handshakes_in_progress", PROM_GAUGE,
+		   "QUIC handshakes begun and not finished.", s->handshakes_in_progress);
+	family_one(out, "beam_quic_retry_active", PROM_GAUGE,
+		   "1 while new clients must pass a Retry (--retry, or over --retry-above).",
+		   s->retry_active);
+	family_one(out, "beam_quic_retries_total", PROM_COUNTER, "QUIC Retry packets sent.",
+		   s->retries_sent);
+	family_by(out, "beam_quic_stateless_limited_total", PROM_COUNTER, stateless_help, "kind",
+		  stateless_kinds, s->stateless_limited, QUIC_STATELESS__MAX);
+	family_one(out, "beam_agent_auth_failures_total", PROM_COUNTER,
+		   "Agents refused for an unknown token.", s->auth_failed);
+	family_one(out, "beam_agent_auth_throttled_total", PROM_COUNTER,
+		   "HELLOs refused without checking the token: their address failed too often.",
+		   s->auth_throttled);
 	prom_family(out, "beam_quic_bytes_total", PROM_COUNTER,
 		    "UDP payload bytes of QUIC packets, by direction.");
 	labeled(out, "beam_quic_bytes_total", "direction", "in", s->quic_bytes_in);
@@ -275,32 +295,29 @@ static void tunnel_labels(char *labels, const struct edge_tunnel_stats *ts, cons
 
 static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 {
+	const char *limits[EDGE_LIMIT__MAX];
 	char labels[PROM_LABELS_MAX];
 	unsigned int i;
 	size_t t;
 
-	prom_family(out, "beam_tunnels_active", PROM_GAUGE,
-		    "Tunnels with their agent connected, by kind.");
-	for (i = 0; i < PROTO_KIND__MAX; i++)
-		labeled(out, "beam_tunnels_active", "kind", kind_names[i], s->tunnels_active[i]);
-	prom_family(out, "beam_tunnels_grace", PROM_GAUGE,
-		    "Tunnels whose agent went away, kept for the grace period.");
-	prom_sample_u64(out, "beam_tunnels_grace", NULL, s->tunnels_grace);
-	prom_family(out, "beam_streams_active", PROM_GAUGE,
-		    "Open QUIC streams, one per public connection.");
-	prom_sample_u64(out, "beam_streams_active", NULL, s->streams_active);
+	family_by(out, "beam_tunnels_active", PROM_GAUGE,
+		  "Tunnels with their agent connected, by kind.", "kind", kind_names,
+		  s->tunnels_active, PROTO_KIND__MAX);
+	family_one(out, "beam_tunnels_grace", PROM_GAUGE,
+		   "Tunnels whose agent went away, kept for the grace period.", s->tunnels_grace);
+	family_one(out, "beam_streams_active", PROM_GAUGE,
+		   "Open QUIC streams, one per public connection.", s->streams_active);
 	prom_family(out, "beam_streams_total", PROM_COUNTER, "Closed streams, by result.");
 	labeled(out, "beam_streams_total", "result", "ok", s->streams_ok);
 	labeled(out, "beam_streams_total", "result", "reset", s->streams_reset);
 
-	prom_family(out, "beam_limit_hits_total", PROM_COUNTER,
-		    "Newcomers refused by a limit (connection, tunnel, public connection).");
 	for (i = 0; i < EDGE_LIMIT__MAX; i++)
-		labeled(out, "beam_limit_hits_total", "limit", edge_limit_name(i),
-			s->limit_hits[i]);
-	prom_family(out, "beam_stream_buffer_bytes", PROM_GAUGE,
-		    "Bytes of stream buffers the edge holds now.");
-	prom_sample_u64(out, "beam_stream_buffer_bytes", NULL, s->stream_buffer_bytes);
+		limits[i] = edge_limit_name(i);
+	family_by(out, "beam_limit_hits_total", PROM_COUNTER,
+		  "Newcomers refused by a limit (connection, tunnel, public connection).", "limit",
+		  limits, s->limit_hits, EDGE_LIMIT__MAX);
+	family_one(out, "beam_stream_buffer_bytes", PROM_GAUGE,
+		   "Bytes of stream buffers the edge holds now.", s->stream_buffer_bytes);
 
 	prom_family(out, "beam_tunnel_bytes_total", PROM_COUNTER,
 		    "Bytes carried by a tunnel, by direction.");
@@ -319,37 +336,29 @@ static void render_tunnels(struct prom_buf *out, const struct edge_stats *s)
 	}
 }
 
+static const char *const udp_drop_names[EDGE_UDP_DROP__MAX] = {
+	[EDGE_UDP_DROP_TOO_BIG] = "too_big",	 [EDGE_UDP_DROP_QUEUE_FULL] = "queue_full",
+	[EDGE_UDP_DROP_NO_AGENT] = "no_agent",	 [EDGE_UDP_DROP_FLOW_LIMIT] = "flow_limit",
+	[EDGE_UDP_DROP_NO_FLOW] = "no_flow",	 [EDGE_UDP_DROP_SEND_FAILED] = "send_failed",
+	[EDGE_UDP_DROP_MALFORMED] = "malformed",
+};
+
 const char *edge_udp_drop_name(enum edge_udp_drop d)
 {
-	static const char *const names[EDGE_UDP_DROP__MAX] = {
-		[EDGE_UDP_DROP_TOO_BIG] = "too_big",
-		[EDGE_UDP_DROP_QUEUE_FULL] = "queue_full",
-		[EDGE_UDP_DROP_NO_AGENT] = "no_agent",
-		[EDGE_UDP_DROP_FLOW_LIMIT] = "flow_limit",
-		[EDGE_UDP_DROP_NO_FLOW] = "no_flow",
-		[EDGE_UDP_DROP_SEND_FAILED] = "send_failed",
-		[EDGE_UDP_DROP_MALFORMED] = "malformed",
-	};
-
-	return (unsigned int)d < EDGE_UDP_DROP__MAX ? names[d] : "unknown";
+	return (unsigned int)d < EDGE_UDP_DROP__MAX ? udp_drop_names[d] : "unknown";
 }
 
 static void render_udp(struct prom_buf *out, const struct edge_stats *s)
 {
-	unsigned int i;
-
 	prom_family(out, "beam_udp_datagrams_total", PROM_COUNTER,
 		    "Datagrams of udp tunnels carried, by direction.");
 	labeled(out, "beam_udp_datagrams_total", "direction", "to_agent", s->udp_to_agent);
 	labeled(out, "beam_udp_datagrams_total", "direction", "to_public", s->udp_to_public);
-	prom_family(out, "beam_udp_dropped_total", PROM_COUNTER,
-		    "Datagrams of udp tunnels dropped at the edge, by reason.");
-	for (i = 0; i < EDGE_UDP_DROP__MAX; i++)
-		labeled(out, "beam_udp_dropped_total", "reason", edge_udp_drop_name(i),
-			s->udp_drops[i]);
-	prom_family(out, "beam_udp_flows", PROM_GAUGE,
-		    "Public udp clients (flows) the edge tracks now.");
-	prom_sample_u64(out, "beam_udp_flows", NULL, s->udp_flows);
+	family_by(out, "beam_udp_dropped_total", PROM_COUNTER,
+		  "Datagrams of udp tunnels dropped at the edge, by reason.", "reason",
+		  udp_drop_names, s->udp_drops, EDGE_UDP_DROP__MAX);
+	family_one(out, "beam_udp_flows", PROM_GAUGE,
+		   "Public udp clients (flows) the edge tracks now.", s->udp_flows);
 }
 
 static void render_http(struct prom_buf *out, const struct edge_stats *s)
@@ -368,9 +377,8 @@ static void render_http(struct prom_buf *out, const struct edge_stats *s)
 	labeled(out, "beam_http_requests_total", "code", "routed", s->http_routed);
 	for (i = 0; i < EDGE_HTTP_ANSWER__MAX; i++)
 		labeled(out, "beam_http_requests_total", "code", codes[i], s->http_answered[i]);
-	prom_family(out, "beam_http_waiting", PROM_GAUGE,
-		    "Public HTTP connections still sending their request head.");
-	prom_sample_u64(out, "beam_http_waiting", NULL, s->http_waiting);
+	family_one(out, "beam_http_waiting", PROM_GAUGE,
+		   "Public HTTP connections still sending their request head.", s->http_waiting);
 }
 
 static const struct {
@@ -419,12 +427,27 @@ struct xdp_ctx {
 	int pass;
 };
 
+/* Pass 0 (packets) or 1 (bytes): one sample per reason of @ifname's counters. */
+static void render_reasons(struct prom_buf *out, int pass, const char *ifname,
+			   const struct beam_counter *reasons)
+{
+	const char *name = pass ? "beam_xdp_bytes_total" : "beam_xdp_packets_total";
+	char labels[PROM_LABELS_MAX];
+	unsigned int r;
+
+	for (r = 0; r < BEAM_REASON__MAX; r++) {
+		prom_labels(labels, sizeof(labels), "iface", ifname, "verdict",
+			    xdp_stats_verdict_name(beam_reason_verdict(r)), "reason",
+			    xdp_stats_reason_name(r), NULL);
+		prom_sample_u64(out, name, labels, pass ? reasons[r].bytes : reasons[r].packets);
+	}
+}
+
 static int xdp_iface_cb(const char *ifname, void *arg)
 {
 	char labels[PROM_LABELS_MAX];
 	struct xdp_ctx *x = arg;
 	struct xdp_status st;
-	unsigned int r;
 
 	if (xdp_loader_status(ifname, x->pin_root, &st) || !st.pinned)
 		return 0;
@@ -433,13 +456,7 @@ static int xdp_iface_cb(const char *ifname, void *arg)
 		prom_sample_u64(x->out, "beam_flows_active", labels, st.flows);
 		return 0;
 	}
-	for (r = 0; r < BEAM_REASON__MAX; r++) {
-		prom_labels(labels, sizeof(labels), "iface", ifname, "verdict",
-			    xdp_stats_verdict_name(beam_reason_verdict(r)), "reason",
-			    xdp_stats_reason_name(r), NULL);
-		prom_sample_u64(x->out, x->pass ? "beam_xdp_bytes_total" : "beam_xdp_packets_total",
-				labels, x->pass ? st.reasons[r].bytes : st.reasons[r].packets);
-	}
+	render_reasons(x->out, x->pass, ifname, st.reasons);
 	return 0;
 }
 
@@ -448,7 +465,7 @@ static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p
 {
 	struct beam_counter reasons[BEAM_REASON__MAX];
 	char labels[PROM_LABELS_MAX];
-	unsigned int i, r, flows;
+	unsigned int i, flows;
 
 	for (i = 0; i < p->nheld; i++) {
 		const struct held_iface *h = &p->held[i];
@@ -460,16 +477,8 @@ static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p
 			prom_sample_u64(out, "beam_flows_active", labels, flows);
 			continue;
 		}
-		if (xdp_stats_read(h->stats, reasons))
-			continue;
-		for (r = 0; r < BEAM_REASON__MAX; r++) {
-			prom_labels(labels, sizeof(labels), "iface", h->ifname, "verdict",
-				    xdp_stats_verdict_name(beam_reason_verdict(r)), "reason",
-				    xdp_stats_reason_name(r), NULL);
-			prom_sample_u64(out,
-					pass ? "beam_xdp_bytes_total" : "beam_xdp_packets_total",
-					labels, pass ? reasons[r].bytes : reasons[r].packets);
-		}
+		if (!xdp_stats_read(h->stats, reasons))
+			render_reasons(out, pass, h->ifname, reasons);
 	}
 }
 
@@ -520,8 +529,7 @@ static void render_workers(struct prom_buf *out, unsigned int n, const struct wo
 	char labels[PROM_LABELS_MAX], id[12];
 	unsigned int i;
 
-	prom_family(out, "beam_workers", PROM_GAUGE, "Worker threads of beamd (--workers).");
-	prom_sample_u64(out, "beam_workers", NULL, n);
+	family_one(out, "beam_workers", PROM_GAUGE, "Worker threads of beamd (--workers).", n);
 	render_per_worker(out, "beam_worker_quic_connections", PROM_GAUGE,
 			  "Live QUIC connections from agents, by the worker that owns them.", n, w,
 			  offsetof(struct worker_counts, conns));
