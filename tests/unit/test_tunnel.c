@@ -34,6 +34,7 @@
 #include "tokens.h"
 #include "tunnel.h"
 #include "agent.h"
+#include "test_addr.h"
 
 #define TOKEN "good-token-123"
 
@@ -185,11 +186,8 @@ static void client_start_to(struct env *e, struct tclient *t, const struct pktio
 			    const struct quic_resume *resume)
 {
 	struct quic_ep_config qc = {.verify = TLS_VERIFY_NONE, .idle_timeout_ms = 5000};
-	struct pktio_addr any = {0}, local;
+	struct pktio_addr any = v4("127.0.0.1", 0), local;
 
-	any.in.sin_family = AF_INET;
-	any.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	any.len = sizeof(any.in);
 	assert_int_equal(pktio_udp_new(&t->io, &any, to), 0);
 	pktio_udp_local(t->io, &local);
 	qc.tls = e->client_tls;
@@ -340,11 +338,10 @@ static int env_teardown(void **state)
 
 static int tcp_connect(uint16_t port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct pktio_addr sa = v4("127.0.0.1", port);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(connect(fd, &sa.sa, sa.len), 0);
 	return fd;
 }
 

@@ -14,28 +14,7 @@
 #include <string.h>
 
 #include "udp_flow.h"
-
-static struct pktio_addr v4(const char *ip, uint16_t port)
-{
-	struct pktio_addr a = {0};
-
-	a.in.sin_family = AF_INET;
-	a.in.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &a.in.sin_addr);
-	a.len = sizeof(a.in);
-	return a;
-}
-
-static struct pktio_addr v6(const char *ip, uint16_t port)
-{
-	struct pktio_addr a = {0};
-
-	a.in6.sin6_family = AF_INET6;
-	a.in6.sin6_port = htons(port);
-	inet_pton(AF_INET6, ip, &a.in6.sin6_addr);
-	a.len = sizeof(a.in6);
-	return a;
-}
+#include "test_addr.h"
 
 static void test_udp_flow_numbers_and_lookups(void **state)
 {
