@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "beam_maps.h"
+#include "fixture.h"
 #include "log.h"
 #include "reuseport.h"
 
@@ -219,12 +220,6 @@ static void test_steer_unreadable_delivered(void **state)
 	assert_true(after[BEAM_STEER_KERNEL] - before[BEAM_STEER_KERNEL] >= 5);
 }
 
-static int skip_all(const char *why)
-{
-	printf("1..0 # SKIP %s\nok 1 # SKIP %s\n", why, why);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,12 +231,10 @@ int main(void)
 						group_teardown),
 	};
 
-	if (geteuid() != 0)
-		return skip_all("needs root to load BPF programs; run 'sudo make test'");
-	if (unshare(CLONE_NEWNET))
-		return skip_all("cannot create a network namespace here");
-	if (system("ip link set lo up") != 0)
-		return skip_all("cannot bring up loopback (iproute2 missing?)");
+	const char *why = fixture_own_netns();
+
+	if (why)
+		return fixture_skip_all(why);
 	log_set_level(LOG_LVL_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

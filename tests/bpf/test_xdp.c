@@ -893,12 +893,11 @@ int main(void)
 	int ret;
 
 	if (geteuid() != 0)
-		return xdp_fixture_skip_all(
-			"needs root to load BPF programs; run 'sudo make test'");
+		return fixture_skip_all(FIXTURE_NEEDS_ROOT);
 	probe = beam_xdp__open_and_load();
 	if (!probe) {
 		if (errno == EPERM)
-			return xdp_fixture_skip_all("loading BPF programs is not permitted here");
+			return fixture_skip_all("loading BPF programs is not permitted here");
 		fprintf(stderr, "beam_xdp failed to load: %s\n", strerror(errno));
 		return 1;
 	}

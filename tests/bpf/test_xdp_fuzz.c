@@ -256,7 +256,7 @@ int main(void)
 	};
 
 	if (geteuid() != 0)
-		return xdp_fixture_skip_all("needs root to load BPF programs");
+		return fixture_skip_all(FIXTURE_NEEDS_ROOT);
 	return cmocka_run_group_tests_name("beam_xdp_fuzz", tests, xdp_fixture_setup,
 					   xdp_fixture_teardown);
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "log.h"
 #include "xdp_loader.h"
 #include "xdp_stats.h"
@@ -199,12 +200,6 @@ static void test_xdp_loader_lifecycle(void **state)
 	assert_int_equal(xdp_loader_attach("nosuch0", &opts, &info), -ENODEV);
 }
 
-static int skip_all(const char *why)
-{
-	printf("1..0 # SKIP %s\nok 1 # SKIP %s\n", why, why);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,15 +207,13 @@ int main(void)
 		cmocka_unit_test(test_xdp_loader_maps_create),
 		cmocka_unit_test(test_xdp_loader_lifecycle),
 	};
+	const char *why;
 	int ret;
 
-	if (geteuid() != 0)
-		return skip_all("needs root to load BPF programs; run 'sudo make test'");
-	/* Our own loopback to attach to; bpffs stays visible (same mount namespace). */
-	if (unshare(CLONE_NEWNET))
-		return skip_all("cannot create a network namespace here");
-	if (system("ip link set lo up") != 0)
-		return skip_all("cannot bring up loopback (iproute2 missing?)");
+	/* our own loopback to attach to */
+	why = fixture_own_netns();
+	if (why)
+		return fixture_skip_all(why);
 	log_set_level(LOG_LVL_ERR);
 	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/beam-tl%d", (int)getpid());
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xdp_fixture.h - what the tests of beam's XDP program share: the loaded
- * skeleton for a cmocka group, the stats map summed over CPUs, and the TAP
- * skip of a whole file. Header-only: each test program is one .c file.
- * Include after cmocka.h.
+ * skeleton for a cmocka group and the stats map summed over CPUs (the TAP
+ * skip of a whole file is fixture.h's). Header-only: each test program is
+ * one .c file. Include after cmocka.h.
  */
 #ifndef BEAM_TESTS_XDP_FIXTURE_H
 #define BEAM_TESTS_XDP_FIXTURE_H
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "beam_maps.h"
+#include "fixture.h"
 #include "beam_xdp.skel.h"
 
 static struct beam_xdp *skel;
@@ -53,13 +54,6 @@ static void xdp_fixture_read_stats(struct beam_counter out[BEAM_REASON__MAX])
 		}
 	}
 	free(percpu);
-}
-
-/* TAP skip of the whole file; cmocka's own skip reads as "not ok" in TAP. */
-static int xdp_fixture_skip_all(const char *why)
-{
-	printf("1..0 # SKIP %s\nok 1 # SKIP %s\n", why, why);
-	return 0;
 }
 
 #endif /* BEAM_TESTS_XDP_FIXTURE_H */
