@@ -139,7 +139,7 @@ static int serve(const char *addr)
 			}
 			r = recv(fd, buf, sizeof(buf), 0);
 			if (r > 0) {
-				/* A few bytes of echo fit the send buffer; what does not is dropped. */
+				/* A few bytes of echo fit the send buffer; the rest is dropped. */
 				if (send(fd, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 				    errno != EAGAIN)
 					close(fd);
@@ -307,7 +307,8 @@ static int hold(int argc, char **argv)
 	if (!target || parse_addr(target, &h.target, true) || h.n < 1 || h.n > CH_MAX_CONNS ||
 	    h.inflight_max < 1 || h.timeout <= 0) {
 		fprintf(stderr,
-			"usage: connhold hold -t ADDR:PORT -n N [-s SRC,...] [-c INFLIGHT] [-g GOFILE] [-T SECONDS]\n");
+			"usage: connhold hold -t ADDR:PORT -n N [-s SRC,...] [-c INFLIGHT]\n"
+			"                      [-g GOFILE] [-T SECONDS]\n");
 		return 2;
 	}
 	if (srcs) {

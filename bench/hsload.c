@@ -559,8 +559,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	qsort(res.lat_us, res.nlat, sizeof(*res.lat_us), cmp_u32);
-	printf("{\"mode\":\"%s\",\"conns\":%u,\"handshakes\":%llu,\"errors\":%llu,"
-	       "\"seconds\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"tickets\":%llu}\n",
+	printf("{\"mode\":\"%s\",\"conns\":%u,\"handshakes\":%llu,\"errors\":%llu,\"seconds\":%.3f,"
+	       "\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"tickets\":%llu}\n",
 	       o.mode, o.conns, (unsigned long long)res.done, (unsigned long long)res.errors,
 	       (double)(t1 - t0) / 1e9, (double)res.done / ((double)(t1 - t0) / 1e9), pct_ms(0.5),
 	       pct_ms(0.99), (unsigned long long)res.tickets);

@@ -130,14 +130,14 @@ int main(int argc, char **argv)
 			interval_us = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr,
-				"usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT  [--interval-us N]\n");
+			fprintf(stderr, "usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT\n"
+					"               [--interval-us N]\n");
 			return 2;
 		}
 	}
 	if (!path) {
-		fprintf(stderr,
-			"usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT  [--interval-us N]\n");
+		fprintf(stderr, "usage: rx-sink --xsk IFACE [--queue Q] | --udp PORT\n"
+				"               [--interval-us N]\n");
 		return 2;
 	}
 	log_hook_libraries();
@@ -188,7 +188,8 @@ int main(int argc, char **argv)
 	}
 
 	if (pkts && t_last > t0)
-		printf("rx-sink path=%s pkts=%llu secs=%.3f cpu_s=%.3f pps=%.0f cpu_ns_per_pkt=%.1f batch=%.1f polls=%llu\n",
+		printf("rx-sink path=%s pkts=%llu secs=%.3f cpu_s=%.3f pps=%.0f "
+		       "cpu_ns_per_pkt=%.1f batch=%.1f polls=%llu\n",
 		       path, pkts, t_last - t0, c_last - c0, pkts / (t_last - t0),
 		       (c_last - c0) * 1e9 / pkts, (double)pkts / calls, polls);
 	else

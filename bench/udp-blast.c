@@ -63,8 +63,8 @@ int main(int argc, char **argv)
 	}
 	if (optind + 2 != argc || size < 17 || size > sizeof(payload) || batch < 1 ||
 	    batch > BATCH_MAX) {
-		fprintf(stderr,
-			"usage: udp-blast HOST PORT [--seconds S] [--size 17..65507] [--batch 1..256]\n");
+		fprintf(stderr, "usage: udp-blast HOST PORT [--seconds S] [--size 17..65507]\n"
+				"                           [--batch 1..256]\n");
 		return 2;
 	}
 	if (getaddrinfo(argv[optind], argv[optind + 1], &hints, &ai)) {

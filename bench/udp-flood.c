@@ -72,7 +72,8 @@ static int parse(int argc, char **argv, struct flood_opts *o)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: udp-flood -d ADDR [-p PORT] [-s SIZE] [-t SECONDS] [-g SEGS] [-b BATCH] [-f BYTE]\n");
+				"usage: udp-flood -d ADDR [-p PORT] [-s SIZE] [-t SECONDS]\n"
+				"                 [-g SEGS] [-b BATCH] [-f BYTE]\n");
 			return -1;
 		}
 	}

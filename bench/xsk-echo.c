@@ -38,8 +38,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register] [--gso-copies K] [-v]\n");
+	fprintf(f, "usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum]\n"
+		   "                      [--no-register] [--gso-copies K] [-v]\n");
 }
 
 static void print_counters(struct pktio *io)
@@ -51,7 +51,8 @@ static void print_counters(struct pktio *io)
 	pktio_xsk_stats(io, &st);
 	for (i = 0; i < PKT_ERR__MAX; i++)
 		bad += st.rx_bad[i];
-	printf("mode %s rx %llu tx %llu frames_tx %llu meta %llu bad %llu no_route %llu frames %s partial %llu\n",
+	printf("mode %s rx %llu tx %llu frames_tx %llu meta %llu bad %llu no_route %llu "
+	       "frames %s partial %llu\n",
 	       pktio_xsk_mode(io), (unsigned long long)st.rx_pkts, (unsigned long long)st.tx_pkts,
 	       (unsigned long long)st.tx_frames, (unsigned long long)st.rx_meta,
 	       (unsigned long long)bad, (unsigned long long)st.tx_no_route,

@@ -374,10 +374,9 @@ static void assert_stats_delta(const struct beam_counter before[BEAM_REASON__MAX
 				print_message(
 					"#   stats[%u] moved by %llu\n", i,
 					(unsigned long long)(after[i].packets - before[i].packets));
-			fail_msg(
-				"%s: stats[%u] moved by %llu packets / %llu bytes, expected %llu / %llu",
-				name, r, (unsigned long long)dp, (unsigned long long)db,
-				(unsigned long long)exp[r], (unsigned long long)(exp[r] * len));
+			fail_msg("%s: stats[%u] moved %llu pkts / %llu bytes, expected %llu / %llu",
+				 name, r, (unsigned long long)dp, (unsigned long long)db,
+				 (unsigned long long)exp[r], (unsigned long long)(exp[r] * len));
 		}
 	}
 }

@@ -224,9 +224,8 @@ static void test_xdp_fuzz_frames(void **state)
 			nmoved++;
 			moved = (int)r;
 			if (dp != 1 || db != len)
-				fail_msg(
-					"frame %d (%zu bytes): stats[%u] moved by %llu packets, %llu bytes",
-					i, len, r, (unsigned long long)dp, (unsigned long long)db);
+				fail_msg("frame %d (%zu bytes): stats[%u] +%llu pkts, +%llu bytes",
+					 i, len, r, (unsigned long long)dp, (unsigned long long)db);
 		}
 		if (nmoved != 1)
 			fail_msg("frame %d (%zu bytes): %d reason counters moved, want exactly 1",
