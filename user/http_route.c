@@ -320,7 +320,8 @@ int http_front_new(struct http_front **out, struct event_base *base,
 	}
 	f->cfg.listen.len = sizeof(f->cfg.listen.in6);
 	getsockname(fd, &f->cfg.listen.sa, &f->cfg.listen.len);
-	f->lst = evconnlistener_new(base, front_accept_cb, f, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* backlog 0: keep listen()'s 4096 (-1 would set 128 again) */
+	f->lst = evconnlistener_new(base, front_accept_cb, f, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (!f->lst) {
 		close(fd);
 		err = -ENOMEM;

@@ -574,7 +574,9 @@ static int tunnel_listen(struct edge *e, uint16_t port, struct evconnlistener **
 	a.len = sizeof(a.in6);
 	getsockname(fd, &a.sa, &a.len);
 	*bound = ntohs(a.sa.sa_family == AF_INET6 ? a.in6.sin6_port : a.in.sin_port);
-	l = evconnlistener_new(e->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* backlog 0: keep listen()'s 4096; -1 would make libevent listen(fd, 128)
+	 * again, and a burst of connections would overflow into SYN cookies */
+	l = evconnlistener_new(e->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (!l) {
 		close(fd);
 		return -ENOMEM;

@@ -131,6 +131,7 @@ test_1000_connections() {
 	t_bg "$AGENT" echo-svc $SVC echo-server 9007
 	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9007"
 	tun_agent agent-many 9007
+	tun_backlog_check "$PUB_PORT"
 	out=$(t_ns "$CLI" timeout 120 $SVC many "$EDGE_PUB" "$PUB_PORT" 1000) || {
 		t_log "${out//$'\n'/; }"
 		return 1
@@ -308,19 +309,19 @@ test_edge_by_name() {
 	kill -TERM "$(tun_pid byname)"
 }
 
-tun_test test_curl "curl reaches python3 http.server through the tunnel"
-tun_test test_half_close "a client that shuts its write side still gets the whole answer"
-tun_test test_refused_local_port "refused local port: prompt reset, agent logs it, tunnel stays"
-tun_test test_backpressure "slow reader and stalled service: writers slowed, memory bounded"
-tun_test test_1000_connections "1,000 concurrent public connections all complete"
-tun_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
-tun_test test_agent_restart "agent killed and restarted gets its port back"
-tun_test test_public_dual_stack_and_port_taken "public listeners take IPv6 too; port-taken names the port"
-tun_test test_sighup_reloads_tokens "SIGHUP reloads the tokens file; a broken one keeps the old tokens"
-tun_test test_duplicate_agent "a second agent with the same name is refused while the first lives"
-tun_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
-tun_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
-tun_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
-tun_test test_edge_by_name "the edge by name: looked up again, each address tried in turn"
-[[ -n ${TUN_XDP:-} ]] && tun_test tun_xdp_check "beamd --xdp: the agents' packets took the XSK redirect"
+t_test test_curl "curl reaches python3 http.server through the tunnel"
+t_test test_half_close "a client that shuts its write side still gets the whole answer"
+t_test test_refused_local_port "refused local port: prompt reset, agent logs it, tunnel stays"
+t_test test_backpressure "slow reader and stalled service: writers slowed, memory bounded"
+t_test test_1000_connections "1,000 concurrent public connections all complete"
+t_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
+t_test test_agent_restart "agent killed and restarted gets its port back"
+t_test test_public_dual_stack_and_port_taken "public listeners take IPv6 too; port-taken names the port"
+t_test test_sighup_reloads_tokens "SIGHUP reloads the tokens file; a broken one keeps the old tokens"
+t_test test_duplicate_agent "a second agent with the same name is refused while the first lives"
+t_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
+t_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
+t_test test_wrong_token "wrong token: clear error at the agent, logged at the edge"
+t_test test_edge_by_name "the edge by name: looked up again, each address tried in turn"
+[[ -n ${TUN_XDP:-} ]] && t_test tun_xdp_check "beamd --xdp: the agents' packets took the XSK redirect"
 t_done

@@ -155,6 +155,7 @@ print(s.recv(4096).split(b"\r\n", 1)[0].decode())' "$EDGE_PUB" "$HP" >"$T_DIR/sl
 test_1000_connections_at_once() {
 	local out
 
+	tun_backlog_check "$HP"
 	out=$(t_ns "$CLI" $SVC many-get "$EDGE_PUB" "$HP" one.beam.test 1000)
 	[[ $out == "1000/1000 answered 200" ]] || t_fail "$out"
 }
@@ -202,15 +203,15 @@ test_agent_gone_503_then_back() {
 	[[ $(get two.beam.test /who) == "two "* ]] || t_fail "tunnel did not come back"
 }
 
-tun_test test_two_hosts_two_agents "two hosts through one listener reach two agents' services"
-tun_test test_unknown_host_404 "an unknown Host gets 404 with a short body"
-tun_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; oversize head: 431"
-tun_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
-tun_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
-tun_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
-tun_test test_1000_connections_at_once "1,000 public connections open at once through one http tunnel"
-tun_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
-tun_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
-tun_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
-tun_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
+t_test test_two_hosts_two_agents "two hosts through one listener reach two agents' services"
+t_test test_unknown_host_404 "an unknown Host gets 404 with a short body"
+t_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; oversize head: 431"
+t_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
+t_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
+t_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
+t_test test_1000_connections_at_once "1,000 public connections open at once through one http tunnel"
+t_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
+t_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
+t_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
+t_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
 t_done

@@ -79,7 +79,16 @@ tun_http() {
 
 tun_pid() { cat "$T_DIR/$1.pid"; }
 
-# tun_test FUNC DESC: t_test, unless ONLY="func1 func2" names others (for debugging)
+# tun_backlog_check PORT: the edge's public listener on PORT has the 4096
+# accept queue beamd asks for (a short one turns bursts into SYN cookies and
+# resets)
+tun_backlog_check() {
+	local q
+
+	q=$(t_ns "$EDGE" ss -Hlnt "sport = :$1" | awk '{print $3; exit}')
+	[[ $q == 4096 ]] || t_fail "listener on port $1 has accept queue '$q', want 4096"
+}
+
 # TUN_XDP=1 (test_tunnel_over_xdp.sh): tun_edge runs beamd with --xdp eth1, the
 # agents' side, and tun_xdp_check asserts that the agents' QUIC packets took
 # beam's XSK redirect (not the socket) and beamd did not fall back.
@@ -94,7 +103,3 @@ tun_xdp_check() {
 	[[ $xsk -gt 100000 && $sock -lt $((xsk / 100 + 100)) ]]
 }
 
-tun_test() {
-	[[ -z ${ONLY:-} || " $ONLY " == *" $1 "* ]] || return 0
-	t_test "$@"
-}
