@@ -126,11 +126,14 @@ t_fail() {
 	exit 1
 }
 
-# t_test FUNC DESCRIPTION: run one test function and print its TAP line.
+# t_test FUNC DESCRIPTION: run one test function and print its TAP line;
+# ONLY="func1 func2" in the environment runs only those (debugging).
 t_test() {
 	local fn=$1 desc=$2 rc
 
+	[[ -z ${ONLY:-} || " $ONLY " == *" $fn "* ]] || return 0
 	T_N=$((T_N + 1))
+	touch "$T_DIR/.test-start"
 	(set -e; "$fn")
 	rc=$?
 	if [[ $rc -eq 0 ]]; then
@@ -139,8 +142,21 @@ t_test() {
 		echo "ok $T_N - $fn # SKIP $(cat "$T_DIR/skip-reason" 2>/dev/null)"
 	else
 		echo "not ok $T_N - $fn: $desc"
+		t_log_problems
 		T_FAILED=$((T_FAILED + 1))
 	fi
+}
+
+# After a failed test: the last warnings and errors of every program log the
+# test wrote to, so that a failure seen only in CI says what the daemons saw.
+t_log_problems() {
+	local f
+
+	for f in "$T_DIR"/*.log; do
+		[[ -f $f && $f -nt $T_DIR/.test-start ]] || continue
+		grep -aE 'warning|error|fatal|gone|reset|ERROR' "$f" | tail -n 6 |
+			sed "s|^|# $(basename "$f"): |"
+	done
 }
 
 # t_skip REASON: inside a test function, skip this test.

@@ -179,13 +179,13 @@ test_fault_nat_rebinding_idle() {
 	fault_nat_rebind_idle agent-i 9107
 }
 
-tun_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
-tun_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
-tun_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
-tun_test test_fault_beamd_sigkill "beamd SIGKILLed and restarted: a stateless reset brings the agent back at once"
-tun_test test_fault_stalled_service "one stalled stream does not stop 20 others"
-tun_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
-tun_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
-tun_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
-tun_test test_fault_nat_rebinding_idle "idle agent's port rebound: next fetch migrates, SHA-256 equal"
+t_test test_fault_loss_1pct "100 MiB under 1% loss and reordering both ways, SHA-256 equal"
+t_test test_fault_agent_sigkill "agent SIGKILLed mid-transfer: client reset at once, same port back"
+t_test test_fault_beamd_restart "beamd restarted: agent back, XDP program, pins and counters carry on"
+t_test test_fault_beamd_sigkill "beamd SIGKILLed and restarted: a stateless reset brings the agent back at once"
+t_test test_fault_stalled_service "one stalled stream does not stop 20 others"
+t_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
+t_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
+t_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
+t_test test_fault_nat_rebinding_idle "idle agent's port rebound: next fetch migrates, SHA-256 equal"
 t_done

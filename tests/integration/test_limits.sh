@@ -114,8 +114,8 @@ test_limit_stream_buffers() {
 	conns holder-m1 "$PUB_PORT" 1 none
 }
 
-tun_test test_limit_tunnels_and_conns_per_token "a second tunnel and a third connection of one token refused"
-tun_test test_limit_streams_per_tunnel "the fourth public connection of a 3-stream tunnel is reset"
-tun_test test_limit_conns_per_source "the sixth connection from one address is reset, counts follow closes"
-tun_test test_limit_stream_buffers "full stream buffers refuse new public connections until they drain"
+t_test test_limit_tunnels_and_conns_per_token "a second tunnel and a third connection of one token refused"
+t_test test_limit_streams_per_tunnel "the fourth public connection of a 3-stream tunnel is reset"
+t_test test_limit_conns_per_source "the sixth connection from one address is reset, counts follow closes"
+t_test test_limit_stream_buffers "full stream buffers refuse new public connections until they drain"
 t_done

@@ -84,9 +84,9 @@ test_udp_refused() {
 	[[ $out == *"invalid --proxy-protocol 'v3': want v1 or v2"* ]] || t_fail "$out"
 }
 
-tun_test test_tcp_v1 "tcp tunnel, PROXY v1: nginx sees the public client's address and port"
-tun_test test_tcp_v2 "tcp tunnel, PROXY v2: nginx sees the public client's address and port"
-tun_test test_http_v2 "http tunnel, PROXY v2: nginx sees the public client's address"
-tun_test test_without_header_refused "without --proxy-protocol a proxy_protocol listener refuses"
-tun_test test_udp_refused "udp tunnels and unknown versions are refused on the command line"
+t_test test_tcp_v1 "tcp tunnel, PROXY v1: nginx sees the public client's address and port"
+t_test test_tcp_v2 "tcp tunnel, PROXY v2: nginx sees the public client's address and port"
+t_test test_http_v2 "http tunnel, PROXY v2: nginx sees the public client's address"
+t_test test_without_header_refused "without --proxy-protocol a proxy_protocol listener refuses"
+t_test test_udp_refused "udp tunnels and unknown versions are refused on the command line"
 t_done

@@ -57,7 +57,7 @@ test_ipv6_http_and_udp() {
 	got=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" 40200 4) || t_fail "udp: $got"
 }
 
-tun_test test_ipv6_curl "IPv6 only, with Retry: curl through the tunnel"
-tun_test test_ipv6_transfer "IPv6 only: 64 MiB intact"
-tun_test test_ipv6_http_and_udp "IPv6 only: an http tunnel by Host and a udp tunnel with 4 clients"
+t_test test_ipv6_curl "IPv6 only, with Retry: curl through the tunnel"
+t_test test_ipv6_transfer "IPv6 only: 64 MiB intact"
+t_test test_ipv6_http_and_udp "IPv6 only: an http tunnel by Host and a udp tunnel with 4 clients"
 t_done

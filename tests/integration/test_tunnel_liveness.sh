@@ -61,7 +61,7 @@ test_session_file_resumes() {
 	kill "$(tun_pid agent-s2)"
 }
 
-tun_test test_idle_kept_alive "an idle tunnel outlives three idle timeouts (keep-alive PINGs)"
-tun_test test_dead_peer_detected "a silent peer is noticed within the idle timeout; the agent returns"
-tun_test test_session_file_resumes "--session-file: a restarted agent resumes with 0-RTT"
+t_test test_idle_kept_alive "an idle tunnel outlives three idle timeouts (keep-alive PINGs)"
+t_test test_dead_peer_detected "a silent peer is noticed within the idle timeout; the agent returns"
+t_test test_session_file_resumes "--session-file: a restarted agent resumes with 0-RTT"
 t_done

@@ -125,10 +125,10 @@ test_flow_limit_counted() {
 	[[ $(MPORT=9465 metric beam_limit_hits_total 'limit="udp_flows_per_tunnel"') -ge 1 ]]
 }
 
-tun_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
-tun_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
-tun_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
-tun_test test_flow_limit_counted "past udp-flows-per-tunnel a new client is dropped and counted"
-tun_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
-tun_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
+t_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
+t_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
+t_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
+t_test test_flow_limit_counted "past udp-flows-per-tunnel a new client is dropped and counted"
+t_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
+t_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
 t_done

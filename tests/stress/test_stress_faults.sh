@@ -58,8 +58,8 @@ test_stress_nat_rebinding() {
 	done
 }
 
-tun_test test_stress_loss_5pct "$MIB MiB under 5% loss and 2% reordering both ways, SHA-256 equal"
-tun_test test_stress_loss_20pct "$MIB MiB under 20% loss and 2% reordering both ways, SHA-256 equal"
-tun_test test_stress_nat_rebinding "agent's port rebound mid-transfer x$REBINDS: QUIC migrates, SHA-256 equal"
-tun_test test_stress_agent_kills "the agent SIGKILLed $KILLS times: each time a reset, the same port back"
+t_test test_stress_loss_5pct "$MIB MiB under 5% loss and 2% reordering both ways, SHA-256 equal"
+t_test test_stress_loss_20pct "$MIB MiB under 20% loss and 2% reordering both ways, SHA-256 equal"
+t_test test_stress_nat_rebinding "agent's port rebound mid-transfer x$REBINDS: QUIC migrates, SHA-256 equal"
+t_test test_stress_agent_kills "the agent SIGKILLed $KILLS times: each time a reset, the same port back"
 t_done
