@@ -46,7 +46,8 @@ static void usage(FILE *out)
 		"  attach IFACE   load beam's XDP program and attach it (or replace it in place)\n"
 		"      --mode auto|native|generic   attach mode (auto: native, else generic)\n"
 		"      --port N                     a UDP port of beam's (repeatable, default %d)\n"
-		"      --initial-rate N             Initials per second per source (default %d; 0: no limit)\n"
+		"      --initial-rate N             Initials per second per source (default %d;\n"
+		"                                   0: no limit)\n"
 		"      --initial-burst N            token bucket depth (default 2x the rate)\n"
 		"      --no-rate-limit, --rate-limit   switch the Initial limit\n"
 		"      --no-steer, --steer          switch redirecting to AF_XDP sockets\n"
@@ -54,7 +55,8 @@ static void usage(FILE *out)
 		"  detach IFACE   detach beam's program and remove its pins; refused while\n"
 		"                 a beamd uses them, unless --force\n"
 		"  status [IFACE] mode, program, ports, map fill, verdict totals\n"
-		"  flows IFACE    live flows, busiest first  [--top N (default 20, 0 = all)] [--json]\n"
+		"  flows IFACE    live flows, busiest first  [--top N (default 20, 0 = all)]\n"
+		"                 [--json]\n"
 		"  stats IFACE    verdict and reason counters summed over CPUs  [--json]\n"
 		"\n"
 		"options:\n"
@@ -330,7 +332,8 @@ static void status_conns(const char *ifname, struct cli *cli)
 			const struct beam_conn *c = &conns[i];
 
 			endpoint(c->peer_addr, c->peer_port, peer, sizeof(peer));
-			printf("    %-22s %-11s rtt %-7s in %-9s out %-9s streams %u tunnels %u age %s\n",
+			printf("    %-22s %-11s rtt %-7s in %-9s out %-9s "
+			       "streams %u tunnels %u age %s\n",
 			       peer, xdp_stats_conn_state_name(c->state),
 			       c->srtt_ns ? xdp_fmt_ns(c->srtt_ns, rtt, sizeof(rtt)) : "-",
 			       xdp_fmt_bytes(c->bytes_in, in, sizeof(in)),
@@ -584,7 +587,8 @@ static int cmd_stats(const char *ifname, struct cli *cli)
 			       (unsigned long long)verdicts[v].bytes);
 		printf("}, \"reasons\": {");
 		for (r = 0; r < BEAM_REASON__MAX; r++)
-			printf("%s\"%s\": {\"verdict\": \"%s\", \"packets\": %llu, \"bytes\": %llu}",
+			printf("%s\"%s\": {\"verdict\": \"%s\", "
+			       "\"packets\": %llu, \"bytes\": %llu}",
 			       r ? ", " : "", xdp_stats_reason_name(r),
 			       xdp_stats_verdict_name(beam_reason_verdict(r)),
 			       (unsigned long long)reasons[r].packets,

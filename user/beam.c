@@ -29,7 +29,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: beam tcp [HOST:]PORT --edge HOST:PORT (--pin SHA256:...|--ca FILE|--insecure) [options]\n"
+		"usage: beam tcp [HOST:]PORT --edge HOST:PORT\n"
+		"                (--pin SHA256:...|--ca FILE|--insecure) [options]\n"
 		"       beam http [HOST:]PORT --hostname NAME --edge HOST:PORT ... [options]\n"
 		"       beam udp [HOST:]PORT --edge HOST:PORT ... [options]\n"
 		"\n"
@@ -37,13 +38,17 @@ static void usage(FILE *out)
 		"      --pin SHA256:HEX     trust the edge whose certificate has this fingerprint\n"
 		"      --ca FILE            trust edges with a certificate from this CA (PEM)\n"
 		"      --insecure           trust any edge (testing only; warns)\n"
-		"  -r, --remote-port N      tcp, udp: ask for this public port (default: edge picks)\n"
+		"  -r, --remote-port N      tcp, udp: ask for this public port\n"
+		"                           (default: edge picks)\n"
 		"  -H, --hostname NAME      http: the host name public requests are routed by\n"
 		"      --token-file FILE    read the token from FILE (default: $BEAM_TOKEN)\n"
-		"      --name NAME          tunnel name (default KIND:HOST:PORT; http: the host name)\n"
-		"      --session-file FILE  keep the TLS session here to resume (0-RTT) after a restart\n"
+		"      --name NAME          tunnel name (default KIND:HOST:PORT;\n"
+		"                           http: the host name)\n"
+		"      --session-file FILE  keep the TLS session here to resume (0-RTT)\n"
+		"                           after a restart\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
-		"      --proxy-protocol V   tcp, http: PROXY protocol v1 or v2 header to the service\n"
+		"      --proxy-protocol V   tcp, http: PROXY protocol v1 or v2 header to\n"
+		"                           the service\n"
 		"  -v, --verbose            more output; twice for library messages\n"
 		"      --version            print versions and exit\n"
 		"  -h, --help               this text\n");

@@ -45,25 +45,29 @@ static void usage(FILE *out)
 		"      --public ADDR        address public TCP listeners bind to (default: any)\n"
 		"      --http-listen ADDR:PORT  the public HTTP listener all http tunnels share,\n"
 		"                           routed by Host (default: no http tunnels)\n"
-		"      --workers N          worker threads, each with its own loop and QUIC socket\n"
-		"                           (default: one per online CPU, at most 64)\n"
+		"      --workers N          worker threads, each with its own loop and QUIC\n"
+		"                           socket (default: one per online CPU, at most 64)\n"
 		"      --retry              send a QUIC Retry before accepting a connection\n"
 		"      --retry-above N      send a Retry to new clients while N handshakes are in\n"
 		"                           progress (default 256; 0: only with --retry)\n"
-		"      --stateless-rate N   Retry, Version Negotiation and stateless reset packets\n"
-		"                           sent per second at most, together (default 1000)\n"
+		"      --stateless-rate N   Retry, Version Negotiation and stateless reset\n"
+		"                           packets sent per second at most, together\n"
+		"                           (default 1000)\n"
 		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
 		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
 		"      --iface IFACE        use the maps of beam's XDP program on IFACE\n"
 		"                           (default: the one interface it is attached to)\n"
-		"      --xdp IFACE          receive QUIC through AF_XDP on IFACE (beam's XDP program\n"
-		"                           is attached if none is); falls back to the UDP socket\n"
-		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else /sys/fs/bpf/beam)\n"
-		"      --no-maps            keep no conns map and no latency histograms (to measure\n"
-		"                           what they cost; counters in /metrics stay)\n"
+		"      --xdp IFACE          receive QUIC through AF_XDP on IFACE (beam's XDP\n"
+		"                           program is attached if none is); falls back to\n"
+		"                           the UDP socket\n"
+		"      --pin-root DIR       BPF pins (default $BEAM_PIN_ROOT, else\n"
+		"                           /sys/fs/bpf/beam)\n"
+		"      --no-maps            keep no conns map and no latency histograms (to\n"
+		"                           measure what they cost; counters in /metrics stay)\n"
 		"      --limit NAME=N       conns-per-token (32), tunnels-per-token (64),\n"
-		"                           streams-per-tunnel (100000), conns-per-source (16384),\n"
+		"                           streams-per-tunnel (100000),\n"
+		"                           conns-per-source (16384),\n"
 		"                           udp-flows-per-tunnel (4096),\n"
 		"                           stream-buffers-mb (1024); repeat for several\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities\n"
@@ -558,6 +562,10 @@ struct reload {
 	struct tokens *tokens; /* the table the workers read */
 };
 
+/* Quoted in docs/operations.md and tests/integration/test_tunnel.sh. */
+static const char reload_failed_fmt[] =
+	"SIGHUP: failed to reload tokens file '%s': keeping the %zu tokens loaded before";
+
 /* SIGHUP: the tokens file again, whole or not at all. */
 static void reload_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -568,8 +576,7 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	if (tokens_load(r->path, &t)) {
-		pr_err("SIGHUP: failed to reload tokens file '%s': keeping the %zu tokens loaded before",
-		       r->path, tokens_count(r->tokens));
+		pr_err(reload_failed_fmt, r->path, tokens_count(r->tokens));
 		return;
 	}
 	n = tokens_count(t);

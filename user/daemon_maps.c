@@ -174,10 +174,10 @@ void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
 			n = adopt_new_maps(d, &now);
 		xdp_maps_close(&now);
 	}
+	if (same)
+		pr_info("beam's XDP program on '%s' has a new link over the same maps: carrying on",
+			d->ifname);
 	if (same || n > 0) {
-		if (same)
-			pr_info("beam's XDP program on '%s' has a new link over the same maps: carrying on",
-				d->ifname);
 		close(d->link);
 		d->link = fd;
 		d->link_misses = 0;

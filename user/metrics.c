@@ -96,7 +96,8 @@ void metrics_write_process(struct prom_buf *out)
 	if (!read_file("/proc/self/stat", stat, sizeof(stat)) && (p = strrchr(stat, ')')))
 		/* Fields after the command: state(3) ... utime(14) stime(15) ... starttime(22). */
 		sscanf(p + 2,
-		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		       "%llu %llu %*d %*d %*d %*d %*d %*d %llu",
 		       &utime, &stime, &start);
 	if (!read_file("/proc/self/statm", statm, sizeof(statm)))
 		sscanf(statm, "%llu %llu", &pages_vm, &pages_rss);

@@ -164,6 +164,11 @@ static int mux_fd(struct pktio *io)
 	return to_mux(io)->epfd;
 }
 
+/* What each path carried, at exit; tests, bench/lib.sh and docs/operations.md
+ * read this line. A macro, so that it stays one literal within 100 columns. */
+#define MUX_PATHS_FMT \
+	"packet paths: AF_XDP rx %llu tx %llu, socket rx %llu tx %llu, fallbacks %llu, dropped %llu"
+
 static void mux_free(struct pktio *io)
 {
 	struct pktio_mux *m;
@@ -172,8 +177,7 @@ static void mux_free(struct pktio *io)
 	if (!io)
 		return;
 	m = to_mux(io);
-	pr_info("packet paths: AF_XDP rx %llu tx %llu, socket rx %llu tx %llu, fallbacks %llu, dropped %llu",
-		(unsigned long long)m->st.rx_xsk, (unsigned long long)m->st.tx_xsk,
+	pr_info(MUX_PATHS_FMT, (unsigned long long)m->st.rx_xsk, (unsigned long long)m->st.tx_xsk,
 		(unsigned long long)m->st.rx_udp, (unsigned long long)m->st.tx_udp,
 		(unsigned long long)m->st.tx_fallback, (unsigned long long)m->st.tx_dropped);
 	for (i = 0; i < m->nxsk; i++)

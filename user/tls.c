@@ -220,12 +220,11 @@ static int check_files(const char *cert_file, const char *key_file)
 		pr_err("failed to stat key '%s': %s", key_file, strerror(-err));
 		return err;
 	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		pr_err("refusing key '%s': readable or writable by other users (mode %03o); chmod o-rw it",
-		       key_file, (unsigned int)(st.st_mode & 0777));
-		return -EPERM;
-	}
-	return 0;
+	if (!(st.st_mode & (S_IROTH | S_IWOTH)))
+		return 0;
+	pr_err("refusing key '%s': readable or writable by other users (mode %03o); chmod o-rw it",
+	       key_file, (unsigned int)(st.st_mode & 0777));
+	return -EPERM;
 }
 
 static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_file,

@@ -162,11 +162,11 @@ static int check_entry(const struct tokens *t, const struct token_entry *e, cons
 			       origin, lineno, e->name);
 			return -EEXIST;
 		}
-		if (t->e[i].len == e->len && !memcmp(t->e[i].token, e->token, e->len)) {
-			pr_err("failed to load tokens file '%s' line %u: '%s' has the same token as '%s'",
-			       origin, lineno, e->name, t->e[i].name);
-			return -EEXIST;
-		}
+		if (t->e[i].len != e->len || memcmp(t->e[i].token, e->token, e->len))
+			continue;
+		pr_err("failed to load tokens file '%s' line %u: '%s' has the same token as '%s'",
+		       origin, lineno, e->name, t->e[i].name);
+		return -EEXIST;
 	}
 	if (e->len < TOKENS_MIN_GOOD)
 		pr_warn("tokens file '%s' line %u: the token of '%s' has %zu characters; %d or more (random) resist guessing",
@@ -238,6 +238,10 @@ err_free:
 	return err;
 }
 
+/* Quoted in docs/operations.md and tests/integration/test_security.sh. */
+static const char open_to_others_fmt[] =
+	"refusing %s '%s': readable or writable by other users (mode %03o); chmod o-rw it";
+
 /* Read a whole small secret file (@what names it in messages), refusing one
  * that others may read or write. */
 static int read_secret_file(const char *path, const char *what, char **out)
@@ -259,8 +263,7 @@ static int read_secret_file(const char *path, const char *what, char **out)
 		goto err_close;
 	}
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		pr_err("refusing %s '%s': readable or writable by other users (mode %03o); chmod o-rw it",
-		       what, path, st.st_mode & 0777);
+		pr_err(open_to_others_fmt, what, path, st.st_mode & 0777);
 		err = -EPERM;
 		goto err_close;
 	}
