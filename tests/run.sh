@@ -93,7 +93,10 @@ if [[ $BUILD == */san ]]; then
 	for f in "$SAN_DIR"/*; do
 		[[ -s $f ]] || continue
 		printf 'not ok - sanitizer report %s\n' "$f"
+		# the error line and the first stack (leaks: the allocation's), so a
+		# report seen only in CI names the code
 		grep -m1 -E 'ERROR|runtime error' "$f" | sed 's/^/   | /'
+		grep -m1 -A10 -E '^(Direct|Indirect) leak|^READ|^WRITE|^ +#0 ' "$f" | sed 's/^/   | /'
 		failures+=("$(basename "$f")")
 		failed=$((failed + 1))
 	done
