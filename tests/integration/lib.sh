@@ -5,6 +5,7 @@
 #
 #   source "$(dirname "$0")/lib.sh"
 #   t_require_root            # skips the whole file with a reason otherwise
+#   t_require_tools curl      # likewise unless each tool is on the PATH
 #   ns=$(t_netns edge)        # namespace "b<run>-edge", removed at exit
 #   t_veth eth0 "$ns" peer0 "$ns2"
 #   t_bg "$ns" name cmd ...   # background process in a namespace, killed at exit
@@ -59,6 +60,15 @@ t_setup_fail() {
 	echo "not ok 1 - setup: $*"
 	echo "1..1"
 	exit 1
+}
+
+# t_require_tools TOOL...: skip the whole file unless every TOOL is on the PATH.
+t_require_tools() {
+	local tool
+
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || t_skip_all "$tool missing"
+	done
 }
 
 t_require_root() {

@@ -13,9 +13,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
 t_require_root
-for tool in python3 curl socat openssl sha256sum; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat openssl sha256sum
 [[ -x $IMPAIR ]] || t_skip_all "tools/impair not built"
 
 IDLE=6
@@ -30,9 +28,7 @@ EDGE_ARGS=(--grace 20 --idle-timeout "$IDLE" --metrics "$METRICS" --cert "$T_DIR
 	--key "$T_DIR/key.pem")
 tun_edge "${EDGE_ARGS[@]}" || t_setup_fail "beamd did not start"
 
-scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
-# the whole scrape first: an awk that exits early would fail curl's write (pipefail)
-metric() { scrape >"$T_DIR/scrape.txt" && awk -v m="$1" '$1 == m { print $2 }' "$T_DIR/scrape.txt"; }
+metric() { tun_metric "$1"; }
 streams_at_least() { (($(metric beam_streams_active) >= $1)); }
 streams_at_most() { (($(metric beam_streams_active) <= $1)); }
 # zero_svc_up NAME PORT: a service sending zeros and a tunnel NAME for it

@@ -13,9 +13,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
 t_require_root
-for tool in python3 curl socat sha256sum; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat sha256sum
 
 METRICS=127.0.0.1:9464
 ROUNDS=${FLOOD_ROUNDS:-3}
@@ -38,10 +36,7 @@ fault_file 100
 fault_file_service agent-f 9401 || t_setup_fail "no tunnel"
 
 xdp_count() { t_ns "$EDGE" beam-xdp stats eth2 | awk -v r="$1" '$1 == r { print $3 }'; }
-metric() {
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/scrape.txt"
-	awk -v m="$1" '$1 == m { print $2 }' "$T_DIR/scrape.txt"
-}
+metric() { tun_metric "$1"; }
 
 retry_active() { [[ $(metric beam_quic_retry_active) == 1 ]]; }
 retry_inactive() { [[ $(metric beam_quic_retry_active) == 0 ]]; }

@@ -9,9 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
 t_require_root
-for tool in python3 curl; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl
 
 METRICS=127.0.0.1:9464
 ECHO="python3 $T_ROOT/tests/integration/helpers/tunnel_svc.py echo-server"
@@ -23,10 +21,8 @@ t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9301" || t_setup
 tun_agent agent-a 9301 --name a || t_setup_fail "the first agent did not come up"
 A_PORT=$PUB_PORT
 
-hits() {
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" |
-		awk -v l="beam_limit_hits_total{limit=\"$1\"}" '$1 == l { print $2 }'
-}
+hits() { tun_metric "beam_limit_hits_total{limit=\"$1\"}"; }
+buffers_below() { (($(tun_metric beam_stream_buffer_bytes) < $1)); }
 
 hits_ge() { (($(hits "$1") >= $2)); }
 
@@ -72,11 +68,8 @@ test_limit_streams_per_tunnel() {
 
 test_limit_conns_per_source() {
 	# bob's tunnel: 3 of alice's held plus 2 here make 5 from this address
-	BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam tcp 9301 --name bob \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-bob.log" || t_fail "bob's agent is not up"
-	PUB_PORT=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/agent-bob.log" | tail -1 |
-		sed 's/.*:\([0-9]*\) ->/\1/')
+	TUN_AGENT_TOKEN=other-token tun_agent agent-bob 9301 --name bob ||
+		t_fail "bob's agent is not up"
 	conns holder-bob "$PUB_PORT" 2 reset
 	t_wait_for 3 hits_ge conns_per_source 1 || t_fail "no conns_per_source hit counted"
 	# the count follows closes: with alice's three gone, a sixth would be refused
@@ -100,7 +93,7 @@ test_limit_stream_buffers() {
 	tun_agent agent-m 9302
 	t_bg "$CLI" staller $FAULT_SVC stall-hold "$EDGE_PUB" "$PUB_PORT"
 	t_wait_for 10 grep -q stalled "$T_DIR/staller.log" || t_fail "the stalled client did not fill"
-	out=$(t_ns "$EDGE" curl -sS "http://$METRICS/metrics" | awk '$1 == "beam_stream_buffer_bytes" { print $2 }')
+	out=$(tun_metric beam_stream_buffer_bytes)
 	t_log "$(cat "$T_DIR/staller.log"), edge holds $out bytes of stream buffers"
 	# the next public connection is refused while the buffers are full
 	conns holder-m0 "$PUB_PORT" 0 reset
@@ -109,7 +102,7 @@ test_limit_stream_buffers() {
 	kill "$(tun_pid staller)" "$(tun_pid stall-svc)"
 	t_bg "$AGENT" stall-svc2 $FAULT_SVC stall-echo-server 9302
 	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9302"
-	t_wait_for 10 bash -c "[[ \$(nsenter --net=/run/netns/$EDGE curl -sS http://$METRICS/metrics | awk '\$1 == \"beam_stream_buffer_bytes\" { print \$2 }') -lt 1048576 ]]" ||
+	t_wait_for 10 buffers_below 1048576 ||
 		t_fail "the buffers were not freed"
 	conns holder-m1 "$PUB_PORT" 1 none
 }

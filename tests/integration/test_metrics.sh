@@ -19,14 +19,11 @@ tun_topo 4 || t_fail "could not build the namespaces"
 t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null || t_fail "beam-xdp attach failed"
 t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
 tun_edge --metrics "$METRICS" || t_fail "beamd did not start"
-mkdir -p "$T_DIR/www"
+tun_http 8080 hello || t_fail "python3 http.server did not start"
 head -c $((64 << 20)) /dev/urandom >"$T_DIR/www/big.bin"
-echo hello >"$T_DIR/www/index.html"
-tun_http 8080 || t_fail "python3 http.server did not start"
 tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
 URL=http://$EDGE_PUB_URL:$PUB_PORT
 
-scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
 
 # A slow download keeps a transfer running while the test looks.
 slow_download() {
@@ -65,9 +62,9 @@ test_metrics_scrape_during_transfer_is_valid()
 
 	slow_download
 	sleep 1.5
-	scrape >"$T_DIR/s1.txt"
+	tun_scrape >"$T_DIR/s1.txt"
 	sleep 1.2
-	scrape >"$T_DIR/s2.txt"
+	tun_scrape >"$T_DIR/s2.txt"
 	promtool check metrics <"$T_DIR/s1.txt" || t_fail "promtool rejects the first scrape"
 	promtool check metrics <"$T_DIR/s2.txt" || t_fail "promtool rejects the second scrape"
 	counters_grow "$T_DIR/s1.txt" "$T_DIR/s2.txt" || t_fail "a counter went down"
@@ -102,7 +99,7 @@ test_metrics_odd_tunnel_names() {
 	name=$(printf 'n%.0s' {1..64})
 	tun_agent odd2 8080 --name "$name" || t_fail "a 64-byte name was refused"
 	sleep 1.2
-	scrape >"$T_DIR/odd.txt"
+	tun_scrape >"$T_DIR/odd.txt"
 	promtool check metrics <"$T_DIR/odd.txt" || t_fail "promtool rejects /metrics with odd names"
 	grep -q 'tunnel="a{b}=c,d x"' "$T_DIR/odd.txt" || t_fail "the odd name is not in /metrics"
 	grep -q "tunnel=\"$name\"" "$T_DIR/odd.txt" || t_fail "the 64-byte name is not in /metrics"
@@ -126,7 +123,7 @@ test_metrics_streams_active_counts_public_connections() {
 
 	t_wait_for 30 bash -c "! kill -0 $(tun_pid download) 2>/dev/null" || t_fail "download still on"
 	sleep 1.2
-	scrape >"$T_DIR/idle.txt"
+	tun_scrape >"$T_DIR/idle.txt"
 	agents=$(metric 'beam_quic_connections{state="established"}' "$T_DIR/idle.txt")
 	t_log "idle: $agents agent connections, streams_active $(metric beam_streams_active "$T_DIR/idle.txt")"
 	[[ $agents -ge 1 ]] || t_fail "no agent connection"
@@ -135,12 +132,12 @@ test_metrics_streams_active_counts_public_connections() {
 	# one public connection carried: exactly one
 	t_bg "$CLI" dl-one curl -sS --limit-rate 1M -o /dev/null "$URL/big.bin"
 	for ((i = 0; i < 50; i++)); do
-		scrape >"$T_DIR/one.txt"
+		tun_scrape >"$T_DIR/one.txt"
 		[[ $(metric beam_streams_active "$T_DIR/one.txt") -ge 1 ]] && break
 		sleep 0.2
 	done
 	sleep 1.2 # one more publishing period: the count is settled
-	scrape >"$T_DIR/one.txt"
+	tun_scrape >"$T_DIR/one.txt"
 	[[ $(metric beam_streams_active "$T_DIR/one.txt") -eq 1 ]] ||
 		t_fail "one download: beam_streams_active $(metric beam_streams_active "$T_DIR/one.txt")"
 	kill "$(tun_pid dl-one)"

@@ -7,9 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in nginx curl; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools nginx curl
 HP=8000
 
 tun_topo 4 || t_setup_fail "could not build the namespaces"
@@ -59,9 +57,8 @@ test_tcp_v2() {
 test_http_v2() {
 	local got
 
-	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" pph beam http 9201 --hostname pp.example \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" --proxy-protocol v2
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/pph.log" || t_fail "no http tunnel"
+	tun_agent_kind http pph 9201 --hostname pp.example --proxy-protocol v2 ||
+		t_fail "no http tunnel"
 	got=$(who_am_i "$HP" 40503 -H 'Host: pp.example')
 	[[ $got == "client 10.77.1.2 40503 to "* ]] || t_fail "nginx saw '$got'"
 }

@@ -9,18 +9,14 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in curl python3; do
-	command -v "$tool" >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools curl python3
 
 METRICS=127.0.0.1:9464
 tun_topo 4 || t_fail "could not build the namespaces"
 t_ns "$EDGE" beam-xdp attach eth1 --mode generic --port 4433 >/dev/null ||
 	t_fail "beam-xdp attach failed"
 t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach eth1"
-mkdir -p "$T_DIR/www"
-echo "secure hello $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_fail "python3 http.server did not start"
+tun_http 8080 "secure hello $T_RUN" || t_fail "python3 http.server did not start"
 
 # the capability sets beamd keeps: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, BPF 39
 WANT_CAPS=0000008000003400
@@ -35,7 +31,7 @@ stop_edge() {
 }
 
 tunnels_in_metrics() {
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	tun_scrape >"$T_DIR/metrics.txt"
 	grep -q '^beam_tunnels_active{kind="tcp"} 1' "$T_DIR/metrics.txt"
 }
 
@@ -57,6 +53,31 @@ pins_still_root() {
 			return 1
 		fi
 	done
+}
+
+# user_edge_carries VERDICT REASON: the agent comes up through beamd --user, curl
+# gets the page, /metrics shows the tunnel and XDP packets counted under
+# VERDICT/REASON, and the pins stay root's
+user_edge_carries() {
+	local verdict=$1 reason=$2 got
+
+	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
+	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
+	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
+	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
+	grep -q "^beam_xdp_packets_total{iface=\"eth1\",verdict=\"$verdict\",reason=\"$reason\"} [1-9]" \
+		"$T_DIR/metrics.txt" || t_fail "no XDP $verdict/$reason packets in /metrics after the drop"
+	pins_still_root || t_fail "beamd --user changed the pins"
+}
+
+# user_edge_stop PID: beamd --user (PID) logged no errors; stop it and the agent
+user_edge_stop() {
+	local pid=$1
+
+	! grep -v ': debug: ' "$T_DIR/edge.log" | grep -E 'Permission denied|RLIMIT_MEMLOCK|error:' ||
+		t_fail "beamd --user logged errors"
+	kill "$(tun_pid agent)" "$pid"
+	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
 }
 
 proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status"; }
@@ -85,42 +106,24 @@ test_beamd_drops_root_and_keeps_four_capabilities()
 	done
 
 	# and the tunnel works: agent up, curl through, XDP counters in /metrics
-	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
-	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
-	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
-	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
-	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="pass",reason="to_socket"} [1-9]' \
-		"$T_DIR/metrics.txt" || t_fail "no XDP counters in /metrics after the drop"
-	pins_still_root || t_fail "beamd --user changed the pins"
+	user_edge_carries pass to_socket
 	# scrapes after the drop read maps opened before it: no error per scrape
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >/dev/null
-	! grep -v ': debug: ' "$T_DIR/edge.log" | grep -E 'Permission denied|RLIMIT_MEMLOCK|error:' ||
-		t_fail "beamd --user logged errors"
-	kill "$(tun_pid agent)" "$pid"
-	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
+	tun_scrape >/dev/null
+	user_edge_stop "$pid"
 }
 
 # AF_XDP too: the xsks pin is opened before the drop, the program stays attached
 test_user_with_xdp_keeps_pins_root()
 {
-	local pid got
+	local pid
 
 	id nobody >/dev/null 2>&1 || t_skip "no user 'nobody'"
 	stop_edge
 	TUN_XDP=1 tun_edge --user nobody --metrics "$METRICS" || t_fail "beamd --user --xdp did not start"
 	pid=$(tun_pid edge)
 	grep -q 'XDP mode on' "$T_DIR/edge.log" || t_fail "no AF_XDP: $(grep -i xdp "$T_DIR/edge.log")"
-	tun_agent agent 8080 || t_fail "the agent did not bring the tunnel up"
-	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
-	[[ $got == "secure hello $T_RUN" ]] || t_fail "curl through the tunnel got '$got'"
-	t_wait_for 5 tunnels_in_metrics || t_fail "no tunnel in /metrics"
-	grep -q '^beam_xdp_packets_total{iface="eth1",verdict="redirect",reason="to_xsk"} [1-9]' \
-		"$T_DIR/metrics.txt" || t_fail "nothing went through AF_XDP after the drop"
-	pins_still_root || t_fail "beamd --user --xdp changed the pins"
-	! grep -v ': debug: ' "$T_DIR/edge.log" | grep -E 'Permission denied|RLIMIT_MEMLOCK|error:' ||
-		t_fail "beamd --user --xdp logged errors"
-	kill "$(tun_pid agent)" "$pid"
-	t_wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || t_fail "beamd did not stop"
+	user_edge_carries redirect to_xsk
+	user_edge_stop "$pid"
 }
 
 test_world_readable_tokens_refused()
@@ -233,7 +236,7 @@ test_token_in_no_log_metric_or_title()
 	BEAM_TOKEN=wrong-$TUN_TOKEN t_ns "$AGENT" timeout 5 beam tcp 8080 -vv \
 		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" >"$T_DIR/wrong.log" 2>&1 || true
 	grep -q 'authentication failed' "$T_DIR/edge.log" || t_fail "the wrong token was not refused"
-	t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics" >"$T_DIR/metrics.txt"
+	tun_scrape >"$T_DIR/metrics.txt"
 	tr '\0' ' ' <"/proc/$pid/cmdline" >"$T_DIR/cmdline-edge"
 	tr '\0' ' ' <"/proc/$apid/cmdline" >"$T_DIR/cmdline-agent"
 	for f in edge.log agent.log wrong.log metrics.txt cmdline-edge cmdline-agent; do

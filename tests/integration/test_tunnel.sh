@@ -8,9 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl socat openssl sha256sum; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat openssl sha256sum
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/tunnel_svc.py"
 
@@ -22,9 +20,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 	t_setup_fail "openssl could not make a certificate"
 EDGE_ARGS=(--grace 20 --cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem")
 tun_edge "${EDGE_ARGS[@]}" || t_setup_fail "beamd did not start"
-mkdir -p "$T_DIR/www"
-echo "hello through beam $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_http 8080 "hello through beam $T_RUN" || t_setup_fail "python3 http.server did not start"
 tun_agent agent 8080 || t_setup_fail "the agent did not bring the tunnel up"
 HTTP_PORT=$PUB_PORT
 

@@ -8,9 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl sha256sum; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl sha256sum
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 HP=8000 # beamd's public http port
@@ -21,17 +19,7 @@ grep -q "listening for public http on tcp $EDGE_PUB:$HP" "$T_DIR/edge.log" ||
 	t_setup_fail "beamd does not listen for http"
 
 # http_agent NAME HOSTNAME LOCALPORT [args]: an agent for an http tunnel
-http_agent() {
-	local name=$1 host=$2 port=$3
-	shift 3
-
-	BEAM_TOKEN=${TOKEN:-$TUN_TOKEN} t_bg "$AGENT" "$name" beam http "$port" --hostname "$host" \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
-		cat "$T_DIR/$name.log" >&2
-		return 1
-	}
-}
+http_agent() { tun_agent_kind http "$1" "$3" --hostname "$2" "${@:4}"; }
 
 t_bg "$AGENT" svc-one $SVC server 9101 one || t_setup_fail "service one"
 t_bg "$AGENT" svc-two $SVC server 9102 two || t_setup_fail "service two"
@@ -161,7 +149,7 @@ test_1000_connections_at_once() {
 }
 
 test_host_taken_by_other_token() {
-	TOKEN=other-token BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
+	BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
 		--hostname one.beam.test --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
 	t_wait_for 10 grep -q 'edge refused' "$T_DIR/agent-bob.log" || t_fail "bob not refused"
 	grep -q 'name-taken' "$T_DIR/agent-bob.log" || t_fail "$(cat "$T_DIR/agent-bob.log")"

@@ -7,16 +7,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl socat sha256sum; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat sha256sum
 
 tun_topo 6 || t_setup_fail "could not build the namespaces"
 tun_edge --retry --http-listen "[$EDGE_PUB]:8000" || t_setup_fail "beamd did not start"
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
-mkdir -p "$T_DIR/www"
-echo "hello over ipv6 $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_http 8080 "hello over ipv6 $T_RUN" || t_setup_fail "python3 http.server did not start"
 
 test_ipv6_curl() {
 	local got

@@ -7,16 +7,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl
 
 IDLE=3
 tun_topo 4 || t_setup_fail "could not build the namespaces"
 tun_edge --idle-timeout $IDLE --grace 30 || t_setup_fail "beamd did not start"
-mkdir -p "$T_DIR/www"
-echo "alive $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_http 8080 "alive $T_RUN" || t_setup_fail "python3 http.server did not start"
 tun_agent agent 8080 --idle-timeout $IDLE -v || t_setup_fail "the agent did not bring the tunnel up"
 
 get() { t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB_URL:$PUB_PORT/"; }

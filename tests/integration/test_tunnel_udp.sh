@@ -8,35 +8,18 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl socat; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
-MPORT=9464
+METRICS=127.0.0.1:9464
 
 tun_topo 4 || t_setup_fail "could not build the namespaces"
-tun_edge --grace 20 --metrics "127.0.0.1:$MPORT" || t_setup_fail "beamd did not start"
+tun_edge --grace 20 --metrics "$METRICS" || t_setup_fail "beamd did not start"
 
 # udp_agent NAME LOCALPORT [args]: an agent for a udp tunnel; sets UDP_PORT
-udp_agent() {
-	local name=$1 port=$2
-	shift 2
-
-	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "$name" beam udp "$port" \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
-		cat "$T_DIR/$name.log" >&2
-		return 1
-	}
-	UDP_PORT=$(grep -o 'tunnel up: udp://.*:[0-9]* ->' "$T_DIR/$name.log" | tail -1 |
-		sed 's/.*:\([0-9]*\) ->/\1/')
-}
+udp_agent() { tun_agent_kind udp "$@" && UDP_PORT=$PUB_PORT; }
 
 # metric NAME LABELS: one sample of beamd's /metrics
-metric() {
-	t_ns "$EDGE" curl -s "http://127.0.0.1:$MPORT/metrics" |
-		awk -v n="$1{$2}" '$1 == n { print $2 }'
-}
+metric() { tun_metric "$1{$2}"; }
 
 metric_at_least() { [[ $(metric "$1" "$2") -ge $3 ]]; }
 
@@ -121,8 +104,9 @@ test_flow_limit_counted() {
 		t_log "client $i: $out"
 		if ((i < 3)); then [[ $out == "answer 15" ]]; else [[ $out == "no answer" ]]; fi
 	done
-	MPORT=9465 t_wait_for 3 metric_at_least beam_udp_dropped_total 'reason="flow_limit"' 1
-	[[ $(MPORT=9465 metric beam_limit_hits_total 'limit="udp_flows_per_tunnel"') -ge 1 ]]
+	METRICS=127.0.0.1:9465 t_wait_for 3 metric_at_least beam_udp_dropped_total \
+		'reason="flow_limit"' 1
+	[[ $(METRICS=127.0.0.1:9465 metric beam_limit_hits_total 'limit="udp_flows_per_tunnel"') -ge 1 ]]
 }
 
 t_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"

@@ -16,9 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl socat openssl; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl socat openssl
 
 BIG_MB=${BIG_MB:-1024}
 MANY=$T_ROOT/tests/tools/tcp-many.py

@@ -9,9 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in python3 curl; do
-	command -v $tool >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools python3 curl
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
 HP=8000
 METRICS=127.0.0.1:9464
@@ -22,19 +20,16 @@ tun_edge --workers 2 --grace 30 --http-listen "$EDGE_PUB:$HP" --metrics "$METRIC
 	t_setup_fail "beamd did not start"
 grep -q 'steered to 2 workers by connection ID' "$T_DIR/edge.log" ||
 	t_setup_fail "no sk_reuseport steering: $(cat "$T_DIR/edge.log")"
-mkdir -p "$T_DIR/www" && echo hello >"$T_DIR/www/index.html"
+tun_http 8080 hello || t_setup_fail "python3 http.server did not start"
 head -c $((2 << 20)) /dev/urandom >"$T_DIR/www/big.bin"
-tun_http 8080 || t_setup_fail "python3 http.server did not start"
 
-scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
-# metric NAME{LABELS}: its value in a fresh scrape (0 when absent)
-metric() { scrape | awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'; }
+metric() { tun_metric "$1"; }
 
 # all_published: the workers' counts show every agent's tunnel and connection
 all_published() {
 	local out
 
-	out=$(scrape) || return 1
+	out=$(tun_scrape) || return 1
 	awk -v n="$NAGENTS" '$1 ~ /^beam_worker_tunnels\{/ { t += $2 }
 		$1 ~ /^beam_worker_quic_connections\{/ { c += $2 }
 		END { exit !(t >= n && c >= n) }' <<<"$out"

@@ -9,17 +9,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
-for tool in curl python3; do
-	command -v "$tool" >/dev/null || t_skip_all "$tool missing"
-done
+t_require_tools curl python3
 
 tun_topo 4 || t_setup_fail "could not build the namespaces"
 t_ns "$EDGE" beam-xdp attach eth1 --mode native --port 4433 >/dev/null ||
 	t_setup_fail "beam-xdp attach failed"
 t_defer "nsenter --net=/run/netns/$EDGE $T_BUILD/beam-xdp detach --force eth1"
-mkdir -p "$T_DIR/www"
-echo "in use $T_RUN" >"$T_DIR/www/index.html"
-tun_http 8080 || t_setup_fail "python3 http.server did not start"
+tun_http 8080 "in use $T_RUN" || t_setup_fail "python3 http.server did not start"
 TUN_XDP=1 tun_edge || t_setup_fail "beamd --xdp did not start"
 grep -q "XDP mode on 'eth1'" "$T_DIR/edge.log" || t_setup_fail "beamd did not use AF_XDP"
 tun_agent agent 8080 || t_setup_fail "the agent did not bring the tunnel up"

@@ -9,6 +9,9 @@
 # tun_edge ARGS    start beamd in the edge namespace (tokens made here), sets FP
 # tun_agent NAME PORT ARGS  start an agent for local PORT, waits for "tunnel up",
 #                  sets PUB_PORT
+# tun_agent_kind KIND NAME PORT ARGS  the same for a KIND (tcp, http, udp) tunnel
+# tun_scrape       beamd's /metrics at $METRICS (HOST:PORT)
+# tun_metric NAME{LABELS}  one sample's value in a fresh scrape
 # shellcheck disable=SC2034
 
 TUN_TOKEN=tok-$T_RUN-secret
@@ -54,25 +57,42 @@ tun_edge() {
 	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
 }
 
-# tun_agent NAME LOCALPORT [beam args...]: start an agent, wait for its tunnel
-tun_agent() {
-	local name=$1 port=$2
-	shift 2
+# tun_agent_kind KIND NAME LOCALPORT [beam args...]: start an agent for a KIND
+# tunnel (token $TUN_AGENT_TOKEN, default $TUN_TOKEN), wait for its tunnel
+tun_agent_kind() {
+	local kind=$1 name=$2 port=$3
+	shift 3
 
-	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "$name" beam tcp "$port" \
+	BEAM_TOKEN=${TUN_AGENT_TOKEN:-$TUN_TOKEN} t_bg "$AGENT" "$name" beam "$kind" "$port" \
 		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
 	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
 		cat "$T_DIR/$name.log" >&2
 		return 1
 	}
-	PUB_PORT=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/$name.log" | tail -1 |
+	PUB_PORT=$(grep -o "tunnel up: $kind://.*:[0-9]* ->" "$T_DIR/$name.log" | tail -1 |
 		sed 's/.*:\([0-9]*\) ->/\1/')
 }
 
-# tun_http PORT: a real HTTP server (python3 -m http.server) on 127.0.0.1:PORT in
-# the agent namespace, serving $T_DIR/www
+# tun_agent NAME LOCALPORT [beam args...]: start an agent for a tcp tunnel
+tun_agent() { tun_agent_kind tcp "$@"; }
+
+# tun_scrape: beamd's /metrics, $METRICS (HOST:PORT) dialled from the edge namespace
+tun_scrape() { t_ns "$EDGE" curl -sS --max-time 5 "http://$METRICS/metrics"; }
+
+# tun_metric NAME{LABELS}: that sample's value in a fresh scrape, nothing when it is
+# absent (the whole scrape is read first: an awk that stops early fails curl's write)
+tun_metric() {
+	local out
+
+	out=$(tun_scrape) || return 1
+	awk -v k="$1" '$1 == k { print $2 }' <<<"$out"
+}
+
+# tun_http PORT [INDEX]: a real HTTP server (python3 -m http.server) on 127.0.0.1:PORT
+# in the agent namespace, serving $T_DIR/www; with INDEX, index.html is that line
 tun_http() {
 	mkdir -p "$T_DIR/www"
+	[[ -z ${2:-} ]] || echo "$2" >"$T_DIR/www/index.html"
 	(cd "$T_DIR/www" && t_bg "$AGENT" http python3 -m http.server "$1" --bind 127.0.0.1)
 	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
 }
