@@ -115,6 +115,14 @@ int udp_flows_init(struct udp_flows *t, unsigned int max)
 	return 0;
 }
 
+void udp_flows_defaults(unsigned int *max, unsigned int *idle_s)
+{
+	if (!*max)
+		*max = UDP_FLOWS_DEFAULT_MAX;
+	if (!*idle_s)
+		*idle_s = UDP_FLOWS_DEFAULT_IDLE_S;
+}
+
 void udp_flows_fini(struct udp_flows *t)
 {
 	while (t->lru_head)

@@ -30,8 +30,15 @@ struct udp_flows {
 	unsigned int n, max;
 };
 
+/* What a udp tunnel's side keeps when its config leaves these at 0. */
+#define UDP_FLOWS_DEFAULT_MAX	 4096
+#define UDP_FLOWS_DEFAULT_IDLE_S 60
+
 /* Make @t hold up to @max flows (1..1,048,576). Returns 0 or -errno. */
 int udp_flows_init(struct udp_flows *t, unsigned int max);
+
+/* Set a zero *@max and *@idle_s (a config's "default") to the defaults above. */
+void udp_flows_defaults(unsigned int *max, unsigned int *idle_s);
 
 /* Free every flow (and its table); @t may be initialized again. */
 void udp_flows_fini(struct udp_flows *t);

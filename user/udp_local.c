@@ -15,10 +15,8 @@
 
 #include <event2/event.h>
 
-#define FLOWS_DEFAULT 4096
-#define IDLE_DEFAULT  60
-#define READS_MAX     32
-#define DGRAM_MAX     65536
+#define READS_MAX 32
+#define DGRAM_MAX 65536
 
 struct local_sock {
 	struct udp_local *u;
@@ -169,10 +167,7 @@ int udp_local_new(struct udp_local **out, struct event_base *base,
 		return -ENOMEM;
 	u->base = base;
 	u->cfg = *cfg;
-	if (!u->cfg.max_flows)
-		u->cfg.max_flows = FLOWS_DEFAULT;
-	if (!u->cfg.idle_s)
-		u->cfg.idle_s = IDLE_DEFAULT;
+	udp_flows_defaults(&u->cfg.max_flows, &u->cfg.idle_s);
 	err = udp_flows_init(&u->flows, u->cfg.max_flows);
 	if (err) {
 		free(u);

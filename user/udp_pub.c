@@ -17,10 +17,8 @@
 
 #include <event2/event.h>
 
-#define FLOWS_DEFAULT 4096
-#define IDLE_DEFAULT  60
-#define READS_MAX     64 /* datagrams per readable event */
-#define DGRAM_MAX     65536
+#define READS_MAX 64 /* datagrams per readable event */
+#define DGRAM_MAX 65536
 
 struct udp_pub {
 	struct udp_pub_config cfg;
@@ -86,10 +84,7 @@ int udp_pub_new(struct udp_pub **out, struct event_base *base, const struct udp_
 	if (!u)
 		return -ENOMEM;
 	u->cfg = *cfg;
-	if (!u->cfg.max_flows)
-		u->cfg.max_flows = FLOWS_DEFAULT;
-	if (!u->cfg.idle_s)
-		u->cfg.idle_s = IDLE_DEFAULT;
+	udp_flows_defaults(&u->cfg.max_flows, &u->cfg.idle_s);
 	err = udp_flows_init(&u->flows, u->cfg.max_flows);
 	if (err) {
 		if (cfg->adopt)

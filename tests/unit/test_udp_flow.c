@@ -150,6 +150,22 @@ static void test_udp_flow_expire_only_idle(void **state)
 	udp_flows_fini(&t);
 }
 
+static void test_udp_flow_defaults(void **state)
+{
+	unsigned int max = 0, idle = 0;
+
+	(void)state;
+	udp_flows_defaults(&max, &idle);
+	assert_int_equal(max, UDP_FLOWS_DEFAULT_MAX);
+	assert_int_equal(idle, UDP_FLOWS_DEFAULT_IDLE_S);
+	/* what a config sets is kept */
+	max = 7;
+	idle = 9;
+	udp_flows_defaults(&max, &idle);
+	assert_int_equal(max, 7);
+	assert_int_equal(idle, 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_udp_flow_oldest_first),
 		cmocka_unit_test(test_udp_flow_many),
 		cmocka_unit_test(test_udp_flow_expire_only_idle),
+		cmocka_unit_test(test_udp_flow_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
