@@ -69,16 +69,22 @@ def server(port, name):
     srv.serve_forever()
 
 
-def raw(host, port, path):
-    data = open(path, "rb").read()
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(data)
+def recv_until(s, end):
+    """Bytes from socket s until they hold end, or the peer closes."""
     got = b""
-    while b"\r\n" not in got:
+    while end not in got:
         chunk = s.recv(4096)
         if not chunk:
             break
         got += chunk
+    return got
+
+
+def raw(host, port, path):
+    data = open(path, "rb").read()
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(data)
+    got = recv_until(s, b"\r\n")
     print(got.split(b"\r\n", 1)[0].decode(errors="replace"))
 
 
@@ -89,13 +95,7 @@ def many_get(host, port, hostname, n):
         socks.append(s)
         s.sendall(f"GET /who HTTP/1.1\r\nHost: {hostname}\r\n\r\n".encode())
     for s in socks:
-        got = b""
-        while b"\r\n\r\n" not in got:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-        ok += got.startswith(b"HTTP/1.1 200")
+        ok += recv_until(s, b"\r\n\r\n").startswith(b"HTTP/1.1 200")
     print(f"{ok}/{n} answered 200")
 
 
