@@ -11,7 +11,8 @@
 #   sudo bench/tput-ab.sh [SECONDS] [ROUNDS]        REF=/tmp/ref-build  OUT=dir
 #
 # PERF=dir records `perf record -g` of beamd and the beam agents during each
-# of beam's runs (dir/TEST-ROUND.data) for `perf report`; with PERF_TRACE=1,
+# of beam's runs (PERF_SUBJECT=beam-xdp: of that subject's) into dir/TEST-ROUND.data
+# for `perf report`; with PERF_TRACE=1,
 # `perf trace -s` syscall counts instead (dir/TEST-ROUND.trace).
 #
 # Prints per test the median Gbit/s and CPU s/GiB of each subject and the
@@ -77,7 +78,7 @@ sample() {
 	[[ $dir == down ]] && args+=(-R)
 	e0=$(b_cpu_ticks "$NS_ED" "$EDGE_COMM") a0=$(b_cpu_ticks "$NS_PV" "$AGENT_COMM")
 	d0=$(udp_drops)
-	if [[ -n ${PERF:-} && $s == beam ]]; then
+	if [[ -n ${PERF:-} && $s == "${PERF_SUBJECT:-beam}" ]]; then
 		pids=$({ b_procs "$NS_ED" "$EDGE_COMM"; b_procs "$NS_PV" "$AGENT_COMM"; } | paste -sd,)
 		read -ra cg <<<"${PERF_CG:--g}"
 		mkdir -p "$PERF"
