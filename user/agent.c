@@ -92,7 +92,7 @@ static void agent_udp_reply(void *arg, uint64_t flow_id, const uint8_t *data, si
 	    (size_t)n + len > quic_conn_datagram_max(a->c)) {
 		a->udp_too_big++;
 		pr_warn_rl(
-			"dropped a %zu byte answer of the local service: larger than a QUIC datagram on this path (%zu dropped so far)",
+			"dropped a %zu byte service answer: exceeds a QUIC datagram (%zu so far)",
 			len, (size_t)a->udp_too_big);
 		return;
 	}
@@ -296,7 +296,7 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 		if (m->error.code == PROTO_ERR_IN_USE) {
 			/* another agent with our token serves this tunnel and lives:
 			 * wait and ask again, to take over once it is gone */
-			pr_err("edge refused: tunnel '%s' is in use by another live agent with this token (%s); asking again later",
+			pr_err("tunnel '%s' refused: in use by another live agent (%s); retrying",
 			       a->name, reason);
 			a->in_use = true;
 			quic_conn_close(a->c, PROTO_ERR_NONE, "tunnel in use by another agent");
@@ -579,7 +579,7 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		return;
 	}
 	if (app == PROTO_ERR_LIMIT && !a->exit_code && !a->stopping) {
-		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying later",
+		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying",
 		       a->cfg.edge_host, a->cfg.edge_port);
 		a->up = false;
 		if (a->attempt < 6)

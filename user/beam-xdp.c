@@ -150,7 +150,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_PORT:
 			if (a->nports == BEAM_MAX_PORTS) {
-				pr_err("too many --port options: beam's program watches at most %d ports",
+				pr_err("too many --port options: beam watches at most %d ports",
 				       BEAM_MAX_PORTS);
 				return -EINVAL;
 			}
@@ -237,7 +237,7 @@ static int cmd_attach(const char *ifname, struct cli *cli)
 
 	xdp_loader_pin_dir(dir, sizeof(dir), cli->pin_root, ifname);
 	if (info.replaced)
-		printf("replaced beam's XDP program on %s (id %u -> %u), %s mode; maps and counters kept\n",
+		printf("replaced beam's XDP program on %s (id %u -> %u), %s mode; maps kept\n",
 		       ifname, info.old_prog_id, info.prog_id, xdp_loader_mode_name(info.mode));
 	else
 		printf("attached beam's XDP program (id %u) to %s in %s mode (%s)\n", info.prog_id,
@@ -264,7 +264,7 @@ static int cmd_detach(const char *ifname, struct cli *cli)
 				break;
 		}
 		if (!cli->attach.force) {
-			pr_err("refusing to detach from '%s': %s uses its maps (AF_XDP sockets, connections) and would lose them until restarted; stop it first, or --force",
+			pr_err("refusing to detach from '%s': %s uses its maps; stop it or --force",
 			       ifname, list);
 			return -EBUSY;
 		}

@@ -205,7 +205,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 	}
 	if (argc - optind < 1) {
-		pr_err("missing the tunnel kind and the local service: beam tcp|http|udp [HOST:]PORT ...");
+		pr_err("missing the tunnel kind and the service: beam tcp|http|udp [HOST:]PORT");
 		fprintf(stderr, "try 'beam --help'\n");
 		return 2;
 	}
@@ -229,7 +229,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return 2;
 	}
 	if (a->kind == PROTO_KIND_HTTP && a->remote_port) {
-		pr_err("--remote-port is for tcp and udp tunnels: http tunnels share the edge's http port");
+		pr_err("--remote-port is for tcp and udp: http tunnels share the edge's http port");
 		return 2;
 	}
 	if (a->kind == PROTO_KIND_UDP && a->proxy) {
@@ -312,7 +312,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		return -EINVAL;
 	}
 	if (!a->name && !a->hostname && strlen(c->target_str) + 4 > PROTO_MAX_NAME) {
-		pr_err("the default tunnel name '%s:%s' is longer than %d bytes: choose one with --name",
+		pr_err("the default tunnel name '%s:%s' is over %d bytes: choose one with --name",
 		       a->kind == PROTO_KIND_UDP ? "udp" : "tcp", c->target_str, PROTO_MAX_NAME);
 		return -EINVAL;
 	}
@@ -348,7 +348,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		c->verify = TLS_VERIFY_CA;
 	} else {
 		c->verify = TLS_VERIFY_NONE;
-		pr_warn("--insecure: the edge's certificate is NOT checked; anyone on the path can take your token");
+		pr_warn("--insecure: the edge's certificate is NOT checked; your token is exposed");
 	}
 	return 0;
 }

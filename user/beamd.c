@@ -553,7 +553,7 @@ static void workers_steer(struct worker *ws, unsigned int n, struct reuseport **
 		fds[i] = edge_udp_fd(ws[i].edge);
 	err = reuseport_attach(rp, fds, n, &why);
 	if (err)
-		pr_warn("QUIC packets go to workers by the kernel's address hash, not by connection ID (%s: %s): a client whose address changes may lose its connection",
+		pr_warn("no connection ID steering (%s: %s): kernel's address hash picks workers",
 			why, strerror(-err));
 }
 

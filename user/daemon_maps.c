@@ -147,7 +147,7 @@ static int adopt_new_maps(struct daemon_maps *d, const struct xdp_maps *now)
 		pr_err("failed to put beamd's AF_XDP sockets in the new xsks map of '%s': %s",
 		       d->ifname, strerror(-n));
 	else if (n)
-		pr_warn("beam's XDP program on '%s' came back with new maps: %d AF_XDP socket%s registered in the new xsks map; conns and latency stay in beamd's old maps (bpftool shows no conns) until beamd restarts",
+		pr_warn("beam's XDP on '%s' came back with new maps: %d AF_XDP socket%s registered",
 			d->ifname, n, n == 1 ? "" : "s");
 	return n;
 }
@@ -190,7 +190,7 @@ void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
 	if (d->link_lost || ++d->link_misses < 3)
 		return;
 	d->link_lost = true;
-	pr_err("beam's XDP program on '%s' was detached or replaced with maps beamd cannot open: AF_XDP receive and the conns map are cut off (packets take the UDP socket); attach it again (beamd as root takes the new maps on) or restart beamd",
+	pr_err("beam's XDP program on '%s' was detached or replaced: AF_XDP and conns map cut off",
 	       d->ifname);
 }
 
@@ -251,7 +251,7 @@ static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifn
 	if (!ifname) {
 		xdp_loader_for_each_pinned(pin_root, find_attached_cb, &f);
 		if (f.found > 1)
-			pr_warn("beam is attached to %u interfaces: connections go to %s's conns map",
+			pr_warn("beam is attached to %u interfaces: beamd uses %s's conns map",
 				f.found, f.first);
 		if (f.found)
 			ifname = f.first;
@@ -300,7 +300,7 @@ int daemon_maps_open(struct daemon_maps *d, const char *pin_root, const char *if
 			pr_err("failed to open beam's maps for --iface '%s': no such interface",
 			       ifname);
 		else
-			pr_err("failed to open beam's maps for --iface '%s': beam's XDP program is not attached there (beam-xdp attach %s)",
+			pr_err("cannot use --iface '%s': beam is not attached (beam-xdp attach %s)",
 			       ifname, ifname);
 		return err;
 	}

@@ -291,7 +291,7 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		steers &= !!(st.config.flags & BEAM_CFG_STEER);
 	}
 	if (!steers) {
-		*why = "beam's XDP program there does not steer our port to AF_XDP (beam-xdp attach --port N --steer)";
+		*why = "beam's program does not steer our port (beam-xdp attach --port N --steer)";
 		return -EINVAL;
 	}
 

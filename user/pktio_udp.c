@@ -218,7 +218,7 @@ static int udp_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int
 			return -EAGAIN;
 		if (errno == EIO && u->gso) {
 			/* a NIC without checksum offload refuses GSO: drop it */
-			pr_warn("UDP GSO failed on the socket (EIO): sending without it from now on");
+			pr_warn("UDP GSO failed on the socket (EIO): turned off from now on");
 			u->gso = false;
 		}
 		return -errno;

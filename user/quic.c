@@ -1612,7 +1612,7 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 		int err = tls_check_pin(c->ssl, ep->cfg.pin, seen);
 
 		if (err) {
-			pr_err("edge certificate %s does not match the pinned fingerprint: refusing the edge",
+			pr_err("edge certificate %s does not match the pinned fingerprint: refused",
 			       seen);
 			c->cert_failed = 1;
 			return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -2071,7 +2071,7 @@ static bool ep_stateless_ok(struct quic_ep *ep, enum quic_stateless kind)
 	if (ep->sl_credit < cost) {
 		if (!ep->sl_limited[QUIC_STATELESS_RETRY] && !ep->sl_limited[QUIC_STATELESS_VN] &&
 		    !ep->sl_limited[QUIC_STATELESS_RESET])
-			pr_warn("over %u stateless packets a second (Retry, VN, reset): dropping the rest",
+			pr_warn("over %u Retry, VN and reset packets a second: dropping the rest",
 				ep->cfg.stateless_rate);
 		ep->sl_limited[kind]++;
 		return false;
@@ -2159,7 +2159,7 @@ static bool ep_retry_for_load(struct quic_ep *ep)
 		return false;
 	if (!ep->retry_on && ep->handshaking >= above) {
 		ep->retry_on = true;
-		pr_warn("%u QUIC handshakes in progress (threshold %u): new clients must pass a Retry first",
+		pr_warn("%u QUIC handshakes (threshold %u): new clients must pass a Retry first",
 			ep->handshaking, above);
 	} else if (ep->retry_on && ep->handshaking < above / 2) {
 		ep->retry_on = false;
@@ -2425,7 +2425,7 @@ static void ep_tcp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			pr_info_rl(
-				"stream %lld: TCP peer acknowledged nothing for %u ms: resetting it",
+				"stream %lld: TCP peer acknowledged nothing in %u ms: resetting it",
 				(long long)s->id, timeout_ms);
 			stream_abort(s, PROTO_ERR_TCP_RESET);
 			hit = true;
@@ -2605,15 +2605,15 @@ static int verify_cb(int ok, WOLFSSL_X509_STORE_CTX *st)
 	switch (e) {
 	case DOMAIN_NAME_MISMATCH:
 	case IPADDR_MISMATCH:
-		pr_err("edge certificate (%s) is not for '%s', the name the agent expected: refusing the edge",
-		       names, c->ep->cfg.sni ? c->ep->cfg.sni : "");
+		pr_err("edge certificate (%s) is not for '%s': refusing the edge", names,
+		       c->ep->cfg.sni ? c->ep->cfg.sni : "");
 		break;
 	case ASN_NO_SIGNER_E:
 		pr_err("edge certificate (%s) is not signed by a CA of --ca: refusing the edge",
 		       names);
 		break;
 	case ASN_SELF_SIGNED_E:
-		pr_err("edge certificate (%s) is self-signed, not issued by a CA of --ca: refusing the edge",
+		pr_err("edge certificate (%s) is self-signed, not by a CA of --ca: refusing it",
 		       names);
 		break;
 	case ASN_AFTER_DATE_E:
@@ -2623,7 +2623,7 @@ static int verify_cb(int ok, WOLFSSL_X509_STORE_CTX *st)
 		pr_err("edge certificate (%s) is not valid yet: refusing the edge", names);
 		break;
 	default:
-		pr_err("edge certificate (%s) failed verification: %s (wolfSSL %d): refusing the edge",
+		pr_err("edge certificate (%s) did not verify: %s (wolfSSL %d): refusing the edge",
 		       names, wolfSSL_ERR_reason_error_string((unsigned long)e), e);
 		break;
 	}

@@ -253,7 +253,7 @@ static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_f
 	 * agent's handshake. */
 	x = wolfSSL_X509_load_certificate_file(cert_file, WOLFSSL_FILETYPE_PEM);
 	if (!x) {
-		pr_err("failed to load certificate '%s': agents cannot verify its key type (Ed25519?); use an ECDSA P-256 or RSA certificate",
+		pr_err("failed to load certificate '%s': agents cannot verify its key type",
 		       cert_file);
 		return -EINVAL;
 	}

@@ -138,7 +138,7 @@ static int parse_line(char *line, const char *origin, unsigned int lineno, struc
 		return -EBADMSG;
 	}
 	if (nlen > TOKENS_MAX_NAME || tlen > TOKENS_MAX_TOKEN) {
-		pr_err("failed to parse tokens file '%s' line %u: name over %d or token over %d bytes",
+		pr_err("failed to parse tokens file '%s' line %u: name > %d or token > %d bytes",
 		       origin, lineno, TOKENS_MAX_NAME, TOKENS_MAX_TOKEN);
 		return -E2BIG;
 	}
@@ -169,7 +169,7 @@ static int check_entry(const struct tokens *t, const struct token_entry *e, cons
 		return -EEXIST;
 	}
 	if (e->len < TOKENS_MIN_GOOD)
-		pr_warn("tokens file '%s' line %u: the token of '%s' has %zu characters; %d or more (random) resist guessing",
+		pr_warn("tokens file '%s' line %u: the token of '%s' has %zu characters, under %d",
 			origin, lineno, e->name, e->len, TOKENS_MIN_GOOD);
 	return 0;
 }

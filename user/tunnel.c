@@ -245,9 +245,8 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 		if (!src->left) {
 			/* a guesser: not even a look at its token */
 			ss->e->auth_throttled++;
-			pr_warn_rl(
-				"agent %s: refused unchecked: too many failed authentications from this address",
-				ss->peer);
+			pr_warn_rl("agent %s: refused unchecked: too many failed authentications",
+				   ss->peer);
 			ss->refused = true;
 			quic_conn_close(ss->c, PROTO_ERR_AUTH,
 					"too many failed authentications from this address");
@@ -740,7 +739,7 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pr_info("tunnel %llu (port %u, '%s'): agent did not return within the grace period; port freed",
+	pr_info("tunnel %llu (port %u, '%s'): agent did not return in the grace period; port freed",
 		(unsigned long long)t->id, t->port, t->token_name);
 	tunnel_free(t);
 }
@@ -773,11 +772,10 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 	case PROTO_KIND_UDP:
 		if (proto_name_valid(m->reg.name.data, m->reg.name.len))
 			return 0;
-		pr_warn_rl(
-			"agent %s ('%s'): invalid tunnel name '%s': a byte outside printable ASCII, or a quote or backslash",
-			ss->peer, ss->token_name,
-			proto_name_printable(m->reg.name.data, m->reg.name.len, printable,
-					     sizeof(printable)));
+		pr_warn_rl("agent %s ('%s'): bad tunnel name '%s': unprintable, quote or backslash",
+			   ss->peer, ss->token_name,
+			   proto_name_printable(m->reg.name.data, m->reg.name.len, printable,
+						sizeof(printable)));
 		ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id,
 			   "invalid tunnel name: printable ASCII without quotes or backslash");
 		return -1;
@@ -1069,7 +1067,7 @@ static void claim_cb(evutil_socket_t fd, short what, void *arg)
 		t->claimed = false;
 	if (t && holder && t->sess == holder &&
 	    quic_conn_stats(holder->c)->last_rx_ns > cl->sent_ns) {
-		pr_warn("tunnel %llu ('%s' of '%s'): refused to a second agent: agent %s holding it is alive",
+		pr_warn("tunnel %llu ('%s' of '%s'): refused to a second agent: holder %s is alive",
 			(unsigned long long)t->id, t->name, t->token_name, holder->peer);
 		claim_refuse(e, cl, "tunnel in use by a live agent");
 	} else if (cl->remote) {
@@ -1142,7 +1140,7 @@ static void claim_start(struct edge *e, struct tunnel *t, bool remote, unsigned 
 	cl->next = e->claims;
 	e->claims = cl;
 	t->claimed = true;
-	pr_info("tunnel %llu ('%s' of '%s'): another agent asks for it; probing agent %s holding it",
+	pr_info("tunnel %llu ('%s' of '%s'): another agent asks for it; probing holder %s",
 		(unsigned long long)t->id, t->name, t->token_name, holder->peer);
 }
 
@@ -2002,7 +2000,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	    (int)cfg->worker_id >= pktio_xdp_queues(cfg->xdp_ifname)) {
 		/* no queue of its own: the XDP program passes this worker's frames
 		 * to the socket path, where sk_reuseport finds this socket */
-		pr_info("worker %u: '%s' has no RX queue %u: this worker receives on its UDP socket",
+		pr_info("worker %u: '%s' has no RX queue %u: receiving on its UDP socket",
 			cfg->worker_id, cfg->xdp_ifname, cfg->worker_id);
 	} else if (cfg->xdp_ifname) {
 		struct pktio_xdp_cfg xc = {

@@ -122,7 +122,7 @@ int udp_local_send(struct udp_local *u, uint64_t flow_id, const uint8_t *data, s
 		if (err == -ENOSPC) {
 			u->st.drop_flows++;
 			pr_warn_rl(
-				"dropped a datagram of a new public client: %u flows are open (%llu dropped so far)",
+				"dropped a new client's datagram: %u flows are open (%llu so far)",
 				u->cfg.max_flows, (unsigned long long)u->st.drop_flows);
 			return err;
 		}

@@ -402,7 +402,7 @@ static int check_system(const char *root)
 	int err;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): needs CONFIG_DEBUG_INFO_BTF=y",
+		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): no CONFIG_DEBUG_INFO_BTF",
 		       strerror(errno));
 		return -ENOTSUP;
 	}
@@ -418,7 +418,7 @@ static int check_system(const char *root)
 		return err;
 	}
 	if (fs.f_type != BPF_FS_MAGIC) {
-		pr_err("pin root '%s' is not on a BPF filesystem: mount -t bpf bpf /sys/fs/bpf, or --pin-root",
+		pr_err("pin root '%s' is not on a BPF filesystem: mount -t bpf bpf /sys/fs/bpf",
 		       root);
 		return -ENOTSUP;
 	}
@@ -498,11 +498,11 @@ static int load_program(struct beam_xdp *skel, const char *ifname, const char *d
 			pr_err("failed to load beam's XDP program for '%s': %s; verifier log in %s",
 			       ifname, strerror(-err), info->verifier_log);
 		else if (err == -EPERM)
-			pr_err("failed to load beam's XDP program for '%s': %s (needs root: CAP_BPF and CAP_NET_ADMIN)",
+			pr_err("failed to load beam's XDP program for '%s': %s (needs root)",
 			       ifname, strerror(-err));
 		else
-			pr_err("failed to load beam's XDP program for '%s': %s (old maps in '%s'? detach first)",
-			       ifname, strerror(-err), dir);
+			pr_err("failed to load beam's XDP program for '%s': %s (old maps? detach)",
+			       ifname, strerror(-err));
 	}
 	bpf_program__set_log_buf(skel->progs.beam_xdp, NULL, 0);
 	free(log);
@@ -568,17 +568,16 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
 		if (fd >= 0) {
 			info->mode = XDP_LOADER_NATIVE;
-			snprintf(
-				info->why, sizeof(info->why), "%s: driver '%s' runs XDP itself%s",
-				mode == XDP_LOADER_AUTO ? "auto chose native" : "native as asked",
-				drv,
-				strcmp(drv, "veth")
-					? ""
-					: "; native XDP on veth slows unrelated TCP, --mode generic less");
+			snprintf(info->why, sizeof(info->why), "%s: driver '%s' runs XDP itself%s",
+				 mode == XDP_LOADER_AUTO ? "auto chose native" : "native as asked",
+				 drv,
+				 strcmp(drv, "veth")
+					 ? ""
+					 : "; on veth it slows unrelated TCP, --mode generic less");
 		} else {
 			err = -errno;
 			if (mode == XDP_LOADER_NATIVE) {
-				pr_err("failed to attach XDP program to '%s' in native mode (driver '%s'): %s",
+				pr_err("failed to attach native XDP to '%s' (driver '%s'): %s",
 				       ifname, drv, strerror(-err));
 				return err;
 			}
@@ -681,7 +680,7 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 
 	if (a.prog_id && !a.beam) {
 		if (!opts->force) {
-			pr_err("interface '%s' has XDP program '%s' (id %u, %s mode), not beam's: --force replaces it",
+			pr_err("interface '%s' runs '%s' (id %u, %s mode), not beam's: see --force",
 			       ifname, a.name, a.prog_id, xdp_loader_mode_name(a.mode));
 			err = -EBUSY;
 			goto out;

@@ -99,8 +99,8 @@ static int open_xsks_map(const struct xsk_port_cfg *cfg)
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
-		pr_warn("failed to open the xsks map '%s': %s (is beam's XDP program attached to '%s'?)",
-			path, strerror(-err), cfg->ifname);
+		pr_warn("failed to open the xsks map '%s': %s (is beam attached to '%s'?)", path,
+			strerror(-err), cfg->ifname);
 		return err;
 	}
 	return fd;

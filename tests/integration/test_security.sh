@@ -169,7 +169,7 @@ test_beamd_startup_errors_named()
 
 	beamd_fails "failed to open beam's maps for --iface 'nosuchif0': no such interface" \
 		--tokens "$tk" --iface nosuchif0 || t_fail "--iface nosuchif0"
-	beamd_fails "beam's XDP program is not attached there (beam-xdp attach lo)" \
+	beamd_fails "cannot use --iface 'lo': beam is not attached (beam-xdp attach lo)" \
 		--tokens "$tk" --iface lo || t_fail "--iface lo"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=edge \
 		-days 2 -keyout "$T_DIR/ec.key" -out "$T_DIR/ec.pem" 2>/dev/null || t_fail "openssl ec"
