@@ -185,6 +185,10 @@ format:
 format-check:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@# clang-format leaves string literals and comments it cannot break alone
+	$(Q)for f in $(FORMAT_SRCS); do expand -t8 "$$f" | \
+		awk -v f="$$f" 'length > 100 { print f ":" NR ": " length " columns (max 100)"; bad = 1 } \
+		END { exit bad }' || exit 1; done
 
 # make install [DESTDIR=...] [INSTALL_PREFIX=/usr/local]: the programs, the
 # wolfSSL and ngtcp2 libraries they run with, man pages and systemd units.

@@ -418,8 +418,8 @@ static int check_system(const char *root)
 		return err;
 	}
 	if (fs.f_type != BPF_FS_MAGIC) {
-		pr_err("pin root '%s' is not on a BPF filesystem: mount -t bpf bpf /sys/fs/bpf",
-		       root);
+		pr_err("pin root '%s' is not on a BPF filesystem: %s", root,
+		       "mount -t bpf bpf /sys/fs/bpf, or choose another --pin-root");
 		return -ENOTSUP;
 	}
 	return 0;
@@ -497,12 +497,11 @@ static int load_program(struct beam_xdp *skel, const char *ifname, const char *d
 		if (info->verifier_log[0])
 			pr_err("failed to load beam's XDP program for '%s': %s; verifier log in %s",
 			       ifname, strerror(-err), info->verifier_log);
-		else if (err == -EPERM)
-			pr_err("failed to load beam's XDP program for '%s': %s (needs root)",
-			       ifname, strerror(-err));
 		else
-			pr_err("failed to load beam's XDP program for '%s': %s (old maps? detach)",
-			       ifname, strerror(-err));
+			pr_err("failed to load beam's XDP program for '%s': %s%s", ifname,
+			       strerror(-err),
+			       err == -EPERM ? " (needs root: CAP_BPF and CAP_NET_ADMIN)"
+					     : " (old maps pinned? beam-xdp detach first)");
 	}
 	bpf_program__set_log_buf(skel->progs.beam_xdp, NULL, 0);
 	free(log);
