@@ -300,7 +300,7 @@ test_edge_by_name() {
 		t_fail "the agent never tried the new address: $(tail -5 "$T_DIR/byname.log")"
 	grep -q 'connecting to the edge at 10.77.2.1:4433 (address 2 of 2)' "$T_DIR/byname.log" ||
 		t_fail "the agent did not say which address it used"
-	port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/byname.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+	port=$(tun_pub_port byname)
 	index_ok "$port" || t_fail "nothing served through the tunnel found by name"
 	kill -TERM "$(tun_pid byname)"
 }

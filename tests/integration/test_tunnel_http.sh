@@ -167,13 +167,10 @@ test_host_names_count_against_tunnel_limit() {
 	local i
 
 	# a second edge whose token may hold one tunnel
-	t_bg "$EDGE" edge-lim beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens" \
-		--http-listen "$EDGE_PUB:8001" --limit tunnels-per-token=1
-	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge-lim.log"
-	local fp=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge-lim.log" | tail -1)
+	tun_beamd edge-lim 4434 --http-listen "$EDGE_PUB:8001" --limit tunnels-per-token=1
 	for i in 1 2; do
-		BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" "agent-lim$i" beam http 9101 \
-			--hostname "lim$i.beam.test" --edge "$EDGE_AGENT_HP:4434" --pin "$fp"
+		FP=$(tun_fp edge-lim) TUN_EDGE_PORT=4434 tun_agent_bg http "agent-lim$i" 9101 \
+			--hostname "lim$i.beam.test"
 		t_wait_for 10 grep -q 'tunnel up\|edge refused' "$T_DIR/agent-lim$i.log"
 	done
 	grep -q 'tunnel up' "$T_DIR/agent-lim1.log" || t_fail "$(cat "$T_DIR/agent-lim1.log")"

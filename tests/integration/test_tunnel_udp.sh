@@ -89,16 +89,11 @@ test_http_refused_without_listener() {
 }
 
 test_flow_limit_counted() {
-	local out i fp
+	local out i
 
 	# a second edge whose udp tunnels track two public clients at most
-	t_bg "$EDGE" edge-lim beamd --listen "$EDGE_AGENT_HP:4434" --tokens "$T_DIR/tokens" \
-		--metrics 127.0.0.1:9465 --limit udp-flows-per-tunnel=2
-	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge-lim.log"
-	fp=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge-lim.log" | tail -1)
-	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-lim beam udp 9202 --remote-port 40100 \
-		--edge "$EDGE_AGENT_HP:4434" --pin "$fp"
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-lim.log"
+	tun_beamd edge-lim 4434 --metrics 127.0.0.1:9465 --limit udp-flows-per-tunnel=2
+	FP=$(tun_fp edge-lim) TUN_EDGE_PORT=4434 tun_agent_kind udp agent-lim 9202 --remote-port 40100
 	for i in 1 2 3; do
 		out=$(t_ns "$CLI" $SVC udp-send "$EDGE_PUB" 40100 10)
 		t_log "client $i: $out"

@@ -238,8 +238,8 @@ test_xdp_fallback_without_rights() {
 	# Root still, but without the capabilities BPF and AF_XDP need.
 	t_bg "$EDGE" edge setpriv --bounding-set=-bpf,-sys_admin,-net_admin,-net_raw,-perfmon \
 		beamd --listen "$EDGE_AGENT_HP:4433" --tokens "$T_DIR/tokens" --grace 20 --xdp eth1
-	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log" || t_fail "$(cat "$T_DIR/edge.log")"
-	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
+	tun_listening edge || t_fail "beamd without the capabilities is not up"
+	FP=$(tun_fp edge)
 	t_log "$(grep 'not used' "$T_DIR/edge.log")"
 	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
 	# its own name: the agents of the tests before come back with the default one

@@ -121,14 +121,11 @@ test_token_limit_across_workers() {
 	local i live hits
 
 	# a beamd of its own, 2 workers, at most 3 connections for the token
-	t_bg "$EDGE" edge2 beamd --listen "$EDGE_AGENT_HP:4444" --tokens "$T_DIR/tokens" \
-		--workers 2 --metrics 127.0.0.1:9465 --limit conns-per-token=3 || t_fail "beamd 2"
-	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge2.log" || t_fail "beamd 2 not up"
-	local fp2
-	fp2=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge2.log" | tail -1)
+	tun_beamd edge2 4444 --workers 2 --metrics 127.0.0.1:9465 --limit conns-per-token=3 ||
+		t_fail "beamd 2 not up"
 	for ((i = 0; i < 6; i++)); do
-		BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" lim$i beam tcp 8080 --name lim$i \
-			--edge "$EDGE_AGENT_HP:4444" --pin "$fp2" || t_fail "agent $i"
+		FP=$(tun_fp edge2) TUN_EDGE_PORT=4444 tun_agent_bg tcp lim$i 8080 --name lim$i ||
+			t_fail "agent $i"
 	done
 	t_wait_for 10 bash -c "[[ \$(cat $T_DIR/lim*.log | grep -c 'tunnel up') -ge 3 ]]" ||
 		t_fail "3 agents did not come up"
@@ -150,18 +147,16 @@ test_steer_fallback_without_bpf() {
 	t_bg "$EDGE" edge3 setpriv --bounding-set=-bpf,-sys_admin,-net_admin,-perfmon \
 		beamd --listen "$EDGE_AGENT_HP:4455" --tokens "$T_DIR/tokens" --workers 2 ||
 		t_fail "beamd without BPF rights"
-	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/edge3.log" || t_fail "$(cat "$T_DIR/edge3.log")"
+	tun_listening edge3 || t_fail "beamd without BPF rights is not up"
 	[[ $(grep -c "kernel's address hash" "$T_DIR/edge3.log") -eq 1 ]] ||
 		t_fail "not one warning: $(cat "$T_DIR/edge3.log")"
-	local fp3
-	fp3=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge3.log" | head -1)
 	for ((i = 0; i < 6; i++)); do
-		BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" nb$i beam tcp 8080 --name nb$i \
-			--edge "$EDGE_AGENT_HP:4455" --pin "$fp3" || t_fail "agent $i"
+		FP=$(tun_fp edge3) TUN_EDGE_PORT=4455 tun_agent_bg tcp nb$i 8080 --name nb$i ||
+			t_fail "agent $i"
 	done
 	for ((i = 0; i < 6; i++)); do
 		t_wait_for 10 grep -q 'tunnel up' "$T_DIR/nb$i.log" || t_fail "agent $i: $(cat "$T_DIR/nb$i.log")"
-		port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/nb$i.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+		port=$(tun_pub_port nb$i)
 		[[ $(t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB:$port/") == hello ]] ||
 			t_fail "tunnel $i (port $port) does not carry"
 	done
@@ -190,18 +185,18 @@ test_xdp_two_queues() {
 	t_wait_for 10 t_ns "$ag" bash -c "exec 3<>/dev/tcp/127.0.0.1/8080" || t_fail "http server"
 	t_bg "$ed" xedge beamd --listen 10.78.1.1:4433 --tokens "$T_DIR/tokens" --xdp eth1 \
 		--workers 2 --metrics 127.0.0.1:9466 || t_fail "beamd --xdp"
-	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/xedge.log" || t_fail "$(cat "$T_DIR/xedge.log")"
+	tun_listening xedge || t_fail "beamd --xdp --workers 2 is not up"
 	grep -q "AF_XDP on queue 0" "$T_DIR/xedge.log" && grep -q "AF_XDP on queue 1" "$T_DIR/xedge.log" ||
 		t_fail "not one AF_XDP socket per worker: $(cat "$T_DIR/xedge.log")"
 	! grep -q 'not used' "$T_DIR/xedge.log" || t_fail "AF_XDP fell back: $(cat "$T_DIR/xedge.log")"
-	pin=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/xedge.log" | head -1)
+	pin=$(tun_fp xedge)
 	for ((i = 0; i < 12; i++)); do
 		BEAM_TOKEN=$TUN_TOKEN t_bg "$ag" xag$i beam tcp 8080 --name xag$i \
 			--edge 10.78.1.1:4433 --pin "$pin" || t_fail "agent $i"
 	done
 	for ((i = 0; i < 12; i++)); do
 		t_wait_for 10 grep -q 'tunnel up' "$T_DIR/xag$i.log" || t_fail "agent $i: $(cat "$T_DIR/xag$i.log")"
-		port=$(grep -o 'tunnel up: tcp://.*:[0-9]* ->' "$T_DIR/xag$i.log" | sed 's/.*:\([0-9]*\) ->/\1/')
+		port=$(tun_pub_port xag$i)
 		t_ns "$ed" curl -sS --max-time 10 -o "$T_DIR/x$i.bin" "http://127.0.0.1:$port/big.bin" ||
 			t_fail "tunnel $i (port $port) does not carry"
 		cmp -s "$T_DIR/x$i.bin" "$T_DIR/www/big.bin" || t_fail "tunnel $i: bytes differ"

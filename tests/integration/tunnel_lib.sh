@@ -10,6 +10,8 @@
 # tun_agent NAME PORT ARGS  start an agent for local PORT, waits for "tunnel up",
 #                  sets PUB_PORT
 # tun_agent_kind KIND NAME PORT ARGS  the same for a KIND (tcp, http, udp) tunnel
+# tun_agent_bg KIND NAME PORT ARGS  start one without waiting (TUN_EDGE_PORT, FP)
+# tun_beamd NAME PORT ARGS  another beamd in the edge namespace; tun_fp NAME its pin
 # tun_scrape       beamd's /metrics at $METRICS (HOST:PORT)
 # tun_metric NAME{LABELS}  one sample's value in a fresh scrape
 # shellcheck disable=SC2034
@@ -43,34 +45,63 @@ tun_topo() {
 	chmod 600 "$T_DIR/tokens"
 }
 
-# tun_edge [beamd args...]: (re)start beamd; its log is $T_DIR/edge.log
-tun_edge() {
-	local listen="$EDGE_AGENT_HP:4433" xdp=()
-
-	[[ -n ${TUN_XDP:-} ]] && xdp=(--xdp eth1)
-	t_bg "$EDGE" edge beamd --listen "$listen" --tokens "$T_DIR/tokens" "${xdp[@]}" "$@" ||
-		return 1
-	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log" || {
-		cat "$T_DIR/edge.log" >&2
+# tun_listening NAME: wait until the beamd logging to $T_DIR/NAME.log listens for
+# agents; its log on stderr if it does not
+tun_listening() {
+	t_wait_for 10 grep -q 'listening for agents' "$T_DIR/$1.log" || {
+		cat "$T_DIR/$1.log" >&2
 		return 1
 	}
-	FP=$(grep -o 'SHA256:[0-9a-f]*' "$T_DIR/edge.log" | tail -1)
 }
 
-# tun_agent_kind KIND NAME LOCALPORT [beam args...]: start an agent for a KIND
-# tunnel (token $TUN_AGENT_TOKEN, default $TUN_TOKEN), wait for its tunnel
-tun_agent_kind() {
+# tun_fp NAME: the certificate fingerprint the beamd logging to $T_DIR/NAME.log printed
+tun_fp() { grep -o 'SHA256:[0-9a-f]*' "$T_DIR/$1.log" | tail -1; }
+
+# tun_beamd NAME PORT [beamd args...]: a beamd in the edge namespace, agents dial PORT
+tun_beamd() {
+	local name=$1 port=$2
+	shift 2
+
+	t_bg "$EDGE" "$name" beamd --listen "$EDGE_AGENT_HP:$port" --tokens "$T_DIR/tokens" "$@" ||
+		return 1
+	tun_listening "$name"
+}
+
+# tun_edge [beamd args...]: (re)start beamd; its log is $T_DIR/edge.log
+tun_edge() {
+	local xdp=()
+
+	[[ -n ${TUN_XDP:-} ]] && xdp=(--xdp eth1)
+	tun_beamd edge 4433 "${xdp[@]}" "$@" || return 1
+	FP=$(tun_fp edge)
+}
+
+# tun_agent_bg KIND NAME LOCALPORT [beam args...]: start an agent for a KIND tunnel
+# (token $TUN_AGENT_TOKEN, default $TUN_TOKEN) to the edge's port
+# ${TUN_EDGE_PORT:-4433}, pinned to $FP; it does not wait for the tunnel
+tun_agent_bg() {
 	local kind=$1 name=$2 port=$3
 	shift 3
 
 	BEAM_TOKEN=${TUN_AGENT_TOKEN:-$TUN_TOKEN} t_bg "$AGENT" "$name" beam "$kind" "$port" \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" "$@" || return 1
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$name.log" || {
-		cat "$T_DIR/$name.log" >&2
+		--edge "$EDGE_AGENT_HP:${TUN_EDGE_PORT:-4433}" --pin "$FP" "$@"
+}
+
+# tun_pub_port NAME: the public port of the last tunnel agent NAME brought up
+tun_pub_port() {
+	grep -o 'tunnel up: [a-z]*://.*:[0-9]* ->' "$T_DIR/$1.log" | tail -1 |
+		sed 's/.*:\([0-9]*\) ->/\1/'
+}
+
+# tun_agent_kind KIND NAME LOCALPORT [beam args...]: tun_agent_bg, then wait for
+# the tunnel; sets PUB_PORT
+tun_agent_kind() {
+	tun_agent_bg "$@" || return 1
+	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/$2.log" || {
+		cat "$T_DIR/$2.log" >&2
 		return 1
 	}
-	PUB_PORT=$(grep -o "tunnel up: $kind://.*:[0-9]* ->" "$T_DIR/$name.log" | tail -1 |
-		sed 's/.*:\([0-9]*\) ->/\1/')
+	PUB_PORT=$(tun_pub_port "$2")
 }
 
 # tun_agent NAME LOCALPORT [beam args...]: start an agent for a tcp tunnel
