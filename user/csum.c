@@ -252,7 +252,8 @@ __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *bu
 		 * block keep the four sums within +-2^28 and the total of their
 		 * eight lanes within 8 * 2049 * 65536 < 2^31. */
 		s0 = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
-		total = csum_fold64(total) + (uint64_t)((int64_t)csum_hsum_avx2(s0) + nvec * 8 * 65536);
+		total = csum_fold64(total) +
+			(uint64_t)((int64_t)csum_hsum_avx2(s0) + nvec * 8 * 65536);
 		p += block;
 		len -= block;
 	}
