@@ -38,21 +38,19 @@ who_am_i() {
 	t_ns "$CLI" curl -sS --max-time 10 --local-port "$lport" "$@" "http://$EDGE_PUB:$port/"
 }
 
-test_tcp_v1() {
-	local got
+# tcp_sees_client VERSION LOCALPORT: through a tcp tunnel with --proxy-protocol
+# vVERSION, nginx sees the public client's address and LOCALPORT
+tcp_sees_client() {
+	local v=$1 lport=$2 got
 
-	tun_agent pp1 9201 --name pp1 --proxy-protocol v1 || return 1
-	got=$(who_am_i "$PUB_PORT" 40501)
-	[[ $got == "client 10.77.1.2 40501 to $PUB_PORT" ]] || t_fail "nginx saw '$got'"
+	tun_agent "pp$v" 9201 --name "pp$v" --proxy-protocol "v$v" || return 1
+	got=$(who_am_i "$PUB_PORT" "$lport")
+	[[ $got == "client 10.77.1.2 $lport to $PUB_PORT" ]] || t_fail "nginx saw '$got'"
 }
 
-test_tcp_v2() {
-	local got
+test_tcp_v1() { tcp_sees_client 1 40501; }
 
-	tun_agent pp2 9201 --name pp2 --proxy-protocol v2 || return 1
-	got=$(who_am_i "$PUB_PORT" 40502)
-	[[ $got == "client 10.77.1.2 40502 to $PUB_PORT" ]] || t_fail "nginx saw '$got'"
-}
+test_tcp_v2() { tcp_sees_client 2 40502; }
 
 test_http_v2() {
 	local got

@@ -42,25 +42,31 @@ test_detach_refused_while_beamd_runs()
 	curl_ok || t_fail "the tunnel broke"
 }
 
-test_mode_change_keeps_beamd_going()
-{
+# xsk_carries WHEN: a request through the tunnel still works and adds to the
+# packets XDP redirected to beamd's AF_XDP socket
+xsk_carries() {
 	local before after
 
+	before=$(xsk_packets)
+	curl_ok || t_fail "the tunnel broke $1"
+	after=$(xsk_packets)
+	t_log "$1: to_xsk $before -> $after"
+	[[ $after -gt $before ]] || t_fail "nothing reached the AF_XDP socket $1"
+}
+
+test_mode_change_keeps_beamd_going()
+{
 	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach --mode generic"
 	t_wait_for 5 grep -q "beam's XDP program on 'eth1' has a new link over the same maps" \
 		"$T_DIR/edge.log" || t_fail "beamd did not take the new link on"
 	sleep 3 # past the grace beamd gives a missing link
-	before=$(xsk_packets)
-	curl_ok || t_fail "the tunnel broke after the mode change"
-	after=$(xsk_packets)
-	t_log "to_xsk $before -> $after"
-	[[ $after -gt $before ]] || t_fail "nothing reached the AF_XDP socket after the mode change"
+	xsk_carries "after the mode change"
 	! grep -q 'error:' "$T_DIR/edge.log" || t_fail "beamd logged an error: $(grep error: "$T_DIR/edge.log")"
 }
 
 test_forced_detach_is_reported_once()
 {
-	local out before after
+	local out
 
 	out=$(t_ns "$EDGE" beam-xdp detach --force eth1 2>&1) || t_fail "detach --force failed: $out"
 	grep -q "detaching from 'eth1' under beamd" <<<"$out" || t_fail "no warning: $out"
@@ -76,11 +82,7 @@ test_forced_detach_is_reported_once()
 	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach again"
 	t_wait_for 5 grep -q "came back with new maps: 1 AF_XDP socket registered" "$T_DIR/edge.log" ||
 		t_fail "beamd did not register its socket in the new xsks map"
-	before=$(xsk_packets)
-	curl_ok || t_fail "the tunnel broke after the new attach"
-	after=$(xsk_packets)
-	t_log "new maps: to_xsk $before -> $after"
-	[[ $after -gt $before ]] || t_fail "nothing reached the AF_XDP socket through the new maps"
+	xsk_carries "after the new attach (new maps)"
 }
 
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
