@@ -54,7 +54,8 @@ def stall_echo_server(port):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def stall_client(host, port, n):
+def stall_open(host, port):
+    """A connection to the stalling service, filled for 2 s: the socket and what it sent."""
     st = socket.create_connection((host, port))
     st.sendall(b"stall")
     st.setblocking(False)
@@ -65,6 +66,11 @@ def stall_client(host, port, n):
             sent += st.send(buf)
         except BlockingIOError:
             time.sleep(0.01)
+    return st, sent
+
+
+def stall_client(host, port, n):
+    st, sent = stall_open(host, port)
     data = os.urandom(1 << 20)
     want = hashlib.sha256(data).digest()
     for i in range(n):
@@ -180,16 +186,7 @@ def conns(host, port, n, extra):
 
 
 def stall_hold(host, port):
-    st = socket.create_connection((host, port))
-    st.sendall(b"stall")
-    st.setblocking(False)
-    sent, end = 0, time.monotonic() + 2
-    buf = bytes(65536)
-    while time.monotonic() < end:
-        try:
-            sent += st.send(buf)
-        except BlockingIOError:
-            time.sleep(0.01)
+    st, sent = stall_open(host, port)
     print("stalled %d" % sent, flush=True)
     while True:
         time.sleep(1)
