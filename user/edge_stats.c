@@ -185,6 +185,8 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 		ADD(limit_hits[i]);
 	ADD(stream_buffer_bytes);
 	ADD(retries_sent);
+	for (i = 0; i < QUIC_STATELESS__MAX; i++)
+		ADD(stateless_limited[i]);
 	ADD(handshakes_in_progress);
 	dst->retry_active |= src->retry_active;
 	ADD(udp_to_agent);

@@ -73,6 +73,8 @@ static void test_edge_stats_sums_workers(void **state)
 	w1.http_on = true;
 	w0.http_answered[EDGE_HTTP_404] = 12;
 	w1.http_waiting = 13;
+	w0.stateless_limited[QUIC_STATELESS_RESET] = 14;
+	w1.stateless_limited[QUIC_STATELESS_RESET] = 15;
 	text = scrape(&w0, &w1);
 
 	assert_lines(text, "beam_workers 2", 1);
@@ -89,6 +91,8 @@ static void test_edge_stats_sums_workers(void **state)
 	assert_lines(text, "beam_udp_flows 10", 1);
 	assert_lines(text, "beam_http_requests_total{code=\"404\"} 12", 1);
 	assert_lines(text, "beam_http_waiting 13", 1);
+	assert_lines(text, "beam_quic_stateless_limited_total{kind=\"stateless_reset\"} 29", 1);
+	assert_lines(text, "beam_quic_stateless_limited_total{kind=\"retry\"} 0", 1);
 	/* one HELP and one TYPE line per family, before its samples */
 	assert_lines(text, "# TYPE beam_limit_hits_total counter", 1);
 	assert_lines(text, "# TYPE beam_udp_flows gauge", 1);
