@@ -434,8 +434,22 @@ b_beam_resume() {
 b_beam_stop() { local i; for i in 0 1 2; do b_stop beam-$1-$i; done; b_stop beamd-$1; }
 
 sub_beam_check() { b_beam_check; }
-sub_beam_start() { b_beam_start sock 15000 4433; }
-sub_beam_stop() { b_beam_stop sock; }
+# BEAM_SOCK_XDP_MODE=native|generic: beam's program on eth1 for the socket
+# subject too (no AF_XDP socket: it passes beam's frames to the stack), as on
+# an edge where beam-xdp attach runs and beamd has no --xdp: compares the two
+# packet paths of one edge instead of "XDP or none" (on veth a program on eth1
+# takes GSO away from its peer, whichever path beamd reads).
+sub_beam_start() {
+	if [[ -n ${BEAM_SOCK_XDP_MODE:-} ]]; then
+		b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" attach eth1 --mode "$BEAM_SOCK_XDP_MODE" \
+			--port 4433 >/dev/null || return 1
+	fi
+	b_beam_start sock 15000 4433
+}
+sub_beam_stop() {
+	b_beam_stop sock
+	[[ -z ${BEAM_SOCK_XDP_MODE:-} ]] || b_ns "$NS_ED" "$BEAM_BIN/beam-xdp" detach eth1 >/dev/null 2>&1
+}
 sub_beam_handshakes() { b_beam_handshakes sock "$1"; }
 sub_beam_hsrate() { b_beam_hsrate; }
 sub_beam_resume() { b_beam_resume; }
