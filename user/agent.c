@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,10 +205,39 @@ static void agent_fatal(struct agent *a, int code)
 	event_base_loopbreak(a->base);
 }
 
+/* An IPv4-mapped IPv6 address in @p becomes the IPv4 address it carries. */
+static void addr_unmap(struct pktio_addr *p)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET};
+
+	if (p->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&p->in6.sin6_addr))
+		return;
+	in.sin_port = p->in6.sin6_port;
+	memcpy(&in.sin_addr, &p->in6.sin6_addr.s6_addr[12], 4);
+	memset(p, 0, sizeof(*p));
+	p->in = in;
+	p->len = sizeof(p->in);
+}
+
+/* Whether @p names one host: not the wildcard, multicast or broadcast. */
+static bool addr_unicast(const struct pktio_addr *p)
+{
+	uint32_t h;
+
+	if (p->sa.sa_family == AF_INET6)
+		return !IN6_IS_ADDR_UNSPECIFIED(&p->in6.sin6_addr) &&
+		       !IN6_IS_ADDR_MULTICAST(&p->in6.sin6_addr);
+	if (p->sa.sa_family != AF_INET)
+		return false;
+	h = ntohl(p->in.sin_addr.s_addr);
+	return h != INADDR_ANY && h != INADDR_BROADCAST && !IN_MULTICAST(h);
+}
+
 /*
- * The public address REGISTERED reports ("host:port", the edge's address
- * the agent reached): the destination in PROXY headers. A host that is not
- * a literal address leaves the zero address with the tunnel's port.
+ * The destination in PROXY headers: the tunnel's public port on the edge
+ * address the agent reached. REGISTERED reports "host:port"; when its host is
+ * no unicast literal (an edge listening on a wildcard, an http host name),
+ * the address our QUIC connection reached stands in for it.
  */
 static void public_addr_of(struct agent *a, const struct proto_bytes *addr)
 {
@@ -221,16 +251,25 @@ static void public_addr_of(struct agent *a, const struct proto_bytes *addr)
 	memset(p, 0, sizeof(*p));
 	if (inet_pton(AF_INET6, host, &p->in6.sin6_addr) == 1) {
 		p->in6.sin6_family = AF_INET6;
-		p->in6.sin6_port = htons(a->public_port);
 		p->len = sizeof(p->in6);
-		return;
+	} else if (inet_pton(AF_INET, host, &p->in.sin_addr) == 1) {
+		p->in.sin_family = AF_INET;
+		p->len = sizeof(p->in);
 	}
-	memset(p, 0, sizeof(*p));
-	p->in.sin_family = AF_INET;
-	p->in.sin_port = htons(a->public_port);
-	p->len = sizeof(p->in);
-	if (inet_pton(AF_INET, host, &p->in.sin_addr) != 1)
-		p->in.sin_addr.s_addr = 0;
+	addr_unmap(p);
+	if (!addr_unicast(p) && a->c) {
+		*p = *quic_conn_peer(a->c);
+		addr_unmap(p);
+	}
+	if (!addr_unicast(p)) {
+		memset(p, 0, sizeof(*p));
+		p->in.sin_family = AF_INET;
+		p->len = sizeof(p->in);
+	}
+	if (p->sa.sa_family == AF_INET6)
+		p->in6.sin6_port = htons(a->public_port);
+	else
+		p->in.sin_port = htons(a->public_port);
 }
 
 /* "tunnel up: KIND://PUBLIC -> LOCAL", the line users (and tests) look for. */

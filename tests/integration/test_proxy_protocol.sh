@@ -3,7 +3,8 @@
 #
 # test_proxy_protocol.sh - beam tcp/http --proxy-protocol v1|v2: nginx on the
 # private machine listens with proxy_protocol and answers with the address it
-# was told, which must be the public client's, not the agent's.
+# was told, which must be the public client's, not the agent's; the destination
+# must be the edge address the agent reached, with the tunnel's public port.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tunnel_lib.sh"
 t_require_root
@@ -23,7 +24,7 @@ http {
 	access_log off;
 	server {
 		listen 127.0.0.1:9201 proxy_protocol;
-		return 200 "client \$proxy_protocol_addr \$proxy_protocol_port to \$proxy_protocol_server_port\n";
+		return 200 "client \$proxy_protocol_addr \$proxy_protocol_port to \$proxy_protocol_server_addr \$proxy_protocol_server_port\n";
 	}
 }
 EOC
@@ -45,7 +46,8 @@ tcp_sees_client() {
 
 	tun_agent "pp$v" 9201 --name "pp$v" --proxy-protocol "v$v" || return 1
 	got=$(who_am_i "$PUB_PORT" "$lport")
-	[[ $got == "client 10.77.1.2 $lport to $PUB_PORT" ]] || t_fail "nginx saw '$got'"
+	[[ $got == "client 10.77.1.2 $lport to $EDGE_AGENT $PUB_PORT" ]] ||
+		t_fail "nginx saw '$got'"
 }
 
 test_tcp_v1() { tcp_sees_client 1 40501; }
@@ -58,7 +60,29 @@ test_http_v2() {
 	tun_agent_kind http pph 9201 --hostname pp.example --proxy-protocol v2 ||
 		t_fail "no http tunnel"
 	got=$(who_am_i "$HP" 40503 -H 'Host: pp.example')
-	[[ $got == "client 10.77.1.2 40503 to "* ]] || t_fail "nginx saw '$got'"
+	[[ $got == "client 10.77.1.2 40503 to $EDGE_AGENT $HP" ]] || t_fail "nginx saw '$got'"
+}
+
+# an edge listening on the wildcard address: REGISTERED names 0.0.0.0, yet the
+# destination is the edge address the agent reached, in both versions and for http
+test_wildcard_listen() {
+	local v got
+
+	t_bg "$EDGE" wild beamd --listen 0.0.0.0:4434 --tokens "$T_DIR/tokens" \
+		--http-listen "$EDGE_PUB:8001" || return 1
+	tun_listening wild || return 1
+	for v in 1 2; do
+		TUN_EDGE_PORT=4434 FP=$(tun_fp wild) tun_agent "wild$v" 9201 --name "wild$v" \
+			--proxy-protocol "v$v" || return 1
+		got=$(who_am_i "$PUB_PORT" "4051$v")
+		[[ $got == "client 10.77.1.2 4051$v to $EDGE_AGENT $PUB_PORT" ]] ||
+			t_fail "v$v: nginx saw '$got'"
+	done
+	TUN_EDGE_PORT=4434 FP=$(tun_fp wild) tun_agent_kind http wildh 9201 \
+		--hostname wild.example --proxy-protocol v1 || return 1
+	got=$(who_am_i 8001 40513 -H 'Host: wild.example')
+	[[ $got == "client 10.77.1.2 40513 to $EDGE_AGENT 8001" ]] ||
+		t_fail "http: nginx saw '$got'"
 }
 
 # without the header nginx refuses the connection: the header is what it read
@@ -82,6 +106,7 @@ test_udp_refused() {
 t_test test_tcp_v1 "tcp tunnel, PROXY v1: nginx sees the public client's address and port"
 t_test test_tcp_v2 "tcp tunnel, PROXY v2: nginx sees the public client's address and port"
 t_test test_http_v2 "http tunnel, PROXY v2: nginx sees the public client's address"
+t_test test_wildcard_listen "beamd on 0.0.0.0: the destination is the edge address the agent reached"
 t_test test_without_header_refused "without --proxy-protocol a proxy_protocol listener refuses"
 t_test test_udp_refused "udp tunnels and unknown versions are refused on the command line"
 t_done
