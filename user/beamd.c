@@ -583,7 +583,7 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
 	if (!n)
 		pr_warn("tokens file '%s' has no tokens: every new agent will be refused", r->path);
 	tokens_replace(r->tokens, t);
-	pr_info("SIGHUP: tokens file '%s' reloaded: %zu token%s; agents already connected stay",
+	pr_info("SIGHUP: tokens file '%s' reloaded: %zu token%s; removed tokens' agents cut off",
 		r->path, n, n == 1 ? "" : "s");
 }
 

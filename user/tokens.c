@@ -24,6 +24,7 @@ struct tokens {
 	pthread_mutex_t lock; /* tokens_lookup against tokens_replace */
 	struct token_entry *e;
 	size_t n;
+	uint64_t generation; /* tokens_replace calls so far */
 };
 
 bool tokens_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -80,10 +81,16 @@ void tokens_replace(struct tokens *t, struct tokens *from)
 	n = t->n;
 	t->e = from->e;
 	t->n = from->n;
+	__atomic_add_fetch(&t->generation, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&t->lock);
 	from->e = e;
 	from->n = n;
 	tokens_free(from); /* the old entries, wiped */
+}
+
+uint64_t tokens_generation(struct tokens *t)
+{
+	return t ? __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE) : 0;
 }
 
 void tokens_free(struct tokens *t)

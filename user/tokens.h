@@ -59,6 +59,10 @@ int tokens_lookup(struct tokens *t, const uint8_t *tok, size_t len, char name[TO
  */
 void tokens_replace(struct tokens *t, struct tokens *from);
 
+/* How many times tokens_replace changed @t: a reader that saw another value
+ * looks again at what it let in. */
+uint64_t tokens_generation(struct tokens *t);
+
 /* Constant-time equality of two byte strings of possibly different lengths. */
 bool tokens_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 

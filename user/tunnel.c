@@ -91,7 +91,11 @@ struct session {
 	struct quic_stream *ctrl;
 	bool authed;
 	bool refused; /* closing after a failed HELLO: ignore what follows it */
+	bool revoked; /* its token left the tokens file: no grace for its tunnels */
 	char token_name[TOKENS_MAX_NAME + 1];
+	/* the token it authenticated with, to check again after a reload; wiped */
+	uint8_t token[TOKENS_MAX_TOKEN];
+	size_t token_len;
 	char peer[NETADDR_STR_MAX];
 	uint8_t rx[CTRL_BUF_MAX];
 	size_t rx_len;
@@ -123,6 +127,8 @@ struct edge {
 	/* Counts for /metrics; the cumulative ones include closed connections. */
 	struct edge_stats *stats;
 	struct event *stats_ev;
+	struct event *tokens_ev; /* every second: was the tokens file reloaded? */
+	uint64_t tokens_gen;	 /* the tokens_generation its sessions were checked at */
 	uint64_t handshakes_ok, handshakes_failed, auth_failed, auth_throttled;
 	struct auth_src auth_srcs[AUTH_SRC_SLOTS]; /* the least recently seen is reused */
 	uint64_t handoffs_tunnel, handoffs_http;   /* taken from / sent to other workers */
@@ -287,6 +293,10 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	}
 	ss->authed = true;
 	snprintf(ss->token_name, sizeof(ss->token_name), "%s", name);
+	/* a token that matched is no longer than the table's longest */
+	ss->token_len =
+		m->hello.token.len < sizeof(ss->token) ? m->hello.token.len : sizeof(ss->token);
+	memcpy(ss->token, m->hello.token.data, ss->token_len);
 	pr_info("agent %s authenticated as '%s'", ss->peer, name);
 	w.welcome.version = PROTO_VERSION;
 	w.welcome.grace_s = ss->e->cfg.grace_s;
@@ -1890,6 +1900,44 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	edge_stats_publish(e->cfg.pub, e->cfg.worker_id, st);
 }
 
+static void session_free(struct session *ss)
+{
+	explicit_bzero(ss->token, sizeof(ss->token));
+	free(ss);
+}
+
+/*
+ * After a reload of the tokens file (SIGHUP), every agent connected with a
+ * token that is no longer there, or now names another entry, is cut off: a
+ * revoked token must not keep its tunnels. They get no grace period.
+ */
+static void tokens_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char name[TOKENS_MAX_NAME + 1];
+	struct edge *e = arg;
+	struct session *ss;
+	uint64_t gen;
+
+	(void)fd;
+	(void)what;
+	gen = tokens_generation(e->cfg.tokens);
+	if (gen == e->tokens_gen)
+		return;
+	e->tokens_gen = gen;
+	for (ss = e->sessions; ss; ss = ss->next) {
+		if (!ss->authed || ss->refused)
+			continue;
+		if (!tokens_lookup(e->cfg.tokens, ss->token, ss->token_len, name) &&
+		    !strcmp(name, ss->token_name))
+			continue;
+		pr_warn("agent %s ('%s'): its token left the tokens file: disconnecting it",
+			ss->peer, ss->token_name);
+		ss->refused = true;
+		ss->revoked = true;
+		quic_conn_close(ss->c, PROTO_ERR_AUTH, "token revoked");
+	}
+}
+
 static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
 {
 	struct session *ss = quic_conn_user(c), **pp;
@@ -1922,7 +1970,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 		}
 		t->pend_tail = NULL;
 		t->npend = 0;
-		if (!e->cfg.grace_s) {
+		if (!e->cfg.grace_s || ss->revoked) {
 			tunnel_free(t);
 			continue;
 		}
@@ -1937,7 +1985,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 		}
 	}
 	quic_conn_set_user(c, NULL);
-	free(ss);
+	session_free(ss);
 }
 
 static const struct quic_handlers edge_handlers = {
@@ -2048,6 +2096,17 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		e->http_port = ntohs(local.sa.sa_family == AF_INET6 ? local.in6.sin6_port
 								    : local.in.sin_port);
 	}
+	{
+		struct timeval second = {.tv_sec = 1};
+
+		e->tokens_gen = tokens_generation(e->cfg.tokens);
+		e->tokens_ev = event_new(base, -1, EV_PERSIST, tokens_check_cb, e);
+		if (!e->tokens_ev || event_add(e->tokens_ev, &second)) {
+			pr_err("failed to start the tokens timer: out of memory");
+			edge_free(e);
+			return -ENOMEM;
+		}
+	}
 	if (cfg->pub) {
 		struct timeval period = {.tv_usec = EDGE_STATS_PERIOD_MS * 1000};
 
@@ -2103,6 +2162,8 @@ void edge_free(struct edge *e)
 		claim_free(e->claims);
 	if (e->stats_ev)
 		event_free(e->stats_ev);
+	if (e->tokens_ev)
+		event_free(e->tokens_ev);
 	free(e->stats);
 	edge_hub_inbox_close(e->hub, e->cfg.worker_id);
 	http_front_free(e->http);
@@ -2113,7 +2174,7 @@ void edge_free(struct edge *e)
 		struct session *ss = e->sessions;
 
 		e->sessions = ss->next;
-		free(ss);
+		session_free(ss);
 	}
 	if (e->own_hub)
 		edge_hub_free(e->hub);

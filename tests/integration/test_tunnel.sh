@@ -162,39 +162,46 @@ test_public_dual_stack_and_port_taken() {
 }
 
 test_sighup_reloads_tokens() {
-	local edge new=carol-token-$T_RUN-0123456789 rc=0
+	local edge new=carol-token-$T_RUN-0123456789 rc=0 carol_port
 
 	edge=$(tun_pid edge)
 	cp "$T_DIR/tokens" "$T_DIR/tokens.orig"
-	# a new token, alice's removed: carol gets in, alice's agent stays
-	printf 'carol %s\n' "$new" >"$T_DIR/tokens"
+	# a new token: carol gets in
+	{ cat "$T_DIR/tokens.orig"; printf 'carol %s\n' "$new"; } >"$T_DIR/tokens"
 	kill -HUP "$edge"
-	t_wait_for 5 grep -q "tokens file .* reloaded: 1 token" "$T_DIR/edge.log" ||
+	t_wait_for 5 grep -q "tokens file .* reloaded: 3 tokens" "$T_DIR/edge.log" ||
 		t_fail "no reload: $(tail -3 "$T_DIR/edge.log")"
 	kill -0 "$edge" || t_fail "SIGHUP killed beamd"
 	BEAM_TOKEN=$new t_bg "$AGENT" agent-carol beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
 		--pin "$FP" --name carol
 	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-carol.log" ||
 		t_fail "the new token is refused: $(tail -3 "$T_DIR/agent-carol.log")"
-	index_ok "$HTTP_PORT" || t_fail "the connected agent of a removed token lost its tunnel"
-	BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 10 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
-		--pin "$FP" --name alice-new >"$T_DIR/removed.log" 2>&1 || rc=$?
-	[[ $rc -eq 1 ]] && grep -q 'authentication failed' "$T_DIR/removed.log" ||
-		t_fail "a removed token got in (exit $rc): $(cat "$T_DIR/removed.log")"
-	# a broken file: the tokens loaded before stay
-	printf 'carol\n' >"$T_DIR/tokens"
-	kill -HUP "$edge"
-	t_wait_for 5 grep -q "failed to reload tokens file .* keeping the 1 tokens loaded before" \
-		"$T_DIR/edge.log" || t_fail "no error for a broken file: $(tail -3 "$T_DIR/edge.log")"
-	kill "$(tun_pid agent-carol)"
-	BEAM_TOKEN=$new t_bg "$AGENT" agent-carol2 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
-		--pin "$FP" --name carol
-	t_wait_for 10 grep -q 'tunnel up' "$T_DIR/agent-carol2.log" ||
-		t_fail "a broken reload lost the tokens: $(tail -3 "$T_DIR/agent-carol2.log")"
-	kill "$(tun_pid agent-carol2)"
+	carol_port=$(tun_pub_port agent-carol)
+	index_ok "$carol_port" || t_fail "carol's tunnel does not answer"
+	# carol's token removed: her connected agent is cut off at once, her port
+	# freed; alice's agent, whose token stays, keeps its tunnel
 	cp "$T_DIR/tokens.orig" "$T_DIR/tokens"
 	kill -HUP "$edge"
-	t_wait_for 5 grep -q "reloaded: 2 tokens" "$T_DIR/edge.log"
+	t_wait_for 5 grep -q "agent .* ('carol'): its token left the tokens file" "$T_DIR/edge.log" ||
+		t_fail "carol's agent not cut off: $(tail -3 "$T_DIR/edge.log")"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid agent-carol) 2>/dev/null" ||
+		t_fail "carol's agent still runs: $(tail -3 "$T_DIR/agent-carol.log")"
+	grep -q 'authentication failed' "$T_DIR/agent-carol.log" ||
+		t_fail "carol's agent did not say why: $(tail -3 "$T_DIR/agent-carol.log")"
+	! index_ok "$carol_port" || t_fail "a revoked token's port still answers"
+	index_ok "$HTTP_PORT" || t_fail "an agent whose token stayed lost its tunnel"
+	BEAM_TOKEN=$new t_ns "$AGENT" timeout 10 beam tcp 8080 --edge "$EDGE_AGENT_HP:4433" \
+		--pin "$FP" --name carol-again >"$T_DIR/removed.log" 2>&1 || rc=$?
+	[[ $rc -eq 1 ]] && grep -q 'authentication failed' "$T_DIR/removed.log" ||
+		t_fail "a removed token got in (exit $rc): $(cat "$T_DIR/removed.log")"
+	# a broken file: the tokens loaded before stay, nobody is cut off
+	printf 'carol\n' >"$T_DIR/tokens"
+	kill -HUP "$edge"
+	t_wait_for 5 grep -q "failed to reload tokens file .* keeping the 2 tokens loaded before" \
+		"$T_DIR/edge.log" || t_fail "no error for a broken file: $(tail -3 "$T_DIR/edge.log")"
+	sleep 1.5
+	index_ok "$HTTP_PORT" || t_fail "a broken reload cut off a good agent"
+	cp "$T_DIR/tokens.orig" "$T_DIR/tokens"
 }
 
 test_duplicate_agent() {
@@ -313,7 +320,7 @@ t_test test_1000_connections "1,000 concurrent public connections all complete"
 t_test test_1gib_both_ways "1 GiB random both ways, SHA-256 equal"
 t_test test_agent_restart "agent killed and restarted gets its port back"
 t_test test_public_dual_stack_and_port_taken "public listeners take IPv6 too; port-taken names the port"
-t_test test_sighup_reloads_tokens "SIGHUP reloads the tokens file; a broken one keeps the old tokens"
+t_test test_sighup_reloads_tokens "SIGHUP reloads the tokens file: removed tokens cut off, a broken file kept"
 t_test test_duplicate_agent "a second agent with the same name is refused while the first lives"
 t_test test_edge_restart "beamd restarted: the agent reconnects and re-registers"
 t_test test_ca_and_token_file "--ca verifies the edge; --token-file must be private"
