@@ -466,6 +466,32 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Before the workers build their SO_REUSEPORT groups: are the ports free of
+ * other processes? Fails with the messages a single worker's bind gives.
+ */
+static bool ports_free(const struct edge_config *ec)
+{
+	char buf[NETADDR_STR_MAX];
+	int err;
+
+	err = reuseport_probe(&ec->listen, SOCK_DGRAM);
+	if (err) {
+		pr_err("failed to listen for QUIC on %s: %s",
+		       netaddr_str(&ec->listen, buf, sizeof(buf)), strerror(-err));
+		return false;
+	}
+	if (!ec->http_listen.len)
+		return true;
+	err = reuseport_probe(&ec->http_listen, SOCK_STREAM);
+	if (err) {
+		pr_err("failed to listen for public http on %s: %s",
+		       netaddr_str(&ec->http_listen, buf, sizeof(buf)), strerror(-err));
+		return false;
+	}
+	return true;
+}
+
 /* Worker @i's edge; workers after the first bind the port the first one got. */
 static int worker_start(struct worker *ws, unsigned int i, const struct edge_config *ec,
 			struct edge_hub *hub, unsigned int n)
@@ -640,6 +666,8 @@ static int run(const struct args *args, struct edge_config *ec)
 		pr_err("failed to set up %u workers: out of memory", n);
 		goto err_observe;
 	}
+	if (n > 1 && !ports_free(ec))
+		goto err_workers;
 	for (i = 0; i < n; i++) {
 		err = worker_start(ws, i, ec, hub, n);
 		if (err)

@@ -15,10 +15,36 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <netinet/in.h>
 
 struct reuseport {
 	struct steer *skel;
 };
+
+int reuseport_probe(const struct pktio_addr *a, int type)
+{
+	int fd, err = 0, one = 1, zero = 0;
+	in_port_t port;
+
+	if (a->sa.sa_family == AF_INET6)
+		port = a->in6.sin6_port;
+	else
+		port = a->in.sin_port;
+	if (!port)
+		return 0;
+	fd = socket(a->sa.sa_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* as dual-stack as the group's sockets, so an IPv4 holder conflicts too */
+	if (a->sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		err = -errno;
+	else if (bind(fd, &a->sa, a->len))
+		err = -errno;
+	close(fd);
+	return err;
+}
 
 int reuseport_attach(struct reuseport **out, const int *fds, unsigned int n, const char **why)
 {

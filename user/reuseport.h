@@ -8,10 +8,21 @@
 #define BEAM_REUSEPORT_H
 
 #include "beam_maps.h"
+#include "pktio.h"
 
 #include <stdint.h>
 
 struct reuseport;
+
+/*
+ * Is @a (@type SOCK_DGRAM or SOCK_STREAM) free for a new SO_REUSEPORT group?
+ * The kernel lets any process of the same user join a group, so a second
+ * beamd would silently share the first one's port: a probe socket binds @a
+ * without SO_REUSEPORT first and is closed again. TCP probes set
+ * SO_REUSEADDR: connections left in TIME_WAIT do not count, a listener does.
+ * Port 0 always passes. Returns 0, -EADDRINUSE when taken, or -errno.
+ */
+int reuseport_probe(const struct pktio_addr *a, int type);
 
 /*
  * Steer among @fds (@n, 2..BEAM_WORKERS_MAX bound UDP sockets of one

@@ -219,10 +219,59 @@ test_xdp_two_queues() {
 	return 0
 }
 
+# second_beamd NAME ARGS: a beamd with 2 workers on a port the first one holds
+# must exit non-zero saying so, within 10 s, not join the first one's group
+second_beamd() {
+	local name=$1 rc=0
+	shift
+
+	t_ns "$EDGE" timeout 10 beamd --tokens "$T_DIR/tokens" --workers 2 "$@" \
+		>"$T_DIR/$name.log" 2>&1 || rc=$?
+	t_log "$name exited with $rc: $(grep error "$T_DIR/$name.log")"
+	[[ $rc -ne 0 && $rc -ne 124 ]] || t_fail "$name: exit code $rc: $(cat "$T_DIR/$name.log")"
+	grep -q 'Address already in use' "$T_DIR/$name.log" ||
+		t_fail "$name: no 'Address already in use': $(cat "$T_DIR/$name.log")"
+}
+
+edge_gone() { ! t_ns "$EDGE" ss -Hlnu "sport = :4433" | grep -q .; }
+
+# A second beamd on the QUIC or http port of a running one (both with 2
+# workers) fails like a single worker's bind would; the first keeps serving;
+# a restart right after SIGTERM binds both ports again.
+test_second_beamd_refused() {
+	local port i
+
+	tun_agent dup 8080 --name dup || t_fail "agent did not come up"
+	port=$PUB_PORT
+	second_beamd dup_quic --listen "$EDGE_AGENT_HP:4433"
+	second_beamd dup_http --listen "$EDGE_AGENT_HP:4437" --http-listen "$EDGE_PUB:$HP"
+	for ((i = 0; i < 4; i++)); do
+		[[ $(t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB:$port/") == hello ]] ||
+			t_fail "the first beamd's tunnel does not carry after the second one"
+	done
+	grep -q 'tunnel up' "$T_DIR/dup.log" && ! grep -qi 'reset\|gone' "$T_DIR/dup.log" ||
+		t_fail "the agent lost its tunnel: $(cat "$T_DIR/dup.log")"
+	# connections the edge closed itself leave TIME_WAIT on its http port
+	# (a bad request: the edge answers and closes first)
+	t_ns "$CLI" timeout 5 bash -c "exec 3<>/dev/tcp/$EDGE_PUB/$HP; printf 'BAD\r\n\r\n' >&3;
+		cat <&3 >/dev/null" || true
+	kill "$(tun_pid dup)" 2>/dev/null || true
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 10 edge_gone || t_fail "beamd did not stop on SIGTERM"
+	t_log "after SIGTERM: $(t_ns "$EDGE" ss -Htan "sport = :$HP" | awk '{ print $1 }' | sort |
+		uniq -c | xargs)"
+	mv "$T_DIR/edge.log" "$T_DIR/edge.1.log"
+	tun_edge --workers 2 --http-listen "$EDGE_PUB:$HP" || t_fail "restarted beamd did not bind"
+	tun_agent dup2 8080 --name dup2 || t_fail "agent did not come up on the restarted beamd"
+	[[ $(t_ns "$CLI" curl -sS --max-time 5 "http://$EDGE_PUB:$PUB_PORT/") == hello ]] ||
+		t_fail "the restarted beamd's tunnel does not carry"
+}
+
 t_test test_agents_spread "16 agents spread over 2 workers, each tunnel carries"
 t_test test_restart_on_other_worker "an agent restarted onto the other worker gets its port back"
 t_test test_http_across_workers "http connections accepted by one worker reach the other's tunnel"
 t_test test_token_limit_across_workers "conns-per-token counts the agents of every worker"
 t_test test_steer_fallback_without_bpf "no BPF rights: one warning, the kernel's hash picks, tunnels work"
 t_test test_xdp_two_queues "--xdp on 2 queues: one AF_XDP socket per worker, every tunnel carries"
+t_test test_second_beamd_refused "a second beamd on the QUIC or http port fails, the first serves"
 t_done
