@@ -6,6 +6,7 @@
  */
 #include "daemon_maps.h"
 #include "edge_hub.h"
+#include "edge_limits.h"
 #include "edge_stats.h"
 #include "log.h"
 #include "runloop.h"
@@ -65,11 +66,11 @@ static void usage(FILE *out)
 		"                           /sys/fs/bpf/beam)\n"
 		"      --no-maps            keep no conns map and no latency histograms (to\n"
 		"                           measure what they cost; counters in /metrics stay)\n"
-		"      --limit NAME=N       conns-per-token (32), tunnels-per-token (64),\n"
-		"                           streams-per-tunnel (100000),\n"
-		"                           conns-per-source (16384),\n"
-		"                           udp-flows-per-tunnel (4096),\n"
-		"                           stream-buffers-mb (1024); repeat for several\n"
+		"      --limit NAME=N       at most N of NAME (default in brackets):\n");
+	/* the defaults from the code, not a copy that drifts */
+	fprintf(out, "%27s", "");
+	edge_limits_help(out, 27, 80);
+	fprintf(out,
 		"      --user NAME          after setup, run as NAME with only the capabilities\n"
 		"                           needed (see docs/security.md)\n"
 		"  -v, --verbose            more output; twice for library messages\n"

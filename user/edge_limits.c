@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +33,39 @@ void edge_limits_default(struct edge_limits *l)
 	l->max[EDGE_LIMIT_CONNS_PER_SOURCE] = 16384;
 	l->max[EDGE_LIMIT_UDP_FLOWS] = 4096;
 	l->max[EDGE_LIMIT_STREAM_BUFFERS] = 1ull << 30;
+}
+
+void edge_limits_help(FILE *out, int indent, int width)
+{
+	struct edge_limits d;
+	int col = indent, n;
+	unsigned int i;
+	char item[64];
+
+	edge_limits_default(&d);
+	for (i = 0; i < EDGE_LIMIT__MAX; i++) {
+		bool mb = i == EDGE_LIMIT_STREAM_BUFFERS;
+		char *p;
+
+		n = snprintf(item, sizeof(item), "%s%s (%llu)%s", limit_names[i], mb ? "_mb" : "",
+			     (unsigned long long)(mb ? d.max[i] >> 20 : d.max[i]),
+			     i + 1 < EDGE_LIMIT__MAX ? "," : "; repeat for several");
+		if (n < 0 || (size_t)n >= sizeof(item))
+			continue;
+		for (p = item; *p && *p != ' '; p++)
+			if (*p == '_')
+				*p = '-';
+		if (col > indent && col + 1 + n > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fputs(item, out);
+		col += n;
+	}
+	fputc('\n', out);
 }
 
 const char *edge_limit_name(enum edge_limit l)

@@ -19,6 +19,7 @@
 #include "pktio.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum edge_limit {
 	EDGE_LIMIT_CONNS_PER_TOKEN = 0, /* live agent connections with one token */
@@ -34,10 +35,17 @@ struct edge_limits {
 	uint64_t max[EDGE_LIMIT__MAX];
 };
 
-/* The defaults: 32 connections and 64 tunnels per token, 100,000 streams per
+/* The defaults: 64 connections and 64 tunnels per token, 100,000 streams per
  * tunnel, 16,384 connections per source, 4,096 udp flows per tunnel, 1 GiB of
  * stream buffers. */
 void edge_limits_default(struct edge_limits *l);
+
+/*
+ * For --help: every NAME (as --limit takes it) with its default in brackets,
+ * comma-separated, lines broken before @width columns and continued after
+ * @indent spaces; the first line starts at column @indent already.
+ */
+void edge_limits_help(FILE *out, int indent, int width);
 
 /* "conns_per_token", ... (the metric label). */
 const char *edge_limit_name(enum edge_limit l);
