@@ -591,7 +591,7 @@ struct reload {
 
 /* Quoted in docs/operations.md and tests/integration/test_tunnel.sh. */
 static const char reload_failed_fmt[] =
-	"SIGHUP: failed to reload tokens file '%s': keeping the %zu tokens loaded before";
+	"SIGHUP: failed to reload tokens file '%s': keeping the %zu token%s loaded before";
 
 /* SIGHUP: the tokens file again, whole or not at all. */
 static void reload_cb(evutil_socket_t sig, short what, void *arg)
@@ -603,7 +603,8 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	if (tokens_load(r->path, &t)) {
-		pr_err(reload_failed_fmt, r->path, tokens_count(r->tokens));
+		n = tokens_count(r->tokens);
+		pr_err(reload_failed_fmt, r->path, n, n == 1 ? "" : "s");
 		return;
 	}
 	n = tokens_count(t);

@@ -149,6 +149,14 @@ static int parse_line(char *line, const char *origin, unsigned int lineno, struc
 		       origin, lineno, TOKENS_MAX_NAME, TOKENS_MAX_TOKEN);
 		return -E2BIG;
 	}
+	for (size_t i = 0; i < nlen; i++) {
+		/* names go into logs and /metrics labels: printable ASCII only */
+		if (name[i] < 0x21 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\') {
+			pr_err("failed to parse tokens file '%s' line %u: %s", origin, lineno,
+			       "a name is printable ASCII without quotes or backslash");
+			return -EBADMSG;
+		}
+	}
 	memcpy(e->name, name, nlen);
 	e->name[nlen] = '\0';
 	memcpy(e->token, tok, tlen);
@@ -192,6 +200,8 @@ int tokens_parse(const char *text, const char *origin, struct tokens **out)
 	if (!t)
 		return -ENOMEM;
 	pthread_mutex_init(&t->lock, NULL);
+	if (!strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3; /* a UTF-8 byte order mark some editors write first */
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t ll = nl ? (size_t)(nl - p) : strlen(p);

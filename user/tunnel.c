@@ -1900,6 +1900,21 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	edge_stats_publish(e->cfg.pub, e->cfg.worker_id, st);
 }
 
+/* How a connection ended, in words for the log (quic_handlers.conn_close_cb's @err). */
+static const char *close_how(int err)
+{
+	switch (err) {
+	case -ECONNRESET:
+		return "closed by the agent";
+	case -ECONNABORTED:
+		return "closed by beamd";
+	case -ETIMEDOUT:
+		return "silent past the idle timeout";
+	default:
+		return strerror(-err);
+	}
+}
+
 static void session_free(struct session *ss)
 {
 	explicit_bzero(ss->token, sizeof(ss->token));
@@ -1950,8 +1965,8 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 	if (ss->counted)
 		edge_hub_token_conn_put(e->hub, ss->token_name);
 	if (ss->authed)
-		pr_info("agent %s ('%s') gone: %s%s%s", ss->peer, ss->token_name, strerror(-err),
-			app ? ", " : "", app ? proto_err_name(app) : "");
+		pr_info("agent %s ('%s') gone: %s%s%s%s", ss->peer, ss->token_name, close_how(err),
+			app ? " (" : "", app ? proto_err_name(app) : "", app ? ")" : "");
 	for (t = e->tunnels; t; t = next) {
 		struct timeval tv = {.tv_sec = e->cfg.grace_s};
 

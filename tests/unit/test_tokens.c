@@ -57,9 +57,16 @@ static void test_tokens_parse_rejects_bad_lines(void **state)
 	memset(longtok + 2, 'a', TOKENS_MAX_TOKEN + 1);
 	longtok[TOKENS_MAX_TOKEN + 3] = '\0';
 	assert_int_equal(tokens_parse(longtok, "test", &t), -E2BIG);
+	assert_int_equal(tokens_parse("al\"ice tok\n", "test", &t), -EBADMSG);
+	assert_int_equal(tokens_parse("al\\ice tok\n", "test", &t), -EBADMSG);
+	assert_int_equal(tokens_parse("\xc3\xa9t\xc3\xa9 tok\n", "test", &t), -EBADMSG);
 	assert_int_equal(tokens_parse("", "test", &t), 0);
 	assert_int_equal(tokens_count(t), 0);
 	assert_null(tokens_match(t, T("x")));
+	tokens_free(t);
+	/* a byte order mark before the first line is not part of its name */
+	assert_int_equal(tokens_parse("\xef\xbb\xbfweb tok-0123456789abcdef\n", "test", &t), 0);
+	assert_string_equal(tokens_match(t, T("tok-0123456789abcdef")), "web");
 	tokens_free(t);
 }
 
