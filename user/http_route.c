@@ -34,7 +34,8 @@ struct front_conn {
 	uint64_t deadline_ns;
 	int fd;
 	bool lingering;
-	size_t len; /* head bytes in @buf; discarded bytes while lingering */
+	bool taken_back; /* handed back to answer: not counted in waiting, no source slot */
+	size_t len;	 /* head bytes in @buf; discarded bytes while lingering */
 	uint8_t buf[HTTP_HEAD_MAX];
 };
 
@@ -58,7 +59,8 @@ static void conn_unlink(struct front_conn *fc)
 		f->conns = fc->next;
 	if (fc->next)
 		fc->next->prev = fc->prev;
-	f->st.waiting--;
+	if (!fc->taken_back)
+		f->st.waiting--;
 }
 
 /* Drop @fc; its fd is closed unless it was handed over (-1). */
@@ -70,7 +72,7 @@ static void conn_free(struct front_conn *fc, bool release)
 	event_free(fc->ev);
 	if (fc->fd >= 0)
 		close(fc->fd);
-	if (release && f->cfg.release)
+	if (release && !fc->taken_back && f->cfg.release)
 		f->cfg.release(f->cfg.arg, &fc->peer);
 	free(fc);
 }
@@ -228,6 +230,36 @@ static void conn_ev_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_read_head(fc);
+}
+
+void http_front_fail(struct http_front *f, int fd)
+{
+	struct front_conn *fc;
+
+	fc = malloc(sizeof(*fc));
+	if (!fc) {
+		close(fd);
+		return;
+	}
+	memset(fc, 0, offsetof(struct front_conn, buf));
+	fc->f = f;
+	fc->fd = fd;
+	fc->taken_back = true;
+	fc->peer.len = sizeof(fc->peer.in6);
+	if (getpeername(fd, &fc->peer.sa, &fc->peer.len))
+		fc->peer.len = 0;
+	fc->ev = event_new(f->base, fd, EV_READ, conn_ev_cb, fc);
+	if (!fc->ev) {
+		free(fc);
+		close(fd);
+		return;
+	}
+	fc->next = f->conns;
+	if (f->conns)
+		f->conns->prev = fc;
+	f->conns = fc;
+	f->st.failed++;
+	conn_answer(fc, 502, "Bad Gateway", "beam: the tunnel's service did not answer\n");
 }
 
 static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,

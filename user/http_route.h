@@ -69,6 +69,13 @@ void http_front_local(const struct http_front *f, struct pktio_addr *out);
 
 void http_front_stats(const struct http_front *f, struct http_front_stats *out);
 
+/*
+ * Take back public connection @fd, routed earlier, whose tunnel failed
+ * before the service sent a byte: answer 502 (counted in failed) and close
+ * it gracefully. Its source slot stays with whoever routed it.
+ */
+void http_front_fail(struct http_front *f, int fd);
+
 /* Close the listener and every connection still reading a head. Accepts NULL. */
 void http_front_free(struct http_front *f);
 

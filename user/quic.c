@@ -114,9 +114,11 @@ struct quic_stream {
 	unsigned int dead : 1;
 	unsigned int in_sendq : 1;
 	unsigned int in_flushq : 1;
-	unsigned int blocked : 1;     /* flow control: wait for extend_max_stream_data */
-	unsigned int tcp_sent : 1;    /* wrote to the socket since the last sweep saw it idle */
-	unsigned int tcp_suspect : 1; /* the last sweep found the peer silent */
+	unsigned int blocked : 1;	/* flow control: wait for extend_max_stream_data */
+	unsigned int tcp_sent : 1;	/* wrote to the socket since the last sweep saw it idle */
+	unsigned int tcp_suspect : 1;	/* the last sweep found the peer silent */
+	unsigned int tcp_wrote : 1;	/* the TCP peer got at least one byte */
+	unsigned int abort_handoff : 1; /* an abort before tcp_wrote hands the fd over */
 	struct quic_stream *sendq_next;
 	struct quic_stream *flushq_next;
 	struct quic_stream *dead_next;
@@ -1034,8 +1036,24 @@ static void stream_maybe_free(struct quic_stream *s)
 
 static void stream_tcp_close(struct quic_stream *s, bool reset)
 {
+	struct quic_ep *ep = s->c->ep;
+
 	if (s->fd < 0)
 		return;
+	if (reset && s->abort_handoff && !s->tcp_wrote && ep->h.tcp_abort_cb) {
+		int fd = s->fd;
+
+		/* the owner answers the peer itself: no reset */
+		if (s->rev)
+			event_free(s->rev);
+		if (s->wev)
+			event_free(s->wev);
+		s->rev = s->wev = NULL;
+		s->fd = -1;
+		s->reading = s->writing = 0;
+		ep->h.tcp_abort_cb(s->c, fd, ep->arg);
+		return;
+	}
 	if (reset) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -1210,6 +1228,7 @@ static void stream_flush_tcp(struct quic_stream *s)
 		}
 		written += (uint64_t)w;
 		s->tcp_sent = 1;
+		s->tcp_wrote |= w > 0;
 		while (w > 0) {
 			k = s->rq.head;
 			size_t avail = k->len - k->off;
@@ -2953,6 +2972,11 @@ void quic_conn_forget_bytes(struct quic_conn *c, const struct quic_bytes *b)
 	for (s = c->streams; s; s = s->all_next)
 		if (s->bytes == b)
 			s->bytes = NULL;
+}
+
+void quic_stream_handoff_on_abort(struct quic_stream *s)
+{
+	s->abort_handoff = 1;
 }
 
 void quic_stream_set_user(struct quic_stream *s, void *user)

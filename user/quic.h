@@ -85,6 +85,11 @@ struct quic_handlers {
 	/* A DATAGRAM frame arrived (RFC 9221; only with quic_ep_config.datagrams).
 	 * Called while the packet is read: send no QUIC data from here. */
 	void (*datagram_cb)(struct quic_conn *c, const uint8_t *data, size_t len, void *arg);
+	/* A stream marked with quic_stream_handoff_on_abort() was reset (or its
+	 * connection died) before any byte reached its TCP peer: the callee owns
+	 * that peer's socket @fd, to answer it and close it. Without this
+	 * handler such a socket is reset like any other. */
+	void (*tcp_abort_cb)(struct quic_conn *c, int fd, void *arg);
 };
 
 #define QUIC_RESET_SECRET_LEN 32
@@ -248,6 +253,9 @@ void quic_stream_set_bytes(struct quic_stream *s, struct quic_bytes *b);
 /* Stop every stream of @c from counting into @b (its owner is going away). */
 void quic_conn_forget_bytes(struct quic_conn *c, const struct quic_bytes *b);
 
+/* If @s aborts before its TCP peer got a byte, give the socket to
+ * quic_handlers.tcp_abort_cb instead of resetting it. */
+void quic_stream_handoff_on_abort(struct quic_stream *s);
 void quic_stream_set_user(struct quic_stream *s, void *user);
 void *quic_stream_user(struct quic_stream *s);
 int64_t quic_stream_id(struct quic_stream *s);

@@ -372,6 +372,16 @@ static void reset_fd(int fd)
 	close(fd);
 }
 
+/* Close public connection @fd that its tunnel failed: an http client that got
+ * nothing yet hears 502 from the front, others see a reset. */
+static void pub_abort(struct edge *e, int fd, bool http)
+{
+	if (http && e->http)
+		http_front_fail(e->http, fd);
+	else
+		reset_fd(fd);
+}
+
 /* Carry one public connection to the agent: a new stream, header, the
  * @head bytes already read from @fd (http), then the connection's bytes. */
 static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr *peer,
@@ -420,6 +430,8 @@ static int tunnel_open_stream(struct tunnel *t, int fd, const struct pktio_addr 
 	t->nstreams++;
 	quic_stream_set_user(s, ps);
 	quic_stream_set_bytes(s, &t->bytes);
+	if (t->kind == PROTO_KIND_HTTP)
+		quic_stream_handoff_on_abort(s);
 	t->conns_total++;
 	/* the stream owns @fd from here, also when this fails: it resets it */
 	quic_stream_attach_tcp(s, fd, false);
@@ -545,7 +557,7 @@ static void tunnel_drain(struct tunnel *t)
 		if (err == -EAGAIN)
 			break;
 		if (err) {
-			reset_fd(p->fd);
+			pub_abort(t->e, p->fd, p->head_len);
 			pub_gone(t->e, &p->peer);
 		}
 		t->pend_head = p->next;
@@ -1646,6 +1658,12 @@ static int edge_stream_open_cb(struct quic_conn *c, struct quic_stream *s, void 
 	return -EPROTO;
 }
 
+static void edge_tcp_abort_cb(struct quic_conn *c, int fd, void *arg)
+{
+	(void)c;
+	pub_abort(arg, fd, true); /* only http streams hand their socket back */
+}
+
 static void edge_stream_close_cb(struct quic_conn *c, struct quic_stream *s, uint64_t app_err,
 				 void *arg)
 {
@@ -1979,7 +1997,7 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 			struct pending_conn *p = t->pend_head;
 
 			t->pend_head = p->next;
-			reset_fd(p->fd);
+			pub_abort(e, p->fd, p->head_len);
 			pub_gone(e, &p->peer);
 			pending_free(p);
 		}
@@ -2007,6 +2025,7 @@ static const struct quic_handlers edge_handlers = {
 	.stream_data_cb = edge_stream_data_cb,
 	.stream_open_cb = edge_stream_open_cb,
 	.stream_close_cb = edge_stream_close_cb,
+	.tcp_abort_cb = edge_tcp_abort_cb,
 	.conn_new_cb = edge_conn_new_cb,
 	.handshake_cb = edge_handshake_cb,
 	.conn_close_cb = edge_conn_close_cb,
@@ -2182,6 +2201,7 @@ void edge_free(struct edge *e)
 	free(e->stats);
 	edge_hub_inbox_close(e->hub, e->cfg.worker_id);
 	http_front_free(e->http);
+	e->http = NULL; /* streams closed below reset their http clients */
 	quic_ep_free(e->ep, PROTO_ERR_SHUTDOWN);
 	while (e->tunnels)
 		tunnel_free(e->tunnels);

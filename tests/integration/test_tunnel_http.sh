@@ -12,9 +12,10 @@ t_require_tools python3 curl sha256sum
 SVC="python3 $(cd "$(dirname "$0")" && pwd)/helpers/http_svc.py"
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 HP=8000 # beamd's public http port
+METRICS=127.0.0.1:9464
 
 tun_topo 4 || t_setup_fail "could not build the namespaces"
-tun_edge --grace 20 --http-listen "$EDGE_PUB:$HP" || t_setup_fail "beamd did not start"
+tun_edge --grace 20 --http-listen "$EDGE_PUB:$HP" --metrics "$METRICS" || t_setup_fail "beamd did not start"
 grep -q "listening for public http on tcp $EDGE_PUB:$HP" "$T_DIR/edge.log" ||
 	t_setup_fail "beamd does not listen for http"
 
@@ -180,6 +181,24 @@ test_host_names_count_against_tunnel_limit() {
 		"http://$EDGE_PUB:8001/") == 404 ]]
 }
 
+# metric_is NAME VALUE: the edge's /metrics shows NAME at VALUE (soon)
+metric_eq() { [[ $(tun_metric "$1") == "$2" ]]; }
+metric_is() { t_wait_for 5 metric_eq "$1" "$2"; }
+
+test_service_down_502() {
+	local n out
+
+	# nothing listens on 9199 behind this tunnel: the agent's connect is refused
+	http_agent agent-down down.beam.test 9199 || t_fail "agent for a dead service"
+	n=$(tun_metric 'beam_http_requests_total{code="502"}')
+	out=$(get down.beam.test / -w '\n%{http_code}')
+	[[ $out == *"did not answer"*502 ]] || t_fail "service down: '$out'"
+	metric_is 'beam_http_requests_total{code="502"}' $((n + 1)) ||
+		t_fail "502 not counted: $(tun_metric 'beam_http_requests_total{code="502"}')"
+	# a service that answers is untouched
+	[[ $(get one.beam.test /who) == "one "* ]]
+}
+
 test_agent_gone_503_then_back() {
 	kill "$(tun_pid agent-two)"
 	t_wait_for 10 grep -q "kept 20 s" "$T_DIR/edge.log"
@@ -198,5 +217,6 @@ t_test test_1000_connections_at_once "1,000 public connections open at once thro
 t_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
 t_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
 t_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
+t_test test_service_down_502 "a tunnel whose service is down: 502, counted in /metrics"
 t_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
 t_done
