@@ -199,6 +199,24 @@ test_service_down_502() {
 	[[ $(get one.beam.test /who) == "one "* ]]
 }
 
+test_agent_killed_502_not_empty() {
+	local out
+
+	# a second edge that notices a silent agent within 2 s
+	tun_beamd edge-idle 4435 --http-listen "$EDGE_PUB:8002" --idle-timeout 2 --grace 20
+	FP=$(tun_fp edge-idle) TUN_EDGE_PORT=4435 tun_agent_kind http agent-idle 9101 \
+		--hostname idle.beam.test --idle-timeout 2 || t_fail "agent for the idle edge"
+	out=$(t_ns "$CLI" curl -sS --max-time 10 -H 'Host: idle.beam.test' \
+		"http://$EDGE_PUB:8002/who")
+	[[ $out == "one "* ]] || t_fail "before the kill: '$out'"
+	kill -9 "$(tun_pid agent-idle)"
+	# in flight while the edge still believes in the agent: answered when it gives up
+	out=$(t_ns "$CLI" curl -sS --max-time 20 -H 'Host: idle.beam.test' \
+		-w '\n%{http_code}' "http://$EDGE_PUB:8002/who" 2>&1)
+	[[ $out == *50[23] ]] || t_fail "agent killed: '$out'"
+	t_log "agent killed: $(tail -1 <<<"$out")"
+}
+
 test_agent_gone_503_then_back() {
 	kill "$(tun_pid agent-two)"
 	t_wait_for 10 grep -q "kept 20 s" "$T_DIR/edge.log"
@@ -218,5 +236,6 @@ t_test test_host_taken_by_other_token "a host name of another token: REGISTER er
 t_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
 t_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
 t_test test_service_down_502 "a tunnel whose service is down: 502, counted in /metrics"
+t_test test_agent_killed_502_not_empty "an agent killed mid-request: 502/503, not an empty reply"
 t_test test_agent_gone_503_then_back "agent gone: 503 during the grace period; it comes back"
 t_done
