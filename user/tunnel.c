@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,29 @@ static void pending_free(struct pending_conn *p)
 }
 
 /* A limit refuses @what: count it, say so (rate-limited). */
-static void limit_hit(struct edge *e, enum edge_limit l, const char *what)
+/* Count a refusal by limit @l and log it; @fmt says what was refused and
+ * whose it was (the tunnel, token or address that hit the limit). */
+__attribute__((format(printf, 3, 4))) static void limit_hit(struct edge *e, enum edge_limit l,
+							    const char *fmt, ...)
 {
+	char what[160];
+	va_list ap;
+
 	e->limit_hits[l]++;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	pr_warn_rl("limit %s=%llu reached: refusing %s", edge_limit_name(l),
 		   (unsigned long long)e->cfg.limits.max[l], what);
+}
+
+/* limit_hit for a public connection from @peer. */
+static void limit_hit_src(struct edge *e, const struct pktio_addr *peer)
+{
+	char addr[NETADDR_STR_MAX];
+
+	limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection from %s",
+		  netaddr_str(peer, addr, sizeof(addr)));
 }
 
 /* A public connection that was counted against its source is gone. */
@@ -278,7 +297,8 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 			ss->e->hub, name, ss->e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_TOKEN]);
 
 		if (err == -EBUSY) {
-			limit_hit(ss->e, EDGE_LIMIT_CONNS_PER_TOKEN, "an agent connection");
+			limit_hit(ss->e, EDGE_LIMIT_CONNS_PER_TOKEN,
+				  "an agent connection from %s for token '%s'", ss->peer, name);
 			ss->refused = true;
 			quic_conn_close(ss->c, PROTO_ERR_LIMIT,
 					"too many connections for this token");
@@ -455,12 +475,15 @@ static int tunnel_take(struct tunnel *t, int fd, const struct pktio_addr *peer, 
 	if (!t->sess)
 		return -ENOTCONN; /* the agent is gone: refuse until it returns */
 	if (t->nstreams + t->npend >= e->cfg.limits.max[EDGE_LIMIT_STREAMS_PER_TUNNEL]) {
-		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL, "a public connection");
+		limit_hit(e, EDGE_LIMIT_STREAMS_PER_TUNNEL,
+			  "a public connection to tunnel %llu ('%s')", (unsigned long long)t->id,
+			  t->name);
 		return -EBUSY;
 	}
 	if (edge_hub_buffers(e->hub, e->cfg.worker_id, quic_ep_buffer_bytes(e->ep)) >=
 	    e->cfg.limits.max[EDGE_LIMIT_STREAM_BUFFERS]) {
-		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection");
+		limit_hit(e, EDGE_LIMIT_STREAM_BUFFERS, "a public connection to tunnel %llu ('%s')",
+			  (unsigned long long)t->id, t->name);
 		return -EBUSY;
 	}
 	edge_limits_tcp_dead_peer(fd, e->cfg.idle_timeout_s);
@@ -519,7 +542,7 @@ static void tunnel_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
 	err = edge_hub_src_get(e->hub, &peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
 	if (err) {
 		if (err == -EBUSY)
-			limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
+			limit_hit_src(e, &peer);
 		reset_fd(fd);
 		return;
 	}
@@ -539,7 +562,7 @@ static int edge_http_admit(void *arg, const struct pktio_addr *peer)
 
 	err = edge_hub_src_get(e->hub, peer, e->cfg.limits.max[EDGE_LIMIT_CONNS_PER_SOURCE]);
 	if (err == -EBUSY)
-		limit_hit(e, EDGE_LIMIT_CONNS_PER_SOURCE, "a public connection");
+		limit_hit_src(e, peer);
 	return err;
 }
 
@@ -1407,7 +1430,8 @@ static int register_new(struct session *ss, const struct proto_msg *m, const cha
 	n = edge_hub_token_tunnels(e->hub, ss->token_name);
 	if (n >= e->cfg.limits.max[EDGE_LIMIT_TUNNELS_PER_TOKEN]) {
 		edge_hub_unlock(e->hub);
-		limit_hit(e, EDGE_LIMIT_TUNNELS_PER_TOKEN, "a REGISTER");
+		limit_hit(e, EDGE_LIMIT_TUNNELS_PER_TOKEN, "a REGISTER from %s ('%s')", ss->peer,
+			  ss->token_name);
 		ctrl_error(ss, PROTO_ERR_LIMIT, m->reg.req_id, "too many tunnels for this token");
 		return -1;
 	}
