@@ -617,6 +617,17 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
+	if (app == PROTO_ERR_THROTTLED && !a->exit_code && !a->stopping) {
+		/* others at our address failed too often: the edge did not look
+		 * at our token; it lets one try through every few seconds */
+		pr_err("edge %s:%u: too many failed logins from this address (throttled); retrying",
+		       a->cfg.edge_host, a->cfg.edge_port);
+		a->up = false;
+		if (a->attempt < 6)
+			a->attempt = 6;
+		schedule_reconnect(a);
+		return;
+	}
 	if (app == PROTO_ERR_LIMIT && !a->exit_code && !a->stopping) {
 		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying",
 		       a->cfg.edge_host, a->cfg.edge_port);

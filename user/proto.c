@@ -442,6 +442,8 @@ const char *proto_err_name(uint64_t code)
 		return "bad-name";
 	case PROTO_ERR_IN_USE:
 		return "in-use";
+	case PROTO_ERR_THROTTLED:
+		return "throttled";
 	case PROTO_ERR_CONN_REFUSED:
 		return "connection-refused";
 	case PROTO_ERR_CONN_FAILED:

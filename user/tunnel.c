@@ -268,12 +268,13 @@ static void handle_hello(struct session *ss, const struct proto_msg *m)
 	if (!ss->authed) {
 		src = auth_src_get(ss->e, quic_conn_peer(ss->c));
 		if (!src->left) {
-			/* a guesser: not even a look at its token */
+			/* a guesser: not even a look at its token; a distinct
+			 * code, so a good agent behind the same address waits */
 			ss->e->auth_throttled++;
 			pr_warn_rl("agent %s: refused unchecked: too many failed authentications",
 				   ss->peer);
 			ss->refused = true;
-			quic_conn_close(ss->c, PROTO_ERR_AUTH,
+			quic_conn_close(ss->c, PROTO_ERR_THROTTLED,
 					"too many failed authentications from this address");
 			return;
 		}

@@ -334,6 +334,63 @@ test_agent_exits_on_bad_certificate()
 	stop_edge
 }
 
+# bad_agent: one run of an agent with a wrong token (4 s at most); its output
+bad_agent() {
+	BEAM_TOKEN=wrong-$TUN_TOKEN t_ns "$AGENT" timeout 4 beam tcp 8080 \
+		--edge "$EDGE_AGENT_HP:4433" --pin "$FP" 2>&1
+}
+
+# throttled_then_up: wrong tokens from the agents' address until the edge throttles
+# it, then a good agent from there; 0 once it was told it is throttled, kept
+# running and came up, 2 when it came up unthrottled (a refill came first)
+throttled_then_up() {
+	local i out
+
+	for ((i = 0; i < 40; i++)); do
+		out=$(bad_agent) || true
+		[[ $out == *"(throttled)"* ]] && break
+		[[ $out == *"refused the token"* ]] || t_fail "wrong token: $out"
+	done
+	((i < 40)) || t_fail "40 wrong tokens and the edge never throttled the address"
+	t_log "throttled after $i wrong tokens"
+	: >"$T_DIR/good.log"
+	tun_agent_bg tcp good 8080 || t_fail "the good agent did not start"
+	t_wait_for 20 grep -qE 'throttled|tunnel up|refused the token' "$T_DIR/good.log" ||
+		t_fail "the good agent said nothing: $(cat "$T_DIR/good.log")"
+	! grep -q 'refused the token' "$T_DIR/good.log" ||
+		t_fail "the good agent was told its token is wrong: $(cat "$T_DIR/good.log")"
+	if ! grep -q throttled "$T_DIR/good.log"; then
+		kill "$(tun_pid good)"
+		return 2
+	fi
+	t_wait_for 40 grep -q 'tunnel up' "$T_DIR/good.log" ||
+		t_fail "the throttled good agent never came up: $(cat "$T_DIR/good.log")"
+	kill -0 "$(tun_pid good)" || t_fail "the good agent exited"
+}
+
+test_throttled_agent_waits()
+{
+	local try rc
+
+	stop_edge
+	tun_edge --workers 1 --metrics "$METRICS" || t_fail "beamd did not start"
+	for try in 1 2 3; do
+		rc=0
+		throttled_then_up || rc=$?
+		((rc == 2)) || break
+		t_log "try $try: a refill let the good agent straight in; again"
+	done
+	((rc == 0)) || t_fail "the good agent was never throttled in 3 tries"
+	grep -q 'refused unchecked: too many failed authentications' "$T_DIR/edge.log" ||
+		t_fail "beamd did not log the throttle"
+	t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$(tun_pub_port good)/" |
+		grep -q "secure hello" || t_fail "no page through the tunnel"
+	[[ $(tun_metric beam_agent_auth_throttled_total) -ge 2 ]] ||
+		t_fail "beam_agent_auth_throttled_total: $(tun_metric beam_agent_auth_throttled_total)"
+	kill "$(tun_pid good)"
+	stop_edge
+}
+
 t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, threads, tunnel and metrics still work"
 t_test test_user_with_xdp_keeps_pins_root "--user --xdp: AF_XDP works, pins stay root 0600, no errors"
 t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
@@ -343,5 +400,6 @@ t_test test_beamd_maps_off_says_so_once "without BPF rights: maps off said once,
 t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
 t_test test_pins_are_root_only "pin directories 0700, pins 0600, closed to other users"
 t_test test_agent_refuses_wrong_pin "an agent with a wrong --pin refuses the edge before sending its token"
+t_test test_throttled_agent_waits "a good agent at a throttled address is told so, waits and comes up"
 t_test test_agent_exits_on_bad_certificate "wrong pin, wrong name, unknown CA: the agent says which and exits 1"
 t_done

@@ -142,6 +142,7 @@ static void test_proto_messages_round_trip(void **state)
 		assert_int_equal(used, sizeof(padded));
 	}
 	assert_string_equal(proto_err_name(PROTO_ERR_IN_USE), "in-use");
+	assert_string_equal(proto_err_name(PROTO_ERR_THROTTLED), "throttled");
 }
 
 #define NV(s) proto_name_valid((const uint8_t *)(s), sizeof(s) - 1)

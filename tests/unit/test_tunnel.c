@@ -529,18 +529,19 @@ static void test_tunnel_auth_throttled(void **state)
 	struct tclient a = {0};
 	int i;
 
-	/* more wrong tokens from one address than its bucket holds */
+	/* more wrong tokens from one address than its bucket holds (10): past
+	 * that they are refused unchecked, as throttled */
 	for (i = 0; i < 12; i++) {
 		client_hello(e, &a, "guess-token");
 		assert_true(run_until(e, &a.closed));
-		assert_int_equal(a.close_app, PROTO_ERR_AUTH);
+		assert_int_equal(a.close_app, i < 10 ? PROTO_ERR_AUTH : PROTO_ERR_THROTTLED);
 		client_free(&a);
 	}
-	/* now even the right token is refused unchecked */
+	/* now even the right token is refused unchecked, and told so: not "auth" */
 	client_hello(e, &a, TOKEN);
 	send_register(&a, 1, "after-guessing", 0);
 	assert_true(run_until(e, &a.closed));
-	assert_int_equal(a.close_app, PROTO_ERR_AUTH);
+	assert_int_equal(a.close_app, PROTO_ERR_THROTTLED);
 	assert_int_equal(a.nmsgs, 0); /* no WELCOME, no answer to the REGISTER */
 	client_free(&a);
 }
