@@ -1773,7 +1773,8 @@ static void stats_conn_gone(struct edge *e, struct session *ss)
 	if (!quic_conn_handshake_done(ss->c))
 		e->handshakes_failed++;
 	e->closed_streams_ok += qs->streams_ok;
-	e->closed_streams_reset += qs->streams_reset;
+	/* streams still open when their connection ends were cut */
+	e->closed_streams_reset += qs->streams_reset + qs->streams_open;
 	e->closed_bytes_in += qs->bytes_in;
 	e->closed_bytes_out += qs->bytes_out;
 	if (ss->cid.len && e->cfg.maps)

@@ -200,10 +200,11 @@ test_service_down_502() {
 }
 
 test_agent_killed_502_not_empty() {
-	local out
+	local out reset='beam_streams_total{result="reset"}'
 
 	# a second edge that notices a silent agent within 2 s
-	tun_beamd edge-idle 4435 --http-listen "$EDGE_PUB:8002" --idle-timeout 2 --grace 20
+	tun_beamd edge-idle 4435 --http-listen "$EDGE_PUB:8002" --idle-timeout 2 --grace 20 \
+		--metrics 127.0.0.1:9465
 	FP=$(tun_fp edge-idle) TUN_EDGE_PORT=4435 tun_agent_kind http agent-idle 9101 \
 		--hostname idle.beam.test --idle-timeout 2 || t_fail "agent for the idle edge"
 	out=$(t_ns "$CLI" curl -sS --max-time 10 -H 'Host: idle.beam.test' \
@@ -215,6 +216,9 @@ test_agent_killed_502_not_empty() {
 		-w '\n%{http_code}' "http://$EDGE_PUB:8002/who" 2>&1)
 	[[ $out == *50[23] ]] || t_fail "agent killed: '$out'"
 	t_log "agent killed: $(tail -1 <<<"$out")"
+	# the streams cut with their agent's connection count as reset
+	cut_counted() { (($(METRICS=127.0.0.1:9465 tun_metric "$reset" || echo 0) >= 1)); }
+	t_wait_for 5 cut_counted || t_fail "$reset: $(METRICS=127.0.0.1:9465 tun_metric "$reset")"
 }
 
 test_agent_gone_503_then_back() {
