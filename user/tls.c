@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
+#include <wolfssl/openssl/evp.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
@@ -227,6 +228,21 @@ static int check_files(const char *cert_file, const char *key_file)
 	return -EPERM;
 }
 
+/* RSA keys under 2048 bits are within reach of factoring: served, but said. */
+static void warn_weak_key(WOLFSSL_X509 *x, const char *cert_file)
+{
+	WOLFSSL_EVP_PKEY *pk = wolfSSL_X509_get_pubkey(x);
+	int bits;
+
+	if (!pk)
+		return;
+	bits = wolfSSL_EVP_PKEY_bits(pk);
+	if (wolfSSL_EVP_PKEY_id(pk) == EVP_PKEY_RSA && bits > 0 && bits < 2048)
+		pr_warn("certificate '%s' has a %d-bit RSA key: use 2048 bits or more, or P-256",
+			cert_file, bits);
+	wolfSSL_EVP_PKEY_free(pk);
+}
+
 static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_file,
 		      uint8_t fp[TLS_FP_LEN])
 {
@@ -257,6 +273,7 @@ static int load_files(WOLFSSL_CTX *ctx, const char *cert_file, const char *key_f
 		       cert_file);
 		return -EINVAL;
 	}
+	warn_weak_key(x, cert_file);
 	wolfSSL_X509_free(x);
 	err = cert_fingerprint(cert_file, fp);
 	if (err)

@@ -193,6 +193,21 @@ test_beamd_startup_errors_named()
 		--tokens "$tk" --public 192.0.2.1 || t_fail "--public 192.0.2.1"
 }
 
+# An RSA-1024 certificate is served (some clients still pin one) but beamd says it is weak.
+test_beamd_weak_rsa_key_warned()
+{
+	local rc=0
+
+	openssl req -x509 -newkey rsa:1024 -nodes -subj /CN=edge -days 2 -keyout "$T_DIR/rsa.key" \
+		-out "$T_DIR/rsa.pem" 2>/dev/null || t_fail "openssl rsa:1024"
+	chmod 600 "$T_DIR/rsa.key"
+	t_ns "$EDGE" timeout 2 beamd --listen "$EDGE_AGENT_HP:4439" --tokens "$T_DIR/tokens" \
+		--cert "$T_DIR/rsa.pem" --key "$T_DIR/rsa.key" >"$T_DIR/rsa.log" 2>&1 || rc=$?
+	[[ $rc -eq 124 ]] || t_fail "beamd with an RSA-1024 certificate: rc $rc: $(cat "$T_DIR/rsa.log")"
+	grep -qF "certificate '$T_DIR/rsa.pem' has a 1024-bit RSA key" "$T_DIR/rsa.log" ||
+		t_fail "no warning: $(cat "$T_DIR/rsa.log")"
+}
+
 # An Ed25519 certificate: agents could not verify it, so beamd refuses it at start, saying why.
 test_beamd_ed25519_certificate_refused()
 {
@@ -395,6 +410,7 @@ t_test test_beamd_drops_root_and_keeps_four_capabilities "--user: Uid, CapEff, t
 t_test test_user_with_xdp_keeps_pins_root "--user --xdp: AF_XDP works, pins stay root 0600, no errors"
 t_test test_world_readable_tokens_refused "tokens files others may read or write are refused"
 t_test test_beamd_startup_errors_named "beamd start-up errors name the interface, file and reason"
+t_test test_beamd_weak_rsa_key_warned "an RSA-1024 certificate is served with a warning"
 t_test test_beamd_ed25519_certificate_refused "an Ed25519 --cert is refused at start, saying why"
 t_test test_beamd_maps_off_says_so_once "without BPF rights: maps off said once, no libbpf lines"
 t_test test_token_in_no_log_metric_or_title "the token is in no -vv log, /metrics or cmdline"
