@@ -366,9 +366,10 @@ static void render_udp(struct prom_buf *out, const struct edge_stats *s)
 static void render_http(struct prom_buf *out, const struct edge_stats *s)
 {
 	static const char *const codes[EDGE_HTTP_ANSWER__MAX] = {
-		[EDGE_HTTP_400] = "400",	 [EDGE_HTTP_404] = "404", [EDGE_HTTP_408] = "408",
-		[EDGE_HTTP_431] = "431",	 [EDGE_HTTP_502] = "502", [EDGE_HTTP_503] = "503",
-		[EDGE_HTTP_REFUSED] = "refused",
+		[EDGE_HTTP_400] = "400",	 [EDGE_HTTP_404] = "404",
+		[EDGE_HTTP_408] = "408",	 [EDGE_HTTP_431] = "431",
+		[EDGE_HTTP_502] = "502",	 [EDGE_HTTP_503] = "503",
+		[EDGE_HTTP_REFUSED] = "refused", [EDGE_HTTP_REFUSED_SOURCE] = "refused-source",
 	};
 	unsigned int i;
 

@@ -33,7 +33,8 @@ enum edge_http_answer {
 	EDGE_HTTP_431,
 	EDGE_HTTP_502,
 	EDGE_HTTP_503,
-	EDGE_HTTP_REFUSED, /* closed without an answer: too many waiting, or a limit */
+	EDGE_HTTP_REFUSED,	  /* closed without an answer: too many waiting, or a limit */
+	EDGE_HTTP_REFUSED_SOURCE, /* closed without an answer: its source reads too many heads */
 	EDGE_HTTP_ANSWER__MAX,
 };
 

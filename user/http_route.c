@@ -4,6 +4,7 @@
  * connection to the tunnel its host names, or answer the client here.
  */
 #include "http_route.h"
+#include "edge_limits.h"
 #include "http_head.h"
 #include "log.h"
 #include "netaddr.h"
@@ -23,6 +24,7 @@
 
 #define HEAD_TIMEOUT_MS	 10000
 #define WAITING_MAX	 1024
+#define PER_SOURCE_MIN	 16	    /* the per-source share of WAITING_MAX: 1/8, at least this */
 #define LINGER_MS	 1000	    /* after an error answer, read what the client still sends */
 #define LINGER_BYTES_MAX (64 << 10) /* ... but no more than this */
 
@@ -34,8 +36,9 @@ struct front_conn {
 	uint64_t deadline_ns;
 	int fd;
 	bool lingering;
-	bool taken_back; /* handed back to answer: not counted in waiting, no source slot */
-	size_t len;	 /* head bytes in @buf; discarded bytes while lingering */
+	bool taken_back;  /* handed back to answer: not counted in waiting, no source slot */
+	bool src_counted; /* holds one of its source's head slots in f->heads */
+	size_t len;	  /* head bytes in @buf; discarded bytes while lingering */
 	uint8_t buf[HTTP_HEAD_MAX];
 };
 
@@ -44,6 +47,7 @@ struct http_front {
 	struct http_front_config cfg;
 	struct evconnlistener *lst;
 	struct front_conn *conns;
+	struct edge_src *heads; /* connections reading their head, per source address */
 	struct http_front_stats st;
 };
 
@@ -61,6 +65,8 @@ static void conn_unlink(struct front_conn *fc)
 		fc->next->prev = fc->prev;
 	if (!fc->taken_back)
 		f->st.waiting--;
+	if (fc->src_counted)
+		edge_src_put(f->heads, &fc->peer);
 }
 
 /* Drop @fc; its fd is closed unless it was handed over (-1). */
@@ -268,6 +274,8 @@ static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct
 	struct http_front *f = arg;
 	struct front_conn *fc;
 	struct pktio_addr peer = {0};
+	char addr[NETADDR_STR_MAX];
+	int err;
 
 	(void)l;
 	if ((size_t)salen <= sizeof(peer.in6)) {
@@ -281,7 +289,27 @@ static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		return;
 	}
+	/* once 3/4 of the head slots are taken, a source holding its share
+	 * gets no more: a slowloris from one address cannot lock everyone else
+	 * out, and a burst of quick clients behind one address still fits */
+	err = edge_src_get(f->heads, &peer,
+			   f->st.waiting >= f->cfg.max_waiting - f->cfg.max_waiting / 4
+				   ? f->cfg.max_waiting_per_source
+				   : UINT64_MAX);
+	if (err == -EBUSY) {
+		f->st.refused_source++;
+		pr_warn_rl("http: %s holds %u+ unfinished request heads: refusing more from it",
+			   netaddr_str(&peer, addr, sizeof(addr)), f->cfg.max_waiting_per_source);
+		close(fd);
+		return;
+	}
+	if (err) {
+		f->st.refused++;
+		close(fd);
+		return;
+	}
 	if (f->cfg.admit && f->cfg.admit(f->cfg.arg, &peer)) {
+		edge_src_put(f->heads, &peer);
 		f->st.refused++;
 		close(fd);
 		return;
@@ -293,6 +321,7 @@ static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct
 	fc->f = f;
 	fc->fd = fd;
 	fc->peer = peer;
+	fc->src_counted = true;
 	fc->deadline_ns = quic_now_ns() + (uint64_t)f->cfg.head_timeout_ms * 1000000;
 	fc->ev = event_new(f->base, fd, EV_READ, conn_ev_cb, fc);
 	if (!fc->ev) {
@@ -309,6 +338,7 @@ static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct
 	return;
 
 err_release:
+	edge_src_put(f->heads, &peer);
 	close(fd);
 	if (f->cfg.release)
 		f->cfg.release(f->cfg.arg, &peer);
@@ -331,6 +361,13 @@ int http_front_new(struct http_front **out, struct event_base *base,
 		f->cfg.head_timeout_ms = HEAD_TIMEOUT_MS;
 	if (!f->cfg.max_waiting)
 		f->cfg.max_waiting = WAITING_MAX;
+	if (!f->cfg.max_waiting_per_source)
+		f->cfg.max_waiting_per_source = f->cfg.max_waiting / 8 > PER_SOURCE_MIN
+							? f->cfg.max_waiting / 8
+							: PER_SOURCE_MIN;
+	err = edge_src_new(&f->heads);
+	if (err)
+		goto err_free;
 	fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
@@ -367,6 +404,7 @@ int http_front_new(struct http_front **out, struct event_base *base,
 err_free:
 	pr_err("failed to listen for public http on %s: %s",
 	       netaddr_str(&cfg->listen, buf, sizeof(buf)), strerror(-err));
+	edge_src_free(f->heads);
 	free(f);
 	return err;
 }
@@ -388,5 +426,6 @@ void http_front_free(struct http_front *f)
 	while (f->conns)
 		conn_free(f->conns, true);
 	evconnlistener_free(f->lst);
+	edge_src_free(f->heads);
 	free(f);
 }

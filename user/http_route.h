@@ -41,6 +41,8 @@ struct http_front_config {
 	bool reuseport;		      /* share the port with other workers' fronts (SO_REUSEPORT) */
 	unsigned int head_timeout_ms; /* 0: 10 s */
 	unsigned int max_waiting;     /* connections reading their head (0: 1024) */
+	/* of those, from one address once 3/4 of max_waiting are taken (0: 1/8, >= 16) */
+	unsigned int max_waiting_per_source;
 	http_route_cb route;
 	http_admit_cb admit;	 /* may be NULL */
 	http_release_cb release; /* may be NULL */
@@ -50,14 +52,15 @@ struct http_front_config {
 /* What the front answered itself, for /metrics. */
 struct http_front_stats {
 	uint64_t routed;
-	uint64_t bad_request; /* 400: not HTTP/1.x, no or bad Host */
-	uint64_t too_large;   /* 431: head longer than HTTP_HEAD_MAX */
-	uint64_t timeout;     /* 408: head not complete in time */
-	uint64_t not_found;   /* 404: no tunnel for the host */
-	uint64_t unavailable; /* 503: agent away or a limit */
-	uint64_t failed;      /* 502: the tunnel could not take it */
-	uint64_t refused;     /* closed at accept: too many waiting, or admit_cb said no */
-	uint64_t waiting;     /* reading their head now */
+	uint64_t bad_request;	 /* 400: not HTTP/1.x, no or bad Host */
+	uint64_t too_large;	 /* 431: head longer than HTTP_HEAD_MAX */
+	uint64_t timeout;	 /* 408: head not complete in time */
+	uint64_t not_found;	 /* 404: no tunnel for the host */
+	uint64_t unavailable;	 /* 503: agent away or a limit */
+	uint64_t failed;	 /* 502: the tunnel could not take it */
+	uint64_t refused;	 /* closed at accept: too many waiting, or admit_cb said no */
+	uint64_t refused_source; /* closed at accept: its source holds its share of waiting */
+	uint64_t waiting;	 /* reading their head now */
 };
 
 /* Listen on @cfg->listen in @base. Returns 0 or -errno (after a message). */

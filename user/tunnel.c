@@ -1901,6 +1901,7 @@ static void stats_http(struct edge *e, struct edge_stats *st)
 	st->http_answered[EDGE_HTTP_502] = hs.failed;
 	st->http_answered[EDGE_HTTP_503] = hs.unavailable;
 	st->http_answered[EDGE_HTTP_REFUSED] = hs.refused;
+	st->http_answered[EDGE_HTTP_REFUSED_SOURCE] = hs.refused_source;
 }
 
 /* Every EDGE_STATS_PERIOD_MS: gather, refresh conns, publish for /metrics. */

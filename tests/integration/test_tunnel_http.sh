@@ -141,6 +141,37 @@ print(s.recv(4096).split(b"\r\n", 1)[0].decode())' "$EDGE_PUB" "$HP" >"$T_DIR/sl
 	[[ $out == "HTTP/1.1 408 "* ]] || t_fail "slow head: '$out'"
 }
 
+test_one_source_cannot_take_every_head_slot() {
+	local pid out n
+
+	# 2,600 unfinished heads from 10.77.1.2: more than both workers' 1,024 slots
+	t_ns "$CLI" python3 -c '
+import socket, sys, time
+socks = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket()
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+        s.send(b"G")
+    except OSError:
+        pass
+    socks.append(s)
+print("held", flush=True)
+time.sleep(6)' "$EDGE_PUB" "$HP" 2600 >"$T_DIR/loris.out" &
+	pid=$!
+	t_wait_for 30 grep -q held "$T_DIR/loris.out" || t_fail "the slow client did not start"
+	# another address of the client namespace is still served
+	ip -n "$CLI" addr add 10.77.1.3/24 dev eth0
+	out=$(t_ns "$CLI" curl -sS --max-time 5 --interface 10.77.1.3 -H 'Host: one.beam.test' \
+		"http://$EDGE_PUB:$HP/who" 2>&1)
+	[[ $out == "one "* ]] || t_fail "a second source was locked out: '$out'"
+	n=$(tun_metric 'beam_http_requests_total{code="refused-source"}')
+	((n > 0)) || t_fail "refused-source not counted: '$n'"
+	grep -q 'http: 10.77.1.2:[0-9]* holds 128+ unfinished request heads: refusing more' \
+		"$T_DIR/edge.log" || t_fail "no log line naming the source"
+	wait "$pid"
+}
+
 test_1000_connections_at_once() {
 	local out
 
@@ -235,6 +266,7 @@ t_test test_bad_requests "no Host, two Hosts, TLS bytes, folded lines: 400; over
 t_test test_large_body_both_ways "64 MiB up and down through http with equal SHA-256"
 t_test test_keep_alive_stays_on_its_tunnel "keep-alive requests stay on one connection and tunnel"
 t_test test_slow_head_408_others_served "an unfinished head gets 408 in time; others are served meanwhile"
+t_test test_one_source_cannot_take_every_head_slot "one source's slow heads leave head slots to others"
 t_test test_1000_connections_at_once "1,000 public connections open at once through one http tunnel"
 t_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
 t_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
