@@ -119,6 +119,7 @@ struct quic_stream {
 	unsigned int tcp_suspect : 1;	/* the last sweep found the peer silent */
 	unsigned int tcp_wrote : 1;	/* the TCP peer got at least one byte */
 	unsigned int abort_handoff : 1; /* an abort before tcp_wrote hands the fd over */
+	unsigned int tcp_failed : 1;	/* the TCP side itself failed: nobody to answer */
 	struct quic_stream *sendq_next;
 	struct quic_stream *flushq_next;
 	struct quic_stream *dead_next;
@@ -1040,7 +1041,7 @@ static void stream_tcp_close(struct quic_stream *s, bool reset)
 
 	if (s->fd < 0)
 		return;
-	if (reset && s->abort_handoff && !s->tcp_wrote && ep->h.tcp_abort_cb) {
+	if (reset && s->abort_handoff && !s->tcp_wrote && !s->tcp_failed && ep->h.tcp_abort_cb) {
 		int fd = s->fd;
 
 		/* the owner answers the peer itself: no reset */
@@ -1178,6 +1179,7 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (errno == EAGAIN || errno == EINTR)
 			break;
 		pr_debug_rl("stream %lld: TCP read failed: %s", (long long)s->id, strerror(errno));
+		s->tcp_failed = 1;
 		stream_abort(s, PROTO_ERR_TCP_RESET);
 		goto out;
 	}
@@ -1223,6 +1225,7 @@ static void stream_flush_tcp(struct quic_stream *s)
 				break;
 			pr_debug_rl("stream %lld: TCP write failed: %s", (long long)s->id,
 				    strerror(errno));
+			s->tcp_failed = 1;
 			stream_abort(s, PROTO_ERR_TCP_RESET);
 			return;
 		}
@@ -2446,6 +2449,7 @@ static void ep_tcp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 			pr_info_rl(
 				"stream %lld: TCP peer acknowledged nothing in %u ms: resetting it",
 				(long long)s->id, timeout_ms);
+			s->tcp_failed = 1;
 			stream_abort(s, PROTO_ERR_TCP_RESET);
 			hit = true;
 		}

@@ -86,9 +86,10 @@ struct quic_handlers {
 	 * Called while the packet is read: send no QUIC data from here. */
 	void (*datagram_cb)(struct quic_conn *c, const uint8_t *data, size_t len, void *arg);
 	/* A stream marked with quic_stream_handoff_on_abort() was reset (or its
-	 * connection died) before any byte reached its TCP peer: the callee owns
-	 * that peer's socket @fd, to answer it and close it. Without this
-	 * handler such a socket is reset like any other. */
+	 * connection died) before any byte reached its TCP peer, and not because
+	 * that socket failed: the callee owns the socket @fd, to answer its peer
+	 * and close it. Without this handler such a socket is reset like any
+	 * other. */
 	void (*tcp_abort_cb)(struct quic_conn *c, int fd, void *arg);
 };
 

@@ -226,6 +226,18 @@ test_service_down_502() {
 	[[ $out == *"did not answer"*502 ]] || t_fail "service down: '$out'"
 	metric_is 'beam_http_requests_total{code="502"}' $((n + 1)) ||
 		t_fail "502 not counted: $(tun_metric 'beam_http_requests_total{code="502"}')"
+	# a client that resets its own request mid-body gets no 502 and is not
+	# counted as one: only the next failed request is
+	t_ns "$CLI" python3 -c '
+import socket, struct, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"POST /up HTTP/1.1\r\nHost: one.beam.test\r\nContent-Length: 100000\r\n\r\nab")
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$EDGE_PUB" "$HP" || t_fail "the resetting client failed"
+	[[ $(status down.beam.test) == 502 ]] || t_fail "service down, second request: not 502"
+	metric_is 'beam_http_requests_total{code="502"}' $((n + 2)) ||
+		t_fail "502s: $(tun_metric 'beam_http_requests_total{code="502"}'), want $((n + 2))"
 	# a service that answers is untouched
 	[[ $(get one.beam.test /who) == "one "* ]]
 }
