@@ -4,6 +4,7 @@
  * exposes a local TCP, HTTP or UDP service through the edge.
  */
 #include "agent.h"
+#include "http_head.h"
 #include "log.h"
 #include "runloop.h"
 #include "netaddr.h"
@@ -279,9 +280,23 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 {
 	char host[NETADDR_HOST_MAX];
 	uint16_t port;
-	const char *env;
+	char normal[PROTO_MAX_NAME + 1];
+	const char *env, *why;
 	int n;
 
+	/* the edge's own rules (bad-name), before dialling */
+	if (a->hostname && strlen(a->hostname) > PROTO_MAX_NAME) {
+		pr_err("--hostname is %zu bytes long: at most %d", strlen(a->hostname),
+		       PROTO_MAX_NAME);
+		return -EINVAL;
+	}
+	if (a->hostname) {
+		why = http_hostname_check(a->hostname, strlen(a->hostname), normal, sizeof(normal));
+		if (why) {
+			pr_err("invalid --hostname '%s': %s", a->hostname, why);
+			return -EINVAL;
+		}
+	}
 	if (netaddr_split(a->edge, NULL, edge_host, NETADDR_HOST_MAX, &c->edge_port) ||
 	    !c->edge_port) {
 		pr_err("invalid --edge '%s': want HOST:PORT", a->edge);
@@ -304,11 +319,6 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 	}
 	if (a->name && !proto_name_valid((const uint8_t *)a->name, strlen(a->name))) {
 		pr_err("invalid --name: use printable ASCII without quotes (\" ') or backslash");
-		return -EINVAL;
-	}
-	if (a->hostname && strlen(a->hostname) > PROTO_MAX_NAME) {
-		pr_err("--hostname is %zu bytes long: at most %d", strlen(a->hostname),
-		       PROTO_MAX_NAME);
 		return -EINVAL;
 	}
 	if (!a->name && !a->hostname && strlen(c->target_str) + 4 > PROTO_MAX_NAME) {

@@ -248,23 +248,91 @@ int http_host_normalize(const char *in, size_t len, char *out, size_t cap, bool 
 	return 0;
 }
 
-bool http_hostname_valid(const char *name)
+/*
+ * Whether @s (@len bytes) is a number as an IPv4 address part may be written
+ * in a URL: decimal digits, or 0x and hex digits. A host whose last label is
+ * one ("10.0.0.1", "127.1", "0x7f.1", "2130706433") is read as an address.
+ */
+static bool is_ipv4_part(const char *s, size_t len)
+{
+	size_t i = 0;
+	bool hex = false;
+
+	if (len >= 2 && s[0] == '0' && s[1] == 'x') {
+		hex = true;
+		i = 2;
+	}
+	for (; i < len; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !(hex && s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return len > 0;
+}
+
+/* Why normalized @name is no host name an http tunnel may have, NULL when it is one. */
+static const char *hostname_why(const char *name)
 {
 	size_t label = 0, i;
 
-	if (!name[0] || name[0] == '[')
-		return false;
+	if (!name[0])
+		return "empty";
+	if (name[0] == '[' || strchr(name, ':'))
+		return "an IPv6 address, not a host name";
 	for (i = 0; name[i]; i++) {
 		if (!is_name_char(name[i]))
-			return false;
+			return "a character other than letters, digits, '-', '_' and '.'";
 		if (name[i] == '.') {
 			if (!label)
-				return false;
+				return "an empty label (a leading dot or two dots in a row)";
 			label = 0;
 			continue;
 		}
 		if (++label > 63)
-			return false;
+			return "a label over 63 characters";
 	}
-	return label > 0;
+	if (!label)
+		return "an empty label (a leading dot or two dots in a row)";
+	if (is_ipv4_part(name + i - label, label))
+		return "an IPv4 address (its last label is a number), not a host name";
+	return NULL;
+}
+
+bool http_hostname_valid(const char *name)
+{
+	return !hostname_why(name);
+}
+
+const char *http_hostname_check(const char *in, size_t len, char *out, size_t cap)
+{
+	const char *why, *colon;
+	size_t i;
+
+	if (!cap)
+		return "too long";
+	out[0] = '\0';
+	if (!len)
+		return "empty";
+	if (!http_host_normalize(in, len, out, cap, false)) {
+		why = hostname_why(out);
+		if (why)
+			out[0] = '\0';
+		return why;
+	}
+	out[0] = '\0';
+	/* normalizing failed: say why in the terms of hostname_why where we can */
+	colon = memchr(in, ':', len);
+	if (in[0] == '[' || (colon && memchr(colon + 1, ':', len - (size_t)(colon - in) - 1)))
+		return "an IPv6 address, not a host name";
+	if (colon)
+		return "a port: http tunnels share the edge's http port";
+	if (len >= cap)
+		return "too long";
+	for (i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			continue;
+		if (!is_name_char(ch))
+			return "a character other than letters, digits, '-', '_' and '.'";
+	}
+	return "an empty label (a leading dot or two dots in a row)";
 }

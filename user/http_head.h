@@ -50,8 +50,18 @@ int http_host_normalize(const char *in, size_t len, char *out, size_t cap, bool 
 /*
  * Whether @name (already normalized) is a host name an http tunnel may
  * register: letters, digits, '-' and '_' in dot-separated labels of 1..63
- * characters; no IP literal.
+ * characters; no IP literal: no IPv6 address, no last label that is a
+ * number (decimal, or 0x hex), which clients read as an IPv4 address.
  */
 bool http_hostname_valid(const char *name);
+
+/*
+ * The check beam (--hostname) and beamd (REGISTER) both make: @in (@len
+ * bytes) normalized into @out (@cap bytes; "" on failure) as
+ * http_host_normalize() does without a port, then held to
+ * http_hostname_valid(). Returns NULL when it is a valid host name, else a
+ * phrase saying why not ("an IPv4 address (...), not a host name", "empty").
+ */
+const char *http_hostname_check(const char *in, size_t len, char *out, size_t cap);
 
 #endif /* BEAM_HTTP_HEAD_H */

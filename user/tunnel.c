@@ -807,8 +807,9 @@ static void tunnel_attach(struct tunnel *t, struct session *ss)
  */
 static int register_check(struct session *ss, const struct proto_msg *m, char *name, uint16_t *port)
 {
+	char printable[PROTO_MAX_NAME + 1], reason[PROTO_MAX_REASON];
 	struct edge *e = ss->e;
-	char printable[PROTO_MAX_NAME + 1];
+	const char *why;
 
 	*port = (uint16_t)m->reg.port;
 	memcpy(name, m->reg.name.data, m->reg.name.len);
@@ -831,14 +832,16 @@ static int register_check(struct session *ss, const struct proto_msg *m, char *n
 				   "this edge serves no http tunnels (beamd --http-listen)");
 			return -1;
 		}
-		if (http_host_normalize((const char *)m->reg.name.data, m->reg.name.len, name,
-					PROTO_MAX_NAME + 1, false) ||
-		    !http_hostname_valid(name)) {
-			pr_warn_rl("agent %s ('%s'): invalid http host name '%s'", ss->peer,
+		why = http_hostname_check((const char *)m->reg.name.data, m->reg.name.len, name,
+					  PROTO_MAX_NAME + 1);
+		if (why) {
+			pr_warn_rl("agent %s ('%s'): invalid http host name '%s': %s", ss->peer,
 				   ss->token_name,
 				   proto_name_printable(m->reg.name.data, m->reg.name.len,
-							printable, sizeof(printable)));
-			ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id, "invalid host name");
+							printable, sizeof(printable)),
+				   why);
+			snprintf(reason, sizeof(reason), "invalid host name: %s", why);
+			ctrl_error(ss, PROTO_ERR_BAD_NAME, m->reg.req_id, reason);
 			return -1;
 		}
 		if (*port && *port != e->http_port) {

@@ -189,10 +189,20 @@ test_host_taken_by_other_token() {
 	[[ $(get one.beam.test /who) == "one "* ]]
 }
 
+# beam refuses what the edge would (bad-name) before it dials: exit 2, the value named;
+# the edge's own refusal of each is in tests/unit/test_tunnel.c
 test_bad_hostname_refused() {
-	BEAM_TOKEN=$TUN_TOKEN t_bg "$AGENT" agent-bad beam http 9101 --hostname 'bad..name' \
-		--edge "$EDGE_AGENT_HP:4433" --pin "$FP"
-	t_wait_for 10 grep -q 'bad-name' "$T_DIR/agent-bad.log" || t_fail "$(cat "$T_DIR/agent-bad.log")"
+	local h out rc
+
+	for h in 'bad..name' '' '*.beam.test' "$EDGE_PUB" "$EDGE_AGENT" 127.1 '::1' '[::1]' \
+		'[fd77:1::1]' 'one.beam.test:8000'; do
+		rc=0
+		out=$(BEAM_TOKEN=$TUN_TOKEN t_ns "$AGENT" timeout 10 beam http 9101 --hostname "$h" \
+			--edge "$EDGE_AGENT_HP:4433" --pin "$FP" 2>&1) || rc=$?
+		[[ $rc == 2 && $out == *"invalid --hostname '$h': "* ]] ||
+			t_fail "--hostname '$h': rc $rc: $out"
+	done
+	! grep -q 'invalid http host name' "$T_DIR/edge.log" || t_fail "beam dialled the edge"
 }
 
 test_host_names_count_against_tunnel_limit() {
@@ -281,7 +291,7 @@ t_test test_slow_head_408_others_served "an unfinished head gets 408 in time; ot
 t_test test_one_source_cannot_take_every_head_slot "one source's slow heads leave head slots to others"
 t_test test_1000_connections_at_once "1,000 public connections open at once through one http tunnel"
 t_test test_host_taken_by_other_token "a host name of another token: REGISTER error name-taken"
-t_test test_bad_hostname_refused "an invalid host name is refused with bad-name"
+t_test test_bad_hostname_refused "IP literals, wildcards, bad labels: beam exits 2 before dialling"
 t_test test_host_names_count_against_tunnel_limit "host names count against tunnels-per-token"
 t_test test_service_down_502 "a tunnel whose service is down: 502, counted in /metrics"
 t_test test_agent_killed_502_not_empty "an agent killed mid-request: 502/503, not an empty reply"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "http_head.h"
+#include "proto.h"
 
 static int parse(const char *s, struct http_head *h)
 {
@@ -193,6 +194,73 @@ static void test_http_hostname_valid(void **state)
 	assert_false(http_hostname_valid(label));
 	label[63] = '\0';
 	assert_true(http_hostname_valid(label));
+	/* IP literals: a numeric last label is read as an IPv4 address */
+	assert_false(http_hostname_valid("10.77.2.1"));
+	assert_false(http_hostname_valid("127.1"));
+	assert_false(http_hostname_valid("2130706433"));
+	assert_false(http_hostname_valid("0x7f.0.0.1"));
+	assert_false(http_hostname_valid("a.0x1f"));
+	assert_false(http_hostname_valid("app.example.123"));
+	assert_false(http_hostname_valid("::1"));
+	assert_true(http_hostname_valid("10.77.2.1x"));
+	assert_true(http_hostname_valid("0xg.example"));
+	assert_true(http_hostname_valid("1.2.3.com"));
+	assert_true(http_hostname_valid("123abc"));
+}
+
+/* check @in: NULL (valid, normalized to @want) or a reason containing @want */
+static void check_host(const char *in, const char *want, bool ok)
+{
+	char out[PROTO_MAX_NAME + 1];
+	const char *why = http_hostname_check(in, strlen(in), out, sizeof(out));
+
+	if (ok) {
+		if (why)
+			fail_msg("'%s' refused: %s", in, why);
+		assert_string_equal(out, want);
+		return;
+	}
+	if (!why)
+		fail_msg("'%s' accepted as '%s'", in, out);
+	if (!strstr(why, want))
+		fail_msg("'%s': reason '%s' does not say '%s'", in, why, want);
+	assert_string_equal(out, "");
+}
+
+static void test_http_hostname_check(void **state)
+{
+	char long_name[80];
+
+	(void)state;
+	check_host("App.Example", "app.example", true);
+	check_host("app.example.", "app.example", true);
+	check_host("a-b_c.d1", "a-b_c.d1", true);
+	check_host("1.2.3.com", "1.2.3.com", true);
+	check_host("", "empty", false);
+	check_host("10.77.2.1", "IPv4 address", false);
+	check_host("10.77.2.1.", "IPv4 address", false);
+	check_host("127.1", "IPv4 address", false);
+	check_host("0x7F.1", "IPv4 address", false);
+	check_host("2130706433", "IPv4 address", false);
+	check_host("::1", "IPv6 address", false);
+	check_host("fd77:2::1", "IPv6 address", false);
+	check_host("[::1]", "IPv6 address", false);
+	check_host("[fd77:2::1]", "IPv6 address", false);
+	check_host("[::1", "IPv6 address", false);
+	check_host("app.example:8080", "a port", false);
+	check_host("a..b", "empty label", false);
+	check_host(".a", "empty label", false);
+	check_host("a..", "empty label", false);
+	check_host(".", "empty label", false);
+	check_host("*.example.com", "a character other than", false);
+	check_host("a b", "a character other than", false);
+	check_host("a/b", "a character other than", false);
+	memset(long_name, 'a', 64);
+	long_name[64] = '\0';
+	check_host(long_name, "a label over 63", false);
+	memset(long_name, 'a', 70);
+	long_name[70] = '\0';
+	check_host(long_name, "too long", false);
 }
 
 int main(void)
@@ -208,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_http_head_too_many_fields),
 		cmocka_unit_test(test_http_host_normalize),
 		cmocka_unit_test(test_http_hostname_valid),
+		cmocka_unit_test(test_http_hostname_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,6 +267,18 @@ static void client_hello(struct env *e, struct tclient *t, const char *token)
 	send_hello(t, token);
 }
 
+static void send_register_kind(struct tclient *t, uint64_t req, uint64_t kind, const char *name,
+			       uint64_t port)
+{
+	struct proto_msg m = {.type = PROTO_REGISTER};
+
+	m.reg.req_id = req;
+	m.reg.kind = kind;
+	m.reg.name = (struct proto_bytes){(const uint8_t *)name, strlen(name)};
+	m.reg.port = port;
+	send_msg(t, &m);
+}
+
 static void send_register(struct tclient *t, uint64_t req, const char *name, uint64_t port)
 {
 	struct proto_msg m = {.type = PROTO_REGISTER};
@@ -313,6 +325,7 @@ static int env_setup(void **state)
 	assert_int_equal(tls_client_ctx_new(&e->client_tls, &tc), 0);
 	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ec.listen), 0);
 	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ec.public_bind), 0);
+	assert_int_equal(netaddr_resolve("127.0.0.1", 0, AF_INET, &ec.http_listen), 0);
 	ec.tokens = e->tokens;
 	ec.tls = e->server_tls;
 	ec.grace_s = 5;
@@ -518,6 +531,32 @@ static void test_tunnel_bad_names(void **state)
 	assert_int_equal(wait_msg(e, &a, i + 1)->type, PROTO_REGISTERED);
 	send_register(&a, 11, "tcp:[::1]:80", 0);
 	assert_int_equal(wait_msg(e, &a, i + 2)->type, PROTO_REGISTERED);
+	assert_false(a.closed);
+	client_free(&a);
+}
+
+/* http host names: IP literals, empty labels and wildcards are bad-name */
+static void test_tunnel_bad_http_names(void **state)
+{
+	static const char *const bad[] = {
+		"10.77.2.1",   "10.77.2.1.", "127.1", "::1",  "[::1]",
+		"[fd77:2::1]", "fd77:2::1",  "",      "a..b", "*.example.com",
+	};
+	struct env *e = *state;
+	struct tclient a = {0};
+	struct rx_msg *m;
+	unsigned int i;
+
+	client_hello(e, &a, TOKEN);
+	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		send_register_kind(&a, i + 1, PROTO_KIND_HTTP, bad[i], 0);
+		m = wait_msg(e, &a, i + 1);
+		assert_int_equal(m->type, PROTO_ERROR);
+		assert_int_equal(m->code, PROTO_ERR_BAD_NAME);
+	}
+	send_register_kind(&a, 100, PROTO_KIND_HTTP, "App.Example", 0);
+	assert_int_equal(wait_msg(e, &a, i + 1)->type, PROTO_REGISTERED);
 	assert_false(a.closed);
 	client_free(&a);
 }
@@ -1046,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_quic_closing_period),
 		cmocka_unit_test(test_quic_draining_period),
 		cmocka_unit_test(test_quic_stateless_rate),
+		cmocka_unit_test(test_tunnel_bad_http_names),
 		cmocka_unit_test(test_tunnel_auth_throttled),
 	};
 
