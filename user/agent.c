@@ -341,7 +341,13 @@ static void handle_msg(struct agent *a, const struct proto_msg *m)
 			quic_conn_close(a->c, PROTO_ERR_NONE, "tunnel in use by another agent");
 			break;
 		}
-		pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
+		if (m->error.code == PROTO_ERR_BAD_NAME || m->error.code == PROTO_ERR_NAME_TAKEN)
+			/* about our name: say which, the edge's reason may not */
+			pr_err("edge refused %s '%s': %s (%s)",
+			       a->cfg.kind == PROTO_KIND_HTTP ? "host name" : "tunnel name",
+			       a->name, reason, proto_err_name(m->error.code));
+		else
+			pr_err("edge refused: %s (%s)", reason, proto_err_name(m->error.code));
 		if (m->error.code == PROTO_ERR_PORT_TAKEN || m->error.code == PROTO_ERR_AUTH ||
 		    m->error.code == PROTO_ERR_PORT_DENIED ||
 		    m->error.code == PROTO_ERR_UNSUPPORTED ||

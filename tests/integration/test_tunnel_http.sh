@@ -184,7 +184,8 @@ test_host_taken_by_other_token() {
 	BEAM_TOKEN=other-token t_bg "$AGENT" agent-bob beam http 9101 \
 		--hostname one.beam.test --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
 	t_wait_for 10 grep -q 'edge refused' "$T_DIR/agent-bob.log" || t_fail "bob not refused"
-	grep -q 'name-taken' "$T_DIR/agent-bob.log" || t_fail "$(cat "$T_DIR/agent-bob.log")"
+	grep -q "edge refused host name 'one.beam.test': .*(name-taken)" "$T_DIR/agent-bob.log" ||
+		t_fail "$(cat "$T_DIR/agent-bob.log")"
 	t_wait_for 5 bash -c "! kill -0 $(tun_pid agent-bob) 2>/dev/null" || t_fail "bob still runs"
 	[[ $(get one.beam.test /who) == "one "* ]]
 }
