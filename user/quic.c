@@ -677,9 +677,12 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 			gso = (size_t)nwrite;
 			ecn = pi.ecn;
 			ngtcp2_path_copy(&train.path, &ps.path);
-		} else if (!ngtcp2_path_eq(&train.path, &ps.path)) {
+		} else if (!ngtcp2_path_eq(&train.path, &ps.path) || (size_t)nwrite > gso ||
+			   pi.ecn != ecn) {
 			/* While a migration is validated ngtcp2 probes the old path
-			 * too: a train goes to one address, so this packet goes alone. */
+			 * too: a train goes to one address, so this packet goes alone.
+			 * So does one longer than the train's first (the kernel would
+			 * cut it at the segment size) or with another ECN marking. */
 			err = conn_send(c, &train.path, ecn, buf, off, gso);
 			if (err)
 				return err;
@@ -689,8 +692,8 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		}
 		off += (size_t)nwrite;
 		npkts++;
-		/* a short packet, or another ECN marking, ends the train */
-		if ((size_t)nwrite < gso || pi.ecn != ecn)
+		/* a short packet ends the train */
+		if ((size_t)nwrite < gso)
 			break;
 	}
 	/*

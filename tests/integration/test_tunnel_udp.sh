@@ -66,6 +66,33 @@ test_oversized_counted() {
 	kill -0 "$(tun_pid edge)" && kill -0 "$(tun_pid agent-udp)"
 }
 
+# every beam_udp_dropped_total sample, summed
+drops_sum() {
+	local out
+
+	out=$(tun_scrape) || return 1
+	awk '$1 ~ /^beam_udp_dropped_total\{/ { n += $2 } END { print n + 0 }' <<<"$out"
+}
+
+drops_at_least() { [[ $(drops_sum) -ge $1 ]]; }
+
+# 500 clients at once, one datagram each, 5 times: every answer comes back
+# (QUIC packets of different sizes in one GSO train), or its loss is counted
+test_burst_answered_or_counted() {
+	local before after out sent answered lost
+
+	before=$(drops_sum)
+	out=$(t_ns "$CLI" $SVC udp-burst "$EDGE_PUB" "$UDP_PORT" 500 5) || t_fail "$out"
+	read -r _ sent _ answered <<<"$out"
+	lost=$((sent - answered))
+	# counts are published every 100 ms
+	t_wait_for 3 drops_at_least $((before + lost)) || true
+	after=$(drops_sum)
+	t_log "burst: $answered of $sent answered; drops counted: $((after - before))"
+	[[ $sent -eq 2500 ]] || t_fail "sent only $sent"
+	[[ $lost -le $((after - before)) ]] || t_fail "$lost lost, $((after - before)) counted"
+}
+
 test_agent_gone_counted_then_back() {
 	local before after out
 
@@ -107,6 +134,7 @@ test_flow_limit_counted() {
 t_test test_socat_service "a socat UDP service answers through the tunnel on the asked port"
 t_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
 t_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
+t_test test_burst_answered_or_counted "500 clients at once, 5 times: all answered, or every loss counted"
 t_test test_flow_limit_counted "past udp-flows-per-tunnel a new client is dropped and counted"
 t_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
 t_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"

@@ -11,9 +11,13 @@
   http_svc.py udp-clients HOST PORT N  N clients at once, each sends its own datagrams and
                                      checks every answer is its own; prints "ok N"
   http_svc.py udp-send HOST PORT SIZE  send one datagram of SIZE bytes, print what comes back
+  http_svc.py udp-burst HOST PORT N ROUNDS  N clients send one 64-byte datagram each at once,
+                                     ROUNDS times; prints "sent S answered A"
+  http_svc.py udp-blast HOST PORT N  one client sends N 64-byte datagrams as fast as it can
 """
 import hashlib
 import http.server
+import select
 import socket
 import sys
 import threading
@@ -101,6 +105,10 @@ def many_get(host, port, hostname, n):
 
 def udp_echo(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:  # a burst of clients must not overflow the service itself (33: SO_RCVBUFFORCE)
+        s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)
+    except OSError:
+        pass
     s.bind(("127.0.0.1", port))
     while True:
         data, addr = s.recvfrom(65535)
@@ -147,6 +155,39 @@ def udp_clients(host, port, n, count=50):
     print(f"ok {n}")
 
 
+def udp_burst(host, port, n, rounds):
+    sent = answered = 0
+    for r in range(rounds):
+        socks = [udp_socket(host) for _ in range(n)]
+        for i, s in enumerate(socks):
+            s.setblocking(False)
+            s.sendto(f"r{r}c{i}".encode().ljust(64, b"."), (host, port))
+        sent += n
+        waiting = {s.fileno(): (i, s) for i, s in enumerate(socks)}
+        deadline = time.monotonic() + 3
+        while waiting and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(waiting), [], [], 0.2)
+            for fd in ready:
+                i, s = waiting.pop(fd)
+                data = s.recv(65535)
+                answered += data == b"echo:" + f"r{r}c{i}".encode().ljust(64, b".")
+        for s in socks:
+            s.close()
+    print(f"sent {sent} answered {answered}")
+
+
+def udp_blast(host, port, n):
+    s = udp_socket(host)
+    sent = 0
+    for _ in range(n):
+        try:
+            s.sendto(b"b" * 64, (host, port))
+            sent += 1
+        except BlockingIOError:
+            pass
+    print(f"sent {sent}")
+
+
 def udp_send(host, port, size):
     s = udp_socket(host)
     s.settimeout(2)
@@ -170,6 +211,10 @@ def main():
         udp_echo(int(args[0]))
     elif cmd == "udp-clients":
         udp_clients(args[0], int(args[1]), int(args[2]))
+    elif cmd == "udp-burst":
+        udp_burst(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif cmd == "udp-blast":
+        udp_blast(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp-send":
         udp_send(args[0], int(args[1]), int(args[2]))
     else:
