@@ -342,7 +342,7 @@ static const char *const udp_drop_names[EDGE_UDP_DROP__MAX] = {
 	[EDGE_UDP_DROP_TOO_BIG] = "too_big",	 [EDGE_UDP_DROP_QUEUE_FULL] = "queue_full",
 	[EDGE_UDP_DROP_NO_AGENT] = "no_agent",	 [EDGE_UDP_DROP_FLOW_LIMIT] = "flow_limit",
 	[EDGE_UDP_DROP_NO_FLOW] = "no_flow",	 [EDGE_UDP_DROP_SEND_FAILED] = "send_failed",
-	[EDGE_UDP_DROP_MALFORMED] = "malformed",
+	[EDGE_UDP_DROP_MALFORMED] = "malformed", [EDGE_UDP_DROP_SOCKET_FULL] = "socket_full",
 };
 
 const char *edge_udp_drop_name(enum edge_udp_drop d)

@@ -47,6 +47,7 @@ enum edge_udp_drop {
 	EDGE_UDP_DROP_NO_FLOW,	   /* an answer for a flow that expired */
 	EDGE_UDP_DROP_SEND_FAILED, /* sendto to the public client failed */
 	EDGE_UDP_DROP_MALFORMED,   /* from the agent: bad header, or not its tunnel */
+	EDGE_UDP_DROP_SOCKET_FULL, /* by the kernel: the public socket's buffer was full */
 	EDGE_UDP_DROP__MAX,
 };
 

@@ -259,8 +259,14 @@ static void size_buffer(int fd, int opt, int force_opt, const char *what)
 	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)))
 		setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
 	if (!getsockopt(fd, SOL_SOCKET, opt, &got, &len) && got < want)
-		pr_warn("UDP %s buffer capped at %d bytes (wanted %d): raise net.core.%s_max", what,
-			got / 2, want, opt == SO_RCVBUF ? "rmem" : "wmem");
+		pr_warn_rl("UDP %s buffer capped at %d bytes (wanted %d): raise net.core.%s_max",
+			   what, got / 2, want, opt == SO_RCVBUF ? "rmem" : "wmem");
+}
+
+void pktio_udp_size_buffers(int fd)
+{
+	size_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "receive");
+	size_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "send");
 }
 
 static void set_opts(struct pktio_udp *u)
@@ -270,8 +276,7 @@ static void set_opts(struct pktio_udp *u)
 
 	if (v6)
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	size_buffer(u->fd, SO_RCVBUF, SO_RCVBUFFORCE, "receive");
-	size_buffer(u->fd, SO_SNDBUF, SO_SNDBUFFORCE, "send");
+	pktio_udp_size_buffers(u->fd);
 	if (v6) {
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));

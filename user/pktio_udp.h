@@ -31,6 +31,13 @@ int pktio_udp_new(struct pktio **out, const struct pktio_addr *bind, const struc
  */
 int pktio_udp_new_shared(struct pktio **out, const struct pktio_addr *bind);
 
+/*
+ * Ask for PKTIO_UDP_BUF_SIZE receive and send buffers on @fd (past
+ * net.core.[rw]mem_max with CAP_NET_ADMIN); warns (rate-limited) when the
+ * kernel caps them. Every socket of a back end gets this; others may too.
+ */
+void pktio_udp_size_buffers(int fd);
+
 /* The socket (still owned by @io), for the sk_reuseport map. */
 int pktio_udp_fd(struct pktio *io);
 

@@ -373,6 +373,7 @@ static void tunnel_destroy(struct tunnel *t, bool forget)
 		e->udp_closed.drop_flows += us.drop_flows;
 		e->udp_closed.drop_noflow += us.drop_noflow;
 		e->udp_closed.drop_send += us.drop_send;
+		e->udp_closed.drop_full += us.drop_full;
 		udp_pub_free(t->udp);
 	}
 	if (t->grace)
@@ -1875,6 +1876,7 @@ static void stats_udp(struct edge *e, struct edge_stats *st)
 		sum.drop_flows += us.drop_flows;
 		sum.drop_noflow += us.drop_noflow;
 		sum.drop_send += us.drop_send;
+		sum.drop_full += us.drop_full;
 		sum.flows += us.flows;
 	}
 	st->udp_to_agent = e->udp_to_agent;
@@ -1885,6 +1887,7 @@ static void stats_udp(struct edge *e, struct edge_stats *st)
 	st->limit_hits[EDGE_LIMIT_UDP_FLOWS] += sum.drop_flows;
 	st->udp_drops[EDGE_UDP_DROP_NO_FLOW] += sum.drop_noflow;
 	st->udp_drops[EDGE_UDP_DROP_SEND_FAILED] += sum.drop_send;
+	st->udp_drops[EDGE_UDP_DROP_SOCKET_FULL] += sum.drop_full;
 }
 
 static void stats_http(struct edge *e, struct edge_stats *st)

@@ -4,6 +4,7 @@
  */
 #include "udp_pub.h"
 #include "log.h"
+#include "pktio_udp.h"
 #include "quic.h"
 #include "udp_flow.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sock_diag.h>
 
 #include <event2/event.h>
 
@@ -26,9 +29,22 @@ struct udp_pub {
 	struct event *rev;
 	struct event *sweep;
 	int fd;
+	uint32_t drops_base; /* the socket's kernel drop count when this owner took it */
 	uint16_t port;
 	struct udp_pub_stats st;
 };
+
+/* Datagrams the kernel dropped for @fd so far (a full receive buffer, mostly). */
+static uint32_t sock_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = {0};
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
+}
 
 /* One receive buffer per thread, shared by every udp tunnel it serves. */
 static _Thread_local uint8_t rx_buf[DGRAM_MAX];
@@ -101,11 +117,15 @@ int udp_pub_new(struct udp_pub **out, struct event_base *base, const struct udp_
 		}
 		if (a.sa.sa_family == AF_INET6)
 			setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		/* the default 208 KiB overflow under a burst of a few hundred clients */
+		pktio_udp_size_buffers(u->fd);
 		if (bind(u->fd, &a.sa, a.len)) {
 			err = -errno;
 			goto err_close;
 		}
 	}
+	/* an adopted socket's earlier drops are its previous owner's to count */
+	u->drops_base = sock_drops(u->fd);
 	a.len = sizeof(a.in6);
 	getsockname(u->fd, &a.sa, &a.len);
 	u->port = ntohs(a.sa.sa_family == AF_INET6 ? a.in6.sin6_port : a.in.sin_port);
@@ -167,6 +187,7 @@ void udp_pub_stats(const struct udp_pub *u, struct udp_pub_stats *out)
 {
 	*out = u->st;
 	out->flows = u->flows.n;
+	out->drop_full = (uint32_t)(sock_drops(u->fd) - u->drops_base);
 }
 
 void udp_pub_free(struct udp_pub *u)

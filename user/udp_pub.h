@@ -41,6 +41,7 @@ struct udp_pub_stats {
 	uint64_t drop_flows;  /* from a new client while max_flows are live */
 	uint64_t drop_noflow; /* answers for a flow that expired */
 	uint64_t drop_send;   /* sendto failed (buffer full, unreachable) */
+	uint64_t drop_full;   /* the kernel's: the socket's receive buffer was full */
 	uint64_t flows;	      /* live now */
 };
 

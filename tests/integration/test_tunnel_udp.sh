@@ -76,8 +76,8 @@ drops_sum() {
 
 drops_at_least() { [[ $(drops_sum) -ge $1 ]]; }
 
-# 500 clients at once, one datagram each, 5 times: every answer comes back
-# (QUIC packets of different sizes in one GSO train), or its loss is counted
+# 500 clients at once, one datagram each, 5 times: the public socket's buffer
+# takes the burst, and whatever is lost anyway is counted
 test_burst_answered_or_counted() {
 	local before after out sent answered lost
 
@@ -88,9 +88,26 @@ test_burst_answered_or_counted() {
 	# counts are published every 100 ms
 	t_wait_for 3 drops_at_least $((before + lost)) || true
 	after=$(drops_sum)
-	t_log "burst: $answered of $sent answered; drops counted: $((after - before))"
+	t_log "burst: $answered of $sent answered; drops counted: $((after - before))," \
+		"socket_full $(metric beam_udp_dropped_total 'reason="socket_full"')"
 	[[ $sent -eq 2500 ]] || t_fail "sent only $sent"
 	[[ $lost -le $((after - before)) ]] || t_fail "$lost lost, $((after - before)) counted"
+}
+
+# the edge stopped while one client floods: the kernel drops what the public
+# socket cannot hold, and beamd counts it as socket_full
+test_socket_full_counted() {
+	local before after out
+
+	before=$(metric beam_udp_dropped_total 'reason="socket_full"')
+	kill -STOP "$(tun_pid edge)"
+	out=$(t_ns "$CLI" $SVC udp-blast "$EDGE_PUB" "$UDP_PORT" 30000) || true
+	kill -CONT "$(tun_pid edge)"
+	t_wait_for 5 metric_at_least beam_udp_dropped_total 'reason="socket_full"' \
+		$((before + 1)) || true
+	after=$(metric beam_udp_dropped_total 'reason="socket_full"')
+	t_log "flood while stopped: $out; socket_full $before -> $after"
+	[[ $after -gt $before ]] || t_fail "socket_full went $before -> $after"
 }
 
 test_agent_gone_counted_then_back() {
@@ -135,6 +152,7 @@ t_test test_socat_service "a socat UDP service answers through the tunnel on the
 t_test test_two_clients_not_crossed "2 and 16 public clients at once: every answer to its own client"
 t_test test_oversized_counted "an oversized datagram is dropped and counted; smaller ones pass"
 t_test test_burst_answered_or_counted "500 clients at once, 5 times: all answered, or every loss counted"
+t_test test_socket_full_counted "datagrams the kernel drops at a full public socket are counted"
 t_test test_flow_limit_counted "past udp-flows-per-tunnel a new client is dropped and counted"
 t_test test_http_refused_without_listener "an edge without --http-listen refuses http tunnels (unsupported)"
 t_test test_agent_gone_counted_then_back "agent gone: datagrams counted as no_agent; it comes back"
