@@ -609,6 +609,13 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
+	if (app == PROTO_ERR_AUTH && a->up) {
+		/* it was good a moment ago: the edge's tokens file lost it (SIGHUP) */
+		pr_err("edge %s:%u revoked the token: authentication failed; stopping",
+		       a->cfg.edge_host, a->cfg.edge_port);
+		agent_fatal(a, 1);
+		return;
+	}
 	if (app == PROTO_ERR_AUTH) {
 		pr_err("edge %s:%u refused the token: authentication failed", a->cfg.edge_host,
 		       a->cfg.edge_port);

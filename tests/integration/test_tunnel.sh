@@ -186,7 +186,7 @@ test_sighup_reloads_tokens() {
 		t_fail "carol's agent not cut off: $(tail -3 "$T_DIR/edge.log")"
 	t_wait_for 5 bash -c "! kill -0 $(tun_pid agent-carol) 2>/dev/null" ||
 		t_fail "carol's agent still runs: $(tail -3 "$T_DIR/agent-carol.log")"
-	grep -q 'authentication failed' "$T_DIR/agent-carol.log" ||
+	grep -q 'revoked the token: authentication failed' "$T_DIR/agent-carol.log" ||
 		t_fail "carol's agent did not say why: $(tail -3 "$T_DIR/agent-carol.log")"
 	! index_ok "$carol_port" || t_fail "a revoked token's port still answers"
 	index_ok "$HTTP_PORT" || t_fail "an agent whose token stayed lost its tunnel"
