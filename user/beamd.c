@@ -468,8 +468,9 @@ static void *worker_main(void *arg)
 }
 
 /*
- * Before the workers build their SO_REUSEPORT groups: are the ports free of
- * other processes? Fails with the messages a single worker's bind gives.
+ * Are the ports free of other processes? Asked before the workers build
+ * their SO_REUSEPORT groups, which would let another beamd's sockets in
+ * silently; fails with the messages a single worker's bind gives.
  */
 static bool ports_free(const struct edge_config *ec)
 {
@@ -633,6 +634,9 @@ static int run(const struct args *args, struct edge_config *ec)
 	struct args a = *args;
 	int err;
 
+	/* before XDP and maps are touched: a beamd already there keeps them */
+	if (!ports_free(ec))
+		return 1;
 	/* --xdp without --workers: one worker per RX queue (each owns one AF_XDP
 	 * socket), at most one per CPU */
 	if (ec->xdp_ifname && !args->workers) {
@@ -668,8 +672,6 @@ static int run(const struct args *args, struct edge_config *ec)
 		pr_err("failed to set up %u workers: out of memory", n);
 		goto err_observe;
 	}
-	if (n > 1 && !ports_free(ec))
-		goto err_workers;
 	for (i = 0; i < n; i++) {
 		err = worker_start(ws, i, ec, hub, n);
 		if (err)
