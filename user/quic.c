@@ -1038,26 +1038,34 @@ static void stream_maybe_free(struct quic_stream *s)
 	c->dead = s;
 }
 
-static void stream_tcp_close(struct quic_stream *s, bool reset)
+/*
+ * The stream ends before its TCP peer got a byte: give the socket to the
+ * owner (quic_stream_handoff_on_abort) if it wants it. True when it took it.
+ */
+static bool stream_tcp_handoff(struct quic_stream *s)
 {
 	struct quic_ep *ep = s->c->ep;
+	int fd = s->fd;
 
+	if (fd < 0 || !s->abort_handoff || s->tcp_wrote || s->tcp_failed || !ep->h.tcp_abort_cb)
+		return false;
+	if (s->rev)
+		event_free(s->rev);
+	if (s->wev)
+		event_free(s->wev);
+	s->rev = s->wev = NULL;
+	s->fd = -1;
+	s->reading = s->writing = 0;
+	ep->h.tcp_abort_cb(s->c, fd, ep->arg);
+	return true;
+}
+
+static void stream_tcp_close(struct quic_stream *s, bool reset)
+{
 	if (s->fd < 0)
 		return;
-	if (reset && s->abort_handoff && !s->tcp_wrote && !s->tcp_failed && ep->h.tcp_abort_cb) {
-		int fd = s->fd;
-
-		/* the owner answers the peer itself: no reset */
-		if (s->rev)
-			event_free(s->rev);
-		if (s->wev)
-			event_free(s->wev);
-		s->rev = s->wev = NULL;
-		s->fd = -1;
-		s->reading = s->writing = 0;
-		ep->h.tcp_abort_cb(s->c, fd, ep->arg);
-		return;
-	}
+	if (reset && stream_tcp_handoff(s))
+		return; /* the owner answers the peer itself: no reset */
 	if (reset) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -1272,6 +1280,16 @@ static void stream_flush_tcp(struct quic_stream *s)
 	if (s->writing) {
 		event_del(s->wev);
 		s->writing = 0;
+	}
+	if (s->rfin && !s->tcp_wr_shut && stream_tcp_handoff(s)) {
+		/* the peer ended without a byte for TCP: the owner answers; the
+		 * stream ends cleanly, with the bytes the TCP side already sent */
+		s->tcp_rd_eof = s->tcp_wr_shut = 1;
+		s->fin_queued = 1;
+		if (stream_has_tx(s))
+			sendq_push(s);
+		stream_maybe_free(s);
+		return;
 	}
 	if (s->rfin && !s->tcp_wr_shut) {
 		shutdown(s->fd, SHUT_WR);

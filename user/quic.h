@@ -85,11 +85,11 @@ struct quic_handlers {
 	/* A DATAGRAM frame arrived (RFC 9221; only with quic_ep_config.datagrams).
 	 * Called while the packet is read: send no QUIC data from here. */
 	void (*datagram_cb)(struct quic_conn *c, const uint8_t *data, size_t len, void *arg);
-	/* A stream marked with quic_stream_handoff_on_abort() was reset (or its
-	 * connection died) before any byte reached its TCP peer, and not because
-	 * that socket failed: the callee owns the socket @fd, to answer its peer
-	 * and close it. Without this handler such a socket is reset like any
-	 * other. */
+	/* A stream marked with quic_stream_handoff_on_abort() ended (reset,
+	 * its connection died, or the peer's FIN) before any byte reached its
+	 * TCP peer, and not because that socket failed: the callee owns the
+	 * socket @fd, to answer its peer and close it. Without this handler such
+	 * a socket is reset (or shut) like any other. */
 	void (*tcp_abort_cb)(struct quic_conn *c, int fd, void *arg);
 };
 
@@ -254,8 +254,8 @@ void quic_stream_set_bytes(struct quic_stream *s, struct quic_bytes *b);
 /* Stop every stream of @c from counting into @b (its owner is going away). */
 void quic_conn_forget_bytes(struct quic_conn *c, const struct quic_bytes *b);
 
-/* If @s aborts before its TCP peer got a byte, give the socket to
- * quic_handlers.tcp_abort_cb instead of resetting it. */
+/* If @s ends before its TCP peer got a byte, give the socket to
+ * quic_handlers.tcp_abort_cb instead of resetting or shutting it. */
 void quic_stream_handoff_on_abort(struct quic_stream *s);
 void quic_stream_set_user(struct quic_stream *s, void *user);
 void *quic_stream_user(struct quic_stream *s);

@@ -249,6 +249,20 @@ s.close()' "$EDGE_PUB" "$HP" || t_fail "the resetting client failed"
 	[[ $(status down.beam.test) == 502 ]] || t_fail "service down, second request: not 502"
 	metric_is 'beam_http_requests_total{code="502"}' $((n + 2)) ||
 		t_fail "502s: $(tun_metric 'beam_http_requests_total{code="502"}'), want $((n + 2))"
+	# a service that reads the request and closes without a byte: 502 as well
+	t_bg "$AGENT" svc-mute python3 -c '
+import socket
+l = socket.create_server(("127.0.0.1", 9198))
+while True:
+    c, _ = l.accept()
+    c.recv(65536)
+    c.close()'
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9198" || t_fail "mute service"
+	http_agent agent-mute mute.beam.test 9198 || t_fail "agent for a mute service"
+	out=$(get mute.beam.test / -w '\n%{http_code}')
+	[[ $out == *"did not answer"*502 ]] || t_fail "mute service: '$out'"
+	metric_is 'beam_http_requests_total{code="502"}' $((n + 3)) ||
+		t_fail "502s: $(tun_metric 'beam_http_requests_total{code="502"}'), want $((n + 3))"
 	# a service that answers is untouched
 	[[ $(get one.beam.test /who) == "one "* ]]
 }
