@@ -118,7 +118,7 @@ struct quic_stream {
 	unsigned int tcp_sent : 1;	/* wrote to the socket since the last sweep saw it idle */
 	unsigned int tcp_suspect : 1;	/* the last sweep found the peer silent */
 	unsigned int tcp_wrote : 1;	/* the TCP peer got at least one byte */
-	unsigned int abort_handoff : 1; /* an abort before tcp_wrote hands the fd over */
+	unsigned int abort_handoff : 1; /* ending before tcp_wrote hands the fd over */
 	unsigned int tcp_failed : 1;	/* the TCP side itself failed: nobody to answer */
 	struct quic_stream *sendq_next;
 	struct quic_stream *flushq_next;
