@@ -590,6 +590,16 @@ static void schedule_reconnect(struct agent *a)
 	evtimer_add(a->retry, &tv);
 }
 
+/* Try again later than a lost connection would: what refused us (a limit,
+ * the throttle, a live holder of our tunnel) lasts seconds at least. */
+static void reconnect_slowly(struct agent *a)
+{
+	a->up = false;
+	if (a->attempt < 6)
+		a->attempt = 6;
+	schedule_reconnect(a);
+}
+
 static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void *arg)
 {
 	struct agent *a = arg;
@@ -609,16 +619,10 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		agent_fatal(a, 1);
 		return;
 	}
-	if (app == PROTO_ERR_AUTH && a->up) {
-		/* it was good a moment ago: the edge's tokens file lost it (SIGHUP) */
-		pr_err("edge %s:%u revoked the token: authentication failed; stopping",
-		       a->cfg.edge_host, a->cfg.edge_port);
-		agent_fatal(a, 1);
-		return;
-	}
 	if (app == PROTO_ERR_AUTH) {
-		pr_err("edge %s:%u refused the token: authentication failed", a->cfg.edge_host,
-		       a->cfg.edge_port);
+		/* up a moment ago: the edge's tokens file lost our token (SIGHUP) */
+		pr_err("edge %s:%u %s the token: authentication failed", a->cfg.edge_host,
+		       a->cfg.edge_port, a->up ? "revoked" : "refused");
 		agent_fatal(a, 1);
 		return;
 	}
@@ -635,19 +639,13 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		 * at our token; it lets one try through every few seconds */
 		pr_err("edge %s:%u: too many failed logins from this address (throttled); retrying",
 		       a->cfg.edge_host, a->cfg.edge_port);
-		a->up = false;
-		if (a->attempt < 6)
-			a->attempt = 6;
-		schedule_reconnect(a);
+		reconnect_slowly(a);
 		return;
 	}
 	if (app == PROTO_ERR_LIMIT && !a->exit_code && !a->stopping) {
 		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying",
 		       a->cfg.edge_host, a->cfg.edge_port);
-		a->up = false;
-		if (a->attempt < 6)
-			a->attempt = 6;
-		schedule_reconnect(a);
+		reconnect_slowly(a);
 		return;
 	}
 	if (app == PROTO_ERR_VERSION) {
@@ -660,11 +658,7 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		return;
 	if (a->in_use) {
 		a->in_use = false;
-		a->up = false;
-		/* a slow retry: the holder may serve for long */
-		if (a->attempt < 6)
-			a->attempt = 6;
-		schedule_reconnect(a);
+		reconnect_slowly(a); /* the holder may serve for long */
 		return;
 	}
 	if (a->up)

@@ -472,26 +472,21 @@ static void *worker_main(void *arg)
  * their SO_REUSEPORT groups, which would let another beamd's sockets in
  * silently; fails with the messages a single worker's bind gives.
  */
-static bool ports_free(const struct edge_config *ec)
+static bool port_free(const struct pktio_addr *a, int type, const char *what)
 {
 	char buf[NETADDR_STR_MAX];
-	int err;
+	int err = reuseport_probe(a, type);
 
-	err = reuseport_probe(&ec->listen, SOCK_DGRAM);
-	if (err) {
-		pr_err("failed to listen for QUIC on %s: %s",
-		       netaddr_str(&ec->listen, buf, sizeof(buf)), strerror(-err));
-		return false;
-	}
-	if (!ec->http_listen.len)
-		return true;
-	err = reuseport_probe(&ec->http_listen, SOCK_STREAM);
-	if (err) {
-		pr_err("failed to listen for public http on %s: %s",
-		       netaddr_str(&ec->http_listen, buf, sizeof(buf)), strerror(-err));
-		return false;
-	}
-	return true;
+	if (err)
+		pr_err("failed to listen for %s on %s: %s", what, netaddr_str(a, buf, sizeof(buf)),
+		       strerror(-err));
+	return !err;
+}
+
+static bool ports_free(const struct edge_config *ec)
+{
+	return port_free(&ec->listen, SOCK_DGRAM, "QUIC") &&
+	       (!ec->http_listen.len || port_free(&ec->http_listen, SOCK_STREAM, "public http"));
 }
 
 /* Worker @i's edge; workers after the first bind the port the first one got. */

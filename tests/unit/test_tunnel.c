@@ -281,13 +281,7 @@ static void send_register_kind(struct tclient *t, uint64_t req, uint64_t kind, c
 
 static void send_register(struct tclient *t, uint64_t req, const char *name, uint64_t port)
 {
-	struct proto_msg m = {.type = PROTO_REGISTER};
-
-	m.reg.req_id = req;
-	m.reg.kind = PROTO_KIND_TCP;
-	m.reg.name = (struct proto_bytes){(const uint8_t *)name, strlen(name)};
-	m.reg.port = port;
-	send_msg(t, &m);
+	send_register_kind(t, req, PROTO_KIND_TCP, name, port);
 }
 
 /* Wait for message number @i (0-based) and return it. */
@@ -508,24 +502,34 @@ static void test_tunnel_takeover_silent_holder(void **state)
 	client_free(&a);
 }
 
+/* A new client @a says HELLO, then REGISTERs each of the @n names of @kind in
+ * turn (request ids 1..n): each one gets the error bad-name. */
+static void hello_then_bad_names(struct env *e, struct tclient *a, uint64_t kind,
+				 const char *const *bad, unsigned int n)
+{
+	struct rx_msg *m;
+	unsigned int i;
+
+	client_hello(e, a, TOKEN);
+	assert_int_equal(wait_msg(e, a, 0)->type, PROTO_WELCOME);
+	for (i = 0; i < n; i++) {
+		send_register_kind(a, i + 1, kind, bad[i], 0);
+		m = wait_msg(e, a, i + 1);
+		assert_int_equal(m->type, PROTO_ERROR);
+		assert_int_equal(m->code, PROTO_ERR_BAD_NAME);
+	}
+}
+
 static void test_tunnel_bad_names(void **state)
 {
 	static const char *const bad[] = {"\xff\xfe\x01"
 					  "bin\\",
 					  "a\nbeamd: info: forged", "x\"y", "tab\there"};
+	unsigned int i = sizeof(bad) / sizeof(bad[0]);
 	struct env *e = *state;
 	struct tclient a = {0};
-	struct rx_msg *m;
-	unsigned int i;
 
-	client_hello(e, &a, TOKEN);
-	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		send_register(&a, i + 1, bad[i], 0);
-		m = wait_msg(e, &a, i + 1);
-		assert_int_equal(m->type, PROTO_ERROR);
-		assert_int_equal(m->code, PROTO_ERR_BAD_NAME);
-	}
+	hello_then_bad_names(e, &a, PROTO_KIND_TCP, bad, i);
 	/* the default name forms, IPv4 and IPv6, still register */
 	send_register(&a, 10, "tcp:127.0.0.1:8080", 0);
 	assert_int_equal(wait_msg(e, &a, i + 1)->type, PROTO_REGISTERED);
@@ -542,19 +546,11 @@ static void test_tunnel_bad_http_names(void **state)
 		"10.77.2.1",   "10.77.2.1.", "127.1", "::1",  "[::1]",
 		"[fd77:2::1]", "fd77:2::1",  "",      "a..b", "*.example.com",
 	};
+	unsigned int i = sizeof(bad) / sizeof(bad[0]);
 	struct env *e = *state;
 	struct tclient a = {0};
-	struct rx_msg *m;
-	unsigned int i;
 
-	client_hello(e, &a, TOKEN);
-	assert_int_equal(wait_msg(e, &a, 0)->type, PROTO_WELCOME);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		send_register_kind(&a, i + 1, PROTO_KIND_HTTP, bad[i], 0);
-		m = wait_msg(e, &a, i + 1);
-		assert_int_equal(m->type, PROTO_ERROR);
-		assert_int_equal(m->code, PROTO_ERR_BAD_NAME);
-	}
+	hello_then_bad_names(e, &a, PROTO_KIND_HTTP, bad, i);
 	send_register_kind(&a, 100, PROTO_KIND_HTTP, "App.Example", 0);
 	assert_int_equal(wait_msg(e, &a, i + 1)->type, PROTO_REGISTERED);
 	assert_false(a.closed);
