@@ -215,9 +215,10 @@ struct beam_config {
 	__u32 flags;		     /* enum beam_config_flags */
 	__u32 initial_rate;	     /* Initials per second per source address, 0: no limit */
 	__u32 initial_burst;	     /* bucket depth */
-	__u32 workers;		     /* beamd's workers: a frame whose DCID names another worker
-			* than its queue's (beam_cid_worker) goes to the UDP socket,
-			* whose sk_reuseport program finds that worker; 0, 1: no check */
+	/* beamd's workers: a frame whose DCID names a worker other than its
+	 * queue's (beam_cid_worker) goes to the UDP socket, whose sk_reuseport
+	 * program finds that worker; 0, 1: no check */
+	__u32 workers;
 };
 _Static_assert(sizeof(struct beam_config) == 32, "beam_config layout");
 

@@ -77,8 +77,8 @@ struct edge_stats {
 	uint64_t quic_bytes_in; /* UDP payload bytes of QUIC packets */
 	uint64_t quic_bytes_out;
 	uint64_t tunnels_active[PROTO_KIND__MAX];
-	uint64_t tunnels_grace;				 /* kept for an agent that went away */
-	uint64_t limit_hits[EDGE_LIMIT__MAX];		 /* newcomers refused by each limit */
+	uint64_t tunnels_grace;				 /* kept for an agent gone away */
+	uint64_t limit_hits[EDGE_LIMIT__MAX];		 /* refusals by each limit */
 	uint64_t stream_buffer_bytes;			 /* bytes of stream buffers held now */
 	uint64_t retries_sent;				 /* QUIC Retry packets sent */
 	uint64_t stateless_limited[QUIC_STATELESS__MAX]; /* not sent: over --stateless-rate */

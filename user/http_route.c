@@ -24,8 +24,8 @@
 
 #define HEAD_TIMEOUT_MS	 10000
 #define WAITING_MAX	 1024
-#define PER_SOURCE_MIN	 16	    /* the per-source share of WAITING_MAX: 1/8, at least this */
-#define LINGER_MS	 1000	    /* after an error answer, read what the client still sends */
+#define PER_SOURCE_MIN	 16	    /* a source's share of WAITING_MAX: 1/8, >= this */
+#define LINGER_MS	 1000	    /* after an error answer, read what still comes */
 #define LINGER_BYTES_MAX (64 << 10) /* ... but no more than this */
 
 struct front_conn {

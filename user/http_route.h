@@ -38,7 +38,7 @@ typedef void (*http_release_cb)(void *arg, const struct pktio_addr *peer);
 
 struct http_front_config {
 	struct pktio_addr listen;
-	bool reuseport;		      /* share the port with other workers' fronts (SO_REUSEPORT) */
+	bool reuseport;		      /* share the port with the other workers */
 	unsigned int head_timeout_ms; /* 0: 10 s */
 	unsigned int max_waiting;     /* connections reading their head (0: 1024) */
 	/* of those, from one address once 3/4 of max_waiting are taken (0: 1/8, >= 16) */

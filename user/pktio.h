@@ -23,7 +23,7 @@ struct pktio_addr {
 
 /* One UDP datagram (or, with @gso_size, a train of equal-sized ones). */
 struct pktio_pkt {
-	uint8_t *data;	   /* UDP payload; on receive owned by the back end until the next recv */
+	uint8_t *data;	   /* UDP payload; received: the back end's until the next recv */
 	uint32_t len;	   /* bytes at @data */
 	uint16_t gso_size; /* send: segment size if @len > it; recv: GRO segment size or 0 */
 	uint8_t ecn;	   /* the two ECN bits of the IP header */

@@ -70,7 +70,7 @@ enum proto_err {
 	PROTO_ERR_NAME_TAKEN = 0xd,	/* http: the host name belongs to another token */
 	PROTO_ERR_BAD_NAME = 0xe,	/* a tunnel name the edge does not accept */
 	PROTO_ERR_IN_USE = 0xf,		/* the tunnel is held by another live agent */
-	PROTO_ERR_THROTTLED = 0x10,	/* HELLO unchecked: too many failed ones from its address */
+	PROTO_ERR_THROTTLED = 0x10,	/* HELLO unchecked: its address failed too often */
 	PROTO_ERR_CONN_REFUSED = 0x100, /* data stream: the local service refused */
 	PROTO_ERR_CONN_FAILED = 0x101,	/* data stream: local connect failed otherwise */
 	PROTO_ERR_TCP_RESET = 0x102,	/* data stream: a TCP side was reset */

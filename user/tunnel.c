@@ -38,10 +38,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define CTRL_BUF_MAX	  (2 * (PROTO_MAX_PAYLOAD + 16))
-#define AUTH_SRC_SLOTS	  256		      /* source addresses whose failed HELLOs are counted */
-#define AUTH_FAIL_BURST	  10		      /* failed HELLOs a source may have at once */
-#define AUTH_FAIL_REFILL  (5 * 1000000000ull) /* then one per this many ns */
+#define CTRL_BUF_MAX (2 * (PROTO_MAX_PAYLOAD + 16))
+/* failed HELLOs: counted for this many source addresses, a burst of this
+ * many each, then one more per AUTH_FAIL_REFILL ns */
+#define AUTH_SRC_SLOTS	  256
+#define AUTH_FAIL_BURST	  10
+#define AUTH_FAIL_REFILL  (5 * 1000000000ull)
 #define PENDING_MAX	  4096 /* public connections waiting for a stream, per tunnel */
 #define TUNNELS_PER_AGENT 64
 #define TUNNEL_ID_BUCKETS 256 /* ids are sequential: id % 256 spreads them evenly */

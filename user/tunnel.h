@@ -31,7 +31,7 @@ struct edge_config {
 	struct pktio_addr listen;      /* QUIC (UDP) address */
 	struct pktio_addr public_bind; /* where public listeners bind (port ignored) */
 	struct pktio_addr http_listen; /* the one public HTTP listener; len 0: none */
-	struct tokens *tokens;	       /* owned by the caller; beamd swaps its entries on SIGHUP */
+	struct tokens *tokens;	       /* the caller's; beamd swaps its entries on SIGHUP */
 	struct WOLFSSL_CTX *tls;       /* owned by the caller */
 	unsigned int grace_s;	       /* keep a gone agent's ports this long */
 	unsigned int idle_timeout_s;
@@ -39,13 +39,14 @@ struct edge_config {
 	unsigned int retry_above;    /* Retry new clients past this many handshakes (0: never) */
 	unsigned int stateless_rate; /* Retry + VN + stateless resets per second (0: 1000) */
 	uint8_t worker_id;	     /* this worker's id (in its CIDs), < the hub's workers */
-	struct edge_hub *hub;	     /* shared by the workers; NULL: a lone edge makes its own */
-	bool reuseport;		     /* several workers share the QUIC and http ports */
-	struct daemon_maps *maps;    /* conns and latency maps, or NULL */
-	struct edge_stats_pub *pub;  /* where counts go for /metrics, or NULL */
-	const char *xdp_ifname;	     /* --xdp: AF_XDP on this interface, else NULL */
-	const char *pin_root;	     /* where beam's XDP pins live (NULL: default) */
-	struct edge_limits limits;   /* 0 for a limit: its default */
+	/* shared by the workers; NULL: a lone edge makes its own */
+	struct edge_hub *hub;
+	bool reuseport;		    /* several workers share the QUIC and http ports */
+	struct daemon_maps *maps;   /* conns and latency maps, or NULL */
+	struct edge_stats_pub *pub; /* where counts go for /metrics, or NULL */
+	const char *xdp_ifname;	    /* --xdp: AF_XDP on this interface, else NULL */
+	const char *pin_root;	    /* where beam's XDP pins live (NULL: default) */
+	struct edge_limits limits;  /* 0 for a limit: its default */
 	/* QUIC_RESET_SECRET_LEN bytes for stateless reset tokens, the same in
 	 * every worker and (with --key) after a restart; NULL: random */
 	const uint8_t *reset_secret;

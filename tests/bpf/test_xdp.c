@@ -696,9 +696,19 @@ static void test_xdp_config_live(void **state)
 
 static const char *xdp_name(enum beam_reason r)
 {
-	static const char *const names[] = {"not_ip",	  "not_udp",	  "other_port", "fragment",
-					    "unknown",	  "to_socket",	  "to_xsk",	"malformed",
-					    "short_init", "initial_rate", "bad_header"};
+	static const char *const names[BEAM_REASON__MAX] = {
+		[BEAM_REASON_NOT_IP] = "not_ip",
+		[BEAM_REASON_NOT_UDP] = "not_udp",
+		[BEAM_REASON_OTHER_PORT] = "other_port",
+		[BEAM_REASON_FRAGMENT] = "fragment",
+		[BEAM_REASON_UNKNOWN_VERSION] = "unknown",
+		[BEAM_REASON_TO_SOCKET] = "to_socket",
+		[BEAM_REASON_TO_XSK] = "to_xsk",
+		[BEAM_REASON_MALFORMED] = "malformed",
+		[BEAM_REASON_SHORT_INITIAL] = "short_init",
+		[BEAM_REASON_INITIAL_RATE] = "initial_rate",
+		[BEAM_REASON_BAD_HEADER] = "bad_header",
+	};
 
 	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }

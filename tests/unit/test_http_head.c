@@ -97,7 +97,7 @@ static void test_http_head_malformed(void **state)
 		"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n",		/* bad port */
 		"GET / HTTP/1.1\r\nHost: a:123456\r\n\r\n",		/* long port */
 		"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",			/* slash */
-		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",			/* space before colon */
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",			/* space, colon */
 		"GET / HTTP/1.1\r\nX: 1\r\n folded\r\nHost: a\r\n\r\n", /* obs-fold */
 		"GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\n\r\n",		/* no colon */
 		"GET / HTTP/1.1\r\nX: a\x01z\r\nHost: a\r\n\r\n",	/* control char */
@@ -108,7 +108,8 @@ static void test_http_head_malformed(void **state)
 		"GET /\r\nHost: a\r\n\r\n",				/* HTTP/0.9 */
 		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",			/* double space */
 		" GET / HTTP/1.1\r\nHost: a\r\n\r\n",			/* leading space */
-		"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", /* many empty lines */
+		/* many empty lines */
+		"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
 	};
 	struct http_head h;
 	size_t i;
