@@ -238,32 +238,43 @@ static void conn_ev_cb(evutil_socket_t fd, short what, void *arg)
 	conn_read_head(fc);
 }
 
-void http_front_fail(struct http_front *f, int fd)
+/* A new front connection for @fd from @peer, in @f's list; NULL when out of
+ * memory (the caller keeps @fd). */
+static struct front_conn *conn_new(struct http_front *f, int fd, const struct pktio_addr *peer)
 {
-	struct front_conn *fc;
+	struct front_conn *fc = malloc(sizeof(*fc));
 
-	fc = malloc(sizeof(*fc));
-	if (!fc) {
-		close(fd);
-		return;
-	}
+	if (!fc)
+		return NULL;
 	memset(fc, 0, offsetof(struct front_conn, buf));
 	fc->f = f;
 	fc->fd = fd;
-	fc->taken_back = true;
-	fc->peer.len = sizeof(fc->peer.in6);
-	if (getpeername(fd, &fc->peer.sa, &fc->peer.len))
-		fc->peer.len = 0;
+	fc->peer = *peer;
 	fc->ev = event_new(f->base, fd, EV_READ, conn_ev_cb, fc);
 	if (!fc->ev) {
 		free(fc);
-		close(fd);
-		return;
+		return NULL;
 	}
 	fc->next = f->conns;
 	if (f->conns)
 		f->conns->prev = fc;
 	f->conns = fc;
+	return fc;
+}
+
+void http_front_fail(struct http_front *f, int fd)
+{
+	struct pktio_addr peer = {.len = sizeof(peer.in6)};
+	struct front_conn *fc;
+
+	if (getpeername(fd, &peer.sa, &peer.len))
+		peer.len = 0;
+	fc = conn_new(f, fd, &peer);
+	if (!fc) {
+		close(fd);
+		return;
+	}
+	fc->taken_back = true;
 	f->st.failed++;
 	conn_answer(fc, 502, "Bad Gateway", "beam: the tunnel's service did not answer\n");
 }
@@ -314,24 +325,11 @@ static void front_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		return;
 	}
-	fc = malloc(sizeof(*fc));
+	fc = conn_new(f, fd, &peer);
 	if (!fc)
 		goto err_release;
-	memset(fc, 0, offsetof(struct front_conn, buf));
-	fc->f = f;
-	fc->fd = fd;
-	fc->peer = peer;
 	fc->src_counted = true;
 	fc->deadline_ns = quic_now_ns() + (uint64_t)f->cfg.head_timeout_ms * 1000000;
-	fc->ev = event_new(f->base, fd, EV_READ, conn_ev_cb, fc);
-	if (!fc->ev) {
-		free(fc);
-		goto err_release;
-	}
-	fc->next = f->conns;
-	if (f->conns)
-		f->conns->prev = fc;
-	f->conns = fc;
 	f->st.waiting++;
 	if (!conn_rearm(fc))
 		conn_free(fc, true);
