@@ -85,6 +85,23 @@ endif
 
 all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
+# The checksum test built for arm64, so tests/run.sh runs the NEON routine
+# under qemu-user on any machine; built when `make deps` has installed the
+# cross compiler and cross-compiled cmocka (tests/run.sh says when it is not).
+AARCH64_CC     ?= aarch64-linux-gnu-gcc
+AARCH64_PREFIX := $(DEPS_DIR)/aarch64
+AARCH64_CMOCKA := $(AARCH64_PREFIX)/lib/libcmocka-static.a
+AARCH64_BINS   := $(BUILD)/aarch64/test_csum
+ifneq ($(and $(shell command -v $(AARCH64_CC)),$(wildcard $(AARCH64_CMOCKA))),)
+all: $(AARCH64_BINS)
+endif
+
+$(BUILD)/aarch64/test_csum: tests/unit/test_csum.c user/csum.c user/csum.h $(AARCH64_CMOCKA)
+	$(call msg,CC-ARM64,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(AARCH64_CC) -Iuser -I$(AARCH64_PREFIX)/include -D_GNU_SOURCE -std=gnu11 $(WARNINGS) \
+		$(CFLAGS) $(filter-out %.h,$^) -o $@
+
 deps:
 	$(Q)tools/deps.sh
 

@@ -70,6 +70,25 @@ run_dir_bins() {
 	done
 }
 
+# Tests built for arm64 ($BUILD/aarch64, see the Makefile) run under
+# qemu-user, called directly (no binfmt_misc), on the cross glibc. A missing
+# build or emulator is a skip that says so; `make deps` installs both.
+run_aarch64_bins() {
+	local dir=$BUILD/aarch64 ran=0 t
+
+	if ! command -v qemu-aarch64 >/dev/null; then
+		run_one aarch64 printf 'ok 1 # SKIP qemu-aarch64 is not installed (make deps)\n'
+		return
+	fi
+	for t in "$dir"/test_*; do
+		[[ -x $t && ! -d $t ]] || continue
+		run_one "$(basename "$t")-aarch64" qemu-aarch64 -L /usr/aarch64-linux-gnu "$t"
+		ran=1
+	done
+	[[ $ran -eq 1 ]] || run_one aarch64 printf 'ok 1 # SKIP %s\n' \
+		"no arm64 test build: aarch64-linux-gnu-gcc or .deps/aarch64 cmocka missing (make deps)"
+}
+
 run_dir_scripts() {
 	local dir=$1 t
 
@@ -81,7 +100,10 @@ run_dir_scripts() {
 
 for suite in "${suites[@]}"; do
 	case $suite in
-	unit) run_dir_bins "$BUILD/tests/unit" ;;
+	unit)
+		run_dir_bins "$BUILD/tests/unit"
+		run_aarch64_bins
+		;;
 	bpf) run_dir_bins "$BUILD/tests/bpf" ;;
 	integration) run_dir_scripts "$ROOT/tests/integration" ;;
 	stress) run_dir_scripts "$ROOT/tests/stress" ;;

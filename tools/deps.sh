@@ -6,7 +6,9 @@
 # Debian packages come from the machine's apt sources. wolfSSL (with its QUIC
 # API) and ngtcp2 (with its wolfSSL crypto back end) are built from Debian 13
 # source packages into a project-local prefix, because Debian 12 ships a
-# wolfSSL without QUIC and an ngtcp2 0.12 with GnuTLS only.
+# wolfSSL without QUIC and an ngtcp2 0.12 with GnuTLS only. cmocka is also
+# cross-compiled for aarch64 from its Debian 12 source package, for the
+# checksum test that runs the NEON routine under qemu-user.
 #
 # Idempotent: a second run checks and returns in well under five seconds.
 set -euo pipefail
@@ -24,6 +26,11 @@ WOLFSSL_ORIG=wolfssl_${WOLFSSL_VER}.orig.tar.gz
 NGTCP2_ORIG=ngtcp2_${NGTCP2_VER}.orig.tar.xz
 WOLFSSL_SHA256=0f2ed82e345b833242705bbc4b08a2a2037a33f7bf9c610efae6464f6b10e305
 NGTCP2_SHA256=382c15bf66b630f26021631b25b7eb1feac42c67c1d6826189d61091dfaa4d09
+# the host's libcmocka-dev version, so both builds of a test see one cmocka.h
+CMOCKA_VER=1.1.5
+CMOCKA_ORIG=cmocka_${CMOCKA_VER}.orig.tar.xz
+CMOCKA_SHA256=f0ccd8242d55e2fd74b16ba518359151f6f8383ff8aef4976e48393f77bba8b6
+AARCH64_PREFIX=$DEPS/aarch64
 
 PACKAGES=(
 	# build
@@ -33,6 +40,8 @@ PACKAGES=(
 	# tests and demo
 	iproute2 curl nginx-light python3 openssl jq procps psmisc prometheus
 	systemd man-db ethtool
+	# arm64 build of the checksum test, run with qemu-aarch64 (no binfmt)
+	qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	# benchmarks
 	iperf3 wrk socat openssh-server openssh-client stunnel4 gnuplot-nox
 	ngtcp2-client ngtcp2-server
@@ -63,10 +72,10 @@ install_packages() {
 		>"$DEPS/apt-install.log" 2>&1 || die "apt-get install failed, see $DEPS/apt-install.log"
 }
 
-# Write a deb-src entry for trixie that reuses the URIs of the machine's own
+# Write a deb-src entry for @suite that reuses the URIs of the machine's own
 # Debian source, so no host name lives in this repository.
-write_trixie_sources() {
-	local uris f
+write_src_sources() {
+	local suite=$1 uris f
 
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[[ -f $f ]] || continue
@@ -77,14 +86,36 @@ write_trixie_sources() {
 		uris=$(awk '$1=="deb" && $2 ~ /debian\/?$/ && $0 !~ /security/ { print $2; exit }' \
 			/etc/apt/sources.list)
 	fi
-	[[ -n ${uris:-} ]] || die "no Debian apt source found to derive a trixie deb-src entry from"
-	cat >"$DL/trixie-src.sources" <<EOS
+	[[ -n ${uris:-} ]] || die "no Debian apt source found to derive a $suite deb-src entry from"
+	cat >"$DL/$suite-src.sources" <<EOS
 Types: deb-src
 URIs: $uris
-Suites: trixie
+Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
+}
+
+# Download the source packages @pkg... of Debian @suite into $DL through a
+# sources list of our own: the machine's apt configuration is left as it is.
+fetch_debian_sources() {
+	local suite=$1 apt_opts pkgs=() p
+	shift
+
+	[[ $(id -u) -eq 0 ]] || die "$* sources not fetched yet (run 'make deps' as root)"
+	write_src_sources "$suite"
+	apt_opts=(-o "Dir::Etc::sourcelist=$DL/$suite-src.sources" -o Dir::Etc::sourceparts=-
+		-o APT::Get::List-Cleanup=0 -o Debug::NoDropPrivs=1)
+	for p in "$@"; do
+		pkgs+=("$p/$suite")
+	done
+	log "fetching $* sources from $suite"
+	apt-get "${apt_opts[@]}" update -qq >>"$DEPS/apt-source.log" 2>&1 ||
+		die "apt-get update for $suite sources failed, see $DEPS/apt-source.log"
+	# apt-get may fail on a missing .dsc while the tarballs did arrive: the
+	# callers judge by the tarballs and their checksums.
+	(cd "$DL" && apt-get "${apt_opts[@]}" source --download-only "${pkgs[@]}" \
+		>>"$DEPS/apt-source.log" 2>&1) || log "apt-get source exited non-zero; checking what arrived"
 }
 
 check_sum() {
@@ -96,23 +127,11 @@ check_sum() {
 }
 
 fetch_sources() {
-	local apt_opts
-
 	if [[ -f $DL/$WOLFSSL_ORIG && -f $DL/$NGTCP2_ORIG ]] &&
 		ls "$DL"/ngtcp2_*.debian.tar.* "$DL"/wolfssl_*.debian.tar.* >/dev/null 2>&1; then
 		return 0
 	fi
-	write_trixie_sources
-	apt_opts=(-o "Dir::Etc::sourcelist=$DL/trixie-src.sources" -o Dir::Etc::sourceparts=-
-		-o APT::Get::List-Cleanup=0 -o Debug::NoDropPrivs=1)
-	log "fetching ngtcp2 and wolfssl sources from trixie"
-	apt-get "${apt_opts[@]}" update -qq >"$DEPS/apt-source.log" 2>&1 ||
-		die "apt-get update for trixie sources failed, see $DEPS/apt-source.log"
-	# apt-get may fail on a missing .dsc while the tarballs did arrive: judge
-	# by the tarballs and their checksums below.
-	(cd "$DL" && apt-get "${apt_opts[@]}" source --download-only \
-		"ngtcp2/trixie" "wolfssl/trixie" >>"$DEPS/apt-source.log" 2>&1) ||
-		log "apt-get source exited non-zero; checking what arrived"
+	fetch_debian_sources trixie ngtcp2 wolfssl
 }
 
 # Apply the CVE patches Debian carries, in the order of debian/patches/series.
@@ -180,8 +199,30 @@ build_ngtcp2() {
 	touch "$PREFIX/.ngtcp2-$NGTCP2_VER"
 }
 
+# cmocka for aarch64, static, into $AARCH64_PREFIX: Debian 12 has an arm64
+# cmocka only for a machine that adds arm64 as a foreign architecture, which
+# would change its apt setup. Debian's patches touch only the documentation.
+build_cmocka_aarch64() {
+	local tree=$SRC/cmocka-$CMOCKA_VER
+
+	[[ -f $AARCH64_PREFIX/lib/libcmocka-static.a && -f $AARCH64_PREFIX/.cmocka-$CMOCKA_VER ]] &&
+		return 0
+	[[ -f $DL/$CMOCKA_ORIG ]] || fetch_debian_sources bookworm cmocka
+	check_sum "$CMOCKA_ORIG" "$CMOCKA_SHA256"
+	log "cross-compiling cmocka $CMOCKA_VER for aarch64"
+	rm -rf "$tree" "$tree-aarch64" && tar -xJf "$DL/$CMOCKA_ORIG" -C "$SRC"
+	(cmake -S "$tree" -B "$tree-aarch64" -DCMAKE_SYSTEM_NAME=Linux \
+		-DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc \
+		-DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$AARCH64_PREFIX" \
+		-DCMAKE_INSTALL_LIBDIR=lib -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF \
+		-DUNIT_TESTING=OFF && cmake --build "$tree-aarch64" -j"$JOBS" &&
+		cmake --install "$tree-aarch64") >"$DEPS/cmocka-aarch64-build.log" 2>&1 ||
+		die "cmocka aarch64 build failed, see $DEPS/cmocka-aarch64-build.log"
+	touch "$AARCH64_PREFIX/.cmocka-$CMOCKA_VER"
+}
+
 main() {
-	mkdir -p "$DEPS" "$DL" "$SRC" "$PREFIX"
+	mkdir -p "$DEPS" "$DL" "$SRC" "$PREFIX" "$AARCH64_PREFIX"
 	install_packages
 	if [[ ! -f $PREFIX/.wolfssl-$WOLFSSL_VER || ! -f $PREFIX/.ngtcp2-$NGTCP2_VER ]]; then
 		[[ $(id -u) -eq 0 ]] || die "wolfSSL/ngtcp2 not built yet (run 'make deps' as root)"
@@ -190,9 +231,11 @@ main() {
 		build_ngtcp2
 		log "wolfSSL $WOLFSSL_VER and ngtcp2 $NGTCP2_VER installed in $PREFIX"
 	fi
+	build_cmocka_aarch64
 	# A tampered tarball must be noticed even when the build is cached.
 	[[ -f $DL/$WOLFSSL_ORIG ]] && check_sum "$WOLFSSL_ORIG" "$WOLFSSL_SHA256"
 	[[ -f $DL/$NGTCP2_ORIG ]] && check_sum "$NGTCP2_ORIG" "$NGTCP2_SHA256"
+	[[ -f $DL/$CMOCKA_ORIG ]] && check_sum "$CMOCKA_ORIG" "$CMOCKA_SHA256"
 	return 0
 }
 

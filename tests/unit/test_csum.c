@@ -21,6 +21,17 @@
 #define MAX_LEN	  9000
 #define MAX_ALIGN 64
 
+/* The SIMD routine every CPU of the architecture has (SSE2 is part of x86-64,
+ * Advanced SIMD of ARMv8-A): it must be listed, or the comparisons below
+ * would pass with nothing but the scalar routine to compare. */
+#if defined(__x86_64__)
+#define BASELINE_SIMD "sse2"
+#elif defined(__aarch64__)
+#define BASELINE_SIMD "neon"
+#else
+#define BASELINE_SIMD ""
+#endif
+
 /* Reference: RFC 1071 read literally, big-endian 16-bit words, one by one. */
 static uint16_t ref_sum(const uint8_t *p, size_t len, uint64_t sum)
 {
@@ -50,6 +61,22 @@ static void fill_random(uint8_t *p, size_t len, unsigned int *seed)
 
 	for (i = 0; i < len; i++)
 		p[i] = (uint8_t)rand_r(seed);
+}
+
+static void test_csum_baseline_simd_listed(void **state)
+{
+	const struct csum_impl *impls;
+	size_t n, i;
+
+	(void)state;
+	if (!*BASELINE_SIMD)
+		skip();
+	impls = csum_impls(&n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(impls[i].name, BASELINE_SIMD))
+			return;
+	fail_msg("csum_impls() does not list %s, which every CPU of this architecture has",
+		 BASELINE_SIMD);
 }
 
 static void test_csum_rfc1071_example(void **state)
@@ -250,6 +277,7 @@ static void test_csum_udp_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csum_baseline_simd_listed),
 		cmocka_unit_test(test_csum_rfc1071_example),
 		cmocka_unit_test(test_csum_fold_edges),
 		cmocka_unit_test(test_csum_simd_equals_scalar),
