@@ -186,6 +186,63 @@ static void test_csum_large_buffer(void **state)
 	free(buf);
 }
 
+/* Every routine against the scalar one on @len bytes at @p, from each of
+ * the partial sums at the edges of 32 bits. */
+static void check_edge_sums(const uint8_t *p, size_t len)
+{
+	static const uint32_t sums[] = {0,	     1,		  0xffff,     0x10000,
+					0xfffeffffu, 0xfffffffeu, 0xffffffffu};
+	const struct csum_impl *impls;
+	size_t n, i, k;
+
+	impls = csum_impls(&n);
+	for (k = 0; k < sizeof(sums) / sizeof(sums[0]); k++) {
+		uint16_t want = csum_fold(csum_partial_scalar(p, len, sums[k]));
+
+		for (i = 1; i < n; i++) {
+			uint16_t got = csum_fold(impls[i].fn(p, len, sums[k]));
+
+			if (got != want)
+				fail_msg("%s: len %zu at %zu mod 64, sum %08x: %04x, scalar %04x",
+					 impls[i].name, len, (size_t)((uintptr_t)p % 64), sums[k],
+					 got, want);
+		}
+	}
+}
+
+/* The lengths where the SIMD routines change path: around the integer
+ * units' share of a round (288 bytes), a 64 KiB block and several blocks,
+ * at even, odd and 32-byte-crossing offsets; random bytes, then all 0xff
+ * (a carry out of every 64-bit addition). */
+static void test_csum_block_edges(void **state)
+{
+	static const size_t bases[] = {288, 576, 1440, 65536, 131072, 196608};
+	static const size_t offs[] = {0, 1, 2, 30, 31, 33, 62};
+	size_t cap = 196608 + 128, b, o, d;
+	uint8_t *buf = aligned_alloc(64, cap);
+	unsigned int seed = 0x5eed;
+	int pattern;
+
+	(void)state;
+	assert_non_null(buf);
+	for (pattern = 0; pattern < 2; pattern++) {
+		if (pattern)
+			memset(buf, 0xff, cap);
+		else
+			fill_random(buf, cap, &seed);
+		for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+			for (d = 0; d <= 64; d++) {
+				/* Every length near the small bases, a sample near the big. */
+				if (bases[b] > 2048 && d % 8 && d != 31 && d != 33)
+					continue;
+				for (o = 0; o < sizeof(offs) / sizeof(offs[0]); o++)
+					check_edge_sums(buf + offs[o], bases[b] + d - 32);
+			}
+		}
+	}
+	free(buf);
+}
+
 static void test_csum_ipv4_header(void **state)
 {
 	/* 20-byte header plus 4 bytes of options (NOP NOP NOP EOL): ihl 6. */
@@ -282,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_csum_fold_edges),
 		cmocka_unit_test(test_csum_simd_equals_scalar),
 		cmocka_unit_test(test_csum_large_buffer),
+		cmocka_unit_test(test_csum_block_edges),
 		cmocka_unit_test(test_csum_ipv4_header),
 		cmocka_unit_test(test_csum_udp_ipv4),
 		cmocka_unit_test(test_csum_udp_ipv6),
