@@ -661,7 +661,11 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		reconnect_slowly(a); /* the holder may serve for long */
 		return;
 	}
-	if (a->up)
+	if (a->up && err == -EHOSTUNREACH)
+		pr_warn("connection to the edge lost: it answered nothing for %u s while data "
+			"waited (unresponsive)",
+			a->cfg.unresponsive_s);
+	else if (a->up)
 		pr_warn("connection to the edge lost: %s%s%s", strerror(-err), app ? ", " : "",
 			app ? proto_err_name(app) : "");
 	else
@@ -702,6 +706,7 @@ static int agent_open_ep(struct agent *a)
 	memcpy(qc.pin, a->cfg.pin, sizeof(qc.pin));
 	qc.sni = a->cfg.edge_host;
 	qc.idle_timeout_ms = (uint64_t)a->cfg.idle_timeout_s * 1000;
+	qc.unresponsive_ms = a->cfg.unresponsive_s ? a->cfg.unresponsive_s * 1000 : UINT32_MAX;
 	/* the edge opens one stream per public connection: grant plenty */
 	qc.max_streams_bidi = 1000000;
 	qc.datagrams = a->cfg.kind == PROTO_KIND_UDP;

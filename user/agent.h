@@ -33,6 +33,8 @@ struct agent_config {
 	enum tls_verify verify;
 	uint8_t pin[TLS_FP_LEN];
 	unsigned int idle_timeout_s;
+	unsigned int unresponsive_s;	/* close when the edge answers nothing this long while
+				      * data waits (0: only the idle timeout) */
 	const char *session_file;	/* keep the session ticket here across restarts, or NULL */
 	enum proxy_proto_version proxy; /* a PROXY header in front of each local connection */
 };

@@ -48,6 +48,9 @@ static void usage(FILE *out)
 		"      --session-file FILE  keep the TLS session here to resume (0-RTT)\n"
 		"                           after a restart\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
+		"      --unresponsive-timeout S  reconnect when the edge answers nothing\n"
+		"                           this long while data waits (default 5;\n"
+		"                           0: only the idle timeout)\n"
 		"      --proxy-protocol V   tcp, http: PROXY protocol v1 or v2 header to\n"
 		"                           the service\n"
 		"  -v, --verbose            more output; twice for library messages\n"
@@ -62,6 +65,7 @@ enum {
 	OPT_TOKEN_FILE,
 	OPT_NAME,
 	OPT_IDLE,
+	OPT_UNRESPONSIVE,
 	OPT_SESSION,
 	OPT_PROXY,
 	OPT_VERSION
@@ -78,6 +82,7 @@ static const struct option options[] = {
 	{"name", required_argument, NULL, OPT_NAME},
 	{"session-file", required_argument, NULL, OPT_SESSION},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"unresponsive-timeout", required_argument, NULL, OPT_UNRESPONSIVE},
 	{"proxy-protocol", required_argument, NULL, OPT_PROXY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -98,6 +103,7 @@ struct args {
 	enum proxy_proto_version proxy;
 	unsigned long remote_port;
 	unsigned long idle_s;
+	unsigned long unresponsive_s;
 	int insecure;
 	int verbose;
 };
@@ -142,6 +148,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int opt;
 
 	a->idle_s = 30;
+	a->unresponsive_s = 5;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":e:r:H:vh", options, NULL)) != -1) {
 		switch (opt) {
@@ -180,6 +187,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->idle_s = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || a->idle_s < 1 || a->idle_s > 3600) {
 				pr_err("invalid --idle-timeout '%s': want seconds, 1..3600",
+				       optarg);
+				return 2;
+			}
+			break;
+		case OPT_UNRESPONSIVE:
+			a->unresponsive_s = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || a->unresponsive_s > 3600) {
+				pr_err("invalid --unresponsive-timeout '%s': want seconds, 0..3600",
 				       optarg);
 				return 2;
 			}
@@ -348,6 +363,7 @@ static int fill_config(const struct args *a, struct agent_config *c, char *edge_
 		session_dir_check(a->session_file);
 	c->remote_port = (uint16_t)a->remote_port;
 	c->idle_timeout_s = (unsigned int)a->idle_s;
+	c->unresponsive_s = (unsigned int)a->unresponsive_s;
 	if (a->pin) {
 		c->verify = TLS_VERIFY_PIN;
 		if (tls_pin_parse(a->pin, c->pin)) {

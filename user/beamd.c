@@ -56,6 +56,10 @@ static void usage(FILE *out)
 		"                           (default 1000)\n"
 		"      --grace SECONDS      keep a gone agent's ports this long (default 30)\n"
 		"      --idle-timeout S     QUIC idle timeout (default 30)\n"
+		"      --unresponsive-timeout S  drop an agent that answers nothing this long\n"
+		"                           while data waits for it: its public\n"
+		"                           connections fail then, not at the idle timeout\n"
+		"                           (default 5; 0: only the idle timeout)\n"
 		"      --metrics ADDR:PORT  serve /metrics and /healthz there (off by default)\n"
 		"      --iface IFACE        use the maps of beam's XDP program on IFACE\n"
 		"                           (default: the one interface it is attached to)\n"
@@ -84,6 +88,7 @@ enum {
 	OPT_RETRY,
 	OPT_GRACE,
 	OPT_IDLE,
+	OPT_UNRESPONSIVE,
 	OPT_METRICS,
 	OPT_PUBLIC,
 	OPT_IFACE,
@@ -108,6 +113,7 @@ static const struct option options[] = {
 	{"retry", no_argument, NULL, OPT_RETRY},
 	{"grace", required_argument, NULL, OPT_GRACE},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"unresponsive-timeout", required_argument, NULL, OPT_UNRESPONSIVE},
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"iface", required_argument, NULL, OPT_IFACE},
 	{"xdp", required_argument, NULL, OPT_XDP},
@@ -140,6 +146,7 @@ struct args {
 	struct edge_limits limits;
 	unsigned int grace_s;
 	unsigned int idle_s;
+	unsigned int unresponsive_s;
 	unsigned int retry_above;
 	unsigned int stateless_rate;
 	unsigned int workers; /* 0: one per online CPU */
@@ -167,6 +174,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	a->grace_s = 30;
 	a->idle_s = 30;
+	a->unresponsive_s = 5;
 	edge_limits_default(&a->limits);
 	a->retry_above = 256;
 	a->stateless_rate = 1000;
@@ -203,6 +211,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_IDLE:
 			if (parse_uint(optarg, 3600, &a->idle_s) || a->idle_s < 1) {
 				pr_err("invalid --idle-timeout '%s': want seconds, 1..3600",
+				       optarg);
+				return 2;
+			}
+			break;
+		case OPT_UNRESPONSIVE:
+			if (parse_uint(optarg, 3600, &a->unresponsive_s)) {
+				pr_err("invalid --unresponsive-timeout '%s': want seconds, 0..3600",
 				       optarg);
 				return 2;
 			}
@@ -788,6 +803,7 @@ int main(int argc, char **argv)
 	ec.tls = tls;
 	ec.grace_s = args.grace_s;
 	ec.idle_timeout_s = args.idle_s;
+	ec.unresponsive_s = args.unresponsive_s;
 	ec.retry = args.retry;
 	ec.xdp_ifname = args.xdp_ifname;
 	ec.pin_root = args.pin_root;

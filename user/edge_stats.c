@@ -173,6 +173,8 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(handshakes_failed);
 	ADD(auth_failed);
 	ADD(auth_throttled);
+	for (i = 0; i < EDGE_GONE__MAX; i++)
+		ADD(agents_gone[i]);
 	ADD(streams_active);
 	ADD(streams_ok);
 	ADD(streams_reset);
@@ -211,6 +213,14 @@ static const char *const kind_names[PROTO_KIND__MAX] = {
 	[PROTO_KIND_TCP] = "tcp",
 	[PROTO_KIND_HTTP] = "http",
 	[PROTO_KIND_UDP] = "udp",
+};
+
+static const char *const gone_names[EDGE_GONE__MAX] = {
+	[EDGE_GONE_CLOSED] = "closed_by_agent",
+	[EDGE_GONE_IDLE] = "idle_timeout",
+	[EDGE_GONE_UNRESPONSIVE] = "unresponsive",
+	[EDGE_GONE_BEAMD] = "closed_by_beamd",
+	[EDGE_GONE_ERROR] = "error",
 };
 
 static const char *const stateless_kinds[QUIC_STATELESS__MAX] = {
@@ -278,6 +288,9 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	family_one(out, "beam_agent_auth_throttled_total", PROM_COUNTER,
 		   "HELLOs refused without checking the token: their address failed too often.",
 		   s->auth_throttled);
+	family_by(out, "beam_agent_disconnects_total", PROM_COUNTER,
+		  "Authenticated agents' connections ended, by why.", "reason", gone_names,
+		  s->agents_gone, EDGE_GONE__MAX);
 	prom_family(out, "beam_quic_bytes_total", PROM_COUNTER,
 		    "UDP payload bytes of QUIC packets, by direction.");
 	labeled(out, "beam_quic_bytes_total", "direction", "in", s->quic_bytes_in);

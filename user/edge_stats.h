@@ -53,6 +53,16 @@ enum edge_udp_drop {
 
 const char *edge_udp_drop_name(enum edge_udp_drop d);
 
+/* Why an authenticated agent's connection ended. */
+enum edge_agent_gone {
+	EDGE_GONE_CLOSED,	/* the agent closed it (shut down, or gave up on us) */
+	EDGE_GONE_IDLE,		/* nothing from it for the idle timeout */
+	EDGE_GONE_UNRESPONSIVE, /* data to it unanswered for the unresponsive timeout */
+	EDGE_GONE_BEAMD,	/* beamd closed it: revoked token, takeover, shutdown */
+	EDGE_GONE_ERROR,	/* a protocol or TLS error, either side */
+	EDGE_GONE__MAX,
+};
+
 struct edge_tunnel_stats {
 	uint64_t id;
 	uint64_t to_public;   /* bytes from the agent to public clients */
@@ -71,6 +81,7 @@ struct edge_stats {
 	uint64_t handshakes_failed; /* connections that closed before completing it */
 	uint64_t auth_failed;	    /* HELLOs with an unknown token */
 	uint64_t auth_throttled;    /* HELLOs refused unchecked: their source failed too often */
+	uint64_t agents_gone[EDGE_GONE__MAX];
 	uint64_t streams_active;
 	uint64_t streams_ok;	/* closed cleanly */
 	uint64_t streams_reset; /* closed by a reset either way */

@@ -181,6 +181,7 @@ struct quic_conn {
 	unsigned int sq_over : 1;     /* sq_total reached CONN_SENDBUF_MAX: sockets paused */
 	unsigned int cert_failed : 1; /* client: the peer's certificate failed our check */
 	unsigned int waiting : 1;     /* client: data to send, none in flight: probing */
+	uint64_t unanswered_since;    /* data in flight since, nothing heard (0: no) */
 	uint32_t nblocked;	      /* streams waiting for flow control credit */
 	uint64_t sq_total;	      /* bytes in the send buffers of all streams */
 	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
@@ -240,6 +241,7 @@ static void conn_fail_liberr(struct quic_conn *c, int liberr);
 static void stream_tcp_close(struct quic_stream *s, bool reset);
 static void stream_flush_tcp(struct quic_stream *s);
 static void conn_keep_alive(struct quic_conn *c);
+static uint64_t conn_keep_alive_ns(const struct quic_conn *c);
 static void ep_send_raw(struct quic_ep *ep, const struct pktio_pkt *in, uint8_t *buf, size_t len);
 
 uint64_t quic_now_ns(void)
@@ -714,12 +716,33 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	return npkts;
 }
 
+/* How long data may wait for a word from the peer before it counts as gone. */
+static uint64_t conn_unresponsive_ns(const struct quic_conn *c)
+{
+	uint64_t t = (uint64_t)c->ep->cfg.unresponsive_ms * NGTCP2_MILLISECONDS;
+	uint64_t pto6 = 6 * ngtcp2_conn_get_pto(c->conn);
+
+	return t > pto6 ? t : pto6;
+}
+
+static bool conn_unresponsive(const struct quic_conn *c, uint64_t now)
+{
+	return c->unanswered_since && c->ep->cfg.unresponsive_ms != UINT32_MAX &&
+	       now - c->unanswered_since >= conn_unresponsive_ns(c);
+}
+
 static void conn_update_timer(struct quic_conn *c)
 {
 	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->conn);
 	uint64_t now = quic_now_ns();
 	struct timeval tv = {0};
 
+	if (c->unanswered_since && c->ep->cfg.unresponsive_ms != UINT32_MAX) {
+		uint64_t gone = c->unanswered_since + conn_unresponsive_ns(c);
+
+		if (gone < exp)
+			exp = gone;
+	}
 	if (exp == UINT64_MAX) {
 		event_del(c->timer);
 		return;
@@ -757,7 +780,7 @@ static void conn_probe_when_waiting(struct quic_conn *c, const ngtcp2_conn_info 
 	t = 2 * ngtcp2_conn_get_pto(c->conn);
 	if (t < 200 * NGTCP2_MILLISECONDS)
 		t = 200 * NGTCP2_MILLISECONDS;
-	if (t < c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS / 3)
+	if (t < conn_keep_alive_ns(c))
 		ngtcp2_conn_set_keep_alive_timeout(c->conn, t);
 }
 
@@ -783,6 +806,12 @@ static void conn_write(struct quic_conn *c)
 	ngtcp2_conn_get_conn_info(c->conn, &ci);
 	c->stats.srtt_ns = ci.smoothed_rtt;
 	c->stats.latest_rtt_ns = ci.latest_rtt;
+	/* Cleared by every packet that arrives (conn_read); handshakes have
+	 * their own timeout. */
+	if (!ci.bytes_in_flight || !ngtcp2_conn_get_handshake_completed(c->conn))
+		c->unanswered_since = 0;
+	else if (!c->unanswered_since)
+		c->unanswered_since = ts;
 	conn_probe_when_waiting(c, &ci);
 	conn_update_timer(c);
 }
@@ -825,6 +854,23 @@ static void conn_send_close(struct quic_conn *c, const ngtcp2_ccerr *ccerr)
 			c->close_next = 1;
 		}
 	}
+}
+
+/*
+ * The peer answered none of what we sent for conn_unresponsive_ns(): it
+ * died, or the path to it did. Its streams fail now, not at the idle
+ * timeout (a public client of a dead agent would wait that long). The
+ * CONNECTION_CLOSE tells a peer that only lost its way back.
+ */
+static void conn_close_unresponsive(struct quic_conn *c)
+{
+	ngtcp2_ccerr ccerr;
+
+	pr_debug("QUIC peer answered nothing for %llu ms: closing",
+		 (unsigned long long)((quic_now_ns() - c->unanswered_since) / NGTCP2_MILLISECONDS));
+	ngtcp2_ccerr_default(&ccerr);
+	conn_send_close(c, &ccerr);
+	conn_schedule_finalize(c, -EHOSTUNREACH, 0);
 }
 
 static void conn_fail_liberr(struct quic_conn *c, int liberr)
@@ -1890,6 +1936,10 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_finalize(c);
 		return;
 	}
+	if (conn_unresponsive(c, quic_now_ns())) {
+		conn_close_unresponsive(c);
+		return;
+	}
 	rv = ngtcp2_conn_handle_expiry(c->conn, quic_now_ns());
 	if (rv == NGTCP2_ERR_IDLE_CLOSE) {
 		pr_debug("QUIC connection idle past the timeout: closing");
@@ -1943,18 +1993,32 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
  * dead mapping, so the agent's next packet is the only thing that can tell
  * the edge where it is now, and an agent waiting for flow control credit or
  * just idle sends nothing else.
+ * An agent pings at least every 4/5 of its unresponsive timeout (4 s by
+ * default, assuming the edge's is the same): after a rebinding, the edge's
+ * data to the old mapping goes unanswered, and the agent's ping must reach it
+ * before the edge gives the agent up (conn_unresponsive).
  * A waiting agent pings sooner still (conn_probe_when_waiting).
- * TODO(#9): an idle agent is found only at its next keep-alive (10 s with the
- * default 30 s idle timeout): until then new public connections wait.
+ * TODO(#9): an idle agent is found only at its next keep-alive (4 s by
+ * default): until then new public connections wait.
  */
-static void conn_keep_alive(struct quic_conn *c)
+static uint64_t conn_keep_alive_ns(const struct quic_conn *c)
 {
 	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->conn);
-	uint64_t idle = c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS;
+	uint64_t idle = c->ep->cfg.idle_timeout_ms * NGTCP2_MILLISECONDS, every;
+	uint32_t unresp = c->ep->cfg.unresponsive_ms;
 
 	if (rp && rp->max_idle_timeout && rp->max_idle_timeout < idle)
 		idle = rp->max_idle_timeout;
-	ngtcp2_conn_set_keep_alive_timeout(c->conn, idle / 3);
+	every = idle / 3;
+	if (!c->ep->cfg.server && unresp != UINT32_MAX &&
+	    (uint64_t)unresp * NGTCP2_MILLISECONDS * 4 / 5 < every)
+		every = (uint64_t)unresp * NGTCP2_MILLISECONDS * 4 / 5;
+	return every;
+}
+
+static void conn_keep_alive(struct quic_conn *c)
+{
+	ngtcp2_conn_set_keep_alive_timeout(c->conn, conn_keep_alive_ns(c));
 }
 
 static void path_init(ngtcp2_path *path, const struct pktio_addr *local,
@@ -2056,6 +2120,7 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.bytes_in += len;
 	c->stats.pkts_in++;
 	c->stats.last_rx_ns = ts;
+	c->unanswered_since = 0;
 	c->in_read = 1;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	c->in_read = 0;
@@ -2499,6 +2564,8 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 	ep->arg = arg;
 	if (!ep->cfg.idle_timeout_ms)
 		ep->cfg.idle_timeout_ms = 30000;
+	if (!ep->cfg.unresponsive_ms)
+		ep->cfg.unresponsive_ms = 5000;
 	if (!ep->cfg.max_streams_bidi)
 		ep->cfg.max_streams_bidi = 1000000;
 	if (!ep->cfg.stream_window)

@@ -97,8 +97,14 @@ struct quic_handlers {
 
 struct quic_ep_config {
 	bool server;
-	uint8_t worker_id;	    /* octet 1 of every CID we issue */
-	uint64_t idle_timeout_ms;   /* 0: 30 s */
+	uint8_t worker_id;	  /* octet 1 of every CID we issue */
+	uint64_t idle_timeout_ms; /* 0: 30 s */
+	/* Close a connection whose peer answered nothing for this long while
+	 * ack-eliciting data waited for it (a live peer answers within one
+	 * round trip plus its ack delay; PTO probes ask again). Never sooner
+	 * than six PTOs, so a long path is not mistaken for a dead one.
+	 * 0: 5000; UINT32_MAX: only the idle timeout. */
+	uint32_t unresponsive_ms;
 	bool retry;		    /* server: Retry every new client first */
 	uint32_t retry_above;	    /* server: Retry new clients while this many
 				     * handshakes are in progress (0: never) */

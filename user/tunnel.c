@@ -133,6 +133,7 @@ struct edge {
 	struct event *tokens_ev; /* every second: was the tokens file reloaded? */
 	uint64_t tokens_gen;	 /* the tokens_generation its sessions were checked at */
 	uint64_t handshakes_ok, handshakes_failed, auth_failed, auth_throttled;
+	uint64_t agents_gone[EDGE_GONE__MAX];
 	struct auth_src auth_srcs[AUTH_SRC_SLOTS]; /* the least recently seen is reused */
 	uint64_t handoffs_tunnel, handoffs_http;   /* taken from / sent to other workers */
 	uint64_t limit_hits[EDGE_LIMIT__MAX];
@@ -1929,6 +1930,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	st->handshakes_failed = e->handshakes_failed;
 	st->auth_failed = e->auth_failed;
 	st->auth_throttled = e->auth_throttled;
+	memcpy(st->agents_gone, e->agents_gone, sizeof(st->agents_gone));
 	st->handoffs_tunnel = e->handoffs_tunnel;
 	st->handoffs_http = e->handoffs_http;
 	memcpy(st->limit_hits, e->limit_hits, sizeof(st->limit_hits));
@@ -1953,6 +1955,23 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	edge_stats_publish(e->cfg.pub, e->cfg.worker_id, st);
 }
 
+/* How a connection ended, for beam_agent_disconnects_total (@err as below). */
+static enum edge_agent_gone close_why(int err)
+{
+	switch (err) {
+	case -ECONNRESET:
+		return EDGE_GONE_CLOSED;
+	case -ECONNABORTED:
+		return EDGE_GONE_BEAMD;
+	case -ETIMEDOUT:
+		return EDGE_GONE_IDLE;
+	case -EHOSTUNREACH:
+		return EDGE_GONE_UNRESPONSIVE;
+	default:
+		return EDGE_GONE_ERROR;
+	}
+}
+
 /* How a connection ended, in words for the log (quic_handlers.conn_close_cb's @err). */
 static const char *close_how(int err)
 {
@@ -1963,6 +1982,8 @@ static const char *close_how(int err)
 		return "closed by beamd";
 	case -ETIMEDOUT:
 		return "silent past the idle timeout";
+	case -EHOSTUNREACH:
+		return "answered nothing while data waited (unresponsive)";
 	default:
 		return strerror(-err);
 	}
@@ -2017,9 +2038,11 @@ static void edge_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void 
 	stats_conn_gone(e, ss);
 	if (ss->counted)
 		edge_hub_token_conn_put(e->hub, ss->token_name);
-	if (ss->authed)
+	if (ss->authed) {
+		e->agents_gone[close_why(err)]++;
 		pr_info("agent %s ('%s') gone: %s%s%s%s", ss->peer, ss->token_name, close_how(err),
 			app ? " (" : "", app ? proto_err_name(app) : "", app ? ")" : "");
+	}
 	for (t = e->tunnels; t; t = next) {
 		struct timeval tv = {.tv_sec = e->cfg.grace_s};
 
@@ -2133,6 +2156,7 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 	qc.server = true;
 	qc.worker_id = cfg->worker_id;
 	qc.idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
+	qc.unresponsive_ms = cfg->unresponsive_s ? cfg->unresponsive_s * 1000 : UINT32_MAX;
 	qc.tcp_peer_timeout_ms = cfg->idle_timeout_s * 1000;
 	qc.reset_secret = cfg->reset_secret;
 	qc.retry = cfg->retry;

@@ -35,6 +35,8 @@ struct edge_config {
 	struct WOLFSSL_CTX *tls;       /* owned by the caller */
 	unsigned int grace_s;	       /* keep a gone agent's ports this long */
 	unsigned int idle_timeout_s;
+	unsigned int unresponsive_s; /* close when an agent answers nothing this long while
+				      * data waits (0: only the idle timeout) */
 	int retry;		     /* Retry before every new connection */
 	unsigned int retry_above;    /* Retry new clients past this many handshakes (0: never) */
 	unsigned int stateless_rate; /* Retry + VN + stateless resets per second (0: 1000) */

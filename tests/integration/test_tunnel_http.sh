@@ -270,11 +270,12 @@ while True:
 test_agent_killed_502_not_empty() {
 	local out reset='beam_streams_total{result="reset"}'
 
-	# a second edge that notices a silent agent within 2 s
-	tun_beamd edge-idle 4435 --http-listen "$EDGE_PUB:8002" --idle-timeout 2 --grace 20 \
-		--metrics 127.0.0.1:9465
+	# a second edge that gives up on an agent leaving a request unanswered
+	# for 2 s (its idle timeout, 60 s, is longer than curl waits)
+	tun_beamd edge-idle 4435 --http-listen "$EDGE_PUB:8002" --unresponsive-timeout 2 \
+		--idle-timeout 60 --grace 20 --metrics 127.0.0.1:9465
 	FP=$(tun_fp edge-idle) TUN_EDGE_PORT=4435 tun_agent_kind http agent-idle 9101 \
-		--hostname idle.beam.test --idle-timeout 2 || t_fail "agent for the idle edge"
+		--hostname idle.beam.test || t_fail "agent for the idle edge"
 	out=$(t_ns "$CLI" curl -sS --max-time 10 -H 'Host: idle.beam.test' \
 		"http://$EDGE_PUB:8002/who")
 	[[ $out == "one "* ]] || t_fail "before the kill: '$out'"
@@ -284,6 +285,8 @@ test_agent_killed_502_not_empty() {
 		-w '\n%{http_code}' "http://$EDGE_PUB:8002/who" 2>&1)
 	[[ $out == *50[23] ]] || t_fail "agent killed: '$out'"
 	t_log "agent killed: $(tail -1 <<<"$out")"
+	grep -q "gone: answered nothing while data waited (unresponsive)" "$T_DIR/edge-idle.log" ||
+		t_fail "edge: $(grep gone "$T_DIR/edge-idle.log")"
 	# the streams cut with their agent's connection count as reset
 	cut_counted() { (($(METRICS=127.0.0.1:9465 tun_metric "$reset" || echo 0) >= 1)); }
 	t_wait_for 5 cut_counted || t_fail "$reset: $(METRICS=127.0.0.1:9465 tun_metric "$reset")"
