@@ -174,15 +174,21 @@ static inline uint32_t csum_add_eac(uint32_t a, uint32_t b)
  * for the integer units. */
 #define CSUM_AVX2_ROUND 288
 
-/* Two vectors at @lo and @hi bytes past %[q]: flip, pair words into 32-bit
- * lanes, add the two, add that into accumulator @acc. */
+/* The four vectors from @off bytes past %[q]: flip each, pair its words into
+ * 32-bit lanes, add the four in a tree, add that into accumulator @acc. */
 /* clang-format off */
-#define CSUM_AVX2_PAIR(lo, hi, t, u, acc)				\
-	"vpxor " #lo "(%[q]), %[flip], %%" #t "\n\t"			\
-	"vpxor " #hi "(%[q]), %[flip], %%" #u "\n\t"			\
+#define CSUM_AVX2_QUAD(off, t, u, v, w, acc)				\
+	"vpxor " #off "(%[q]), %[flip], %%" #t "\n\t"			\
+	"vpxor " #off "+32(%[q]), %[flip], %%" #u "\n\t"		\
+	"vpxor " #off "+64(%[q]), %[flip], %%" #v "\n\t"		\
+	"vpxor " #off "+96(%[q]), %[flip], %%" #w "\n\t"		\
 	"vpmaddwd %[ones], %%" #t ", %%" #t "\n\t"			\
 	"vpmaddwd %[ones], %%" #u ", %%" #u "\n\t"			\
+	"vpmaddwd %[ones], %%" #v ", %%" #v "\n\t"			\
+	"vpmaddwd %[ones], %%" #w ", %%" #w "\n\t"			\
 	"vpaddd %%" #t ", %%" #u ", %%" #t "\n\t"			\
+	"vpaddd %%" #v ", %%" #w ", %%" #v "\n\t"			\
+	"vpaddd %%" #t ", %%" #v ", %%" #t "\n\t"			\
 	"vpaddd %%" #t ", %[" #acc "], %[" #acc "]\n\t"
 /* clang-format on */
 
@@ -197,8 +203,9 @@ static inline uint32_t csum_add_eac(uint32_t a, uint32_t b)
  * 65536 per lane per vector, added back at the end from the vector count.
  *
  * Three vector operations per 32 bytes fill Zen 3's four vector pipes, so
- * each round also gives 32 bytes to the integer units, which are idle
- * otherwise: add/adc over four 64-bit words, the carry out counted in @ca.
+ * each round of 288 bytes also gives 32 to the integer units, which are
+ * idle otherwise: add/adc over four 64-bit words, the carry out counted in
+ * @ca (more than 32 was slower: 64 per round measured 3.5x instead of 4x).
  * Mod 2^64 - 1 (a multiple of 0xffff) a carry out is worth 1, so the 64-bit
  * sum folded plus the carry count is the words' sum.
  *
@@ -211,10 +218,11 @@ static inline uint32_t csum_add_eac(uint32_t a, uint32_t b)
  * as 32768 short like every other word. An odd length's last byte is added
  * on its own, as the low byte of a word (x86 is little-endian).
  *
- * @len is 32..CSUM_BLOCK after an odd last byte is set aside: the lanes
- * (at most 2^28 in size) and their total (the words' sum, under 2^31) do
- * not overflow. @sum is added last, so a caller's chain of partial sums
- * waits two instructions per call, not the whole routine.
+ * @len is 32..CSUM_BLOCK after an odd last byte is set aside: no lane
+ * moves by more than 2^27, and the words' sum (under 2^31) comes out exact
+ * from 32-bit arithmetic once the flip is added back. @sum is added last,
+ * so a caller's chain of partial sums waits two instructions per call, not
+ * the whole routine.
  */
 __attribute__((target("avx2"), always_inline)) static inline uint32_t
 csum_block_avx2(const uint8_t *p, size_t len, uint32_t sum)
@@ -222,15 +230,16 @@ csum_block_avx2(const uint8_t *p, size_t len, uint32_t sum)
 	__m256i flip = _mm256_set1_epi16((short)0x8000);
 	__m256i ones = _mm256_set1_epi16(1);
 	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-	uint32_t extra = 0, nvec = 0, x;
+	uint32_t nvec = 0, x;
 	uint64_t a = 0, ca = 0, y;
 	size_t head, rounds;
 
 	/* Kept in registers: rebuilding them before each use (gcc's choice)
 	 * puts a broadcast's latency in front of every step of the tail. */
 	__asm__("" : "+x"(flip), "+x"(ones));
+	/* An odd last byte joins the carry count: both are plain addends. */
 	if (len & 1)
-		extra = p[--len];
+		ca = p[--len];
 	head = -(uintptr_t)p & 31;
 	if (head && !(head & 1)) {
 		__m256i m = _mm256_loadu_si256((const __m256i *)(csum_mask_avx2 + 64 - head));
@@ -247,12 +256,12 @@ csum_block_avx2(const uint8_t *p, size_t len, uint32_t sum)
 	nvec += (uint32_t)((len + 31) / 32 - rounds);
 	if (rounds) {
 		len -= rounds * CSUM_AVX2_ROUND;
+		/* The loop starts on a 64-byte boundary, so how it is fetched does
+		 * not change with where the linker puts this function. */
 		/* clang-format off */
-		__asm__("1:\n\t"
-			CSUM_AVX2_PAIR(0, 128, ymm8, ymm9, s0)
-			CSUM_AVX2_PAIR(32, 160, ymm10, ymm11, s1)
-			CSUM_AVX2_PAIR(64, 192, ymm12, ymm13, s2)
-			CSUM_AVX2_PAIR(96, 224, ymm14, ymm15, s3)
+		__asm__(".p2align 6\n1:\n\t"
+			CSUM_AVX2_QUAD(0, ymm8, ymm9, ymm10, ymm11, s0)
+			CSUM_AVX2_QUAD(128, ymm12, ymm13, ymm14, ymm15, s1)
 			"addq 256(%[q]), %[a]\n\t"
 			"adcq 264(%[q]), %[a]\n\t"
 			"adcq 272(%[q]), %[a]\n\t"
@@ -262,7 +271,7 @@ csum_block_avx2(const uint8_t *p, size_t len, uint32_t sum)
 			"subq $1, %[n]\n\t"
 			"jnz 1b"
 			: [q] "+r"(p), [n] "+r"(rounds), [s0] "+x"(s0), [s1] "+x"(s1),
-			  [s2] "+x"(s2), [s3] "+x"(s3), [a] "+r"(a), [ca] "+r"(ca)
+			  [a] "+r"(a), [ca] "+r"(ca)
 			: [flip] "x"(flip), [ones] "x"(ones),
 			  "m"(*(const uint8_t(*)[CSUM_BLOCK])p)
 			: "cc", "xmm8", "xmm9", "xmm10", "xmm11",
@@ -298,7 +307,7 @@ csum_block_avx2(const uint8_t *p, size_t len, uint32_t sum)
 	}
 	s0 = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
 	x = csum_hsum_avx2(s0) + nvec * 8 * 65536;
-	y = (uint64_t)csum_fold64(a) + ca + extra;
+	y = (uint64_t)csum_fold64(a) + ca;
 	return csum_add_eac(x, csum_add_eac(csum_fold64(y), sum));
 }
 
@@ -318,11 +327,10 @@ csum_partial_avx2_long(const uint8_t *p, size_t len, uint32_t sum)
 }
 
 /*
- * TODO(#6): 3.8x the scalar routine on 1500-byte frames at offset 2 (5.2x on
- * 9000), short of the 4x aimed at. A 1500-byte call is ~52 cycles: ~31 in
- * the rounds, the rest in the head, the tail and the latency of the final
- * horizontal sum, which the next call can hide only in part (the reorder
- * window holds about one call).
+ * On Zen 3 (bench/csum-speed, frames at offset 2) this is 4.0-4.1x the scalar
+ * routine at 1500 bytes and 5.2x at 9000. The 1500-byte figure moves by a few
+ * per cent with code layout (gcc's register choices, a callee-saved register
+ * pushed): measure after any change here.
  */
 __attribute__((target("avx2"))) static uint32_t csum_partial_avx2(const void *buf, size_t len,
 								  uint32_t sum)
