@@ -116,6 +116,20 @@ static const struct option options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const char burst_zero_why[] =
+	"a bucket of depth 0 admits no Initial packet at all (every new agent dropped); "
+	"--initial-rate 0 or --no-rate-limit turn the limit off";
+
+static bool port_given(const struct xdp_attach_opts *a, unsigned long port)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->nports; i++)
+		if (a->ports[i] == port)
+			return true;
+	return false;
+}
+
 /* Returns 0 to go on, 1 when done (help, version), or -errno. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
@@ -155,7 +169,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return -EINVAL;
 			}
 			err = parse_range("--port", optarg, 1, 65535, &v);
-			a->ports[a->nports++] = v;
+			if (!err && port_given(a, v)) {
+				pr_err("invalid --port %lu: given twice", v);
+				err = -EINVAL;
+			}
+			if (!err)
+				a->ports[a->nports++] = v;
 			break;
 		case OPT_FORCE:
 			a->force = true;
@@ -167,6 +186,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_BURST:
 			err = parse_range("--initial-burst", optarg, 0, UINT32_MAX, &v);
+			if (!err && !v) {
+				pr_err("invalid --initial-burst 0: %s", burst_zero_why);
+				err = -EINVAL;
+			}
 			a->initial_burst = v;
 			cli->burst_given = true;
 			break;
@@ -641,6 +664,10 @@ int main(int argc, char **argv)
 	}
 	if (!ifname && strcmp(cmd, "status")) {
 		pr_err("'%s' needs an interface: beam-xdp %s IFACE", cmd, cmd);
+		return 2;
+	}
+	if (ifname && !*ifname) {
+		pr_err("invalid interface '': beam-xdp %s IFACE needs a name", cmd);
 		return 2;
 	}
 	if (ifname && strlen(ifname) >= IF_NAMESIZE) {

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -297,6 +298,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		       : !a->listen		? "--listen"
 						: "--tokens");
 		fprintf(stderr, "try 'beamd --help'\n");
+		return 2;
+	}
+	if (a->xdp_ifname && a->iface && strcmp(a->xdp_ifname, a->iface)) {
+		pr_err("--xdp '%s' and --iface '%s' differ: --xdp uses the maps of its own "
+		       "interface (leave out --iface)",
+		       a->xdp_ifname, a->iface);
 		return 2;
 	}
 	if (!a->cert != !a->key) {
@@ -769,6 +776,11 @@ int main(int argc, char **argv)
 		return rc;
 	log_set_verbosity(args.verbose);
 	log_hook_libraries();
+	/* a configuration error, like a bad --listen: found before anything starts */
+	if (args.xdp_ifname && (!*args.xdp_ifname || !if_nametoindex(args.xdp_ifname))) {
+		pr_err("invalid --xdp '%s': no such interface", args.xdp_ifname);
+		return 2;
+	}
 	/* before any loop exists: loops of several threads wake each other */
 	if (evthread_use_pthreads()) {
 		pr_err("failed to turn on libevent's thread support");

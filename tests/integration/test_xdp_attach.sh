@@ -265,6 +265,17 @@ test_errors_name_the_cause() {
 			t_fail "--port $p: rc=$rc '$out'"
 	done
 	rc=0
+	out=$(t_ns "$EDGE" beam-xdp attach eth0 --port 4433 --port 4433 2>&1) || rc=$?
+	[[ $rc -eq 2 ]] && grep -q "invalid --port 4433: given twice" <<<"$out" ||
+		t_fail "--port 4433 --port 4433: rc=$rc '$out'"
+	rc=0
+	out=$(t_ns "$EDGE" beam-xdp attach eth0 --initial-burst 0 2>&1) || rc=$?
+	[[ $rc -eq 2 ]] && grep -q "invalid --initial-burst 0: .*admits no Initial" <<<"$out" ||
+		t_fail "--initial-burst 0: rc=$rc '$out'"
+	rc=0
+	out=$(t_ns "$EDGE" beam-xdp attach '' 2>&1) || rc=$?
+	[[ $rc -eq 2 ]] && grep -q "invalid interface ''" <<<"$out" || t_fail "attach '': rc=$rc '$out'"
+	rc=0
 	out=$(t_ns "$EDGE" beam-xdp status --pin-root '' 2>&1) || rc=$?
 	[[ $rc -eq 2 ]] && grep -q "invalid --pin-root ''" <<<"$out" || t_fail "--pin-root '': rc=$rc '$out'"
 	rc=0

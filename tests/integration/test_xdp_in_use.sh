@@ -85,6 +85,30 @@ test_forced_detach_is_reported_once()
 	xsk_carries "after the new attach (new maps)"
 }
 
+# beamd_usage WANT ARGS...: beamd exits 2 at once (configuration error), saying WANT
+beamd_usage()
+{
+	local want=$1 rc=0
+	shift
+
+	t_ns "$EDGE" timeout 10 beamd --listen "$EDGE_AGENT_HP:4439" --tokens "$T_DIR/tokens" "$@" \
+		>"$T_DIR/usage.log" 2>&1 || rc=$?
+	[[ $rc -eq 2 ]] && grep -qF -- "$want" "$T_DIR/usage.log" || {
+		t_log "beamd $*: rc $rc: $(cat "$T_DIR/usage.log")"
+		return 1
+	}
+}
+
+test_bad_xdp_interface_is_usage_error()
+{
+	beamd_usage "invalid --xdp 'nosuch0': no such interface" --xdp nosuch0 ||
+		t_fail "--xdp nosuch0"
+	beamd_usage "invalid --xdp '': no such interface" --xdp '' || t_fail "--xdp ''"
+	beamd_usage "--xdp 'eth1' and --iface 'lo' differ" --xdp eth1 --iface lo ||
+		t_fail "--xdp eth1 --iface lo"
+}
+
+t_test test_bad_xdp_interface_is_usage_error "--xdp with no such interface, or another --iface: exit 2"
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
 t_test test_mode_change_keeps_beamd_going "attach in another mode keeps the maps: AF_XDP goes on, no error"
 t_test test_forced_detach_is_reported_once "detach --force: beamd says once it is cut off; a new attach gets its AF_XDP socket back"
