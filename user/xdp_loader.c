@@ -396,6 +396,40 @@ static void driver_name(const char *ifname, char *buf, size_t size)
 	close(fd);
 }
 
+/* The MTU of @ifname, 0 when it cannot be read. */
+static int if_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd, mtu = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+/* Why a native attach failed with @err, in words: ERANGE is the driver's
+ * limit on the frame size XDP can see in one buffer. */
+static void native_fail_reason(const char *ifname, const char *drv, int err, char *buf, size_t size)
+{
+	int mtu;
+
+	if (err != -ERANGE) {
+		snprintf(buf, size, "%s", strerror(-err));
+		return;
+	}
+	mtu = if_mtu(ifname);
+	if (mtu > 0)
+		snprintf(buf, size, "MTU %d too large for native XDP on driver '%s'", mtu, drv);
+	else
+		snprintf(buf, size, "MTU too large for native XDP on driver '%s'", drv);
+}
+
 static int check_system(const char *root)
 {
 	struct statfs fs;
@@ -558,7 +592,7 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 		       enum xdp_loader_mode mode, struct xdp_attach_info *info)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	char path[PATH_MAX + 32], drv[32];
+	char path[PATH_MAX + 32], drv[32], why[96];
 	int fd = -1, err = 0;
 
 	driver_name(ifname, drv, sizeof(drv));
@@ -575,9 +609,12 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 					 : "; on veth it slows unrelated TCP, --mode generic less");
 		} else {
 			err = -errno;
+			native_fail_reason(ifname, drv, err, why, sizeof(why));
 			if (mode == XDP_LOADER_NATIVE) {
-				pr_err("failed to attach native XDP to '%s' (driver '%s'): %s",
-				       ifname, drv, strerror(-err));
+				pr_err("failed to attach native XDP to '%s' (driver '%s'): %s%s",
+				       ifname, drv, why,
+				       err == -ERANGE ? "; try --mode generic or a smaller MTU"
+						      : "");
 				return err;
 			}
 		}
@@ -595,7 +632,7 @@ static int create_link(int prog_fd, const char *ifname, int ifindex, const char 
 		if (mode == XDP_LOADER_AUTO)
 			snprintf(info->why, sizeof(info->why),
 				 "auto chose generic: native attach failed on driver '%s' (%s)",
-				 drv, strerror(-err));
+				 drv, why);
 		else
 			snprintf(info->why, sizeof(info->why), "generic as asked");
 	}
@@ -625,6 +662,25 @@ static int prog_id_of(int fd, __u32 *id)
 	return 0;
 }
 
+/* A mode change failed: attach the program that ran before (@prog_fd, its maps
+ * are the pinned ones) again in its old @mode. */
+static void restore_link(int prog_fd, const char *ifname, int ifindex, const char *dir,
+			 enum xdp_loader_mode mode)
+{
+	struct xdp_attach_info back;
+	__u32 id = 0;
+
+	memset(&back, 0, sizeof(back));
+	if (create_link(prog_fd, ifname, ifindex, dir, mode, &back)) {
+		pr_err("failed to put beam's previous XDP program back on '%s': no XDP there now",
+		       ifname);
+		return;
+	}
+	prog_id_of(prog_fd, &id);
+	pr_warn("put beam's previous XDP program (id %u) back on '%s' in %s mode, maps kept", id,
+		ifname, xdp_loader_mode_name(back.mode));
+}
+
 int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 		      struct xdp_attach_info *info)
 {
@@ -633,7 +689,8 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 	struct beam_xdp *skel = NULL;
 	char dir[PATH_MAX];
 	struct attached a;
-	int ifindex, err;
+	enum xdp_loader_mode old_mode = XDP_LOADER_AUTO;
+	int ifindex, err, old_prog = -1;
 	bool new_link;
 
 	if (!info)
@@ -694,6 +751,9 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 	if (a.beam && opts->mode != XDP_LOADER_AUTO && opts->mode != a.mode) {
 		pr_warn("changing '%s' from %s to %s mode: no XDP until the new link is up", ifname,
 			xdp_loader_mode_name(a.mode), xdp_loader_mode_name(opts->mode));
+		/* held to put back if the new mode fails: never leave no XDP */
+		old_prog = bpf_prog_get_fd_by_id(a.prog_id);
+		old_mode = a.mode;
 		bpf_link_detach(a.link_fd);
 		attached_fini(&a);
 		unpin_link(dir);
@@ -736,6 +796,10 @@ int xdp_loader_attach(const char *ifname, const struct xdp_attach_opts *opts,
 	err = 0;
 
 out:
+	if (err && old_prog >= 0)
+		restore_link(old_prog, ifname, ifindex, dir, old_mode);
+	if (old_prog >= 0)
+		close(old_prog);
 	attached_fini(&a);
 	beam_xdp__destroy(skel);
 	return err;

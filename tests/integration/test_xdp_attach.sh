@@ -217,6 +217,34 @@ assert v["initial_rate"] == 0, v' <<<"$out" || t_fail "config ports are not in h
 	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null
 }
 
+# A mode change that fails (native XDP on veth cannot take MTU 9000) puts the
+# old program back in its old mode; ERANGE is explained, also by auto mode.
+test_failed_mode_change_restores() {
+	local out rc=0 id_before
+
+	t_ns "$PEER" ip link set dev peer1 mtu 9000 && t_ns "$EDGE" ip link set dev eth1 mtu 9000 ||
+		t_fail "cannot set MTU 9000"
+	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach generic"
+	id_before=$(t_ns "$EDGE" ip -d link show eth1 | grep -o 'prog/xdp id [0-9]*')
+	out=$(t_ns "$EDGE" beam-xdp attach eth1 --mode native 2>&1) || rc=$?
+	t_log "$out"
+	[[ $rc -eq 1 ]] || t_fail "attach --mode native at MTU 9000: rc=$rc"
+	grep -q "MTU 9000 too large for native XDP on driver 'veth'; try --mode generic or a smaller MTU" \
+		<<<"$out" || t_fail "ERANGE not explained: $out"
+	t_ns "$EDGE" beam-xdp status eth1 | grep -q "beam's XDP program, id .*generic" ||
+		t_fail "the failed attach left eth1 without beam's generic program: $(t_ns "$EDGE" beam-xdp status eth1)"
+	[[ $(t_ns "$EDGE" ip -d link show eth1 | grep -o 'prog/xdp id [0-9]*') == "$id_before" ]] ||
+		t_fail "not the previous program back ($id_before)"
+	[[ -e $BEAM_PIN_ROOT/eth1/link ]] || t_fail "the restored link is not pinned"
+	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null
+	out=$(t_ns "$EDGE" beam-xdp attach eth1 2>&1) || t_fail "auto attach at MTU 9000: $out"
+	t_log "$out"
+	grep -q "auto chose generic: native attach failed on driver 'veth' (MTU 9000 too large" \
+		<<<"$out" || t_fail "auto fallback does not explain ERANGE: $out"
+	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null
+	t_ns "$EDGE" ip link set dev eth1 mtu 1500 && t_ns "$PEER" ip link set dev peer1 mtu 1500
+}
+
 test_foreign_program_refused() {
 	local out rc=0
 
@@ -301,6 +329,7 @@ t_test test_reattach_keeps_counts "attach again replaces the program in place; c
 t_test test_ipv6_flow "IPv6 UDP from the peer is counted under its own addresses"
 t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every one counted"
 t_test test_config_readable_and_rate_zero "config ports in host order for bpftool; --initial-rate 0 is off; burst alone"
+t_test test_failed_mode_change_restores "a failed mode change puts the old program back; ERANGE explained"
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
