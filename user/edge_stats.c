@@ -203,6 +203,15 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(http_waiting);
 	for (i = 0; i < EDGE_HTTP_ANSWER__MAX; i++)
 		ADD(http_answered[i]);
+	dst->xsk_on |= src->xsk_on;
+	ADD(xsk_rx);
+	ADD(xsk_tx);
+	ADD(sock_rx);
+	ADD(sock_tx);
+	ADD(path_fallbacks);
+	ADD(path_dropped);
+	for (i = 0; i < PKT_ERR__MAX; i++)
+		ADD(xsk_rx_bad[i]);
 	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
 		dst->tunnels[dst->ntunnels++] = src->tunnels[t];
 }
@@ -395,6 +404,68 @@ static void render_http(struct prom_buf *out, const struct edge_stats *s)
 		labeled(out, "beam_http_requests_total", "code", codes[i], s->http_answered[i]);
 	family_one(out, "beam_http_waiting", PROM_GAUGE,
 		   "Public HTTP connections still sending their request head.", s->http_waiting);
+}
+
+/* Label values of beam_xsk_rx_dropped_total: pkt_strerror's reasons, short. */
+static const char *const xsk_bad_names[PKT_ERR__MAX] = {
+	[PKT_OK] = "ok",
+	[PKT_ERR_TRUNCATED] = "truncated",
+	[PKT_ERR_VLAN_DEPTH] = "vlan_depth",
+	[PKT_ERR_NOT_IP] = "not_ip",
+	[PKT_ERR_IP_VERSION] = "ip_version",
+	[PKT_ERR_IP_HDR_LEN] = "ip_header_length",
+	[PKT_ERR_IP_LEN] = "ip_length",
+	[PKT_ERR_IP_CSUM] = "ip_checksum",
+	[PKT_ERR_IP_ADDR] = "ip_source",
+	[PKT_ERR_FRAGMENT] = "fragment",
+	[PKT_ERR_EXT_HDR] = "ipv6_ext_headers",
+	[PKT_ERR_NOT_UDP] = "not_udp",
+	[PKT_ERR_UDP_LEN] = "udp_length",
+	[PKT_ERR_UDP_CSUM] = "udp_checksum",
+	[PKT_ERR_UDP_NO_CSUM] = "udp_no_checksum",
+	[PKT_ERR_UDP_PORT] = "udp_port_zero",
+};
+
+const char *edge_xsk_drop_name(enum pkt_err e)
+{
+	return (unsigned int)e < PKT_ERR__MAX && xsk_bad_names[e] ? xsk_bad_names[e] : "unknown";
+}
+
+/* beamd --xdp only: what each packet path carried, and AF_XDP frames refused. */
+static void render_paths(struct prom_buf *out, const struct edge_stats *s)
+{
+	static const char name[] = "beam_packets_total";
+	char labels[PROM_LABELS_MAX];
+	const struct {
+		const char *path, *dir;
+		uint64_t v;
+	} rows[] = {
+		{"af_xdp", "in", s->xsk_rx},
+		{"af_xdp", "out", s->xsk_tx},
+		{"socket", "in", s->sock_rx},
+		{"socket", "out", s->sock_tx},
+	};
+	unsigned int i;
+
+	if (!s->xsk_on)
+		return;
+	prom_family(out, name, PROM_COUNTER,
+		    "QUIC datagrams beamd received and sent, by packet path (--xdp).");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		prom_labels(labels, sizeof(labels), "path", rows[i].path, "direction", rows[i].dir,
+			    NULL);
+		prom_sample_u64(out, name, labels, rows[i].v);
+	}
+	family_one(out, "beam_packet_path_fallbacks_total", PROM_COUNTER,
+		   "Datagrams the other packet path sent: the first choice had no room.",
+		   s->path_fallbacks);
+	family_one(out, "beam_packet_path_dropped_total", PROM_COUNTER,
+		   "Datagrams to send that no packet path could take.", s->path_dropped);
+	prom_family(out, "beam_xsk_rx_dropped_total", PROM_COUNTER,
+		    "Frames from AF_XDP that beamd refused, by reason.");
+	for (i = PKT_OK + 1; i < PKT_ERR__MAX; i++)
+		labeled(out, "beam_xsk_rx_dropped_total", "reason", edge_xsk_drop_name(i),
+			s->xsk_rx_bad[i]);
 }
 
 static const struct {
@@ -600,6 +671,7 @@ void edge_stats_collect(struct prom_buf *out, void *arg)
 	render_tunnels(out, s);
 	render_udp(out, s);
 	render_http(out, s);
+	render_paths(out, s);
 	render_histograms(out, p->latency);
 	render_xdp(out, p);
 	free(w);

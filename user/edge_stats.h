@@ -17,6 +17,7 @@
 
 #include "beam_maps.h"
 #include "edge_limits.h"
+#include "pkt_hdr.h"
 #include "prom.h"
 #include "proto.h"
 #include "quic.h"
@@ -52,6 +53,9 @@ enum edge_udp_drop {
 };
 
 const char *edge_udp_drop_name(enum edge_udp_drop d);
+
+/* The reason label of beam_xsk_rx_dropped_total for @e ("udp_checksum", ...). */
+const char *edge_xsk_drop_name(enum pkt_err e);
 
 /* Why an authenticated agent's connection ended. */
 enum edge_agent_gone {
@@ -104,7 +108,13 @@ struct edge_stats {
 	bool http_on;		  /* an http listener exists: the http families are shown */
 	uint64_t http_routed, http_waiting;
 	uint64_t http_answered[EDGE_HTTP_ANSWER__MAX];
-	size_t ntunnels; /* entries used in @tunnels */
+	bool xsk_on; /* the worker runs AF_XDP (--xdp): the packet path families are shown */
+	uint64_t xsk_rx, xsk_tx;	   /* datagrams through AF_XDP, by direction */
+	uint64_t sock_rx, sock_tx;	   /* datagrams through the UDP socket beside it */
+	uint64_t path_fallbacks;	   /* sends the other path took: the first one was full */
+	uint64_t path_dropped;		   /* sends no path could take */
+	uint64_t xsk_rx_bad[PKT_ERR__MAX]; /* AF_XDP frames beamd refused, by reason */
+	size_t ntunnels;		   /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

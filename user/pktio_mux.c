@@ -32,6 +32,7 @@ struct pktio_mux {
 	unsigned int next; /* back end to read first next time: fairness */
 	bool v4_mapped;
 	int epfd;
+	int worker; /* for the exit line, or -1 */
 	struct pktio_mux_stats st;
 };
 
@@ -177,9 +178,16 @@ static void mux_free(struct pktio *io)
 	if (!io)
 		return;
 	m = to_mux(io);
-	pr_info(MUX_PATHS_FMT, (unsigned long long)m->st.rx_xsk, (unsigned long long)m->st.tx_xsk,
-		(unsigned long long)m->st.rx_udp, (unsigned long long)m->st.tx_udp,
-		(unsigned long long)m->st.tx_fallback, (unsigned long long)m->st.tx_dropped);
+	if (m->worker >= 0)
+		pr_info("worker %d: " MUX_PATHS_FMT, m->worker, (unsigned long long)m->st.rx_xsk,
+			(unsigned long long)m->st.tx_xsk, (unsigned long long)m->st.rx_udp,
+			(unsigned long long)m->st.tx_udp, (unsigned long long)m->st.tx_fallback,
+			(unsigned long long)m->st.tx_dropped);
+	else
+		pr_info(MUX_PATHS_FMT, (unsigned long long)m->st.rx_xsk,
+			(unsigned long long)m->st.tx_xsk, (unsigned long long)m->st.rx_udp,
+			(unsigned long long)m->st.tx_udp, (unsigned long long)m->st.tx_fallback,
+			(unsigned long long)m->st.tx_dropped);
 	for (i = 0; i < m->nxsk; i++)
 		m->xsk[i]->ops->free(m->xsk[i]);
 	if (m->udp)
@@ -213,6 +221,7 @@ int pktio_mux_new(struct pktio **out, struct pktio *udp, struct pktio **xsks, un
 	m->io.ops = &pktio_mux_ops;
 	m->udp = udp;
 	m->v4_mapped = v4_mapped;
+	m->worker = -1;
 	for (i = 0; i < nxsk; i++) {
 		/* Copy mode builds an skb per frame, where the socket sends a GSO
 		 * train as one: trains take the socket unless frames go to the
@@ -247,7 +256,21 @@ err_free:
 
 void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 {
-	*st = to_mux(io)->st;
+	const struct pktio_mux *m = to_mux(io);
+	struct pktio_xsk_stats xs;
+	unsigned int i, e;
+
+	*st = m->st;
+	for (i = 0; i < m->nxsk; i++) {
+		pktio_xsk_stats(m->xsk[i], &xs);
+		for (e = 0; e < PKT_ERR__MAX; e++)
+			st->xsk_rx_bad[e] += xs.rx_bad[e];
+	}
+}
+
+void pktio_mux_set_worker(struct pktio *io, unsigned int worker)
+{
+	to_mux(io)->worker = worker <= INT32_MAX ? (int)worker : -1;
 }
 
 /* Attach beam's program when @ifname has none; check it steers our port and

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "beam_maps.h"
+#include "pkt_hdr.h"
 #include "pktio.h"
 
 #define PKTIO_MUX_MAX_XSK 8
@@ -34,6 +35,8 @@ struct pktio_mux_stats {
 	uint64_t tx_xsk, tx_udp; /* datagrams (or GSO trains) sent per path */
 	uint64_t tx_fallback;	 /* the first choice was out of room, the other took it */
 	uint64_t tx_dropped;	 /* no back end could take it */
+	/* frames the AF_XDP back ends refused, by reason */
+	uint64_t xsk_rx_bad[PKT_ERR__MAX];
 };
 
 /*
@@ -46,7 +49,11 @@ struct pktio_mux_stats {
 int pktio_mux_new(struct pktio **out, struct pktio *udp, struct pktio **xsks, unsigned int nxsk,
 		  bool v4_mapped);
 
+/* Counters since creation, the AF_XDP back ends' refusals summed in. */
 void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st);
+
+/* Name the worker that drives @io in its exit line ("worker N: packet paths: ..."). */
+void pktio_mux_set_worker(struct pktio *io, unsigned int worker);
 
 struct pktio_xdp_cfg {
 	const char *ifname;	    /* the interface QUIC arrives on */

@@ -125,7 +125,8 @@ struct edge {
 	struct claim *claims;			 /* REGISTERs waiting for a holder's probe */
 	struct edge_hub *hub;			 /* shared with the other workers */
 	int udp_fd;				 /* the QUIC socket, owned by the ep */
-	bool own_hub;				 /* made by edge_new for a lone edge */
+	struct pktio *mux; /* the ep's back end in XDP mode (read for /metrics), or NULL */
+	bool own_hub;	   /* made by edge_new for a lone edge */
 	uint64_t next_serial;
 	/* Counts for /metrics; the cumulative ones include closed connections. */
 	struct edge_stats *stats;
@@ -1914,6 +1915,23 @@ static void stats_http(struct edge *e, struct edge_stats *st)
 }
 
 /* Every EDGE_STATS_PERIOD_MS: gather, refresh conns, publish for /metrics. */
+static void stats_paths(struct edge *e, struct edge_stats *st)
+{
+	struct pktio_mux_stats ms;
+
+	if (!e->mux)
+		return;
+	pktio_mux_stats(e->mux, &ms);
+	st->xsk_on = true;
+	st->xsk_rx = ms.rx_xsk;
+	st->xsk_tx = ms.tx_xsk;
+	st->sock_rx = ms.rx_udp;
+	st->sock_tx = ms.tx_udp;
+	st->path_fallbacks = ms.tx_fallback;
+	st->path_dropped = ms.tx_dropped;
+	memcpy(st->xsk_rx_bad, ms.xsk_rx_bad, sizeof(st->xsk_rx_bad));
+}
+
 static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct edge *e = arg;
@@ -1952,6 +1970,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 		stats_tunnel(t, st);
 	stats_udp(e, st);
 	stats_http(e, st);
+	stats_paths(e, st);
 	edge_stats_publish(e->cfg.pub, e->cfg.worker_id, st);
 }
 
@@ -2151,7 +2170,10 @@ int edge_new(struct edge **out, struct event_base *base, const struct edge_confi
 		};
 
 		/* On failure io stays the socket back end, and that is all. */
-		pktio_mux_xdp(&io, &xc);
+		if (!pktio_mux_xdp(&io, &xc)) {
+			pktio_mux_set_worker(io, cfg->worker_id);
+			e->mux = io;
+		}
 	}
 	qc.server = true;
 	qc.worker_id = cfg->worker_id;
