@@ -454,10 +454,11 @@ int beam_xdp(struct xdp_md *ctx)
 	now = bpf_ktime_get_coarse_ns();
 
 	/* From here on the datagram is beam's: lengths must agree with the frame
-	 * and the IP header, and there must be a QUIC header to read. */
+	 * and the IP header, and there must be a QUIC header to read. The IP
+	 * payload may end before the frame (Ethernet padding), never after it. */
 	ulen = bpf_ntohs(udp->len);
 	room = data_end - (void *)udp;
-	if (ulen < sizeof(*udp) + 1 || ulen > room || ulen > l4_len)
+	if (ulen < sizeof(*udp) + 1 || ulen > room || ulen > l4_len || l4_len > room)
 		reason = BEAM_REASON_MALFORMED;
 	else
 		reason = parse_quic((__u8 *)(udp + 1), ulen - sizeof(*udp), data_end, &qi);
