@@ -31,7 +31,12 @@ struct pktio_pkt {
 	struct pktio_addr local; /* our address the datagram came to or leaves from */
 	struct pktio_addr peer;	 /* the remote address */
 	uint64_t xdp_rx_ns;	 /* arrival time stamped by XDP (CLOCK_MONOTONIC), 0 if none */
+	uint32_t rx_ref;	 /* received: the back end's handle for ops->accepted, 0 if none */
 };
+
+/* A back end's own handles fit in the low bits; a back end over others (pktio_mux.c)
+ * keeps which of them received the packet in the bits above. */
+#define PKTIO_REF_BITS 24
 
 struct pktio;
 
@@ -43,6 +48,13 @@ struct pktio_ops {
 	/* Send @n datagrams. Returns how many left (a prefix of @pkts), -EAGAIN when
 	 * none could be sent now, or another -errno. */
 	int (*send)(struct pktio *io, const struct pktio_pkt *pkts, unsigned int n);
+	/* Optional (NULL: nothing to learn). The QUIC engine tells the back end that
+	 * @pkt, received by the last recv and carrying a nonzero @rx_ref, belonged to an
+	 * established connection and passed its packet protection: where it came from is
+	 * now proven. A back end that learns how to reach a peer from what it receives
+	 * (AF_XDP: next-hop MAC, VLAN tags) trusts only such packets to change what it
+	 * knows. A stale or foreign @rx_ref is ignored. */
+	void (*accepted)(struct pktio *io, const struct pktio_pkt *pkt);
 	/* A descriptor that polls readable when recv has something. */
 	int (*fd)(struct pktio *io);
 	/* Release everything; accepts NULL. */

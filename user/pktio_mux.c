@@ -80,6 +80,11 @@ static int mux_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 				   strerror(-n));
 			continue;
 		}
+		/* which back end holds the packet, for accepted() */
+		for (j = got; j < got + (unsigned int)n; j++)
+			if (pkts[j].rx_ref)
+				pkts[j].rx_ref = (pkts[j].rx_ref & ((1u << PKTIO_REF_BITS) - 1)) |
+						 (i + 1) << PKTIO_REF_BITS;
 		if (i < m->nxsk) {
 			m->st.rx_xsk += (uint64_t)n;
 			for (j = got; m->v4_mapped && j < got + (unsigned int)n; j++) {
@@ -93,6 +98,24 @@ static int mux_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 	}
 	m->next = (m->next + 1) % nchild;
 	return (int)got;
+}
+
+/* Pass the word to the back end that received @pkt. */
+static void mux_accepted(struct pktio *io, const struct pktio_pkt *pkt)
+{
+	struct pktio_mux *m = to_mux(io);
+	uint32_t i = pkt->rx_ref >> PKTIO_REF_BITS;
+	struct pktio_pkt own;
+	struct pktio *c;
+
+	if (!i || i > m->nxsk + 1)
+		return;
+	c = child(m, i - 1);
+	if (!c->ops->accepted)
+		return;
+	own = *pkt;
+	own.rx_ref &= (1u << PKTIO_REF_BITS) - 1;
+	c->ops->accepted(c, &own);
 }
 
 static bool is_train(const struct pktio_pkt *pkt)
@@ -201,6 +224,7 @@ static const struct pktio_ops pktio_mux_ops = {
 	.name = "xdp+udp",
 	.recv = mux_recv,
 	.send = mux_send,
+	.accepted = mux_accepted,
 	.fd = mux_fd,
 	.free = mux_free,
 };

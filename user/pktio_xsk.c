@@ -5,9 +5,10 @@
  * Receive: frames from the RX ring are parsed and checked in place; good ones
  * become pktio_pkt entries pointing into the UMEM, lent to the caller until
  * the next receive; refused ones go straight back to the free stack and from
- * there to the fill ring. Every received frame also refreshes the path to its
- * sender: the next-hop MAC (the frame's source MAC), our MAC, the VLAN tags
- * and our address as the peer used it.
+ * there to the fill ring. The path to each sender (next-hop MAC, our MAC, VLAN
+ * tags, our address as the peer used it) is learned from its frames by the
+ * rule of nexthop.h: once a packet of it was accepted by QUIC (ops->accepted),
+ * only accepted packets change it.
  *
  * Send: each datagram (or each segment of a GSO train) is copied into its own
  * UMEM frame behind headers built from that path.
@@ -16,6 +17,7 @@
 
 #include "hist.h"
 #include "log.h"
+#include "nexthop.h"
 #include "xsk.h"
 
 #include <errno.h>
@@ -23,25 +25,9 @@
 #include <string.h>
 #include <time.h>
 
-#define XSK_BATCH   64
-#define PEERS_SLOTS 4096 /* power of two */
-#define PEERS_PROBE 8
+#define XSK_BATCH 64
 /* A timestamp older than this is not believed (the bytes may be stale). */
 #define META_MAX_AGE_NS 10000000000ull
-
-/* What we learned about one peer address: how to reach it on the wire. */
-struct peer {
-	uint8_t used;
-	uint8_t family;
-	uint8_t nvlan;
-	uint8_t addr[16];
-	uint8_t mac[PKT_ETH_ALEN];     /* next hop: source MAC of its frames */
-	uint8_t our_mac[PKT_ETH_ALEN]; /* destination MAC of its frames */
-	uint16_t vlan_tpid[PKT_MAX_VLANS];
-	uint16_t vlan_tci[PKT_MAX_VLANS];
-	uint8_t local[16]; /* our address as the peer used it */
-	uint16_t local_port;
-};
 
 struct pktio_xsk {
 	struct pktio io; /* first: the QUIC code sees only this */
@@ -50,9 +36,11 @@ struct pktio_xsk {
 	unsigned int parse_flags;
 	uint64_t held[XSK_BATCH]; /* frames lent to the caller since the last recv */
 	unsigned int nheld;
+	uint32_t gen; /* counts recv calls: a handle of an older one is stale */
+	/* headers of held frames that have a path to confirm (rx_ref != 0) */
+	struct pkt_udp held_hdr[XSK_BATCH];
 	struct pktio_xsk_stats st;
-	struct peer *last; /* the peer of the previous frame: bursts come from one */
-	struct peer peers[PEERS_SLOTS];
+	struct nexthop_table hops;
 };
 
 static struct pktio_xsk *to_xsk(const struct pktio *io)
@@ -68,74 +56,30 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint32_t peer_hash(uint8_t family, const uint8_t *addr)
-{
-	uint32_t h = 2166136261u ^ family;
-	int i;
-
-	/* FNV-1a: addresses are attacker-chosen, but a collision only costs a
-	 * re-learn on the next frame, never a wrong MAC for a found entry. */
-	for (i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h;
-}
-
-static struct peer *peer_find(struct pktio_xsk *x, uint8_t family, const uint8_t *addr, bool create)
-{
-	uint32_t h = peer_hash(family, addr), i;
-	struct peer *free_slot = NULL;
-
-	for (i = 0; i < PEERS_PROBE; i++) {
-		struct peer *e = &x->peers[(h + i) & (PEERS_SLOTS - 1)];
-
-		if (!e->used) {
-			if (!free_slot)
-				free_slot = e;
-			continue;
-		}
-		if (e->family == family && !memcmp(e->addr, addr, 16))
-			return e;
-	}
-	if (!create)
-		return NULL;
-	if (!free_slot)
-		free_slot = &x->peers[h & (PEERS_SLOTS - 1)];
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->used = 1;
-	free_slot->family = family;
-	memcpy(free_slot->addr, addr, 16);
-	return free_slot;
-}
-
-static void peer_learn(struct pktio_xsk *x, const struct pkt_udp *h)
-{
-	struct peer *e = x->last;
-	bool changed;
-
-	if (!e || e->family != h->family || memcmp(e->addr, h->saddr, 16))
-		e = x->last = peer_find(x, h->family, h->saddr, true);
-
-	changed = memcmp(e->mac, h->src_mac, PKT_ETH_ALEN) || e->nvlan != h->nvlan ||
-		  memcmp(e->vlan_tci, h->vlan_tci, sizeof(e->vlan_tci));
-	if (changed) {
-		if (e->mac[0] | e->mac[1] | e->mac[2] | e->mac[3] | e->mac[4] | e->mac[5])
-			x->st.mac_changes++;
-		memcpy(e->mac, h->src_mac, PKT_ETH_ALEN);
-		memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
-		e->nvlan = h->nvlan;
-		memset(e->vlan_tpid, 0, sizeof(e->vlan_tpid));
-		memset(e->vlan_tci, 0, sizeof(e->vlan_tci));
-		memcpy(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * h->nvlan);
-		memcpy(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * h->nvlan);
-	}
-	memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
-	memcpy(e->local, h->daddr, 16);
-	e->local_port = h->dport;
-}
-
 void pktio_xsk_learn(struct pktio *io, const struct pkt_udp *h)
 {
-	peer_learn(to_xsk(io), h);
+	struct pktio_xsk *x = to_xsk(io);
+
+	nexthop_seen(&x->hops, h);
+	nexthop_confirm(&x->hops, h);
+}
+
+/* rx_ref of held frame @i: the recv generation above the index, both in
+ * PKTIO_REF_BITS, never 0. */
+static uint32_t held_ref(const struct pktio_xsk *x, unsigned int i)
+{
+	return ((x->gen << 8) | (i + 1)) & ((1u << PKTIO_REF_BITS) - 1);
+}
+
+/* The QUIC engine accepted a packet we handed up: its frame's path is proven. */
+static void xsk_accepted(struct pktio *io, const struct pktio_pkt *pkt)
+{
+	struct pktio_xsk *x = to_xsk(io);
+	uint32_t i = (pkt->rx_ref & 0xff) - 1;
+
+	if (!pkt->rx_ref || i >= x->nheld || pkt->rx_ref != held_ref(x, i))
+		return; /* from an older recv, or not ours: the frame may be reused */
+	nexthop_confirm(&x->hops, &x->held_hdr[i]);
 }
 
 static void addr_from_hdr(struct pktio_addr *a, uint8_t family, const uint8_t *ip, uint16_t port)
@@ -186,7 +130,7 @@ bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer)
 	uint16_t port;
 
 	return addr_to_hdr(peer, &family, ip, &port) &&
-	       peer_find(to_xsk(io), family, ip, false) != NULL;
+	       nexthop_find(&to_xsk(io)->hops, family, ip) != NULL;
 }
 
 /* The XDP program's arrival stamp sits right in front of the frame data. */
@@ -228,6 +172,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 	uint64_t now = 0;
 
 	release_held(x);
+	x->gen++;
 	if (max > XSK_BATCH)
 		max = XSK_BATCH;
 	n = xsk_port_rx(x->port, descs, max);
@@ -249,8 +194,13 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 			xsk_port_release(x->port, &addr, 1);
 			continue;
 		}
-		peer_learn(x, &h);
 		x->st.rx_csum_partial += h.csum_partial;
+		pkt->rx_ref = 0;
+		if (nexthop_seen(&x->hops, &h)) {
+			/* wait for QUIC to vouch for the packet */
+			x->held_hdr[x->nheld] = h;
+			pkt->rx_ref = held_ref(x, x->nheld);
+		}
 
 		pkt->data = frame + h.payload_off;
 		pkt->len = h.payload_len;
@@ -277,13 +227,13 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 static bool path_for(struct pktio_xsk *x, const struct pktio_pkt *pkt, struct pkt_udp *h)
 {
 	uint8_t family, lfamily, laddr[16];
+	const struct nexthop *e;
 	uint16_t lport = 0;
-	struct peer *e;
 
 	memset(h, 0, sizeof(*h));
 	if (!addr_to_hdr(&pkt->peer, &family, h->daddr, &h->dport))
 		return false;
-	e = peer_find(x, family, h->daddr, false);
+	e = nexthop_find(&x->hops, family, h->daddr);
 	if (!e)
 		return false;
 
@@ -395,6 +345,7 @@ static const struct pktio_ops pktio_xsk_ops = {
 	.name = "af_xdp",
 	.recv = xsk_recv,
 	.send = xsk_send,
+	.accepted = xsk_accepted,
 	.fd = xsk_fd,
 	.free = xsk_free,
 };
@@ -436,7 +387,11 @@ const char *pktio_xsk_mode(const struct pktio *io)
 
 void pktio_xsk_stats(const struct pktio *io, struct pktio_xsk_stats *st)
 {
-	*st = to_xsk(io)->st;
+	const struct pktio_xsk *x = to_xsk(io);
+
+	*st = x->st;
+	st->mac_changes = x->hops.mac_changes;
+	st->path_unproven = x->hops.unproven;
 }
 
 bool pktio_xsk_frames_ok(const struct pktio *io)

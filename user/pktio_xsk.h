@@ -37,7 +37,8 @@ struct pktio_xsk_stats {
 	uint64_t tx_frames;	       /* frames queued */
 	uint64_t tx_no_route;	       /* peer never seen: no next-hop MAC */
 	uint64_t tx_too_big;	       /* a segment plus headers over the frame size */
-	uint64_t mac_changes;	       /* a peer's next-hop MAC or tags changed */
+	uint64_t mac_changes;	       /* a peer's confirmed next-hop MAC or tags changed */
+	uint64_t path_unproven;	       /* frames whose path disagreed with a confirmed one */
 };
 
 /*
@@ -61,7 +62,8 @@ bool pktio_xsk_frames_ok(const struct pktio *io);
 bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer);
 
 /* Learn @h's peer (its source address, MAC and tags) as if a frame had come
- * from it. For tests and for paths first seen on the UDP socket. */
+ * from it and QUIC had accepted its packet. For tests and for paths first seen
+ * on the UDP socket. */
 void pktio_xsk_learn(struct pktio *io, const struct pkt_udp *h);
 
 #endif /* BEAM_PKTIO_XSK_H */

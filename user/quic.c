@@ -1781,6 +1781,13 @@ static int encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 	return 0;
 }
 
+/*
+ * Packets that passed AEAD on this thread. The callback has no connection
+ * argument; conn_read compares the count around ngtcp2_conn_read_pkt, which
+ * returns 0 also for packets it dropped (undecryptable ones included).
+ */
+static _Thread_local uint64_t aead_opened;
+
 static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 		      const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
 		      size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
@@ -1788,16 +1795,21 @@ static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 {
 	Aes *aes = aead_gcm_key(aead, aead_ctx);
 	size_t len;
+	int rv;
 
-	if (!aes)
-		return ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen,
-						nonce, noncelen, aad, aadlen);
+	if (!aes) {
+		rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen,
+					      nonce, noncelen, aad, aadlen);
+		aead_opened += !rv;
+		return rv;
+	}
 	if (ciphertextlen < AES_BLOCK_SIZE)
 		return NGTCP2_ERR_DECRYPT;
 	len = ciphertextlen - AES_BLOCK_SIZE;
 	if (wc_AesGcmDecrypt(aes, dest, ciphertext, (word32)len, nonce, (word32)noncelen,
 			     ciphertext + len, AES_BLOCK_SIZE, aad, (word32)aadlen))
 		return NGTCP2_ERR_DECRYPT;
+	aead_opened++;
 	return 0;
 }
 
@@ -2101,8 +2113,8 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 		      size_t len)
 {
 	ngtcp2_pkt_info pi = {.ecn = p->ecn};
+	uint64_t ts, opened;
 	ngtcp2_path path;
-	uint64_t ts;
 	int rv;
 
 	if (c->closing) {
@@ -2122,6 +2134,7 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.last_rx_ns = ts;
 	c->unanswered_since = 0;
 	c->in_read = 1;
+	opened = aead_opened;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	c->in_read = 0;
 	if (c->close_wanted && !c->closing) {
@@ -2129,6 +2142,13 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 		return;
 	}
 	if (rv == 0) {
+		/* Authenticated under keys of an established connection: the back
+		 * end may now trust the frame's path (next hop, migration). A
+		 * replayed genuine packet also opens; only someone who sees the
+		 * traffic can replay it. */
+		if (p->rx_ref && c->handshake_done && aead_opened != opened &&
+		    c->ep->io->ops->accepted)
+			c->ep->io->ops->accepted(c->ep->io, p);
 		ep_touch(c->ep, c);
 		return;
 	}

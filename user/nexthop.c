@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nexthop.c - the next-hop table of the AF_XDP back end (see nexthop.h):
+ * open addressing over a fixed array, a short bounded probe per lookup.
+ */
+#include "nexthop.h"
+
+#include <string.h>
+
+static uint32_t addr_hash(uint8_t family, const uint8_t *addr)
+{
+	uint32_t h = 2166136261u ^ family;
+	int i;
+
+	/* FNV-1a: addresses are attacker-chosen, but a collision only costs an
+	 * unconfirmed entry its slot, never a wrong MAC for a found entry. */
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h;
+}
+
+static bool same_addr(const struct nexthop *e, uint8_t family, const uint8_t *addr)
+{
+	return e->used && e->family == family && !memcmp(e->addr, addr, 16);
+}
+
+static struct nexthop *lookup(struct nexthop_table *t, uint8_t family, const uint8_t *addr)
+{
+	uint32_t h, i;
+
+	if (t->last && same_addr(t->last, family, addr))
+		return t->last;
+	h = addr_hash(family, addr);
+	for (i = 0; i < NEXTHOP_PROBE; i++) {
+		struct nexthop *e = &t->slots[(h + i) & (NEXTHOP_SLOTS - 1)];
+
+		if (same_addr(e, family, addr))
+			return t->last = e;
+	}
+	return NULL;
+}
+
+/* A slot for a new address: a free one, else an unconfirmed one, else (only
+ * when @proven) the first of the probe; NULL when none may be taken. */
+static struct nexthop *claim(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
+			     bool proven)
+{
+	uint32_t h = addr_hash(family, addr), i;
+	struct nexthop *victim = NULL;
+
+	for (i = 0; i < NEXTHOP_PROBE; i++) {
+		struct nexthop *e = &t->slots[(h + i) & (NEXTHOP_SLOTS - 1)];
+
+		if (!e->used) {
+			victim = e;
+			break;
+		}
+		if (!e->confirmed && !victim)
+			victim = e;
+	}
+	if (!victim && proven)
+		victim = &t->slots[h & (NEXTHOP_SLOTS - 1)];
+	if (!victim)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->used = 1;
+	victim->family = family;
+	memcpy(victim->addr, addr, 16);
+	return t->last = victim;
+}
+
+/* The tags of @h in use; the parser never gives more than PKT_MAX_VLANS. */
+static unsigned int ntags(const struct pkt_udp *h)
+{
+	return h->nvlan <= PKT_MAX_VLANS ? h->nvlan : PKT_MAX_VLANS;
+}
+
+/* Whether the next hop (MAC, tags) of @h differs from @e's. */
+static bool hop_differs(const struct nexthop *e, const struct pkt_udp *h)
+{
+	unsigned int n = ntags(h);
+
+	return memcmp(e->mac, h->src_mac, PKT_ETH_ALEN) || e->nvlan != n ||
+	       memcmp(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n) ||
+	       memcmp(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
+}
+
+static bool differs(const struct nexthop *e, const struct pkt_udp *h)
+{
+	return hop_differs(e, h) || memcmp(e->our_mac, h->dst_mac, PKT_ETH_ALEN) ||
+	       memcmp(e->local, h->daddr, 16) || e->local_port != h->dport;
+}
+
+static void take(struct nexthop *e, const struct pkt_udp *h)
+{
+	unsigned int n = ntags(h);
+
+	memcpy(e->mac, h->src_mac, PKT_ETH_ALEN);
+	memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
+	e->nvlan = (uint8_t)n;
+	memset(e->vlan_tpid, 0, sizeof(e->vlan_tpid));
+	memset(e->vlan_tci, 0, sizeof(e->vlan_tci));
+	memcpy(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n);
+	memcpy(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
+	memcpy(e->local, h->daddr, 16);
+	e->local_port = h->dport;
+}
+
+bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h)
+{
+	struct nexthop *e = lookup(t, h->family, h->saddr);
+
+	if (!e) {
+		e = claim(t, h->family, h->saddr, false);
+		if (!e) {
+			t->no_slot++;
+			return true; /* an accepted packet may still claim one */
+		}
+		take(e, h);
+		return true;
+	}
+	if (!e->confirmed) {
+		take(e, h);
+		return true;
+	}
+	if (differs(e, h)) {
+		t->unproven++;
+		return true;
+	}
+	return false;
+}
+
+void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h)
+{
+	struct nexthop *e = lookup(t, h->family, h->saddr);
+
+	if (!e)
+		e = claim(t, h->family, h->saddr, true);
+	else if (e->confirmed && hop_differs(e, h))
+		t->mac_changes++;
+	take(e, h);
+	e->confirmed = 1;
+}
+
+const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr)
+{
+	return lookup(t, family, addr);
+}
