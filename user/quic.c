@@ -2109,6 +2109,32 @@ static void log_handshake_failure(struct quic_conn *c, int rv)
 		pr_info_rl("QUIC handshake with %s failed: %s", peer, ngtcp2_strerror(rv));
 }
 
+/* ngtcp2 moved the connection to another path (a migration, a NAT
+ * rebinding): follow it, so that quic_conn_peer() and the conns map show
+ * the address the peer uses now. */
+static void conn_track_path(struct quic_conn *c)
+{
+	const ngtcp2_path *ps = ngtcp2_conn_get_path(c->conn);
+	char from[NETADDR_STR_MAX], to[NETADDR_STR_MAX];
+	socklen_t rlen = ps->remote.addrlen, llen = ps->local.addrlen;
+
+	if (!rlen || rlen > sizeof(c->peer.in6) || llen > sizeof(c->local.in6))
+		return;
+	if (rlen == c->peer.len && !memcmp(ps->remote.addr, &c->peer.sa, rlen))
+		return;
+	netaddr_str(&c->peer, from, sizeof(from));
+	memset(&c->peer, 0, sizeof(c->peer));
+	memcpy(&c->peer.sa, ps->remote.addr, rlen);
+	c->peer.len = rlen;
+	if (llen) {
+		memset(&c->local, 0, sizeof(c->local));
+		memcpy(&c->local.sa, ps->local.addr, llen);
+		c->local.len = llen;
+	}
+	netaddr_str(&c->peer, to, sizeof(to));
+	pr_info_rl("QUIC connection from %s moved to %s", from, to);
+}
+
 static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint8_t *data,
 		      size_t len)
 {
@@ -2149,6 +2175,8 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 		if (p->rx_ref && c->handshake_done && aead_opened != opened &&
 		    c->ep->io->ops->accepted)
 			c->ep->io->ops->accepted(c->ep->io, p);
+		if (c->handshake_done)
+			conn_track_path(c);
 		ep_touch(c->ep, c);
 		return;
 	}

@@ -119,6 +119,16 @@ fault_agent_kill() {
 # the transfer. The connection must migrate: SHA-256 equal, the edge sees the
 # new port, the agent never reconnects. NAT_DELTA=0 leaves the port alone (a
 # reference run). Sets F_MS.
+# The connection lines of beam-xdp status eth1 (beamd's conns map entries).
+conns_lines() {
+	t_ns "$EDGE" beam-xdp status eth1 | awk '$2 ~ /^(handshake|established|draining|closing)$/'
+}
+
+# conns_show_port PORT: whether a conns entry has peer port PORT.
+conns_show_port() {
+	conns_lines | grep -q ":$1 "
+}
+
 fault_nat_rebind() {
 	local aport nport rebind end delta=${NAT_DELTA:-1000}
 
@@ -138,9 +148,13 @@ fault_nat_rebind() {
 	fault_download "$PUB_PORT" 120
 	end=$(now_ms)
 	wait $rebind
+	nport=$((aport + delta))
+	# beamd refreshes its conns entry every 100 ms: it must show the new port
+	# while the rebinding holds (detaching it moves the agent back)
+	t_wait_for 3 conns_show_port "$nport" ||
+		t_fail "beam-xdp status shows no connection from port $nport: $(conns_lines)"
 	[[ $delta == 0 ]] || t_ns "$AGENT" "$T_BUILD/tools/natrebind" detach eth0
 	(($(cat "$T_DIR/rebound.ms") < end)) || t_fail "the transfer ended before the rebinding"
-	nport=$((aport + delta))
 	t_log "agent port $aport, seen by the edge as $nport: $F_BYTES bytes in $F_MS ms"
 	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 differs across the rebinding ($F_BYTES bytes)"
 	t_ns "$EDGE" beam-xdp flows eth1 | grep -q ":$nport " || t_fail "no flow from port $nport at the edge"
@@ -168,6 +182,8 @@ fault_nat_rebind_idle() {
 	t_defer "nsenter --net=/run/netns/$AGENT $T_BUILD/tools/natrebind detach eth0 2>/dev/null"
 	t_ns "$AGENT" "$T_BUILD/tools/natrebind" attach eth0 --port 4433 --delta 2000 >/dev/null
 	fault_download "$PUB_PORT" 60
+	t_wait_for 3 conns_show_port $((aport + 2000)) ||
+		t_fail "beam-xdp status shows no connection from port $((aport + 2000)): $(conns_lines)"
 	t_ns "$AGENT" "$T_BUILD/tools/natrebind" detach eth0
 	t_log "idle agent's port $aport rebound to $((aport + 2000)): 8 MiB fetched in $F_MS ms"
 	[[ $F_GOT == "$F_SHA" ]] || t_fail "sha256 differs after the rebinding ($F_BYTES bytes)"
