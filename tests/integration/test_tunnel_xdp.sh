@@ -6,7 +6,8 @@
 # socket, answers leave through AF_XDP TX with headers and checksums beamd
 # built, and the tunnel carries what it carries over the socket path: curl,
 # 1 GiB with an equal SHA-256, 1,000 concurrent connections. The stats map
-# must show the packets took the XSK redirect, not the socket. Then: SIGKILL
+# must show the packets took the XSK redirect, not the socket. Forged frames
+# with the agent's IP must not redirect beamd's replies. Then: SIGKILL
 # beamd and start it again on the same interface with no cleanup, and the
 # fallback to the socket path when AF_XDP cannot be had (queue taken, no
 # capabilities), and generic mode, where GRO trains too big for AF_XDP take
@@ -190,6 +191,43 @@ test_xdp_both_paths_one_connection() {
 	[[ $((xsk1 - xsk0)) -gt 1000 && $((sock1 - sock0)) -gt 1000 ]]
 }
 
+# timed_fetch SHA: one download of the big tunnel at $PUB_PORT; sets FETCH_MS
+# and fails unless its SHA-256 is SHA.
+timed_fetch() {
+	local start got
+
+	start=$(date +%s%3N)
+	got=$(t_ns "$CLI" timeout 300 socat -u TCP:$EDGE_PUB:$PUB_PORT - | sha256sum | cut -d' ' -f1)
+	FETCH_MS=$(($(date +%s%3N) - start))
+	[[ $got == "$1" ]] || t_fail "sha256 $got, want $1"
+}
+
+test_xdp_forged_next_hop() {
+	local want ref flood fake=02:66:6f:72:67:65 edge_mac res sent to_fake
+
+	# Frames from the agent's own IP but another MAC (no QUIC keys behind
+	# them) must not move beamd's replies to that MAC: the next hop of a
+	# peer QUIC authenticated changes only with packets QUIC accepted.
+	big_tunnel agentforge 128 9004
+	want=$(stream 128 | sha256sum | cut -d' ' -f1)
+	timed_fetch "$want"
+	ref=$FETCH_MS
+	edge_mac=$(ip -n "$EDGE" -br link show eth1 | awk '{ print $3 }')
+	t_bg "$AGENT" forge python3 "$T_ROOT/tests/tools/forge-nexthop.py" eth0 --src 10.77.2.2 \
+		--dst 10.77.2.1 --dst-mac "$edge_mac" --fake-mac $fake --stop "$T_DIR/forge.stop"
+	t_wait_for 10 grep -q ready "$T_DIR/forge.log" || t_fail "forge-nexthop.py did not start"
+	timed_fetch "$want"
+	flood=$FETCH_MS
+	touch "$T_DIR/forge.stop"
+	t_wait_for 10 grep -q '^sent' "$T_DIR/forge.log" || t_fail "forge-nexthop.py did not finish"
+	res=$(grep '^sent' "$T_DIR/forge.log")
+	read -r _ sent _ to_fake <<<"$res"
+	t_log "128 MiB in $ref ms alone, $flood ms under $sent forged frames" \
+		"(x$(awk -v a="$flood" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')); $to_fake frames to the fake MAC"
+	((sent > 1000)) || t_fail "only $sent forged frames went out"
+	((to_fake == 0)) || t_fail "$to_fake frames went to the forged MAC $fake"
+}
+
 test_xdp_sigkill_restart() {
 	local got
 
@@ -298,6 +336,7 @@ t_test test_xdp_to_user_latency_metric "/metrics has the XDP-to-user delay of th
 t_test test_xdp_path_metrics "/metrics: AF_XDP packets by path, bad UDP checksums by reason"
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
+t_test test_xdp_forged_next_hop "forged frames with the agent's IP and another MAC: no reply goes to that MAC"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
 t_test test_xdp_dual_stack_socket "beamd on [::]:4433 with --xdp: IPv4 agents over AF_XDP"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"
