@@ -474,8 +474,10 @@ int beam_xdp(struct xdp_md *ctx)
 	/* An AF_XDP socket receives only its own queue's frames, and only what
 	 * fits one UMEM frame: generic XDP sees GRO-merged trains, which the
 	 * socket path takes whole. Queue q's socket is worker q's: a frame for
-	 * another worker's connection goes to the socket path instead. */
+	 * another worker's connection goes to the socket path instead, and so does
+	 * a port of another beamd than the one whose sockets are in xsks. */
 	if (reason == BEAM_REASON_TO_SOCKET && (cfg->flags & BEAM_CFG_STEER) &&
+	    (!cfg->xsk_port || cfg->xsk_port == key.dport) &&
 	    len + sizeof(struct beam_xdp_meta) <= BEAM_XSK_FRAME_SIZE &&
 	    (cfg->workers <= 1 || frame_worker(&qi, cfg->workers) == (int)q) &&
 	    bpf_map_lookup_elem(&xsks, &q)) {

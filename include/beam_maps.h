@@ -218,7 +218,11 @@ struct beam_config {
 	/* beamd's workers: a frame whose DCID names a worker other than its
 	 * queue's (beam_cid_worker) goes to the UDP socket, whose sk_reuseport
 	 * program finds that worker; 0, 1: no check */
-	__u32 workers;
+	__u16 workers;
+	/* the port of the beamd whose AF_XDP sockets are in xsks (host order):
+	 * the other ports' frames go to the kernel, where their beamds' UDP
+	 * sockets are; 0: every port above (one beamd, or an older one) */
+	__u16 xsk_port;
 };
 _Static_assert(sizeof(struct beam_config) == 32, "beam_config layout");
 

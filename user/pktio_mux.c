@@ -347,7 +347,8 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 	return 0;
 }
 
-/* The program's config learns how many workers there are (queue w is worker w's). */
+/* The program's config learns how many workers there are (queue w is worker w's)
+ * and which port AF_XDP is for. */
 static int xdp_set_workers(const struct pktio_xdp_cfg *cfg, const char **why)
 {
 	struct beam_config bc;
@@ -363,7 +364,8 @@ static int xdp_set_workers(const struct pktio_xdp_cfg *cfg, const char **why)
 	if (bpf_map_lookup_elem(m.config, &zero, &bc)) {
 		err = -errno;
 	} else {
-		bc.workers = cfg->workers;
+		bc.workers = (__u16)cfg->workers;
+		bc.xsk_port = cfg->port; /* the other ports' beamds run on sockets */
 		if (bpf_map_update_elem(m.config, &zero, &bc, BPF_ANY))
 			err = -errno;
 	}
@@ -395,12 +397,46 @@ int pktio_xdp_queues(const char *ifname)
 	return ch.combined_count + ch.rx_count ? (int)(ch.combined_count + ch.rx_count) : -ENODATA;
 }
 
+/*
+ * One beamd per interface uses AF_XDP: the program redirects by queue, not by
+ * port, and the config's worker count is that beamd's. A process holding the
+ * xsks map is taken to be that beamd.
+ * TODO(#6): a beamd with --iface and no --xdp holds the map too (daemon_maps):
+ * asking the kernel for AF_XDP sockets bound to the interface (sock_diag)
+ * would tell them apart.
+ */
+static int xdp_unshared(const struct pktio_xdp_cfg *cfg, const char **why)
+{
+	static char buf[128];
+	char path[32], comm[32] = "process";
+	FILE *f;
+	pid_t pid;
+	int n;
+
+	n = xdp_loader_xsks_users(cfg->ifname, cfg->pin_root, &pid, 1);
+	if (n <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%s %d holds its xsks map: one beamd per interface uses AF_XDP",
+		 comm, (int)pid);
+	*why = buf;
+	return -EBUSY;
+}
+
 int pktio_mux_xdp_prepare(const struct pktio_xdp_cfg *cfg)
 {
 	const char *why = NULL;
 	int err;
 
-	err = xdp_ready(cfg, &why);
+	err = xdp_unshared(cfg, &why);
+	if (!err)
+		err = xdp_ready(cfg, &why);
 	if (!err)
 		err = xdp_set_workers(cfg, &why);
 	if (err)
@@ -415,6 +451,7 @@ int pktio_mux_xdp(struct pktio **io, const struct pktio_xdp_cfg *cfg)
 		.ifname = cfg->ifname,
 		.queue = cfg->queue,
 		.pin_root = cfg->pin_root,
+		.port = cfg->port,
 		.xdp_hist = cfg->xdp_hist,
 	};
 	struct pktio *xsk, *mux;

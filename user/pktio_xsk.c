@@ -34,6 +34,7 @@ struct pktio_xsk {
 	struct xsk_port *port;
 	struct beam_hist *xdp_hist;
 	unsigned int parse_flags;
+	uint16_t only_port;	  /* host order, 0: any */
 	uint64_t held[XSK_BATCH]; /* frames lent to the caller since the last recv */
 	unsigned int nheld;
 	uint32_t gen; /* counts recv calls: a handle of an older one is stale */
@@ -191,6 +192,15 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 			x->st.rx_bad[err]++;
 			pr_debug_rl("AF_XDP frame of %u bytes refused: %s", descs[i].len,
 				    pkt_strerror(err));
+			xsk_port_release(x->port, &addr, 1);
+			continue;
+		}
+		/* The program redirects by queue: on an interface shared with
+		 * another beamd, its port's frames must not reach our QUIC. */
+		if (x->only_port && h.dport != x->only_port) {
+			x->st.rx_other_port++;
+			pr_debug_rl("AF_XDP frame for port %u refused: not ours (%u)", h.dport,
+				    x->only_port);
 			xsk_port_release(x->port, &addr, 1);
 			continue;
 		}
@@ -368,6 +378,7 @@ int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
 	x->io.ops = &pktio_xsk_ops;
 	x->xdp_hist = cfg->xdp_hist;
 	x->parse_flags = cfg->strict_csum ? 0 : PKT_PARSE_PARTIAL;
+	x->only_port = cfg->port;
 
 	err = xsk_port_open(&x->port, &pcfg);
 	if (err) {

@@ -25,6 +25,7 @@ struct pktio_xsk_cfg {
 	bool copy_only;		    /* skip the zero-copy attempt */
 	bool no_register;	    /* bind the queue but stay out of xsks (tests) */
 	bool strict_csum;	    /* refuse CHECKSUM_PARTIAL frames (see PKT_PARSE_PARTIAL) */
+	uint16_t port;		    /* take only this destination port (host order); 0: any */
 	struct beam_hist *xdp_hist; /* where XDP-to-user delays go, or NULL */
 };
 
@@ -39,6 +40,7 @@ struct pktio_xsk_stats {
 	uint64_t tx_too_big;	       /* a segment plus headers over the frame size */
 	uint64_t mac_changes;	       /* a peer's confirmed next-hop MAC or tags changed */
 	uint64_t path_unproven;	       /* frames whose path disagreed with a confirmed one */
+	uint64_t rx_other_port;	       /* dropped: for a port not ours (another beamd's) */
 };
 
 /*

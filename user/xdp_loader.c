@@ -936,21 +936,15 @@ static bool holds_map(const char *pid, const __u32 ids[2])
 	return found;
 }
 
-int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max)
+/* Processes but this one holding a map of @ids (0: none). */
+static int holders(const __u32 ids[2], pid_t *pids, unsigned int max)
 {
 	unsigned int n = 0;
-	char dir[PATH_MAX];
 	struct dirent *de;
-	__u32 ids[2];
 	char *end;
 	long pid;
 	DIR *d;
 
-	if (xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname))
-		return 0;
-	/* beamd holds these two: its AF_XDP sockets' map and its connections */
-	ids[0] = pinned_map_id(dir, "xsks");
-	ids[1] = pinned_map_id(dir, "conns");
 	if (!ids[0] && !ids[1])
 		return 0;
 	d = opendir("/proc");
@@ -966,6 +960,30 @@ int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, 
 	}
 	closedir(d);
 	return (int)n;
+}
+
+int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max)
+{
+	char dir[PATH_MAX];
+	__u32 ids[2];
+
+	if (xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname))
+		return 0;
+	/* beamd holds these two: its AF_XDP sockets' map and its connections */
+	ids[0] = pinned_map_id(dir, "xsks");
+	ids[1] = pinned_map_id(dir, "conns");
+	return holders(ids, pids, max);
+}
+
+int xdp_loader_xsks_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max)
+{
+	char dir[PATH_MAX];
+	__u32 ids[2] = {0, 0};
+
+	if (xdp_loader_pin_dir(dir, sizeof(dir), pin_root, ifname))
+		return 0;
+	ids[0] = pinned_map_id(dir, "xsks");
+	return holders(ids, pids, max);
 }
 
 /* ---- status ---- */

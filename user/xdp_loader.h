@@ -155,6 +155,10 @@ int xdp_loader_detach(const char *ifname, const char *pin_root);
  */
 int xdp_loader_map_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max);
 
+/* The same for the xsks map alone: processes that registered (or may register)
+ * AF_XDP sockets for @ifname's program. */
+int xdp_loader_xsks_users(const char *ifname, const char *pin_root, pid_t *pids, unsigned int max);
+
 /*
  * Fill @st for @ifname: attached program and mode, whether it is beam's,
  * configuration, map fill levels and reason counters (when pinned). Returns 0

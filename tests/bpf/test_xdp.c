@@ -915,6 +915,61 @@ static void test_xdp_steer_by_worker(void **state)
 	munmap(umem, XSK_FRAMES * XSK_FRAME);
 }
 
+/* Two beamds on one interface: xsk_port names the one whose sockets are in
+ * xsks; the other beam port's frames go to the kernel (its beamd's UDP socket)
+ * on every queue, and xsk_port 0 redirects every beam port. */
+static void test_xdp_steer_only_xsk_port(void **state)
+{
+	static const __u16 xsk_port[4] = {BEAM_PORT, BEAM_PORT, 0, 0};
+	static const __u16 dport[4] = {BEAM_PORT, BEAM_PORT2, BEAM_PORT, BEAM_PORT2};
+	struct xdp_md ctx_in = {0};
+	static __u8 out[FRAME_MAX + 64];
+	struct beam_config cfg;
+	__u32 q = 0, zero = 0;
+	struct frame f;
+	void *umem;
+	int xsk, i;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		xsk = xsk_open(&umem);
+		if (xsk != -EBUSY)
+			break;
+		munmap(umem, XSK_FRAMES * XSK_FRAME);
+		usleep(20000);
+	}
+	if (xsk < 0)
+		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	ctx_in.ingress_ifindex = if_nametoindex("lo");
+	for (i = 0; i < 4; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in));
+		struct fspec s = V4(.dport = dport[i], .quic = Q_SHORT, .payload = 60, .src = 150);
+		bool to_xsk = !xsk_port[i] || xsk_port[i] == dport[i];
+
+		set_config(BEAM_CFG_STEER, 0, 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.config), &zero, &cfg),
+				 0);
+		cfg.xsk_port = xsk_port[i];
+		assert_int_equal(
+			bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
+		build(&s, &f);
+		opts.data_in = f.b;
+		opts.data_size_in = f.len;
+		ctx_in.data_end = f.len;
+		assert_int_equal(
+			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.beam_xdp), &opts), 0);
+		if (opts.retval != (to_xsk ? XDP_REDIRECT : XDP_PASS))
+			fail_msg("xsk_port %u, port %u: verdict %u, want %s", xsk_port[i], dport[i],
+				 opts.retval, to_xsk ? "redirect" : "pass");
+	}
+	set_config(BEAM_CFG_STEER, 0, 0);
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.xsks), &q), 0);
+	close(xsk);
+	munmap(umem, XSK_FRAMES * XSK_FRAME);
+}
+
 int main(void)
 {
 	size_t nrows = sizeof(rows) / sizeof(rows[0]),
@@ -935,7 +990,7 @@ int main(void)
 	}
 	beam_xdp__destroy(probe);
 
-	tests = calloc(nrows + ncuts + 3, sizeof(*tests));
+	tests = calloc(nrows + ncuts + 4, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nrows; i++) {
@@ -954,6 +1009,8 @@ int main(void)
 	tests[n++].test_func = test_xdp_steer_to_xsk;
 	tests[n].name = "steer_only_the_queue_workers_frames";
 	tests[n++].test_func = test_xdp_steer_by_worker;
+	tests[n].name = "steer_only_the_xsk_owners_port";
+	tests[n++].test_func = test_xdp_steer_only_xsk_port;
 
 	ret = _cmocka_run_group_tests("beam_xdp", tests, n, xdp_fixture_setup,
 				      xdp_fixture_teardown);

@@ -108,7 +108,45 @@ test_bad_xdp_interface_is_usage_error()
 		t_fail "--xdp eth1 --iface lo"
 }
 
+config_workers()
+{
+	bpftool -j map dump pinned "$BEAM_PIN_ROOT/eth1/config" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["formatted"]["value"]["workers"])'
+}
+
+# A second beamd --xdp on eth1 (another port) leaves AF_XDP to the first: it
+# says why once, runs on its UDP socket, and does not touch the config's
+# worker count; agents of each beamd reach their own (pinned certificates).
+test_second_beamd_stays_off_xdp()
+{
+	local workers i fp2 pid2 pub=$PUB_PORT
+
+	t_ns "$EDGE" beam-xdp attach eth1 --port 4433 --port 4434 >/dev/null ||
+		t_fail "attach with two ports"
+	workers=$(config_workers)
+	tun_beamd edge2 4434 --xdp eth1 --workers 2 || t_fail "the second beamd did not start"
+	fp2=$(tun_fp edge2)
+	pid2=$(tun_pid edge2)
+	t_log "$(grep 'not used' "$T_DIR/edge2.log")"
+	[[ $(grep -c "AF_XDP on 'eth1' queue 0 not used.*beamd $(tun_pid edge) holds its xsks map" \
+		"$T_DIR/edge2.log") -eq 1 ]] || t_fail "the second beamd did not say once why: $(cat "$T_DIR/edge2.log")"
+	! grep -q "XDP mode on" "$T_DIR/edge2.log" || t_fail "the second beamd took a queue"
+	[[ $(config_workers) == "$workers" ]] || t_fail "config workers $workers -> $(config_workers)"
+	# agents of both, on source ports the queues spread
+	for i in 1 2 3 4; do
+		tun_agent "a1-$i" 8080 --name "one-$i" || t_fail "agent $i of the first beamd"
+		FP=$fp2 TUN_EDGE_PORT=4434 tun_agent "a2-$i" 8080 --name "two-$i" ||
+			t_fail "agent $i of the second beamd"
+	done
+	kill -TERM "$pid2"
+	t_wait_for 5 bash -c "! kill -0 $pid2 2>/dev/null" || t_fail "the second beamd did not stop"
+	[[ $(config_workers) == "$workers" ]] || t_fail "config workers after exit: $(config_workers)"
+	PUB_PORT=$pub
+	xsk_carries "with a second beamd on eth1"
+}
+
 t_test test_bad_xdp_interface_is_usage_error "--xdp with no such interface, or another --iface: exit 2"
+t_test test_second_beamd_stays_off_xdp "a second beamd --xdp on eth1 keeps off AF_XDP and the config; agents reach their own"
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
 t_test test_mode_change_keeps_beamd_going "attach in another mode keeps the maps: AF_XDP goes on, no error"
 t_test test_forced_detach_is_reported_once "detach --force: beamd says once it is cut off; a new attach gets its AF_XDP socket back"
