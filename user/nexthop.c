@@ -40,10 +40,16 @@ static struct nexthop *lookup(struct nexthop_table *t, uint8_t family, const uin
 	return NULL;
 }
 
-/* A slot for a new address: a free one, else an unconfirmed one, else (only
+/* Whether @e's path is proven and the proof is recent. */
+static bool trusted(const struct nexthop *e, uint64_t now)
+{
+	return e->confirmed && (now < e->confirmed_ns || now - e->confirmed_ns < NEXTHOP_TRUST_NS);
+}
+
+/* A slot for a new address: a free one, else an untrusted one, else (only
  * when @proven) the first of the probe; NULL when none may be taken. */
 static struct nexthop *claim(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
-			     bool proven)
+			     bool proven, uint64_t now)
 {
 	uint32_t h = addr_hash(family, addr), i;
 	struct nexthop *victim = NULL;
@@ -55,7 +61,7 @@ static struct nexthop *claim(struct nexthop_table *t, uint8_t family, const uint
 			victim = e;
 			break;
 		}
-		if (!e->confirmed && !victim)
+		if (!trusted(e, now) && !victim)
 			victim = e;
 	}
 	if (!victim && proven)
@@ -106,12 +112,12 @@ static void take(struct nexthop *e, const struct pkt_udp *h)
 	e->local_port = h->dport;
 }
 
-bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h)
+bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
 	struct nexthop *e = lookup(t, h->family, h->saddr);
 
 	if (!e) {
-		e = claim(t, h->family, h->saddr, false);
+		e = claim(t, h->family, h->saddr, false, now_ns);
 		if (!e) {
 			t->no_slot++;
 			return true; /* an accepted packet may still claim one */
@@ -119,7 +125,7 @@ bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h)
 		take(e, h);
 		return true;
 	}
-	if (!e->confirmed) {
+	if (!trusted(e, now_ns)) {
 		take(e, h);
 		return true;
 	}
@@ -127,19 +133,20 @@ bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h)
 		t->unproven++;
 		return true;
 	}
-	return false;
+	return now_ns >= e->confirmed_ns && now_ns - e->confirmed_ns >= NEXTHOP_RENEW_NS;
 }
 
-void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h)
+void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
 	struct nexthop *e = lookup(t, h->family, h->saddr);
 
 	if (!e)
-		e = claim(t, h->family, h->saddr, true);
+		e = claim(t, h->family, h->saddr, true, now_ns);
 	else if (e->confirmed && hop_differs(e, h))
 		t->mac_changes++;
 	take(e, h);
 	e->confirmed = 1;
+	e->confirmed_ns = now_ns;
 }
 
 const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr)

@@ -12,7 +12,18 @@
  * - a confirmed entry changes only through nexthop_confirm(), called for a
  *   packet QUIC accepted on an established connection (migration included);
  *   frames that disagree with it are left for that call to decide;
+ * - a confirmation holds NEXTHOP_TRUST_NS; a live connection renews it (one
+ *   accepted packet every NEXTHOP_RENEW_NS is asked for). Once it lapses the
+ *   entry is unconfirmed again, so a peer that came back behind another MAC
+ *   (new hardware, a router failover) is not answered at the old one forever;
  * - a new address never evicts a confirmed entry, only unconfirmed ones.
+ *
+ * TODO(#6): an agent idle for longer than NEXTHOP_TRUST_NS (--idle-timeout
+ * over 6 minutes: keep-alives every third of it) lets its confirmation lapse,
+ * and forged frames can then redirect answers until its next packet; and a
+ * peer that changed MAC while its entry is trusted cannot finish a new
+ * handshake until the trust lapses (answers should follow the path of the
+ * handshake's own frames).
  */
 #ifndef BEAM_NEXTHOP_H
 #define BEAM_NEXTHOP_H
@@ -22,12 +33,14 @@
 
 #include "pkt_hdr.h"
 
-#define NEXTHOP_SLOTS 4096 /* power of two */
-#define NEXTHOP_PROBE 8
+#define NEXTHOP_SLOTS	 4096 /* power of two */
+#define NEXTHOP_PROBE	 8
+#define NEXTHOP_TRUST_NS (120ull * 1000000000ull) /* a confirmation holds this long */
+#define NEXTHOP_RENEW_NS (5ull * 1000000000ull)	  /* renewed by a packet this old */
 
 struct nexthop {
 	uint8_t used;
-	uint8_t confirmed; /* an accepted packet proved the fields below */
+	uint8_t confirmed; /* an accepted packet proved the fields below at @confirmed_ns */
 	uint8_t family;
 	uint8_t nvlan;
 	uint8_t addr[16];
@@ -37,6 +50,7 @@ struct nexthop {
 	uint16_t vlan_tci[PKT_MAX_VLANS];
 	uint8_t local[16]; /* our address as the peer used it */
 	uint16_t local_port;
+	uint64_t confirmed_ns; /* CLOCK_MONOTONIC */
 };
 
 struct nexthop_table {
@@ -48,16 +62,17 @@ struct nexthop_table {
 };
 
 /*
- * A frame with headers @h arrived. Applies the rule above; returns true when
- * the frame should be confirmed once QUIC accepts its packet (it disagrees
- * with the entry, or the entry is not confirmed yet), false when there is
- * nothing to learn from it.
+ * A frame with headers @h arrived at @now_ns (CLOCK_MONOTONIC). Applies the
+ * rule above; returns true when the frame should be confirmed once QUIC
+ * accepts its packet (it disagrees with the entry, the entry is not trusted,
+ * or its confirmation is due for renewal), false when there is nothing to
+ * learn from it.
  */
-bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h);
+bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns);
 
-/* The packet of the frame with headers @h was accepted by QUIC: make @h's
- * path the confirmed entry of its source address. */
-void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h);
+/* The packet of the frame with headers @h was accepted by QUIC at about
+ * @now_ns: make @h's path the confirmed entry of its source address. */
+void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns);
 
 /* The entry of @addr (16 bytes, IPv4 in the first 4) or NULL. */
 const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr);

@@ -40,6 +40,7 @@ struct pktio_xsk {
 	uint32_t gen; /* counts recv calls: a handle of an older one is stale */
 	/* headers of held frames that have a path to confirm (rx_ref != 0) */
 	struct pkt_udp held_hdr[XSK_BATCH];
+	uint64_t rx_now; /* when the last recv that got frames ran */
 	struct pktio_xsk_stats st;
 	struct nexthop_table hops;
 };
@@ -61,8 +62,10 @@ void pktio_xsk_learn(struct pktio *io, const struct pkt_udp *h)
 {
 	struct pktio_xsk *x = to_xsk(io);
 
-	nexthop_seen(&x->hops, h);
-	nexthop_confirm(&x->hops, h);
+	uint64_t now = now_ns();
+
+	nexthop_seen(&x->hops, h, now);
+	nexthop_confirm(&x->hops, h, now);
 }
 
 /* rx_ref of held frame @i: the recv generation above the index, both in
@@ -80,7 +83,7 @@ static void xsk_accepted(struct pktio *io, const struct pktio_pkt *pkt)
 
 	if (!pkt->rx_ref || i >= x->nheld || pkt->rx_ref != held_ref(x, i))
 		return; /* from an older recv, or not ours: the frame may be reused */
-	nexthop_confirm(&x->hops, &x->held_hdr[i]);
+	nexthop_confirm(&x->hops, &x->held_hdr[i], x->rx_now);
 }
 
 static void addr_from_hdr(struct pktio_addr *a, uint8_t family, const uint8_t *ip, uint16_t port)
@@ -178,7 +181,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 		max = XSK_BATCH;
 	n = xsk_port_rx(x->port, descs, max);
 	if (n)
-		now = now_ns();
+		now = x->rx_now = now_ns();
 
 	for (i = 0; i < n; i++) {
 		uint8_t *frame = xsk_port_data(x->port, descs[i].addr);
@@ -206,7 +209,7 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 		}
 		x->st.rx_csum_partial += h.csum_partial;
 		pkt->rx_ref = 0;
-		if (nexthop_seen(&x->hops, &h)) {
+		if (nexthop_seen(&x->hops, &h, now)) {
 			/* wait for QUIC to vouch for the packet */
 			x->held_hdr[x->nheld] = h;
 			pkt->rx_ref = held_ref(x, x->nheld);

@@ -2,8 +2,9 @@
 /*
  * test_nexthop.c - the next-hop learning rule of the AF_XDP back end: first
  * contact creates an entry, an unconfirmed entry follows frames, a confirmed
- * one changes only through an accepted packet (a migration included), and
- * new addresses never evict confirmed entries.
+ * one changes only through an accepted packet (a migration included) while
+ * its confirmation holds, live connections renew it, and new addresses never
+ * evict confirmed entries.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,9 @@ static const uint8_t mac_agent[6] = {0x02, 0, 0, 0, 0, 0xa1};
 static const uint8_t mac_router[6] = {0x02, 0, 0, 0, 0, 0xa2};
 static const uint8_t mac_evil[6] = {0x02, 0, 0, 0, 0, 0xee};
 static const uint8_t mac_edge[6] = {0x02, 0, 0, 0, 0, 0x01};
+
+#define T0  (1000ull * 1000000000ull) /* an arbitrary start on CLOCK_MONOTONIC */
+#define SEC 1000000000ull
 
 static void frame(struct pkt_udp *h, const uint8_t *src_mac, uint32_t ip, uint16_t sport)
 {
@@ -64,7 +68,7 @@ static void test_first_contact_creates(void **state)
 	(void)state;
 	assert_null(entry(t, 0x0a090002));
 	frame(&h, mac_agent, 0x0a090002, 50000);
-	assert_true(nexthop_seen(t, &h)); /* to confirm once QUIC accepts it */
+	assert_true(nexthop_seen(t, &h, T0)); /* to confirm once QUIC accepts it */
 	e = entry(t, 0x0a090002);
 	assert_non_null(e);
 	assert_memory_equal(e->mac, mac_agent, 6);
@@ -84,13 +88,13 @@ static void test_forged_frame_leaves_confirmed_entry(void **state)
 	(void)state;
 	frame(&good, mac_agent, 0x0a090002, 50000);
 	frame(&evil, mac_evil, 0x0a090002, 50000);
-	nexthop_seen(t, &good);
-	nexthop_confirm(t, &good);
+	nexthop_seen(t, &good, T0);
+	nexthop_confirm(t, &good, T0);
 	/* the same path again: nothing to learn, nothing to confirm */
-	assert_false(nexthop_seen(t, &good));
+	assert_false(nexthop_seen(t, &good, T0));
 
 	for (i = 0; i < 1000; i++)
-		assert_true(nexthop_seen(t, &evil)); /* left for QUIC to decide */
+		assert_true(nexthop_seen(t, &evil, T0)); /* left for QUIC to decide */
 	e = entry(t, 0x0a090002);
 	assert_non_null(e);
 	assert_true(e->confirmed);
@@ -103,7 +107,7 @@ static void test_forged_frame_leaves_confirmed_entry(void **state)
 	evil.vlan_tpid[0] = 0x8100;
 	evil.vlan_tci[0] = 42;
 	memcpy(evil.src_mac, mac_agent, 6);
-	assert_true(nexthop_seen(t, &evil));
+	assert_true(nexthop_seen(t, &evil, T0));
 	assert_int_equal(entry(t, 0x0a090002)->nvlan, 0);
 	free(t);
 }
@@ -116,8 +120,8 @@ static void test_accepted_frame_changes_entry(void **state)
 
 	(void)state;
 	frame(&good, mac_agent, 0x0a090002, 50000);
-	nexthop_seen(t, &good);
-	nexthop_confirm(t, &good);
+	nexthop_seen(t, &good, T0);
+	nexthop_confirm(t, &good, T0);
 
 	/* the peer's next hop changed (a new router, a NAT rebinding with a new
 	 * port): once QUIC accepted the packet, the entry follows it */
@@ -125,15 +129,15 @@ static void test_accepted_frame_changes_entry(void **state)
 	moved.nvlan = 1;
 	moved.vlan_tpid[0] = 0x8100;
 	moved.vlan_tci[0] = 7;
-	assert_true(nexthop_seen(t, &moved));
+	assert_true(nexthop_seen(t, &moved, T0));
 	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
-	nexthop_confirm(t, &moved);
+	nexthop_confirm(t, &moved, T0);
 	e = entry(t, 0x0a090002);
 	assert_memory_equal(e->mac, mac_router, 6);
 	assert_int_equal(e->nvlan, 1);
 	assert_int_equal(e->vlan_tci[0], 7);
 	assert_int_equal(t->mac_changes, 1);
-	assert_false(nexthop_seen(t, &moved));
+	assert_false(nexthop_seen(t, &moved, T0));
 	free(t);
 }
 
@@ -147,8 +151,8 @@ static void test_unconfirmed_entry_follows_frames(void **state)
 	 * answered on its own path */
 	frame(&evil, mac_evil, 0x0a090002, 50000);
 	frame(&good, mac_agent, 0x0a090002, 50000);
-	nexthop_seen(t, &evil);
-	nexthop_seen(t, &good);
+	nexthop_seen(t, &evil, T0);
+	nexthop_seen(t, &good, T0);
 	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
 	free(t);
 }
@@ -161,18 +165,18 @@ static void test_new_addresses_never_evict_confirmed(void **state)
 
 	(void)state;
 	frame(&h, mac_agent, 0x0a090002, 50000);
-	nexthop_seen(t, &h);
-	nexthop_confirm(t, &h);
+	nexthop_seen(t, &h, T0);
+	nexthop_confirm(t, &h, T0);
 	/* a spray of forged sources fills every probe sequence */
 	for (ip = 0x0b000000; ip < 0x0b000000 + 20 * NEXTHOP_SLOTS; ip++) {
 		frame(&h, mac_evil, ip, 1);
-		nexthop_seen(t, &h);
+		nexthop_seen(t, &h, T0);
 	}
 	assert_non_null(entry(t, 0x0a090002));
 	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
 	/* and the agent's address, forged again, still cannot move it */
 	frame(&h, mac_evil, 0x0a090002, 50000);
-	nexthop_seen(t, &h);
+	nexthop_seen(t, &h, T0);
 	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
 	free(t);
 }
@@ -188,8 +192,8 @@ static void test_full_probe_confirmed_refuses_unproven(void **state)
 	 * ends up holding a confirmed entry */
 	for (ip = 0x0c000000; ip < 0x0c000000 + 4 * NEXTHOP_SLOTS; ip++) {
 		frame(&h, mac_agent, ip, 1);
-		nexthop_seen(t, &h);
-		nexthop_confirm(t, &h);
+		nexthop_seen(t, &h, T0);
+		nexthop_confirm(t, &h, T0);
 	}
 	for (ip = 0x0c000000; ip < 0x0c000000 + 4 * NEXTHOP_SLOTS; ip++) {
 		const struct nexthop *e = entry(t, ip);
@@ -203,13 +207,43 @@ static void test_full_probe_confirmed_refuses_unproven(void **state)
 	/* a new unproven address finds no slot it may take... */
 	t->no_slot = 0;
 	frame(&h, mac_evil, 0x0d000001, 1);
-	assert_true(nexthop_seen(t, &h));
+	assert_true(nexthop_seen(t, &h, T0));
 	assert_null(entry(t, 0x0d000001));
 	assert_int_equal(t->no_slot, 1);
 	/* ...but once QUIC accepted its packet it gets one */
-	nexthop_confirm(t, &h);
+	nexthop_confirm(t, &h, T0);
 	assert_non_null(entry(t, 0x0d000001));
 	assert_true(entry(t, 0x0d000001)->confirmed);
+	free(t);
+}
+
+static void test_confirmation_renewed_then_lapses(void **state)
+{
+	struct nexthop_table *t = table();
+	struct pkt_udp good, evil, fresh;
+	uint64_t now = T0;
+
+	(void)state;
+	frame(&good, mac_agent, 0x0a090002, 50000);
+	frame(&evil, mac_evil, 0x0a090002, 50000);
+	nexthop_seen(t, &good, now);
+	nexthop_confirm(t, &good, now);
+	assert_false(nexthop_seen(t, &good, now + 1 * SEC));
+	/* a live connection: its frames ask for a renewal now and then, and
+	 * each accepted packet keeps the entry trusted past the first term */
+	for (now = T0 + NEXTHOP_RENEW_NS; now < T0 + 3 * NEXTHOP_TRUST_NS;
+	     now += NEXTHOP_RENEW_NS) {
+		assert_true(nexthop_seen(t, &good, now));
+		nexthop_confirm(t, &good, now);
+		nexthop_seen(t, &evil, now + 1);
+		assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	}
+	/* the peer went silent: once the confirmation lapsed, its address is
+	 * first contact again, and another host behind a new MAC gets answers */
+	now += NEXTHOP_TRUST_NS;
+	frame(&fresh, mac_router, 0x0a090002, 40000);
+	assert_true(nexthop_seen(t, &fresh, now));
+	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_router, 6);
 	free(t);
 }
 
@@ -222,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_unconfirmed_entry_follows_frames),
 		cmocka_unit_test(test_new_addresses_never_evict_confirmed),
 		cmocka_unit_test(test_full_probe_confirmed_refuses_unproven),
+		cmocka_unit_test(test_confirmation_renewed_then_lapses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
