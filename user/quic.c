@@ -182,6 +182,7 @@ struct quic_conn {
 	unsigned int cert_failed : 1; /* client: the peer's certificate failed our check */
 	unsigned int waiting : 1;     /* client: data to send, none in flight: probing */
 	uint64_t unanswered_since;    /* data in flight since, nothing heard (0: no) */
+	uint32_t sends_unanswered;    /* sends (datagrams or GSO trains) since the last arrival */
 	uint32_t nblocked;	      /* streams waiting for flow control credit */
 	uint64_t sq_total;	      /* bytes in the send buffers of all streams */
 	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
@@ -434,6 +435,7 @@ static int conn_send(struct quic_conn *c, const ngtcp2_path *path, uint8_t ecn, 
 	if (n == 1) {
 		c->stats.bytes_out += len;
 		c->stats.pkts_out += gso ? (len + gso - 1) / gso : 1;
+		c->sends_unanswered++;
 		return 0;
 	}
 	if (n == -EAGAIN || n == 0) {
@@ -725,10 +727,24 @@ static uint64_t conn_unresponsive_ns(const struct quic_conn *c)
 	return t > pto6 ? t : pto6;
 }
 
-static bool conn_unresponsive(const struct quic_conn *c, uint64_t now)
+/*
+ * Time alone is not enough: on a very lossy path (20% each way) PTO backoff
+ * can leave a live peer unheard for seconds with only two or three probes
+ * sent. Also wanting QUIC_UNANSWERED_SENDS sends since it was last heard makes
+ * a false verdict need that many round trips lost in a row. Sends, not
+ * packets: a GSO train is lost whole where nothing segments it (veth).
+ */
+#define QUIC_UNANSWERED_SENDS 8
+
+static bool conn_unanswered_enough(const struct quic_conn *c)
 {
 	return c->unanswered_since && c->ep->cfg.unresponsive_ms != UINT32_MAX &&
-	       now - c->unanswered_since >= conn_unresponsive_ns(c);
+	       c->sends_unanswered >= QUIC_UNANSWERED_SENDS;
+}
+
+static bool conn_unresponsive(const struct quic_conn *c, uint64_t now)
+{
+	return conn_unanswered_enough(c) && now - c->unanswered_since >= conn_unresponsive_ns(c);
 }
 
 static void conn_update_timer(struct quic_conn *c)
@@ -737,7 +753,8 @@ static void conn_update_timer(struct quic_conn *c)
 	uint64_t now = quic_now_ns();
 	struct timeval tv = {0};
 
-	if (c->unanswered_since && c->ep->cfg.unresponsive_ms != UINT32_MAX) {
+	/* short of packets, the next PTO probe brings this back here */
+	if (conn_unanswered_enough(c)) {
 		uint64_t gone = c->unanswered_since + conn_unresponsive_ns(c);
 
 		if (gone < exp)
@@ -866,7 +883,7 @@ static void conn_close_unresponsive(struct quic_conn *c)
 {
 	ngtcp2_ccerr ccerr;
 
-	pr_debug("QUIC peer answered nothing for %llu ms: closing",
+	pr_debug("QUIC peer answered none of %u sends in %llu ms: closing", c->sends_unanswered,
 		 (unsigned long long)((quic_now_ns() - c->unanswered_since) / NGTCP2_MILLISECONDS));
 	ngtcp2_ccerr_default(&ccerr);
 	conn_send_close(c, &ccerr);
@@ -2159,6 +2176,7 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.pkts_in++;
 	c->stats.last_rx_ns = ts;
 	c->unanswered_since = 0;
+	c->sends_unanswered = 0;
 	c->in_read = 1;
 	opened = aead_opened;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
