@@ -152,6 +152,37 @@ static int adopt_new_maps(struct daemon_maps *d, const struct xdp_maps *now)
 	return n;
 }
 
+/*
+ * The interface beamd started on was deleted, perhaps re-created under the
+ * same name with another ifindex: its AF_XDP sockets stay bound to the dead
+ * one, and frames the program redirects to them are lost. Take them out of
+ * xsks (the one opened at start and the one pinned now) so that the program
+ * passes QUIC to the kernel and the UDP socket; say it once.
+ */
+static void iface_check(struct daemon_maps *d, const char *pin_root)
+{
+	struct xdp_maps now;
+	int idx, n;
+
+	if (d->xsk_off || !d->ifindex)
+		return;
+	idx = (int)if_nametoindex(d->ifname);
+	if (idx == d->ifindex)
+		return;
+	d->xsk_off = true;
+	n = xsk_ports_retire(d->ifname, d->m.xsks);
+	if (!xdp_maps_open_pinned(&now, pin_root, d->ifname)) {
+		if (map_id(now.xsks) != map_id(d->m.xsks))
+			xsk_ports_retire(d->ifname, now.xsks);
+		xdp_maps_close(&now);
+	}
+	if (n > 0)
+		pr_warn("interface '%s' was deleted or re-created (ifindex %d, now %d): AF_XDP "
+			"off until beamd restarts (its %d socket%s took the old one), QUIC takes "
+			"the UDP socket",
+			d->ifname, d->ifindex, idx, n, n == 1 ? "" : "s");
+}
+
 void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
 {
 	struct xdp_maps now;
@@ -162,6 +193,7 @@ void daemon_maps_check_link(struct daemon_maps *d, const char *pin_root)
 		d->link_misses = 0;
 		return;
 	}
+	iface_check(d, pin_root);
 
 	/* beam-xdp attach pins a new link: over the same maps after a mode
 	 * change, over new ones after a detach. beamd --user cannot open them. */
@@ -261,6 +293,7 @@ static int open_bpf(struct daemon_maps *d, const char *pin_root, const char *ifn
 		if (err)
 			return err;
 		snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
+		d->ifindex = (int)if_nametoindex(ifname);
 		d->link = open_link(pin_root, ifname);
 	} else {
 		/* without rights libbpf would explain at length: one line will do */

@@ -34,6 +34,8 @@ struct daemon_maps {
 	int link;		   /* beam's XDP link on @ifname, opened at start; -1 if none */
 	unsigned int link_misses;  /* checks in a row that found no usable link */
 	bool link_lost;		   /* the link went and that was said */
+	int ifindex;		   /* of @ifname when opened, 0 if none */
+	bool xsk_off;		   /* @ifname went away: AF_XDP retired until restart */
 };
 
 /*

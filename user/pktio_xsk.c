@@ -133,7 +133,7 @@ bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer)
 	uint8_t family, ip[16];
 	uint16_t port;
 
-	return addr_to_hdr(peer, &family, ip, &port) &&
+	return !xsk_port_gone(to_xsk(io)->port) && addr_to_hdr(peer, &family, ip, &port) &&
 	       nexthop_find(&to_xsk(io)->hops, family, ip) != NULL;
 }
 

@@ -73,13 +73,34 @@ int xsk_ports_register(const char *ifname, int map_fd)
 
 	pthread_mutex_lock(&live_lock);
 	for (p = live_head; p; p = p->next_live) {
-		if (strcmp(p->ifname, ifname))
+		if (strcmp(p->ifname, ifname) || xsk_port_gone(p))
 			continue;
 		fd = xsk_socket__fd(p->sock);
 		if (bpf_map_update_elem(map_fd, &p->queue, &fd, BPF_ANY)) {
 			n = -errno;
 			break;
 		}
+		n++;
+	}
+	pthread_mutex_unlock(&live_lock);
+	return n;
+}
+
+int xsk_ports_retire(const char *ifname, int map_fd)
+{
+	struct xsk_port *p;
+	int n = 0;
+
+	pthread_mutex_lock(&live_lock);
+	for (p = live_head; p; p = p->next_live) {
+		if (strcmp(p->ifname, ifname))
+			continue;
+		__atomic_store_n(&p->gone, true, __ATOMIC_RELAXED);
+		/* by queue: one beamd per interface registers (pktio_mux) */
+		if (map_fd >= 0)
+			bpf_map_delete_elem(map_fd, &p->queue);
+		if (p->map_fd >= 0 && p->map_fd != map_fd)
+			bpf_map_delete_elem(p->map_fd, &p->queue);
 		n++;
 	}
 	pthread_mutex_unlock(&live_lock);

@@ -67,6 +67,7 @@ struct xsk_port {
 	int ifindex;
 	int map_fd; /* pinned xsks, -1 when not registered */
 	bool zerocopy;
+	bool gone; /* bound to an interface that went away (atomic: xsk_port_gone()) */
 	char ifname[16];
 	struct xsk_port_stats stats;
 	struct xsk_port *next_live; /* registered ports, for xsk_ports_register() */
@@ -93,6 +94,20 @@ void xsk_port_close(struct xsk_port *p);
  * first that failed.
  */
 int xsk_ports_register(const char *ifname, int map_fd);
+
+/*
+ * @ifname was deleted (or re-created with another ifindex): the ports bound to
+ * it receive nothing more and cannot send. Take them out of the xsks map
+ * @map_fd and of the one each registered in, so that the XDP program passes
+ * their queues' frames to the kernel, and mark them gone: never registered
+ * again, no path for sending. Any thread. Returns how many ports there were.
+ */
+int xsk_ports_retire(const char *ifname, int map_fd);
+
+static inline bool xsk_port_gone(const struct xsk_port *p)
+{
+	return __atomic_load_n(&p->gone, __ATOMIC_RELAXED);
+}
 
 /* The socket's descriptor: readable when the RX ring has frames. */
 int xsk_port_fd(const struct xsk_port *p);

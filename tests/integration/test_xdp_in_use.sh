@@ -145,9 +145,33 @@ test_second_beamd_stays_off_xdp()
 	xsk_carries "with a second beamd on eth1"
 }
 
+# eth1 deleted and made again under beamd: its AF_XDP socket stays bound to the
+# dead interface, so beamd takes it out of xsks (one warning) and QUIC reaches
+# its UDP socket; a new agent brings a tunnel up and curl goes through.
+test_recreated_interface_falls_back_to_socket()
+{
+	local before after pub
+
+	ip -n "$EDGE" link del eth1 || t_fail "cannot delete eth1"
+	t_veth eth1 "$EDGE" eth0 "$AGENT" || t_fail "cannot re-create eth1"
+	ip -n "$EDGE" addr add 10.77.2.1/24 dev eth1
+	ip -n "$AGENT" addr add 10.77.2.2/24 dev eth0
+	t_ns "$EDGE" beam-xdp attach eth1 >/dev/null || t_fail "attach on the new eth1"
+	t_wait_for 5 grep -q "interface 'eth1' was deleted or re-created" "$T_DIR/edge.log" ||
+		t_fail "beamd did not notice eth1 went: $(tail -5 "$T_DIR/edge.log")"
+	t_log "$(grep "deleted or re-created" "$T_DIR/edge.log")"
+	tun_agent anew 8080 --name after-recreate || t_fail "no agent came up after the re-creation"
+	before=$(xsk_packets)
+	curl_ok || t_fail "curl through the new tunnel failed"
+	after=$(xsk_packets)
+	[[ $after -eq $before ]] || t_fail "XDP redirected $((after - before)) frames to a dead socket"
+	[[ $(grep -c "deleted or re-created" "$T_DIR/edge.log") -eq 1 ]] || t_fail "said more than once"
+}
+
 t_test test_bad_xdp_interface_is_usage_error "--xdp with no such interface, or another --iface: exit 2"
 t_test test_second_beamd_stays_off_xdp "a second beamd --xdp on eth1 keeps off AF_XDP and the config; agents reach their own"
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
 t_test test_mode_change_keeps_beamd_going "attach in another mode keeps the maps: AF_XDP goes on, no error"
 t_test test_forced_detach_is_reported_once "detach --force: beamd says once it is cut off; a new attach gets its AF_XDP socket back"
+t_test test_recreated_interface_falls_back_to_socket "eth1 deleted and re-created under beamd: AF_XDP off (one warning), a new agent's tunnel works"
 t_done
