@@ -208,7 +208,7 @@ test_xdp_forged_next_hop() {
 	# Frames from the agent's own IP but another MAC (no QUIC keys behind
 	# them) must not move beamd's replies to that MAC: the next hop of a
 	# peer QUIC authenticated changes only with packets QUIC accepted.
-	big_tunnel agentforge 128 9004
+	big_tunnel agentforge 128 9005
 	want=$(stream 128 | sha256sum | cut -d' ' -f1)
 	timed_fetch "$want"
 	ref=$FETCH_MS
