@@ -6,7 +6,10 @@
  * namespace and compare the answers byte for byte.
  *
  *   xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum] [--no-register]
- *            [--gso-copies K] [-v]
+ *            [--gso-copies K] [--port P] [-v]
+ *
+ * With --port P only datagrams to UDP port P are taken (as beamd takes only its
+ * --listen port); the others are counted ("refused other port: N").
  *
  * With --gso-copies K each answer is one GSO send of K copies of the payload
  * (gso_size = its length), which pktio_xsk must split into K frames.
@@ -39,7 +42,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xsk-echo IFACE [--queue Q] [--count N] [--copy] [--strict-csum]\n"
-		   "                      [--no-register] [--gso-copies K] [-v]\n");
+		   "                      [--no-register] [--gso-copies K] [--port P] [-v]\n");
 }
 
 static void print_counters(struct pktio *io)
@@ -61,6 +64,8 @@ static void print_counters(struct pktio *io)
 		if (st.rx_bad[i])
 			printf("refused %s: %llu\n", pkt_strerror(i),
 			       (unsigned long long)st.rx_bad[i]);
+	if (st.rx_other_port)
+		printf("refused other port: %llu\n", (unsigned long long)st.rx_other_port);
 	fflush(stdout);
 }
 
@@ -73,6 +78,7 @@ int main(int argc, char **argv)
 		{"strict-csum", no_argument, NULL, 's'},
 		{"no-register", no_argument, NULL, 'r'},
 		{"gso-copies", required_argument, NULL, 'g'},
+		{"port", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -86,7 +92,7 @@ int main(int argc, char **argv)
 	int c, err, verbosity = 0;
 
 	log_set_ident("xsk-echo");
-	while ((c = getopt_long(argc, argv, "q:n:csrg:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:n:csrg:p:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			cfg.queue = (uint32_t)strtoul(optarg, NULL, 0);
@@ -109,6 +115,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xsk-echo: --gso-copies wants 1..64\n");
 				return 2;
 			}
+			break;
+		case 'p':
+			cfg.port = (uint16_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'v':
 			verbosity++;

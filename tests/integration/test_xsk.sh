@@ -164,6 +164,22 @@ test_xsk_sigkill_then_restart()
 	stop_echo successor | grep -q 'rx 50 tx 50 .* frames ok'
 }
 
+# Two beam ports on the program, the socket's owner listens on one: frames for
+# the other that reach its queue are dropped and counted, never answered.
+test_xsk_takes_only_its_port()
+{
+	local line
+
+	t_ns "$EDGE" beam-xdp attach eth0 --port 4433 --port 4434 --no-rate-limit >/dev/null
+	start_echo own --port 4433
+	! t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4434 5 --timeout 0.3 >/dev/null 2>&1
+	t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 10
+	line=$(stop_echo own)
+	t_ns "$EDGE" beam-xdp attach eth0 --port 4433 >/dev/null
+	t_log "$line"
+	grep -q 'rx 10 tx 10 .* frames ok' <<<"$line" && grep -q 'refused other port: 5' <<<"$line"
+}
+
 t_test test_xsk_echo_ipv4 "300 IPv4 datagrams answered via AF_XDP byte for byte, stats count TO_XSK"
 t_test test_xsk_echo_ipv6 "200 IPv6 datagrams answered via AF_XDP byte for byte"
 t_test test_xsk_gso_split "a GSO send of 5 segments leaves as 5 frames, each checked"
@@ -172,4 +188,5 @@ t_test test_xsk_partial_checksum "a local sender's partial checksums are taken, 
 t_test test_xsk_gets_no_other_port "UDP to another port stays with the kernel"
 t_test test_xsk_second_socket_on_queue_refused "a second socket on a taken queue is refused with EBUSY"
 t_test test_xsk_sigkill_then_restart "after SIGKILL a new process takes the queue without cleanup"
+t_test test_xsk_takes_only_its_port "frames for a port not the socket owner's are dropped and counted"
 t_done
