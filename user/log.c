@@ -16,6 +16,7 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *log_ident = "beam";
+static __thread unsigned int log_quiet; /* log_quiet_begin() depth on this thread */
 
 static const char *const level_names[LOG_LVL__MAX] = {
 	[LOG_LVL_ERR] = "error",   [LOG_LVL_WARN] = "warning", [LOG_LVL_INFO] = "info",
@@ -44,6 +45,26 @@ void log_set_ident(const char *name)
 	log_ident = slash ? slash + 1 : name;
 }
 
+void log_quiet_begin(void)
+{
+	log_quiet++;
+}
+
+void log_quiet_end(void)
+{
+	if (log_quiet)
+		log_quiet--;
+}
+
+/* @level as printed now: in a quiet probe our errors and warnings, and
+ * everything the libraries say, become debug lines. Our info lines stay. */
+static enum log_level effective(enum log_level level, bool library)
+{
+	if (log_quiet && level < (library ? LOG_LVL_DEBUG : LOG_LVL_INFO))
+		return LOG_LVL_DEBUG;
+	return level;
+}
+
 bool log_enabled(enum log_level level)
 {
 	return level <= log_level;
@@ -70,6 +91,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
+	level = effective(level, false);
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
@@ -90,7 +112,7 @@ static int library_vprintf(int level, int warn, int info, const char *fmt, va_li
 			      : level == info ? LOG_LVL_INFO
 					      : LOG_LVL_DEBUG;
 
-	ours = quieter(ours);
+	ours = effective(quieter(ours), true);
 	if (log_enabled(ours))
 		log_vprintf(ours, fmt, ap);
 	return 0;
@@ -113,7 +135,9 @@ static void libevent_log_cb(int severity, const char *msg)
 			      : severity == EVENT_LOG_MSG  ? LOG_LVL_INFO
 							   : LOG_LVL_DEBUG;
 
-	log_printf(quieter(ours), "libevent: %s", msg);
+	ours = effective(quieter(ours), true);
+	if (log_enabled(ours))
+		log_printf(ours, "libevent: %s", msg);
 }
 
 void log_hook_libraries(void)

@@ -33,6 +33,15 @@ void log_set_ident(const char *name);
 /* Route libbpf, libxdp and libevent messages through this module. */
 void log_hook_libraries(void);
 
+/*
+ * A probe whose failure the caller explains itself: between log_quiet_begin()
+ * and log_quiet_end() on this thread, our errors and warnings and every
+ * library message are printed as debug lines, shown only with -v; our info
+ * lines (what succeeded) stay. Calls nest.
+ */
+void log_quiet_begin(void);
+void log_quiet_end(void);
+
 bool log_enabled(enum log_level level);
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

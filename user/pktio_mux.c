@@ -325,7 +325,9 @@ static int xdp_ready(const struct pktio_xdp_cfg *cfg, const char **why)
 		opts.steer = XDP_LOADER_ON;
 		err = xdp_loader_attach(cfg->ifname, &opts, &info);
 		if (err) {
-			*why = "attaching beam's XDP program failed";
+			*why = err == -EPERM ? "attaching beam's XDP program needs CAP_BPF and "
+					       "CAP_NET_ADMIN"
+					     : "attaching beam's XDP program failed";
 			return err;
 		}
 		pr_info("attached beam's XDP program to '%s' in %s mode for port %u", cfg->ifname,
@@ -434,11 +436,14 @@ int pktio_mux_xdp_prepare(const struct pktio_xdp_cfg *cfg)
 	const char *why = NULL;
 	int err;
 
+	/* The one warning below says why: the details are for -v. */
+	log_quiet_begin();
 	err = xdp_unshared(cfg, &why);
 	if (!err)
 		err = xdp_ready(cfg, &why);
 	if (!err)
 		err = xdp_set_workers(cfg, &why);
+	log_quiet_end();
 	if (err)
 		pr_warn("AF_XDP on '%s' queue %u not used, running on the UDP socket only: %s: %s",
 			cfg->ifname, cfg->queue, why, strerror(-err));
@@ -459,16 +464,18 @@ int pktio_mux_xdp(struct pktio **io, const struct pktio_xdp_cfg *cfg)
 	struct pktio_addr local;
 	int err, fd;
 
+	/* The one warning at fallback says why: the details are for -v. */
+	log_quiet_begin();
 	err = xdp_ready(cfg, &why);
-	if (err)
-		goto fallback;
-
-	err = pktio_xsk_new(&xsk, &xcfg);
-	if (err) {
+	if (!err)
+		err = pktio_xsk_new(&xsk, &xcfg);
+	log_quiet_end();
+	if (err && !why) {
 		why = err == -EBUSY ? "the queue has an AF_XDP socket already"
 				    : "cannot open an AF_XDP socket";
-		goto fallback;
 	}
+	if (err)
+		goto fallback;
 
 	/* The socket's family decides how IPv4 peers look to the QUIC code. */
 	fd = (*io)->ops->fd(*io);

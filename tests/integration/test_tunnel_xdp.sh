@@ -107,6 +107,18 @@ test_xdp_to_user_latency_metric() {
 	[[ ${count%.*} -gt 100 ]]
 }
 
+# quiet_fallback: the start of edge.log (up to "listening for agents") says why
+# AF_XDP is off in one warning, with no error and no library line (those are for -v)
+quiet_fallback() {
+	local head=$T_DIR/edge-start.log
+
+	t_wait_for 5 grep -q 'listening for agents' "$T_DIR/edge.log"
+	sed -n '1,/listening for agents/p' "$T_DIR/edge.log" >"$head"
+	[[ $(grep -c 'warning: .*\(AF_XDP\|xsks\|XDP\)' "$head") -eq 1 ]] ||
+		t_fail "not one warning: $(grep 'warning:' "$head")"
+	! grep -E 'libbpf|libxdp|error:' "$head" || t_fail "library or error lines without -v"
+}
+
 # xdp_metric NAME{LABELS}: one sample's value in a fresh scrape of beamd (0 if absent)
 xdp_metric() {
 	t_ns "$EDGE" curl -sS --max-time 5 http://127.0.0.1:9109/metrics |
@@ -266,7 +278,7 @@ test_xdp_fallback_when_queue_taken() {
 	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null"
 	# The beamd that stopped sent its answers through AF_XDP TX too.
 	t_log "$(grep -o 'packet paths: .*' "$T_DIR/edge.log")"
-	grep -qE 'packet paths: AF_XDP rx [1-9][0-9]* tx [1-9]' "$T_DIR/edge.log"
+	grep -qE 'worker 0: packet paths: AF_XDP rx [1-9][0-9]* tx [1-9]' "$T_DIR/edge.log"
 	# Another program holds queue 0 (bound, not in beam's xsks): beamd says
 	# why once and runs on the socket.
 	t_bg "$EDGE" squatter "$T_BUILD/bench/xsk-echo" eth1 --no-register
@@ -274,6 +286,7 @@ test_xdp_fallback_when_queue_taken() {
 	tun_edge --grace 20 --xdp eth1
 	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
 	t_log "$(grep 'not used' "$T_DIR/edge.log")"
+	quiet_fallback
 	tun_agent agent3 8080 --name queue-taken
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
 	kill -TERM "$(tun_pid squatter)"
@@ -323,6 +336,7 @@ test_xdp_fallback_without_rights() {
 	FP=$(tun_fp edge)
 	t_log "$(grep 'not used' "$T_DIR/edge.log")"
 	[[ $(grep -c 'AF_XDP on .eth1. queue 0 not used' "$T_DIR/edge.log") -eq 1 ]]
+	quiet_fallback
 	# its own name: the agents of the tests before come back with the default one
 	tun_agent agent6 8080 --name nocaps
 	got=$(t_ns "$CLI" curl -sS --max-time 10 "http://$EDGE_PUB_URL:$PUB_PORT/")
