@@ -212,6 +212,9 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(path_dropped);
 	for (i = 0; i < PKT_ERR__MAX; i++)
 		ADD(xsk_rx_bad[i]);
+	ADD(xsk_rx_other_port);
+	for (i = 0; i < PKT_MAX_VLANS; i++)
+		ADD(xsk_rx_vlan[i]);
 	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
 		dst->tunnels[dst->ntunnels++] = src->tunnels[t];
 }
@@ -466,6 +469,15 @@ static void render_paths(struct prom_buf *out, const struct edge_stats *s)
 	for (i = PKT_OK + 1; i < PKT_ERR__MAX; i++)
 		labeled(out, "beam_xsk_rx_dropped_total", "reason", edge_xsk_drop_name(i),
 			s->xsk_rx_bad[i]);
+	labeled(out, "beam_xsk_rx_dropped_total", "reason", "other_port", s->xsk_rx_other_port);
+	prom_family(out, "beam_xsk_rx_vlan_tagged_total", PROM_COUNTER,
+		    "Frames from AF_XDP taken with VLAN tags, by how many.");
+	for (i = 0; i < PKT_MAX_VLANS; i++) {
+		char tags[4];
+
+		snprintf(tags, sizeof(tags), "%u", i + 1);
+		labeled(out, "beam_xsk_rx_vlan_tagged_total", "tags", tags, s->xsk_rx_vlan[i]);
+	}
 }
 
 static const struct {

@@ -109,12 +109,14 @@ struct edge_stats {
 	uint64_t http_routed, http_waiting;
 	uint64_t http_answered[EDGE_HTTP_ANSWER__MAX];
 	bool xsk_on; /* the worker runs AF_XDP (--xdp): the packet path families are shown */
-	uint64_t xsk_rx, xsk_tx;	   /* datagrams through AF_XDP, by direction */
-	uint64_t sock_rx, sock_tx;	   /* datagrams through the UDP socket beside it */
-	uint64_t path_fallbacks;	   /* sends the other path took: the first one was full */
-	uint64_t path_dropped;		   /* sends no path could take */
-	uint64_t xsk_rx_bad[PKT_ERR__MAX]; /* AF_XDP frames beamd refused, by reason */
-	size_t ntunnels;		   /* entries used in @tunnels */
+	uint64_t xsk_rx, xsk_tx;	     /* datagrams through AF_XDP, by direction */
+	uint64_t sock_rx, sock_tx;	     /* datagrams through the UDP socket beside it */
+	uint64_t path_fallbacks;	     /* sends the other path took: the first one was full */
+	uint64_t path_dropped;		     /* sends no path could take */
+	uint64_t xsk_rx_bad[PKT_ERR__MAX];   /* AF_XDP frames beamd refused, by reason */
+	uint64_t xsk_rx_other_port;	     /* refused: for another beamd's port */
+	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
+	size_t ntunnels;		     /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

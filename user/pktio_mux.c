@@ -289,6 +289,9 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 		pktio_xsk_stats(m->xsk[i], &xs);
 		for (e = 0; e < PKT_ERR__MAX; e++)
 			st->xsk_rx_bad[e] += xs.rx_bad[e];
+		st->xsk_rx_other_port += xs.rx_other_port;
+		for (e = 0; e < PKT_MAX_VLANS; e++)
+			st->xsk_rx_vlan[e] += xs.rx_vlan[e];
 	}
 }
 

@@ -37,6 +37,8 @@ struct pktio_mux_stats {
 	uint64_t tx_dropped;	 /* no back end could take it */
 	/* frames the AF_XDP back ends refused, by reason */
 	uint64_t xsk_rx_bad[PKT_ERR__MAX];
+	uint64_t xsk_rx_other_port;	     /* refused: for another beamd's port */
+	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
 };
 
 /*

@@ -208,6 +208,10 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 			continue;
 		}
 		x->st.rx_csum_partial += h.csum_partial;
+		/* TODO(#6): tagged frames are taken whether or not the host has
+		 * that VLAN; they are only counted (beam_xsk_rx_vlan_tagged_total). */
+		if (h.nvlan && h.nvlan <= PKT_MAX_VLANS)
+			x->st.rx_vlan[h.nvlan - 1]++;
 		pkt->rx_ref = 0;
 		if (nexthop_seen(&x->hops, &h, now)) {
 			/* wait for QUIC to vouch for the packet */

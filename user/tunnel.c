@@ -1930,6 +1930,8 @@ static void stats_paths(struct edge *e, struct edge_stats *st)
 	st->path_fallbacks = ms.tx_fallback;
 	st->path_dropped = ms.tx_dropped;
 	memcpy(st->xsk_rx_bad, ms.xsk_rx_bad, sizeof(st->xsk_rx_bad));
+	st->xsk_rx_other_port = ms.xsk_rx_other_port;
+	memcpy(st->xsk_rx_vlan, ms.xsk_rx_vlan, sizeof(st->xsk_rx_vlan));
 }
 
 static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)

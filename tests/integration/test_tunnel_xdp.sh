@@ -162,6 +162,28 @@ test_xdp_path_metrics() {
 	[[ $bad1 -ge $((bad0 + 50)) ]] || t_fail "bad checksums not counted ($bad0 -> $bad1)"
 }
 
+# vlan_count_reach TAGS N: beamd counted at least N AF_XDP frames with TAGS tags
+vlan_count_reach() {
+	[[ $(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$1\"}") -ge $2 ]]
+}
+
+test_xdp_vlan_tagged_counted() {
+	local mac tags v0 v1
+
+	# Tagged frames are taken (two tags at most); the operator sees how many.
+	mac=$(ip -n "$EDGE" -o link show eth1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+	[[ -n $mac ]] || t_fail "no MAC for the edge's eth1"
+	for tags in 1 2; do
+		v0=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
+		t_ns "$AGENT" python3 "$T_ROOT/tests/tools/udp-vlan.py" eth0 "$mac" 10.77.2.2 \
+			"$EDGE_AGENT" 4433 20 $tags || t_fail "could not send the frames"
+		t_wait_for 5 vlan_count_reach $tags $((v0 + 20)) || true
+		v1=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
+		t_log "frames with $tags tag(s): $v0 then $v1"
+		[[ $v1 -ge $((v0 + 20)) ]] || t_fail "$tags-tag frames not counted ($v0 -> $v1)"
+	done
+}
+
 test_xdp_thousand_connections() {
 	local before after
 
@@ -348,6 +370,7 @@ t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
 t_test test_xdp_to_user_latency_metric "/metrics has the XDP-to-user delay of the redirected packets"
 t_test test_xdp_path_metrics "/metrics: AF_XDP packets by path, bad UDP checksums by reason"
+t_test test_xdp_vlan_tagged_counted "/metrics counts AF_XDP frames with one and two VLAN tags"
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_forged_next_hop "forged frames with the agent's IP and another MAC: no reply goes to that MAC"
