@@ -404,7 +404,12 @@ static int status_one(const char *ifname, void *arg)
 
 	printf("  ports: ");
 	print_ports(&st.config);
-	printf("; steering %s; Initial limit ", st.config.flags & BEAM_CFG_STEER ? "on" : "off");
+	printf("; steering %s", st.config.flags & BEAM_CFG_STEER ? "on" : "off");
+	/* what beamd --xdp wrote: whose AF_XDP sockets, how many workers */
+	if (st.config.xsk_port)
+		printf(" (AF_XDP for port %u, %u worker%s)", st.config.xsk_port, st.config.workers,
+		       st.config.workers == 1 ? "" : "s");
+	printf("; Initial limit ");
 	if (!(st.config.flags & BEAM_CFG_RATE_LIMIT))
 		printf("off\n");
 	else if (!st.config.initial_rate)

@@ -132,6 +132,8 @@ test_second_beamd_stays_off_xdp()
 		"$T_DIR/edge2.log") -eq 1 ]] || t_fail "the second beamd did not say once why: $(cat "$T_DIR/edge2.log")"
 	! grep -q "XDP mode on" "$T_DIR/edge2.log" || t_fail "the second beamd took a queue"
 	[[ $(config_workers) == "$workers" ]] || t_fail "config workers $workers -> $(config_workers)"
+	t_ns "$EDGE" beam-xdp status eth1 | grep -q "steering on (AF_XDP for port 4433, $workers worker" ||
+		t_fail "status does not name the AF_XDP port: $(t_ns "$EDGE" beam-xdp status eth1 | head -3)"
 	# agents of both, on source ports the queues spread
 	for i in 1 2 3 4; do
 		tun_agent "a1-$i" 8080 --name "one-$i" || t_fail "agent $i of the first beamd"
