@@ -771,6 +771,27 @@ static int xsk_open(void **umem_area)
 	return fd;
 }
 
+/* xsk_open, retried while the kernel still holds an earlier test's socket on
+ * queue 0 (it lets go a moment late), then put in xsks[0]; fails the test if
+ * no socket can be had. */
+static int xsk_register(void **umem_area)
+{
+	__u32 q = 0;
+	int xsk, i;
+
+	for (i = 0; i < 100; i++) {
+		xsk = xsk_open(umem_area);
+		if (xsk != -EBUSY)
+			break;
+		munmap(*umem_area, XSK_FRAMES * XSK_FRAME);
+		usleep(20000);
+	}
+	if (xsk < 0)
+		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	return xsk;
+}
+
 /* With a socket in xsks[0] and steering on, QUIC for beam is redirected with
  * its arrival time in front of the frame; steering off, it goes to the socket
  * path; other traffic is never steered. */
@@ -791,10 +812,7 @@ static void test_xdp_steer_to_xsk(void **state)
 	int xsk, i;
 
 	(void)state;
-	xsk = xsk_open(&umem);
-	if (xsk < 0)
-		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	xsk = xsk_register(&umem);
 
 	ctx_in.ingress_ifindex = if_nametoindex("lo");
 	ctx_in.rx_queue_index = 0;
@@ -856,17 +874,7 @@ static void test_xdp_steer_by_worker(void **state)
 	int xsk, i;
 
 	(void)state;
-	/* the kernel lets go of the last test's socket on queue 0 a moment late */
-	for (i = 0; i < 100; i++) {
-		xsk = xsk_open(&umem);
-		if (xsk != -EBUSY)
-			break;
-		munmap(umem, XSK_FRAMES * XSK_FRAME);
-		usleep(20000);
-	}
-	if (xsk < 0)
-		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	xsk = xsk_register(&umem);
 	build(&quic, &f);
 	dcid = memmem(f.b, f.len, mark, sizeof(mark));
 	assert_non_null(dcid);
@@ -931,16 +939,7 @@ static void test_xdp_steer_only_xsk_port(void **state)
 	int xsk, i;
 
 	(void)state;
-	for (i = 0; i < 100; i++) {
-		xsk = xsk_open(&umem);
-		if (xsk != -EBUSY)
-			break;
-		munmap(umem, XSK_FRAMES * XSK_FRAME);
-		usleep(20000);
-	}
-	if (xsk < 0)
-		fail_msg("cannot bind an AF_XDP socket to lo queue 0: %s", strerror(-xsk));
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.xsks), &q, &xsk, 0), 0);
+	xsk = xsk_register(&umem);
 	ctx_in.ingress_ifindex = if_nametoindex("lo");
 	for (i = 0; i < 4; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),

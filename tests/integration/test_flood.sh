@@ -16,7 +16,7 @@ t_require_root
 t_require_tools python3 curl socat sha256sum
 
 METRICS=127.0.0.1:9464
-ROUNDS=${FLOOD_ROUNDS:-3}
+ROUNDS=${FLOOD_ROUNDS:-5}
 FLOOD_PPS=${FLOOD_PPS:-10000}
 tun_topo 4 || t_setup_fail "could not build the namespaces"
 FLOOD=$(t_netns flood) || t_setup_fail "no flood namespace"

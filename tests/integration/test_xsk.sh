@@ -40,17 +40,22 @@ stat_packets()
 # One left running by a failed test is stopped first: the queue takes one socket.
 start_echo()
 {
-	local name=$1 pid
+	local name=$1 pid try
 	shift
 	for pid in $(cat "$T_DIR/echo.pids" 2>/dev/null); do
 		kill -KILL "$pid" 2>/dev/null && t_wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
 	done
-	t_bg "$EDGE" "$name" "$ECHO" eth0 "$@"
-	cat "$T_DIR/$name.pid" >"$T_DIR/echo.pids"
-	t_wait_for 5 grep -q ready "$T_DIR/$name.log" || {
-		cat "$T_DIR/$name.log" >&2
-		return 1
-	}
+	# the kernel frees a closed AF_XDP socket's queue a moment after its
+	# process is gone: EBUSY until then
+	for try in $(seq 1 50); do
+		t_bg "$EDGE" "$name" "$ECHO" eth0 "$@"
+		cat "$T_DIR/$name.pid" >"$T_DIR/echo.pids"
+		t_wait_for 5 grep -q 'ready\|resource busy' "$T_DIR/$name.log" || break
+		grep -q ready "$T_DIR/$name.log" && return 0
+		sleep 0.1
+	done
+	cat "$T_DIR/$name.log" >&2
+	return 1
 }
 
 # stop_echo NAME: SIGTERM, wait for its counters line, print it.
