@@ -51,6 +51,7 @@ struct agent {
 	 * attempt moves on to the next one */
 	struct pktio_addr edge[EDGE_ADDRS_MAX];
 	unsigned int nedge, cur_edge;
+	char edge_label[NETADDR_HOST_MAX + 8]; /* "host:port", "[v6]:port": for messages */
 	uint64_t tunnel_id;
 	uint16_t public_port;	       /* asked again after a reconnect */
 	struct pktio_addr public_addr; /* the tunnel's public address, for PROXY headers */
@@ -614,43 +615,40 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		udp_local_reset(a->udp);
 	if (err == -EKEYREJECTED) {
 		/* the same certificate comes back on every try: only the user can fix it */
-		pr_err("edge %s:%u: its certificate failed verification; stopping",
-		       a->cfg.edge_host, a->cfg.edge_port);
+		pr_err("edge %s: its certificate failed verification; stopping", a->edge_label);
 		agent_fatal(a, 1);
 		return;
 	}
 	if (app == PROTO_ERR_AUTH) {
 		/* up a moment ago: the edge's tokens file lost our token (SIGHUP) */
-		pr_err("edge %s:%u %s the token: authentication failed", a->cfg.edge_host,
-		       a->cfg.edge_port, a->up ? "revoked" : "refused");
+		pr_err("edge %s %s the token: authentication failed", a->edge_label,
+		       a->up ? "revoked" : "refused");
 		agent_fatal(a, 1);
 		return;
 	}
 	if (app == PROTO_ERR_NO_TUNNEL) {
 		/* a newer agent with our token and tunnel name took over: coming
 		 * back would take it back and the two would chase each other */
-		pr_err("edge %s:%u: another agent took over this tunnel; stopping",
-		       a->cfg.edge_host, a->cfg.edge_port);
+		pr_err("edge %s: another agent took over this tunnel; stopping", a->edge_label);
 		agent_fatal(a, 1);
 		return;
 	}
 	if (app == PROTO_ERR_THROTTLED && !a->exit_code && !a->stopping) {
 		/* others at our address failed too often: the edge did not look
 		 * at our token; it lets one try through every few seconds */
-		pr_err("edge %s:%u: too many failed logins from this address (throttled); retrying",
-		       a->cfg.edge_host, a->cfg.edge_port);
+		pr_err("edge %s: too many failed logins from this address (throttled); retrying",
+		       a->edge_label);
 		reconnect_slowly(a);
 		return;
 	}
 	if (app == PROTO_ERR_LIMIT && !a->exit_code && !a->stopping) {
-		pr_err("edge %s:%u refused: too many connections for this token (limit); retrying",
-		       a->cfg.edge_host, a->cfg.edge_port);
+		pr_err("edge %s refused: too many connections for this token (limit); retrying",
+		       a->edge_label);
 		reconnect_slowly(a);
 		return;
 	}
 	if (app == PROTO_ERR_VERSION) {
-		pr_err("edge %s:%u does not speak beam/1 version %d", a->cfg.edge_host,
-		       a->cfg.edge_port, PROTO_VERSION);
+		pr_err("edge %s does not speak beam/1 version %d", a->edge_label, PROTO_VERSION);
 		agent_fatal(a, 1);
 		return;
 	}
@@ -669,8 +667,7 @@ static void agent_conn_close_cb(struct quic_conn *c, int err, uint64_t app, void
 		pr_warn("connection to the edge lost: %s%s%s", strerror(-err), app ? ", " : "",
 			app ? proto_err_name(app) : "");
 	else
-		pr_warn("failed to connect to the edge %s:%u: %s", a->cfg.edge_host,
-			a->cfg.edge_port, strerror(-err));
+		pr_warn("failed to connect to the edge %s: %s", a->edge_label, strerror(-err));
 	if (!a->up)
 		a->cur_edge++;
 	a->up = false;
@@ -780,6 +777,12 @@ int agent_new(struct agent **out, struct event_base *base, const struct agent_co
 		return -ENOMEM;
 	a->base = base;
 	a->cfg = *cfg;
+	if (cfg->edge_host)
+		snprintf(a->edge_label, sizeof(a->edge_label),
+			 strchr(cfg->edge_host, ':') ? "[%s]:%u" : "%s:%u", cfg->edge_host,
+			 cfg->edge_port);
+	else
+		netaddr_str(&cfg->edge, a->edge_label, sizeof(a->edge_label));
 	a->started_ns = quic_now_ns();
 	a->edge[0] = cfg->edge;
 	a->nedge = 1;

@@ -8,7 +8,9 @@
  * segment size the caller splits by.
  */
 #include "pktio_udp.h"
+
 #include "log.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -343,8 +345,11 @@ static int udp_open(struct pktio **out, const struct pktio_addr *bind_addr,
 	u->wildcard = addr_is_wildcard(bind_addr);
 
 	if (peer && connect(u->fd, &peer->sa, peer->len)) {
+		char where[NETADDR_STR_MAX];
+
 		err = -errno;
-		pr_err("failed to connect UDP socket: %s", strerror(errno));
+		pr_err("failed to connect a UDP socket to %s: %s",
+		       netaddr_str(peer, where, sizeof(where)), strerror(-err));
 		goto err_free;
 	}
 	u->connected = peer != NULL;

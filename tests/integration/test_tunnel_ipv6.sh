@@ -53,7 +53,16 @@ test_ipv6_http_and_udp() {
 	got=$(t_ns "$CLI" $SVC udp-clients "$EDGE_PUB" 40200 4) || t_fail "udp: $got"
 }
 
+test_ipv6_edge_named_in_brackets() {
+	# nobody listens on 4499: the agent's message names the edge as [v6]:port
+	TUN_EDGE_PORT=4499 tun_agent_bg tcp agent-nowhere 8080
+	t_wait_for 20 grep -q 'failed to connect to the edge \[fd77:2::1\]:4499: ' \
+		"$T_DIR/agent-nowhere.log" || t_fail "agent: $(tail -2 "$T_DIR/agent-nowhere.log")"
+	kill "$(tun_pid agent-nowhere)"
+}
+
 t_test test_ipv6_curl "IPv6 only, with Retry: curl through the tunnel"
 t_test test_ipv6_transfer "IPv6 only: 64 MiB intact"
 t_test test_ipv6_http_and_udp "IPv6 only: an http tunnel by Host and a udp tunnel with 4 clients"
+t_test test_ipv6_edge_named_in_brackets "an unreachable IPv6 edge is named [address]:port in the agent's log"
 t_done
