@@ -164,10 +164,11 @@ static void release_held(struct pktio_xsk *x)
 	}
 }
 
-/* TODO(#6): woken per arrival, a received packet costs 0.55-0.70x what
- * recvmmsg's does (bench/afxdp-rx.sh, by run), not at most 0.6x: wake-ups
- * dominate and this path, being faster, drains smaller batches (3.0 against
- * 3.6 packets); drained in batches it is 0.4x. */
+/* TODO(#6): woken per arrival, a received packet costs 0.62-0.64x what
+ * recvmmsg's does (bench/afxdp-rx.sh, quiet host; 0.55 once), not at most
+ * 0.6x: on veth every datagram wakes the reader (60% of this process's
+ * samples are the wake-up, finish_task_switch), and this path, being faster,
+ * drains smaller batches; drained in batches it is 0.31x. */
 static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 {
 	struct pktio_xsk *x = to_xsk(io);
