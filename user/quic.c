@@ -823,7 +823,7 @@ static void conn_write(struct quic_conn *c)
 	ngtcp2_conn_get_conn_info(c->conn, &ci);
 	c->stats.srtt_ns = ci.smoothed_rtt;
 	c->stats.latest_rtt_ns = ci.latest_rtt;
-	/* Cleared by every packet that arrives (conn_read); handshakes have
+	/* Cleared by every packet that opens (conn_read); handshakes have
 	 * their own timeout. */
 	if (!ci.bytes_in_flight || !ngtcp2_conn_get_handshake_completed(c->conn))
 		c->unanswered_since = 0;
@@ -2175,12 +2175,16 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.bytes_in += len;
 	c->stats.pkts_in++;
 	c->stats.last_rx_ns = ts;
-	c->unanswered_since = 0;
-	c->sends_unanswered = 0;
 	c->in_read = 1;
 	opened = aead_opened;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	c->in_read = 0;
+	/* Only a packet that opened under the connection's keys shows that the
+	 * peer lives: a forged one with its DCID must not keep a dead peer up. */
+	if (aead_opened != opened) {
+		c->unanswered_since = 0;
+		c->sends_unanswered = 0;
+	}
 	if (c->close_wanted && !c->closing) {
 		quic_conn_close(c, c->close_wanted_code, c->close_wanted_reason);
 		return;
