@@ -3,6 +3,7 @@
  * beam-xdp.c - loads, attaches, inspects and detaches beam's XDP program.
  *
  *   beam-xdp attach IFACE [--mode auto|native|generic] [--port N]... [--force]
+ *                         [--rx-coalesce-us N]
  *   beam-xdp detach IFACE [--force]
  *   beam-xdp status [IFACE]
  *   beam-xdp flows IFACE [--top N] [--json]
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "napi_coalesce.h"
 #include "version.h"
 #include "xdp_loader.h"
 #include "xdp_stats.h"
@@ -35,6 +37,7 @@ struct cli {
 	unsigned long top;
 	bool json;
 	bool rate_given, burst_given;
+	long coalesce_us; /* --rx-coalesce-us, -1: not given */
 };
 
 static void usage(FILE *out)
@@ -52,6 +55,9 @@ static void usage(FILE *out)
 		"      --no-rate-limit, --rate-limit   switch the Initial limit\n"
 		"      --no-steer, --steer          switch redirecting to AF_XDP sockets\n"
 		"      --force                      replace an XDP program that is not beam's\n"
+		"      --rx-coalesce-us N           wake receivers at most every N us under load\n"
+		"                                   (the interface's NAPI deferral; 0: off;\n"
+		"                                   unchanged unless given)\n"
 		"  detach IFACE   detach beam's program and remove its pins; refused while\n"
 		"                 a beamd uses them, unless --force\n"
 		"  status [IFACE] mode, program, ports, map fill, verdict totals\n"
@@ -95,6 +101,7 @@ enum {
 	OPT_TOP,
 	OPT_JSON,
 	OPT_VERSION,
+	OPT_COALESCE,
 };
 
 static const struct option options[] = {
@@ -110,6 +117,7 @@ static const struct option options[] = {
 	{"no-steer", no_argument, NULL, OPT_NO_STEER},
 	{"top", required_argument, NULL, OPT_TOP},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"rx-coalesce-us", required_argument, NULL, OPT_COALESCE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -138,6 +146,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	unsigned long v;
 
 	cli->top = 20;
+	cli->coalesce_us = -1;
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
@@ -211,6 +220,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_JSON:
 			cli->json = true;
 			break;
+		case OPT_COALESCE:
+			err = parse_range("--rx-coalesce-us", optarg, 0, NAPI_COALESCE_MAX_US, &v);
+			cli->coalesce_us = (long)v;
+			break;
 		default:
 			usage(stderr);
 			return -EINVAL;
@@ -248,6 +261,35 @@ static void proc_comm(pid_t pid, char *buf, size_t size)
 	fclose(f);
 }
 
+/* "off" or "20 us", for @c. */
+static const char *coalesce_str(const struct napi_coalesce *c, char *buf, size_t size)
+{
+	if (!c->gro_flush_timeout_ns || !c->defer_hard_irqs)
+		snprintf(buf, size, "off");
+	else if (c->gro_flush_timeout_ns % 1000)
+		snprintf(buf, size, "%u ns", c->gro_flush_timeout_ns);
+	else
+		snprintf(buf, size, "%u us", c->gro_flush_timeout_ns / 1000);
+	return buf;
+}
+
+/* --rx-coalesce-us: set @ifname's NAPI deferral, saying what it was. */
+static int set_coalesce(const char *ifname, uint32_t us)
+{
+	struct napi_coalesce want = napi_coalesce_from_us(us), was;
+	char a[32], b[32];
+	int err;
+
+	err = napi_coalesce_get(ifname, &was);
+	if (!err)
+		err = napi_coalesce_set(ifname, &want);
+	if (err)
+		return err;
+	printf("receive coalescing on %s: %s (was %s)\n", ifname, coalesce_str(&want, a, sizeof(a)),
+	       coalesce_str(&was, b, sizeof(b)));
+	return 0;
+}
+
 static int cmd_attach(const char *ifname, struct cli *cli)
 {
 	struct xdp_attach_info info;
@@ -266,7 +308,7 @@ static int cmd_attach(const char *ifname, struct cli *cli)
 		printf("attached beam's XDP program (id %u) to %s in %s mode (%s)\n", info.prog_id,
 		       ifname, xdp_loader_mode_name(info.mode), info.why);
 	printf("pins in %s\n", dir);
-	return 0;
+	return cli->coalesce_us >= 0 ? set_coalesce(ifname, (uint32_t)cli->coalesce_us) : 0;
 }
 
 static int cmd_detach(const char *ifname, struct cli *cli)
@@ -418,6 +460,12 @@ static int status_one(const char *ifname, void *arg)
 		printf("%u/s, burst %u\n", st.config.initial_rate, st.config.initial_burst);
 	printf("  maps: flows %u/%u, conns %u/%u, rate %u/%u, xsks (queues) %u\n", st.flows,
 	       st.flows_max, st.conns, st.conns_max, st.rate, st.rate_max, st.xsks_max);
+	if (st.ifindex) {
+		struct napi_coalesce co;
+
+		if (!napi_coalesce_get(ifname, &co))
+			printf("  receive coalescing: %s\n", coalesce_str(&co, a, sizeof(a)));
+	}
 	xdp_stats_verdicts(st.reasons, verdicts);
 	printf("  verdicts:");
 	for (v = 0; v < BEAM_VERDICT__MAX; v++)

@@ -311,6 +311,47 @@ test_errors_name_the_cause() {
 	[[ $rc -ne 0 ]] && grep -q "needs root" <<<"$out" || t_fail "not root: rc=$rc '$out'"
 }
 
+# --rx-coalesce-us writes the NAPI deferral of the interface in beam-xdp's own
+# network namespace (through a sysfs mounted for it: `nsenter --net` keeps the
+# host's /sys). The interface's name exists nowhere else, so writing through the
+# wrong sysfs fails here instead of changing another namespace's interface.
+test_rx_coalescing() {
+	local out rc=0 host_before host_after
+
+	t_veth bxco0 "$EDGE" bxco1 "$PEER" || t_fail "cannot create veth pair"
+	host_before=$(cat /sys/class/net/*/gro_flush_timeout /sys/class/net/*/napi_defer_hard_irqs)
+	out=$(t_ns "$EDGE" beam-xdp attach bxco0 --rx-coalesce-us 20) || t_fail "attach: $out"
+	t_log "$out"
+	grep -q "receive coalescing on bxco0: 20 us (was off)" <<<"$out" || t_fail "attach said: $out"
+	[[ $(ip netns exec "$EDGE" cat /sys/class/net/bxco0/gro_flush_timeout) == 20000 &&
+		$(ip netns exec "$EDGE" cat /sys/class/net/bxco0/napi_defer_hard_irqs) == 1 ]] ||
+		t_fail "bxco0 in $EDGE not set: $(ip netns exec "$EDGE" cat /sys/class/net/bxco0/gro_flush_timeout)"
+	t_ns "$EDGE" beam-xdp status bxco0 | grep -q "receive coalescing: 20 us" ||
+		t_fail "status: $(t_ns "$EDGE" beam-xdp status bxco0)"
+	host_after=$(cat /sys/class/net/*/gro_flush_timeout /sys/class/net/*/napi_defer_hard_irqs)
+	[[ $host_before == "$host_after" ]] || t_fail "an interface of the host's namespace changed"
+
+	# out of range: refused before anything is attached or written
+	out=$(t_ns "$EDGE" beam-xdp attach bxco0 --rx-coalesce-us 10001 2>&1) || rc=$?
+	[[ $rc -eq 2 ]] && grep -q "invalid --rx-coalesce-us '10001': expected a number from 0 to 10000" <<<"$out" ||
+		t_fail "--rx-coalesce-us 10001: rc=$rc '$out'"
+	# without the right to mount a sysfs, the host's /sys is recognised as another
+	# namespace's and nothing is written through it
+	rc=0
+	out=$(nsenter --net="/run/netns/$EDGE" setpriv --bounding-set -sys_admin \
+		"$T_BUILD/beam-xdp" attach bxco0 --rx-coalesce-us 30 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "another network namespace's" <<<"$out" || t_fail "no CAP_SYS_ADMIN: rc=$rc '$out'"
+	[[ $(ip netns exec "$EDGE" cat /sys/class/net/bxco0/gro_flush_timeout) == 20000 ]] ||
+		t_fail "the failed attempt changed bxco0"
+
+	out=$(t_ns "$EDGE" beam-xdp attach bxco0 --rx-coalesce-us 0) || t_fail "attach 0: $out"
+	grep -q "receive coalescing on bxco0: off (was 20 us)" <<<"$out" || t_fail "attach 0 said: $out"
+	[[ $(ip netns exec "$EDGE" cat /sys/class/net/bxco0/gro_flush_timeout) == 0 &&
+		$(ip netns exec "$EDGE" cat /sys/class/net/bxco0/napi_defer_hard_irqs) == 0 ]] ||
+		t_fail "--rx-coalesce-us 0 left it on"
+	t_ns "$EDGE" beam-xdp detach bxco0 >/dev/null
+}
+
 # A kernel without BTF: hide /sys/kernel/btf in a mount namespace of its own.
 test_no_btf_is_named() {
 	local out rc=0
@@ -333,5 +374,6 @@ t_test test_failed_mode_change_restores "a failed mode change puts the old progr
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
+t_test test_rx_coalescing "--rx-coalesce-us sets the NAPI deferral in beam-xdp's namespace, 0 clears it"
 t_test test_no_btf_is_named "a kernel without BTF: a clear error, nothing attached"
 t_done
