@@ -7,6 +7,7 @@
  * untouched. UDP to a beam port is parsed as QUIC, counted per flow in `flows`,
  * and dropped (junk, short client Initials, Initial floods), passed to beamd's
  * UDP socket, or redirected to the AF_XDP socket bound on the receiving queue.
+ * With steering on, `steer_misses` counts why a frame stayed on the socket path.
  *
  * `conns` and `latency` are not used here: they are defined in this object so
  * they are created and pinned beside the others, and beamd fills them.
@@ -40,6 +41,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct beam_counter);
 } stats SEC(".maps");
+
+/* steer_misses: key = enum beam_steer_miss, value = frames, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BEAM_STEER_MISS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_misses SEC(".maps");
 
 /* flows: key = addresses, ports, protocol; value = counters of that flow. */
 struct {
@@ -394,6 +403,39 @@ __noinline int frame_worker(struct quic_info *qi, __u32 nworkers)
 	return (int)beam_cid_worker(qi->dcid, qi->dcid_len, nworkers);
 }
 
+/*
+ * Why queue @q's AF_XDP socket cannot take a frame of @len bytes to @dport
+ * that steering would otherwise redirect: an enum beam_steer_miss, or
+ * BEAM_STEER_MISS__MAX when nothing stands in the way. An AF_XDP socket
+ * receives only its own queue's frames, and only what fits one UMEM frame:
+ * generic XDP sees GRO-merged trains, which the socket path takes whole.
+ * Queue q's socket is worker q's: a frame for another worker's connection
+ * goes to the socket path instead, and so does a port of another beamd than
+ * the one whose sockets are in xsks.
+ */
+static __always_inline __u32 steer_miss(const struct beam_config *cfg, struct quic_info *qi,
+					__u32 len, __u16 dport, __u32 q)
+{
+	if (cfg->xsk_port && cfg->xsk_port != dport)
+		return BEAM_STEER_MISS_OTHER_PORT;
+	if (len + sizeof(struct beam_xdp_meta) > BEAM_XSK_FRAME_SIZE)
+		return BEAM_STEER_MISS_TOO_BIG;
+	if (cfg->workers > 1 && frame_worker(qi, cfg->workers) != (int)q)
+		return BEAM_STEER_MISS_OTHER_WORKER;
+	if (!bpf_map_lookup_elem(&xsks, &q))
+		return BEAM_STEER_MISS_NO_SOCKET;
+	return BEAM_STEER_MISS__MAX;
+}
+
+static __always_inline void count_steer_miss(__u32 miss)
+{
+	__u64 *n;
+
+	n = bpf_map_lookup_elem(&steer_misses, &miss);
+	if (n)
+		(*n)++;
+}
+
 /* Stamp the arrival time in front of the frame and redirect it to the AF_XDP
  * socket of queue @q. Returns XDP_REDIRECT, or XDP_PASS if the socket went away. */
 static __always_inline int steer(struct xdp_md *ctx, __u32 q)
@@ -421,7 +463,7 @@ int beam_xdp(struct xdp_md *ctx)
 	struct quic_info qi = {};
 	struct beam_flow_key key = {};
 	struct beam_config *cfg;
-	__u32 zero = 0, l4_len = 0, ulen, room;
+	__u32 zero = 0, l4_len = 0, ulen, room, miss;
 	struct udphdr *udp;
 	__u64 now;
 	int reason, act = XDP_PASS;
@@ -471,19 +513,19 @@ int beam_xdp(struct xdp_md *ctx)
 			reason = BEAM_REASON_INITIAL_RATE;
 	}
 
-	/* An AF_XDP socket receives only its own queue's frames, and only what
-	 * fits one UMEM frame: generic XDP sees GRO-merged trains, which the
-	 * socket path takes whole. Queue q's socket is worker q's: a frame for
-	 * another worker's connection goes to the socket path instead, and so does
-	 * a port of another beamd than the one whose sockets are in xsks. */
-	if (reason == BEAM_REASON_TO_SOCKET && (cfg->flags & BEAM_CFG_STEER) &&
-	    (!cfg->xsk_port || cfg->xsk_port == key.dport) &&
-	    len + sizeof(struct beam_xdp_meta) <= BEAM_XSK_FRAME_SIZE &&
-	    (cfg->workers <= 1 || frame_worker(&qi, cfg->workers) == (int)q) &&
-	    bpf_map_lookup_elem(&xsks, &q)) {
-		act = steer(ctx, q);
-		if (act == XDP_REDIRECT)
-			reason = BEAM_REASON_TO_XSK;
+	/* Steering on, a frame that stays on the socket path counts its cause
+	 * beside TO_SOCKET; a failed redirect means the socket went away. */
+	if (reason == BEAM_REASON_TO_SOCKET && (cfg->flags & BEAM_CFG_STEER)) {
+		miss = steer_miss(cfg, &qi, len, key.dport, q);
+		if (miss == BEAM_STEER_MISS__MAX) {
+			act = steer(ctx, q);
+			if (act == XDP_REDIRECT)
+				reason = BEAM_REASON_TO_XSK;
+			else
+				miss = BEAM_STEER_MISS_NO_SOCKET;
+		}
+		if (miss < BEAM_STEER_MISS__MAX)
+			count_steer_miss(miss);
 	}
 
 	flow_account(&key, now, len, reason, &qi);

@@ -114,6 +114,20 @@ static inline enum beam_verdict beam_reason_verdict(enum beam_reason reason)
 	}
 }
 
+/*
+ * steer_misses: per-CPU array, key = enum beam_steer_miss, value = frames
+ * (__u64). Why a frame counted as BEAM_REASON_TO_SOCKET was not redirected
+ * although BEAM_CFG_STEER is on: the first of the checks below that failed,
+ * in the order the program makes them. Nothing is counted with steering off.
+ */
+enum beam_steer_miss {
+	BEAM_STEER_MISS_OTHER_PORT = 0, /* a port of another beamd than xsk_port's */
+	BEAM_STEER_MISS_TOO_BIG,	/* frame and metadata exceed BEAM_XSK_FRAME_SIZE */
+	BEAM_STEER_MISS_OTHER_WORKER,	/* the DCID names another worker than the queue's */
+	BEAM_STEER_MISS_NO_SOCKET,	/* no AF_XDP socket on the queue, or it went away */
+	BEAM_STEER_MISS__MAX,
+};
+
 /* stats: per-CPU array, key = enum beam_reason, value = what it counted;
  * bytes are whole frames as XDP saw them (Ethernet header included). */
 struct beam_counter {

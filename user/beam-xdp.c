@@ -63,7 +63,8 @@ static void usage(FILE *out)
 		"  status [IFACE] mode, program, ports, map fill, verdict totals\n"
 		"  flows IFACE    live flows, busiest first  [--top N (default 20, 0 = all)]\n"
 		"                 [--json]\n"
-		"  stats IFACE    verdict and reason counters summed over CPUs  [--json]\n"
+		"  stats IFACE    verdict and reason counters summed over CPUs, and why\n"
+		"                 steering left QUIC to the socket  [--json]\n"
 		"\n"
 		"options:\n"
 		"  --pin-root DIR   pins in DIR/IFACE (default $BEAM_PIN_ROOT, else %s)\n"
@@ -639,6 +640,8 @@ static int cmd_flows(const char *ifname, struct cli *cli)
 static int cmd_stats(const char *ifname, struct cli *cli)
 {
 	struct beam_counter reasons[BEAM_REASON__MAX], verdicts[BEAM_VERDICT__MAX];
+	__u64 misses[BEAM_STEER_MISS__MAX];
+	bool has_misses;
 	struct xdp_maps m;
 	unsigned int r, v;
 	char by[16];
@@ -648,6 +651,9 @@ static int cmd_stats(const char *ifname, struct cli *cli)
 	if (err)
 		return err;
 	err = xdp_stats_read(m.stats, reasons);
+	if (!err && m.steer_misses >= 0)
+		err = xdp_steer_misses_read(m.steer_misses, misses);
+	has_misses = m.steer_misses >= 0;
 	xdp_maps_close(&m);
 	if (err) {
 		pr_err("failed to read the counters of '%s': %s", ifname, strerror(-err));
@@ -669,7 +675,15 @@ static int cmd_stats(const char *ifname, struct cli *cli)
 			       xdp_stats_verdict_name(beam_reason_verdict(r)),
 			       (unsigned long long)reasons[r].packets,
 			       (unsigned long long)reasons[r].bytes);
-		printf("}}\n");
+		printf("}");
+		if (has_misses) {
+			printf(", \"steer_misses\": {");
+			for (r = 0; r < BEAM_STEER_MISS__MAX; r++)
+				printf("%s\"%s\": %llu", r ? ", " : "",
+				       xdp_stats_steer_miss_name(r), (unsigned long long)misses[r]);
+			printf("}");
+		}
+		printf("}\n");
 		return 0;
 	}
 
@@ -684,6 +698,17 @@ static int cmd_stats(const char *ifname, struct cli *cli)
 		printf("%-16s %-9s %14llu %12s\n", "total", xdp_stats_verdict_name(v),
 		       (unsigned long long)verdicts[v].packets,
 		       xdp_fmt_bytes(verdicts[v].bytes, by, sizeof(by)));
+	if (!has_misses)
+		return 0;
+	/* The part of to_socket that steering (when on) could not redirect, by
+	 * cause; the prefix keeps `$1 == "other_port"` on the reason's row. */
+	printf("\n");
+	for (r = 0; r < BEAM_STEER_MISS__MAX; r++) {
+		char name[40];
+
+		snprintf(name, sizeof(name), "to_socket:%s", xdp_stats_steer_miss_name(r));
+		printf("%-26s %14llu\n", name, (unsigned long long)misses[r]);
+	}
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct held_iface {
 	char ifname[IF_NAMESIZE];
 	int stats;
 	int flows;
+	int steer_misses; /* -1: pinned by a program without that map */
 	unsigned int flows_max;
 };
 
@@ -90,9 +91,11 @@ static int hold_cb(const char *ifname, void *arg)
 	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
 	h->stats = m.stats;
 	h->flows = m.flows;
+	h->steer_misses = m.steer_misses;
 	h->flows_max = xdp_map_max_entries(m.flows);
 	m.stats = -1;
 	m.flows = -1;
+	m.steer_misses = -1;
 	xdp_maps_close(&m);
 	return 0;
 }
@@ -115,6 +118,8 @@ void edge_stats_pub_free(struct edge_stats_pub *p)
 	for (i = 0; i < p->nheld; i++) {
 		close(p->held[i].stats);
 		close(p->held[i].flows);
+		if (p->held[i].steer_misses >= 0)
+			close(p->held[i].steer_misses);
 	}
 	for (i = 0; i < p->nworkers; i++)
 		pthread_mutex_destroy(&p->slot[i].lock);
@@ -518,8 +523,8 @@ static void render_histograms(struct prom_buf *out, const struct beam_hist *late
 	}
 }
 
-/* XDP counters of every interface with beam's maps pinned: two passes over
- * the interfaces, since a family's samples must stay together. */
+/* XDP counters of every interface with beam's maps pinned: one pass over
+ * the interfaces per family, since a family's samples must stay together. */
 struct xdp_ctx {
 	struct prom_buf *out;
 	const char *pin_root;
@@ -542,6 +547,20 @@ static void render_reasons(struct prom_buf *out, int pass, const char *ifname,
 	}
 }
 
+/* Pass 3: one sample per cause of @ifname's steering misses. */
+static void render_steer_misses(struct prom_buf *out, const char *ifname,
+				const __u64 misses[BEAM_STEER_MISS__MAX])
+{
+	char labels[PROM_LABELS_MAX];
+	unsigned int i;
+
+	for (i = 0; i < BEAM_STEER_MISS__MAX; i++) {
+		prom_labels(labels, sizeof(labels), "iface", ifname, "cause",
+			    xdp_stats_steer_miss_name(i), NULL);
+		prom_sample_u64(out, "beam_xdp_steer_misses_total", labels, misses[i]);
+	}
+}
+
 static int xdp_iface_cb(const char *ifname, void *arg)
 {
 	char labels[PROM_LABELS_MAX];
@@ -555,6 +574,11 @@ static int xdp_iface_cb(const char *ifname, void *arg)
 		prom_sample_u64(x->out, "beam_flows_active", labels, st.flows);
 		return 0;
 	}
+	if (x->pass == 3) {
+		if (st.has_steer_misses)
+			render_steer_misses(x->out, ifname, st.steer_misses);
+		return 0;
+	}
 	render_reasons(x->out, x->pass, ifname, st.reasons);
 	return 0;
 }
@@ -563,6 +587,7 @@ static int xdp_iface_cb(const char *ifname, void *arg)
 static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p, int pass)
 {
 	struct beam_counter reasons[BEAM_REASON__MAX];
+	__u64 misses[BEAM_STEER_MISS__MAX];
 	char labels[PROM_LABELS_MAX];
 	unsigned int i, flows;
 
@@ -576,6 +601,11 @@ static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p
 			prom_sample_u64(out, "beam_flows_active", labels, flows);
 			continue;
 		}
+		if (pass == 3) {
+			if (h->steer_misses >= 0 && !xdp_steer_misses_read(h->steer_misses, misses))
+				render_steer_misses(out, h->ifname, misses);
+			continue;
+		}
 		if (!xdp_stats_read(h->stats, reasons))
 			render_reasons(out, pass, h->ifname, reasons);
 	}
@@ -583,17 +613,19 @@ static void render_xdp_held(struct prom_buf *out, const struct edge_stats_pub *p
 
 static void render_xdp(struct prom_buf *out, const struct edge_stats_pub *p)
 {
-	static const char *const family[3][2] = {
+	static const char *const family[4][2] = {
 		{"beam_xdp_packets_total",
 		 "Packets seen by beam's XDP program, by verdict and reason."},
 		{"beam_xdp_bytes_total",
 		 "Bytes seen by beam's XDP program, by verdict and reason."},
 		{"beam_flows_active", "Entries in the XDP flows map."},
+		{"beam_xdp_steer_misses_total",
+		 "QUIC the XDP program left to the UDP socket while steering, by cause."},
 	};
 	struct xdp_ctx x = {.out = out, .pin_root = p->pin_root};
 
-	for (x.pass = 0; x.pass < 3; x.pass++) {
-		prom_family(out, family[x.pass][0], x.pass < 2 ? PROM_COUNTER : PROM_GAUGE,
+	for (x.pass = 0; x.pass < 4; x.pass++) {
+		prom_family(out, family[x.pass][0], x.pass != 2 ? PROM_COUNTER : PROM_GAUGE,
 			    family[x.pass][1]);
 		if (p->holding)
 			render_xdp_held(out, p, x.pass);

@@ -108,11 +108,12 @@ bool xdp_bpf_permitted(void)
 void xdp_maps_init(struct xdp_maps *m)
 {
 	m->xsks = m->stats = m->flows = m->config = m->rate = m->conns = m->latency = -1;
+	m->steer_misses = -1;
 }
 
 void xdp_maps_close(struct xdp_maps *m)
 {
-	int *fds[7];
+	int *fds[8];
 	size_t i;
 
 	/* not even &m->field before the check: that is undefined for NULL */
@@ -125,6 +126,7 @@ void xdp_maps_close(struct xdp_maps *m)
 	fds[4] = &m->rate;
 	fds[5] = &m->conns;
 	fds[6] = &m->latency;
+	fds[7] = &m->steer_misses;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -149,6 +151,8 @@ static int *maps_slot(struct xdp_maps *m, const struct beam_xdp *skel, const str
 		return &m->conns;
 	if (map == skel->maps.latency)
 		return &m->latency;
+	if (map == skel->maps.steer_misses)
+		return &m->steer_misses;
 	return NULL;
 }
 
@@ -190,6 +194,9 @@ int xdp_maps_open_pinned(struct xdp_maps *m, const char *pin_root, const char *i
 		*slot = bpf_obj_get(path);
 		if (*slot < 0) {
 			err = -errno;
+			/* pinned by a program older than this map: counted as absent */
+			if (err == -ENOENT && map == skel->maps.steer_misses)
+				continue;
 			if (err != -ENOENT)
 				pr_err("failed to open pinned map '%s': %s", path, strerror(-err));
 			goto err_close;
@@ -1047,6 +1054,13 @@ int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_statu
 	err = xdp_stats_read(m.stats, st->reasons);
 	if (err)
 		pr_warn("failed to read the counters of '%s': %s", ifname, strerror(-err));
+	if (m.steer_misses >= 0) {
+		err = xdp_steer_misses_read(m.steer_misses, st->steer_misses);
+		st->has_steer_misses = !err;
+		if (err)
+			pr_warn("failed to read the steering misses of '%s': %s", ifname,
+				strerror(-err));
+	}
 	xdp_maps_close(&m);
 	return 0;
 }

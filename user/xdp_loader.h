@@ -7,7 +7,8 @@
  * maps, so it stays after the attaching process exits:
  *
  *   <pin root>/<ifname>/link     the XDP link (bpftool link show pinned ...)
- *   <pin root>/<ifname>/<map>    xsks, stats, flows, config, rate, conns, latency
+ *   <pin root>/<ifname>/<map>    xsks, stats, flows, config, rate, conns, latency,
+ *                                steer_misses
  *
  * The pin root is --pin-root, else $BEAM_PIN_ROOT, else BEAM_PIN_ROOT_DEFAULT;
  * directories are created mode 0700. Attaching again replaces the program with
@@ -49,6 +50,9 @@ struct xdp_maps {
 	int rate;    /* LRU hash: source address -> struct beam_rate */
 	int conns;   /* hash: struct beam_cid -> struct beam_conn */
 	int latency; /* mmapable array: enum beam_hist_id -> struct beam_hist */
+	/* per-CPU array: enum beam_steer_miss -> __u64; -1 also when the pins
+	 * are an older program's, made before this map existed */
+	int steer_misses;
 };
 
 /* A configuration switch: zeroed options keep what is configured. */
@@ -97,6 +101,8 @@ struct xdp_status {
 	struct beam_config config; /* when pinned */
 	unsigned int flows, flows_max, conns, conns_max, rate, rate_max, xsks, xsks_max;
 	struct beam_counter reasons[BEAM_REASON__MAX]; /* summed over CPUs */
+	bool has_steer_misses;			       /* the pins have steer_misses */
+	__u64 steer_misses[BEAM_STEER_MISS__MAX];      /* summed over CPUs */
 };
 
 /* The pin root: @opt if not NULL, else $BEAM_PIN_ROOT if set and not empty,

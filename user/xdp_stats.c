@@ -26,6 +26,13 @@ static const char *const reason_names[BEAM_REASON__MAX] = {
 	[BEAM_REASON_BAD_HEADER] = "bad_header",
 };
 
+static const char *const steer_miss_names[BEAM_STEER_MISS__MAX] = {
+	[BEAM_STEER_MISS_OTHER_PORT] = "other_port",
+	[BEAM_STEER_MISS_TOO_BIG] = "too_big",
+	[BEAM_STEER_MISS_OTHER_WORKER] = "other_worker",
+	[BEAM_STEER_MISS_NO_SOCKET] = "no_socket",
+};
+
 static const char *const verdict_names[BEAM_VERDICT__MAX] = {
 	[BEAM_VERDICT_PASS] = "pass",
 	[BEAM_VERDICT_DROP] = "drop",
@@ -113,6 +120,38 @@ int xdp_stats_read(int fd, struct beam_counter out[BEAM_REASON__MAX])
 			out[r].packets += percpu[c].packets;
 			out[r].bytes += percpu[c].bytes;
 		}
+	}
+	free(percpu);
+	return err;
+}
+
+const char *xdp_stats_steer_miss_name(unsigned int miss)
+{
+	return miss < BEAM_STEER_MISS__MAX && steer_miss_names[miss] ? steer_miss_names[miss]
+								     : "unknown";
+}
+
+int xdp_steer_misses_read(int fd, __u64 out[BEAM_STEER_MISS__MAX])
+{
+	int ncpus = libbpf_num_possible_cpus(), err = 0, c;
+	__u64 *percpu;
+	__u32 m;
+
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+
+	for (m = 0; m < BEAM_STEER_MISS__MAX; m++) {
+		out[m] = 0;
+		if (bpf_map_lookup_elem(fd, &m, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < ncpus; c++)
+			out[m] += percpu[c];
 	}
 	free(percpu);
 	return err;

@@ -41,6 +41,17 @@ const char *xdp_stats_verdict_name(unsigned int verdict);
  */
 int xdp_stats_read(int fd, struct beam_counter out[BEAM_REASON__MAX]);
 
+/* Stable lower-case name of @miss ("no_socket", "other_worker", "too_big",
+ * "other_port"), or "unknown" out of range: the metrics' cause label. */
+const char *xdp_stats_steer_miss_name(unsigned int miss);
+
+/*
+ * Sum the per-CPU `steer_misses` map @fd into @out (indexed by enum
+ * beam_steer_miss). Returns 0, or -errno from the map lookup (-ENOMEM
+ * without memory).
+ */
+int xdp_steer_misses_read(int fd, __u64 out[BEAM_STEER_MISS__MAX]);
+
 /* Fold reason counters into verdict totals (indexed by enum beam_verdict). */
 void xdp_stats_verdicts(const struct beam_counter reasons[BEAM_REASON__MAX],
 			struct beam_counter out[BEAM_VERDICT__MAX]);

@@ -381,6 +381,43 @@ static void assert_stats_delta(const struct beam_counter before[BEAM_REASON__MAX
 	}
 }
 
+/* The steer_misses map, each cause's per-CPU counters summed. */
+static void read_misses(__u64 out[BEAM_STEER_MISS__MAX])
+{
+	__u64 *percpu = calloc(ncpus, sizeof(*percpu));
+	__u32 m;
+	int c;
+
+	assert_non_null(percpu);
+	for (m = 0; m < BEAM_STEER_MISS__MAX; m++) {
+		assert_int_equal(
+			bpf_map_lookup_elem(bpf_map__fd(skel->maps.steer_misses), &m, percpu), 0);
+		out[m] = 0;
+		for (c = 0; c < ncpus; c++)
+			out[m] += percpu[c];
+	}
+	free(percpu);
+}
+
+/* Assert steer_misses moved by @n under cause @miss - 1 and nowhere else
+ * (@miss 0: nowhere). */
+static void assert_misses_delta(const __u64 before[BEAM_STEER_MISS__MAX], int miss, __u64 n,
+				const char *name)
+{
+	__u64 after[BEAM_STEER_MISS__MAX];
+	__u32 m;
+
+	read_misses(after);
+	for (m = 0; m < BEAM_STEER_MISS__MAX; m++) {
+		__u64 want = (int)m == miss - 1 ? n : 0;
+
+		if (after[m] - before[m] != want)
+			fail_msg("%s: steer_misses[%u] moved by %llu, expected %llu", name, m,
+				 (unsigned long long)(after[m] - before[m]),
+				 (unsigned long long)want);
+	}
+}
+
 /* ---- the table ---- */
 
 struct expect_flow {
@@ -537,6 +574,12 @@ static const struct row rows[] = {
 	 0, 0, 1, XDP_PASS, ONE(BEAM_REASON_TO_SOCKET), FLOW(1, 0, 1, 16, BEAM_REASON_TO_SOCKET)},
 	{"steer_without_socket", V4(.quic = Q_SHORT, .payload = 60, .src = 40), BEAM_CFG_STEER, 0,
 	 0, 1, XDP_PASS, ONE(BEAM_REASON_TO_SOCKET), FLOW(1, 0, 1, 16, BEAM_REASON_TO_SOCKET)},
+	/* steering on: what is not QUIC for beam is no miss */
+	{"steer_on_other_port_udp", V4(.dport = 53, .payload = 60, .src = 45), BEAM_CFG_STEER, 0, 0,
+	 1, XDP_PASS, ONE(BEAM_REASON_OTHER_PORT), NOFLOW},
+	{"steer_on_short_initial", V4(.quic = Q_INITIAL, .payload = 1000, .src = 46),
+	 BEAM_CFG_STEER, 0, 0, 1, XDP_DROP, ONE(BEAM_REASON_SHORT_INITIAL),
+	 FLOW(1, 1, 0, 8, BEAM_REASON_SHORT_INITIAL)},
 	/* rate 1/s, burst 4: four Initials pass, the other six are over the rate. */
 	{"initial_flood_rate_limited",
 	 V4(.quic = Q_INITIAL, .payload = 1200, .src = 41),
@@ -587,6 +630,27 @@ static const struct row rows[] = {
 	 FLOW(10, 10, 0, 8, BEAM_REASON_TO_SOCKET)},
 };
 
+/* The rows that count a steering miss on every run (no socket is in xsks
+ * while the table runs); every other row counts none. */
+static const struct {
+	const char *row;
+	enum beam_steer_miss miss;
+} row_misses[] = {
+	{"steer_without_socket", BEAM_STEER_MISS_NO_SOCKET},
+};
+
+/* enum beam_steer_miss + 1 that @r counts, 0 for none. */
+static int row_miss(const struct row *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(row_misses) / sizeof(row_misses[0]); i++) {
+		if (!strcmp(row_misses[i].row, r->name))
+			return row_misses[i].miss + 1;
+	}
+	return 0;
+}
+
 static void check_flow(const struct row *r, const struct frame *f)
 {
 	struct beam_flow_key key;
@@ -621,6 +685,7 @@ static void test_xdp_row(void **state)
 	const struct row *r = *state;
 	struct beam_counter before[BEAM_REASON__MAX];
 	__u64 exp[BEAM_REASON__MAX] = {0};
+	__u64 misses[BEAM_STEER_MISS__MAX];
 	struct frame f;
 	__u32 retval;
 	int i;
@@ -631,9 +696,11 @@ static void test_xdp_row(void **state)
 		exp[r->exp[i].reason] += r->exp[i].packets;
 
 	xdp_fixture_read_stats(before);
+	read_misses(misses);
 	assert_int_equal(run(f.b, f.len, r->repeat, &retval), 0);
 	assert_int_equal(retval, r->action);
 	assert_stats_delta(before, exp, f.len, r->name);
+	assert_misses_delta(misses, row_miss(r), r->repeat, r->name);
 	check_flow(r, &f);
 }
 
@@ -969,6 +1036,96 @@ static void test_xdp_steer_only_xsk_port(void **state)
 	munmap(umem, XSK_FRAMES * XSK_FRAME);
 }
 
+/* Steering on, each frame that stays on the socket path counts the first
+ * check it failed in steer_misses, beside to_socket; a redirected frame, or
+ * any frame with steering off, counts none. */
+static void test_xdp_steer_miss_causes(void **state)
+{
+	static const struct {
+		const char *name;
+		__u32 flags;
+		__u16 workers, xsk_port, dport;
+		unsigned int payload;
+		int worker;  /* the worker octet of the DCID */
+		bool nosock; /* xsks[0] emptied first */
+		int miss;    /* enum beam_steer_miss + 1, 0: none */
+		__u32 action;
+	} cases[] = {
+		{"redirected", BEAM_CFG_STEER, 2, BEAM_PORT, BEAM_PORT, 60, 0, false, 0,
+		 XDP_REDIRECT},
+		/* each cause at once: steering off counts none */
+		{"steering_off", 0, 2, BEAM_PORT, BEAM_PORT2, 2000, 1, false, 0, XDP_PASS},
+		/* the first failed check counts, in the program's order */
+		{"other_port", BEAM_CFG_STEER, 2, BEAM_PORT, BEAM_PORT2, 2000, 1, false,
+		 BEAM_STEER_MISS_OTHER_PORT + 1, XDP_PASS},
+		{"too_big", BEAM_CFG_STEER, 2, BEAM_PORT, BEAM_PORT, 2000, 1, false,
+		 BEAM_STEER_MISS_TOO_BIG + 1, XDP_PASS},
+		{"fits_exactly", BEAM_CFG_STEER, 2, 0, BEAM_PORT,
+		 BEAM_XSK_FRAME_SIZE - sizeof(struct beam_xdp_meta) - 42, 0, false, 0,
+		 XDP_REDIRECT},
+		{"other_worker", BEAM_CFG_STEER, 2, 0, BEAM_PORT, 60, 1, false,
+		 BEAM_STEER_MISS_OTHER_WORKER + 1, XDP_PASS},
+		{"no_socket", BEAM_CFG_STEER, 2, BEAM_PORT, BEAM_PORT, 60, 0, true,
+		 BEAM_STEER_MISS_NO_SOCKET + 1, XDP_PASS},
+	};
+	static const __u8 mark[3] = {0xa0, 0xa1, 0xa2};
+	struct beam_counter before[BEAM_REASON__MAX];
+	__u64 misses[BEAM_STEER_MISS__MAX];
+	static __u8 out[FRAME_MAX + 64];
+	struct xdp_md ctx_in = {0};
+	__u32 q = 0, zero = 0;
+	struct beam_config cfg;
+	void *umem;
+	size_t i;
+	int xsk;
+
+	(void)state;
+	xsk = xsk_register(&umem);
+	ctx_in.ingress_ifindex = if_nametoindex("lo");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in));
+		struct fspec s = V4(.dport = cases[i].dport, .quic = Q_SHORT,
+				    .payload = cases[i].payload, .src = 160 + i);
+		__u64 exp[BEAM_REASON__MAX] = {0};
+		struct frame f;
+		__u8 *dcid;
+
+		if (cases[i].nosock)
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.xsks), &q);
+		set_config(cases[i].flags, 0, 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.config), &zero, &cfg),
+				 0);
+		cfg.workers = cases[i].workers;
+		cfg.xsk_port = cases[i].xsk_port;
+		assert_int_equal(
+			bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0), 0);
+		build(&s, &f);
+		dcid = memmem(f.b, f.len, mark, sizeof(mark));
+		assert_non_null(dcid);
+		dcid[0] = BEAM_CID_FIRST_OCTET;
+		dcid[BEAM_CID_WORKER_OFFSET] = cases[i].worker;
+		opts.data_in = f.b;
+		opts.data_size_in = f.len;
+		ctx_in.data_end = f.len;
+		exp[cases[i].action == XDP_REDIRECT ? BEAM_REASON_TO_XSK : BEAM_REASON_TO_SOCKET] =
+			1;
+
+		xdp_fixture_read_stats(before);
+		read_misses(misses);
+		assert_int_equal(
+			bpf_prog_test_run_opts(bpf_program__fd(skel->progs.beam_xdp), &opts), 0);
+		if (opts.retval != cases[i].action)
+			fail_msg("%s: verdict %u, want %u", cases[i].name, opts.retval,
+				 cases[i].action);
+		assert_stats_delta(before, exp, f.len, cases[i].name);
+		assert_misses_delta(misses, cases[i].miss, 1, cases[i].name);
+	}
+	set_config(BEAM_CFG_STEER, 0, 0);
+	close(xsk);
+	munmap(umem, XSK_FRAMES * XSK_FRAME);
+}
+
 int main(void)
 {
 	size_t nrows = sizeof(rows) / sizeof(rows[0]),
@@ -989,7 +1146,7 @@ int main(void)
 	}
 	beam_xdp__destroy(probe);
 
-	tests = calloc(nrows + ncuts + 4, sizeof(*tests));
+	tests = calloc(nrows + ncuts + 5, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nrows; i++) {
@@ -1010,6 +1167,8 @@ int main(void)
 	tests[n++].test_func = test_xdp_steer_by_worker;
 	tests[n].name = "steer_only_the_xsk_owners_port";
 	tests[n++].test_func = test_xdp_steer_only_xsk_port;
+	tests[n].name = "steer_misses_by_cause";
+	tests[n++].test_func = test_xdp_steer_miss_causes;
 
 	ret = _cmocka_run_group_tests("beam_xdp", tests, n, xdp_fixture_setup,
 				      xdp_fixture_teardown);

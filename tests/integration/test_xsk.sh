@@ -36,6 +36,13 @@ stat_packets()
 		python3 -c "import json,sys; print(json.load(sys.stdin)['reasons']['$1']['packets'])"
 }
 
+# Frames counted under steering miss cause $1 (`beam-xdp stats --json`).
+miss_packets()
+{
+	t_ns "$EDGE" beam-xdp stats eth0 --json |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['steer_misses']['$1'])"
+}
+
 # start_echo NAME [ARGS]: xsk-echo on eth0 queue 0, wait until it is registered.
 # One left running by a failed test is stopped first: the queue takes one socket.
 start_echo()
@@ -185,6 +192,23 @@ test_xsk_takes_only_its_port()
 	grep -q 'rx 10 tx 10 .* frames ok' <<<"$line" && grep -q 'refused other port: 5' <<<"$line"
 }
 
+# Steering on and no AF_XDP socket on the queue: QUIC goes to the kernel as
+# to_socket, and beam-xdp stats says why (no_socket), in JSON and as a row.
+test_xsk_steer_miss_no_socket()
+{
+	local before after sock_before sock_after row pid
+
+	for pid in $(cat "$T_DIR/echo.pids" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null && t_wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
+	done
+	before=$(miss_packets no_socket) && sock_before=$(stat_packets to_socket)
+	! t_ns "$PEER" python3 "$CHECK" 10.77.0.1 4433 5 --timeout 0.2 >/dev/null 2>&1
+	after=$(miss_packets no_socket) && sock_after=$(stat_packets to_socket)
+	row=$(t_ns "$EDGE" beam-xdp stats eth0 | awk '$1 == "to_socket:no_socket" { print $2 }')
+	t_log "no_socket +$((after - before)), to_socket +$((sock_after - sock_before)), row $row"
+	[[ $((after - before)) -eq 5 && $((sock_after - sock_before)) -eq 5 && $row == "$after" ]]
+}
+
 t_test test_xsk_echo_ipv4 "300 IPv4 datagrams answered via AF_XDP byte for byte, stats count TO_XSK"
 t_test test_xsk_echo_ipv6 "200 IPv6 datagrams answered via AF_XDP byte for byte"
 t_test test_xsk_gso_split "a GSO send of 5 segments leaves as 5 frames, each checked"
@@ -193,5 +217,6 @@ t_test test_xsk_partial_checksum "a local sender's partial checksums are taken, 
 t_test test_xsk_gets_no_other_port "UDP to another port stays with the kernel"
 t_test test_xsk_second_socket_on_queue_refused "a second socket on a taken queue is refused with EBUSY"
 t_test test_xsk_sigkill_then_restart "after SIGKILL a new process takes the queue without cleanup"
+t_test test_xsk_steer_miss_no_socket "no socket on the queue: to_socket, and stats count no_socket"
 t_test test_xsk_takes_only_its_port "frames for a port not the socket owner's are dropped and counted"
 t_done

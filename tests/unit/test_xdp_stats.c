@@ -25,6 +25,19 @@ static void test_xdp_stats_reason_names_are_complete(void **state)
 	assert_string_equal(xdp_stats_verdict_name(BEAM_VERDICT_DROP), "drop");
 }
 
+/* The cause labels of beam_xdp_steer_misses_total are documented: fixed. */
+static void test_xdp_stats_steer_miss_names(void **state)
+{
+	(void)state;
+	assert_string_equal(xdp_stats_steer_miss_name(BEAM_STEER_MISS_OTHER_PORT), "other_port");
+	assert_string_equal(xdp_stats_steer_miss_name(BEAM_STEER_MISS_TOO_BIG), "too_big");
+	assert_string_equal(xdp_stats_steer_miss_name(BEAM_STEER_MISS_OTHER_WORKER),
+			    "other_worker");
+	assert_string_equal(xdp_stats_steer_miss_name(BEAM_STEER_MISS_NO_SOCKET), "no_socket");
+	assert_int_equal(BEAM_STEER_MISS__MAX, 4);
+	assert_string_equal(xdp_stats_steer_miss_name(BEAM_STEER_MISS__MAX), "unknown");
+}
+
 static void test_xdp_stats_human_units(void **state)
 {
 	char b[32];
@@ -99,6 +112,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xdp_stats_reason_names_are_complete),
+		cmocka_unit_test(test_xdp_stats_steer_miss_names),
 		cmocka_unit_test(test_xdp_stats_human_units),
 		cmocka_unit_test(test_xdp_stats_addresses),
 		cmocka_unit_test(test_xdp_stats_flows_busiest_first),
