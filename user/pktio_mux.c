@@ -29,7 +29,11 @@ struct pktio_mux {
 	struct pktio *xsk[PKTIO_MUX_MAX_XSK];
 	bool xsk_trains[PKTIO_MUX_MAX_XSK]; /* GSO trains go out through this AF_XDP socket */
 	unsigned int nxsk;
-	unsigned int next; /* back end to read first next time: fairness */
+	unsigned int next; /* AF_XDP socket to read first next time: fairness */
+	/* Asking the UDP socket costs a system call, and while AF_XDP carries
+	 * the traffic it is mostly empty: see udp_due(). */
+	bool udp_hot;		  /* the last recvmmsg() found datagrams */
+	unsigned int udp_skipped; /* calls since the socket was last asked */
 	bool v4_mapped;
 	int epfd;
 	int worker; /* for the exit line, or -1 */
@@ -56,47 +60,82 @@ static void map_v4(struct pktio_addr *a)
 	a->len = sizeof(a->in6);
 }
 
-/* Back end @i of the receive order: the AF_XDP sockets, then the socket. */
+/* Back end @i: the AF_XDP sockets, then the socket. */
 static struct pktio *child(struct pktio_mux *m, unsigned int i)
 {
 	return i < m->nxsk ? m->xsk[i] : m->udp;
 }
 
+/* Receive from back end @i into @pkts + @got; 0 on error (logged). */
+static int child_recv(struct pktio_mux *m, unsigned int i, struct pktio_pkt *pkts, unsigned int got,
+		      unsigned int max)
+{
+	struct pktio *c = child(m, i);
+	unsigned int j;
+	int n;
+
+	n = c->ops->recv(c, pkts + got, max - got);
+	if (n < 0) {
+		pr_warn_rl("failed to receive on the %s path: %s", c->ops->name, strerror(-n));
+		return 0;
+	}
+	/* which back end holds the packet, for accepted() */
+	for (j = got; j < got + (unsigned int)n; j++)
+		if (pkts[j].rx_ref)
+			pkts[j].rx_ref = (pkts[j].rx_ref & ((1u << PKTIO_REF_BITS) - 1)) |
+					 (i + 1) << PKTIO_REF_BITS;
+	if (i < m->nxsk) {
+		m->st.rx_xsk += (uint64_t)n;
+		for (j = got; m->v4_mapped && j < got + (unsigned int)n; j++) {
+			map_v4(&pkts[j].local);
+			map_v4(&pkts[j].peer);
+		}
+	} else {
+		m->st.rx_udp += (uint64_t)n;
+		m->udp_hot = n > 0;
+		m->udp_skipped = 0;
+	}
+	return n;
+}
+
+/* At most this many calls that took AF_XDP frames pass without asking the
+ * UDP socket: a datagram there waits at most that long behind AF_XDP load. */
+#define MUX_UDP_MAX_SKIPS 8
+
+/*
+ * Whether to ask the UDP socket after the AF_XDP sockets gave @from_xsk
+ * datagrams, with @room left. Looking at an AF_XDP ring is a memory read;
+ * recvmmsg() on an empty socket is a system call for nothing, and beamd's read
+ * loop ends only on an empty call, so asking every time cost two of them per
+ * wake-up. Asked: when AF_XDP had nothing (the wake-up was the socket's, or the
+ * loop's last look), when the socket had something last time, or after
+ * MUX_UDP_MAX_SKIPS calls without.
+ */
+static bool udp_due(struct pktio_mux *m, unsigned int from_xsk, unsigned int room)
+{
+	if (room && (!from_xsk || m->udp_hot || m->udp_skipped >= MUX_UDP_MAX_SKIPS))
+		return true;
+	m->udp_skipped++;
+	return false;
+}
+
 static int mux_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 {
 	struct pktio_mux *m = to_mux(io);
-	unsigned int nchild = m->nxsk + 1, k, got = 0;
+	unsigned int k, got = 0;
+	bool udp_first = m->udp_skipped >= MUX_UDP_MAX_SKIPS;
 
 	/* Each back end is asked once per call: a second call would take back
-	 * the buffers lent in the first. */
-	for (k = 0; k < nchild && got < max; k++) {
-		unsigned int i = (m->next + k) % nchild, j;
-		struct pktio *c = child(m, i);
-		int n;
-
-		n = c->ops->recv(c, pkts + got, max - got);
-		if (n < 0) {
-			pr_warn_rl("failed to receive on the %s path: %s", c->ops->name,
-				   strerror(-n));
-			continue;
-		}
-		/* which back end holds the packet, for accepted() */
-		for (j = got; j < got + (unsigned int)n; j++)
-			if (pkts[j].rx_ref)
-				pkts[j].rx_ref = (pkts[j].rx_ref & ((1u << PKTIO_REF_BITS) - 1)) |
-						 (i + 1) << PKTIO_REF_BITS;
-		if (i < m->nxsk) {
-			m->st.rx_xsk += (uint64_t)n;
-			for (j = got; m->v4_mapped && j < got + (unsigned int)n; j++) {
-				map_v4(&pkts[j].local);
-				map_v4(&pkts[j].peer);
-			}
-		} else {
-			m->st.rx_udp += (uint64_t)n;
-		}
-		got += (unsigned int)n;
-	}
-	m->next = (m->next + 1) % nchild;
+	 * the buffers lent in the first. A socket passed over too long goes
+	 * first, so AF_XDP filling every call cannot starve it. */
+	if (udp_first)
+		got += (unsigned int)child_recv(m, m->nxsk, pkts, got, max);
+	for (k = 0; k < m->nxsk && got < max; k++)
+		got += (unsigned int)child_recv(m, (m->next + k) % m->nxsk, pkts, got, max);
+	if (!udp_first && udp_due(m, got, max - got))
+		got += (unsigned int)child_recv(m, m->nxsk, pkts, got, max);
+	if (m->nxsk)
+		m->next = (m->next + 1) % m->nxsk;
 	return (int)got;
 }
 
@@ -244,13 +283,15 @@ int pktio_mux_new(struct pktio **out, struct pktio *udp, struct pktio **xsks, un
 		return -ENOMEM;
 	m->io.ops = &pktio_mux_ops;
 	m->udp = udp;
+	m->udp_hot = true; /* ask it on the first call */
 	m->v4_mapped = v4_mapped;
 	m->worker = -1;
 	for (i = 0; i < nxsk; i++) {
 		/* Copy mode builds an skb per frame, where the socket sends a GSO
 		 * train as one: trains take the socket unless frames go to the
 		 * device without a copy. */
-		m->xsk_trains[m->nxsk] = !strcmp(pktio_xsk_mode(xsks[i]), "zero-copy");
+		m->xsk_trains[m->nxsk] =
+			pktio_is_xsk(xsks[i]) && !strcmp(pktio_xsk_mode(xsks[i]), "zero-copy");
 		m->xsk[m->nxsk++] = xsks[i];
 	}
 
@@ -286,6 +327,8 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 
 	*st = m->st;
 	for (i = 0; i < m->nxsk; i++) {
+		if (!pktio_is_xsk(m->xsk[i]))
+			continue;
 		pktio_xsk_stats(m->xsk[i], &xs);
 		for (e = 0; e < PKT_ERR__MAX; e++)
 			st->xsk_rx_bad[e] += xs.rx_bad[e];

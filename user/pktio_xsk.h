@@ -29,6 +29,9 @@ struct pktio_xsk_cfg {
 	struct beam_hist *xdp_hist; /* where XDP-to-user delays go, or NULL */
 };
 
+/* Whether @io is an AF_XDP back end of this file (the others have no mode or stats). */
+bool pktio_is_xsk(const struct pktio *io);
+
 struct pktio_xsk_stats {
 	uint64_t rx_pkts;	       /* datagrams handed up */
 	uint64_t rx_bad[PKT_ERR__MAX]; /* frames refused, by reason */
