@@ -2,7 +2,7 @@
 /*
  * impair.c - put loss and reordering on a test link (see bpf/impair.bpf.c).
  *
- *   impair attach DEV [--loss PCT] [--reorder PCT] [--slow-rate RATE]
+ *   impair attach DEV [--loss PCT] [--reorder PCT] [--slow-rate RATE] [--max-len BYTES]
  *   impair detach DEV
  *   impair stats DEV
  *
@@ -10,7 +10,8 @@
  * an HTB root qdisc with a fast default class 1:1 and a slow class 1:2
  * (--slow-rate, default 20mbit) that the filter picks through skb->priority.
  * The filter stays after this tool exits; `detach` removes the qdiscs and so
- * the filter. Counters are pinned at BEAM_PIN_ROOT/impair-DEV (a test tool: it
+ * the filter. --max-len drops every IP packet longer than BYTES without an
+ * ICMP error (a path MTU black hole). Counters are pinned at BEAM_PIN_ROOT/impair-DEV (a test tool: it
  * never touches the product's pins).
  */
 #include <errno.h>
@@ -81,7 +82,23 @@ static void detach(const char *dev)
 	rmdir(path);
 }
 
-static int attach(const char *dev, unsigned int loss, unsigned int reorder, const char *slow_rate)
+static int parse_len(const char *s, unsigned int *len)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < 68 || v > 65535) {
+		pr_err("invalid packet length '%s': expected 68 to 65535 bytes", s);
+		return -EINVAL;
+	}
+	*len = (unsigned int)v;
+	return 0;
+}
+
+static int attach(const char *dev, unsigned int loss, unsigned int reorder, const char *slow_rate,
+		  unsigned int max_len)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
@@ -105,6 +122,7 @@ static int attach(const char *dev, unsigned int loss, unsigned int reorder, cons
 	skel->rodata->loss_ppm = loss;
 	skel->rodata->reorder_ppm = reorder;
 	skel->rodata->reorder_classid = reorder ? SLOW_CLASSID : 0;
+	skel->rodata->max_len = max_len;
 	err = impair__load(skel);
 	if (err) {
 		pr_err("failed to load the impair program: %s", strerror(-err));
@@ -146,8 +164,8 @@ static int attach(const char *dev, unsigned int loss, unsigned int reorder, cons
 	if (err)
 		pr_warn("failed to pin impair counters at '%s': %s", path, strerror(-err));
 	err = 0;
-	pr_info("impairing '%s' egress: loss %.4f%%, reorder %.4f%%", dev, loss / 10000.0,
-		reorder / 10000.0);
+	pr_info("impairing '%s' egress: loss %.4f%%, reorder %.4f%%, max length %u", dev,
+		loss / 10000.0, reorder / 10000.0, max_len);
 out:
 	impair__destroy(skel);
 	if (err)
@@ -157,7 +175,7 @@ out:
 
 static int stats(const char *dev)
 {
-	static const char *const names[] = {"seen", "dropped", "reordered"};
+	static const char *const names[] = {"seen", "dropped", "reordered", "too_big"};
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
 	char path[256];
 	__u32 key;
@@ -174,7 +192,7 @@ static int stats(const char *dev)
 		close(fd);
 		return -E2BIG;
 	}
-	for (key = 0; key < 3; key++) {
+	for (key = 0; key < sizeof(names) / sizeof(names[0]); key++) {
 		__u64 values[MAX_CPUS], sum = 0;
 		int i;
 
@@ -191,6 +209,7 @@ static int stats(const char *dev)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: impair attach DEV [--loss PCT] [--reorder PCT] [--slow-rate RATE]\n"
+		     "                         [--max-len BYTES]\n"
 		     "       impair detach DEV\n"
 		     "       impair stats DEV\n");
 }
@@ -201,11 +220,12 @@ int main(int argc, char **argv)
 		{"loss", required_argument, NULL, 'l'},
 		{"reorder", required_argument, NULL, 'r'},
 		{"slow-rate", required_argument, NULL, 's'},
+		{"max-len", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	unsigned int loss = 0, reorder = 0;
+	unsigned int loss = 0, reorder = 0, max_len = 0;
 	const char *slow_rate = "20mbit";
 	int opt, verbose = 0;
 
@@ -218,6 +238,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			if (parse_pct(optarg, &reorder))
+				return 2;
+			break;
+		case 'm':
+			if (parse_len(optarg, &max_len))
 				return 2;
 			break;
 		case 's':
@@ -248,7 +272,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[optind], "attach"))
-		return attach(argv[optind + 1], loss, reorder, slow_rate) ? 1 : 0;
+		return attach(argv[optind + 1], loss, reorder, slow_rate, max_len) ? 1 : 0;
 	if (!strcmp(argv[optind], "detach")) {
 		detach(argv[optind + 1]);
 		return 0;
