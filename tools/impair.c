@@ -11,8 +11,8 @@
  * (--slow-rate, default 20mbit) that the filter picks through skb->priority.
  * The filter stays after this tool exits; `detach` removes the qdiscs and so
  * the filter. --max-len drops every IP packet longer than BYTES without an
- * ICMP error (a path MTU black hole). Counters are pinned at BEAM_PIN_ROOT/impair-DEV (a test tool: it
- * never touches the product's pins).
+ * ICMP error (a path MTU black hole). Counters are pinned at
+ * BEAM_PIN_ROOT/impair-DEV (a test tool: it never touches the product's pins).
  */
 #include <errno.h>
 #include <getopt.h>

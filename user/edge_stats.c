@@ -192,6 +192,7 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 		ADD(limit_hits[i]);
 	ADD(stream_buffer_bytes);
 	ADD(retries_sent);
+	ADD(pmtu_black_holes);
 	for (i = 0; i < QUIC_STATELESS__MAX; i++)
 		ADD(stateless_limited[i]);
 	ADD(handshakes_in_progress);
@@ -298,6 +299,9 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 		   s->retry_active);
 	family_one(out, "beam_quic_retries_total", PROM_COUNTER, "QUIC Retry packets sent.",
 		   s->retries_sent);
+	family_one(out, "beam_pmtu_black_holes_total", PROM_COUNTER,
+		   "Path MTU black holes found: a connection fell back to 1200-byte packets.",
+		   s->pmtu_black_holes);
 	family_by(out, "beam_quic_stateless_limited_total", PROM_COUNTER, stateless_help, "kind",
 		  stateless_kinds, s->stateless_limited, QUIC_STATELESS__MAX);
 	family_one(out, "beam_agent_auth_failures_total", PROM_COUNTER,

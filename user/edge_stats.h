@@ -96,6 +96,7 @@ struct edge_stats {
 	uint64_t limit_hits[EDGE_LIMIT__MAX];		 /* refusals by each limit */
 	uint64_t stream_buffer_bytes;			 /* bytes of stream buffers held now */
 	uint64_t retries_sent;				 /* QUIC Retry packets sent */
+	uint64_t pmtu_black_holes;			 /* fallbacks to 1200-byte packets */
 	uint64_t stateless_limited[QUIC_STATELESS__MAX]; /* not sent: over --stateless-rate */
 	uint32_t handshakes_in_progress;
 	bool retry_active;	/* new clients get a Retry (--retry, or load) */

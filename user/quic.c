@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "beam_maps.h"
 #include "netaddr.h"
+#include "pmtu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,6 +121,8 @@ struct quic_stream {
 	unsigned int tcp_wrote : 1;	/* the TCP peer got at least one byte */
 	unsigned int abort_handoff : 1; /* ending before tcp_wrote hands the fd over */
 	unsigned int tcp_failed : 1;	/* the TCP side itself failed: nobody to answer */
+	unsigned int full_unproven : 1; /* a full-size packet's data from full_off is not acked */
+	uint64_t full_off;
 	struct quic_stream *sendq_next;
 	struct quic_stream *flushq_next;
 	struct quic_stream *dead_next;
@@ -199,6 +202,7 @@ struct quic_conn {
 	uint32_t close_rx;
 	uint32_t close_next;
 	unsigned int lingering : 1; /* the application is told; CIDs kept until the timer */
+	struct pmtu pmtu;	    /* black-hole detection, see pmtu.h */
 };
 
 struct quic_ep {
@@ -226,6 +230,7 @@ struct quic_ep {
 	uint32_t lingering;	  /* connections in their closing or draining period */
 	uint32_t lingering_drain; /* of those, draining */
 	uint64_t closes_repeated;
+	uint64_t pmtu_black_holes; /* connections' fallbacks to PMTU_SAFE */
 	bool freeing;
 	/* token bucket for packets without a connection, in nanoseconds of credit:
 	 * each costs 1 s / stateless_rate, credit grows with time up to 1 s */
@@ -576,6 +581,12 @@ static ngtcp2_ssize conn_write_dgram(struct quic_conn *c, ngtcp2_path *path, ngt
 		ngtcp2_ssize n;
 		int accepted = 0;
 
+		/* queued before the path MTU fell (pmtu.h): it fits no packet now */
+		if (d->len + DGRAM_OVERHEAD > destlen) {
+			c->stats.dgrams_dropped++;
+			dgq_pop(c);
+			continue;
+		}
 		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, dest, destlen, &accepted, 0, 0,
 						&v, 1, ts);
 		if (n == NGTCP2_ERR_INVALID_STATE || n == NGTCP2_ERR_INVALID_ARGUMENT) {
@@ -603,11 +614,13 @@ static ngtcp2_ssize conn_write_dgram(struct quic_conn *c, ngtcp2_path *path, ngt
  */
 static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 {
+	size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
 	size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
-	struct quic_stream *last = NULL;
+	struct quic_stream *last = NULL, *first = NULL;
 	uint8_t *buf = c->ep->txbuf;
 	ngtcp2_path_storage ps, train;
 	size_t off = 0, gso = 0;
+	uint64_t first_off = 0;
 	ngtcp2_pkt_info pi;
 	int npkts = 0, max_pkts, err;
 	uint8_t ecn = 0;
@@ -616,6 +629,7 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	ngtcp2_path_storage_zero(&train);
 	if (max_udp > TX_PKT_MAX)
 		max_udp = TX_PKT_MAX;
+	max_udp = pmtu_limit(&c->pmtu, max_udp);
 	max_pkts = (int)(TX_TRAIN_BYTES / max_udp);
 	if (max_pkts > TX_MAX_PKTS)
 		max_pkts = TX_MAX_PKTS;
@@ -658,6 +672,10 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 					sendq_pop(c);
 					continue;
 				case NGTCP2_ERR_WRITE_MORE:
+					if (!first && ndatalen > 0) {
+						first = s;
+						first_off = s->sq_sent;
+					}
 					stream_account_tx(s, ndatalen, flags);
 					if (!stream_has_tx(s))
 						sendq_pop(c);
@@ -668,6 +686,10 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 				}
 			}
 		if (s && ndatalen >= 0) {
+			if (!first && ndatalen > 0) {
+				first = s;
+				first_off = s->sq_sent;
+			}
 			stream_account_tx(s, ndatalen, flags);
 			if (stream_has_tx(s))
 				last = s;
@@ -677,6 +699,14 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	written:
 		if (nwrite == 0)
 			break;
+		if (first && pmtu_is_full((size_t)nwrite, path_max)) {
+			if (!first->full_unproven) {
+				first->full_unproven = 1;
+				first->full_off = first_off;
+			}
+			pmtu_full_sent(&c->pmtu, ts);
+		}
+		first = NULL;
 		if (!off) {
 			gso = (size_t)nwrite;
 			ecn = pi.ecn;
@@ -749,9 +779,13 @@ static bool conn_unresponsive(const struct quic_conn *c, uint64_t now)
 
 static void conn_update_timer(struct quic_conn *c)
 {
+	uint64_t pmtu_exp = pmtu_deadline(&c->pmtu, ngtcp2_conn_get_pto(c->conn));
 	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->conn);
 	uint64_t now = quic_now_ns();
 	struct timeval tv = {0};
+
+	if (pmtu_exp < exp)
+		exp = pmtu_exp;
 
 	/* short of packets, the next PTO probe brings this back here */
 	if (conn_unanswered_enough(c)) {
@@ -771,6 +805,55 @@ static void conn_update_timer(struct quic_conn *c)
 		tv.tv_usec = (suseconds_t)((d % 1000000000ull) / 1000);
 	}
 	event_add(c->timer, &tv);
+}
+
+static void conn_pmtu_log(struct quic_conn *c, enum pmtu_event ev)
+{
+	char peer[NETADDR_STR_MAX];
+
+	netaddr_str(&c->peer, peer, sizeof(peer));
+	switch (ev) {
+	case PMTU_FALLBACK:
+		pr_warn("path MTU black hole on %s: sending %u-byte packets (was %u) for %llu s",
+			peer, PMTU_SAFE, c->pmtu.was,
+			(unsigned long long)(c->pmtu.hold_ns / NGTCP2_SECONDS));
+		break;
+	case PMTU_LIFT:
+		pr_debug("path MTU to %s: trying %u-byte packets again", peer, c->pmtu.was);
+		break;
+	case PMTU_CONFIRMED:
+		pr_info("path MTU to %s: %u-byte packets get through again", peer, c->pmtu.was);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Full-size packets unproven for too long while small ones may pass: send
+ * small ones only (see pmtu.h). The proofs pending on each stream belong to
+ * packets sent before the cap; one arriving later must not end the trial that
+ * follows it.
+ */
+static void conn_pmtu_check(struct quic_conn *c, const ngtcp2_conn_info *ci, uint64_t now)
+{
+	size_t size = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
+	enum pmtu_event ev;
+	struct quic_stream *s;
+
+	if (!ci->bytes_in_flight)
+		pmtu_idle(&c->pmtu);
+	ev = pmtu_check(&c->pmtu, ngtcp2_conn_get_pto(c->conn),
+			size > TX_PKT_MAX ? TX_PKT_MAX : size, now);
+	if (ev == PMTU_NONE)
+		return;
+	if (ev == PMTU_FALLBACK) {
+		c->ep->pmtu_black_holes++;
+		c->stats.pmtu_holes++;
+		for (s = c->streams; s; s = s->all_next)
+			s->full_unproven = 0;
+	}
+	conn_pmtu_log(c, ev);
 }
 
 /*
@@ -829,6 +912,8 @@ static void conn_write(struct quic_conn *c)
 		c->unanswered_since = 0;
 	else if (!c->unanswered_since)
 		c->unanswered_since = ts;
+	if (ngtcp2_conn_get_handshake_completed(c->conn))
+		conn_pmtu_check(c, &ci, quic_now_ns());
 	conn_probe_when_waiting(c, &ci);
 	conn_update_timer(c);
 }
@@ -1557,6 +1642,11 @@ static int acked_stream_data_offset_cb(ngtcp2_conn *conn, int64_t stream_id, uin
 	(void)stream_id;
 	if (!s)
 		return 0;
+	if (s->full_unproven && acked > s->full_off) {
+		s->full_unproven = 0;
+		if (pmtu_full_acked(&c->pmtu) == PMTU_CONFIRMED)
+			conn_pmtu_log(c, PMTU_CONFIRMED);
+	}
 	/* free whole chunks the peer has acknowledged */
 	while (s->sq.head && s->sq_base + s->sq.head->len <= acked &&
 	       (s->sq.head->len == CHUNK_SIZE || s->sq_base + s->sq.head->len == s->sq_end)) {
@@ -1998,6 +2088,7 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
 	c->ep = ep;
 	c->local = *local;
 	c->peer = *peer;
+	pmtu_init(&c->pmtu);
 	c->conn_ref.get_conn = get_conn_cb;
 	c->conn_ref.user_data = c;
 	c->stats.created_ns = quic_now_ns();
@@ -3040,7 +3131,7 @@ size_t quic_conn_datagram_max(struct quic_conn *c)
 {
 	const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->conn);
 	size_t path = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
-	size_t max = path > TX_PKT_MAX ? TX_PKT_MAX : path;
+	size_t max = pmtu_limit(&c->pmtu, path > TX_PKT_MAX ? TX_PKT_MAX : path);
 
 	max = max > DGRAM_OVERHEAD ? max - DGRAM_OVERHEAD : 0;
 	if (!tp || !tp->max_datagram_frame_size)
@@ -3169,6 +3260,11 @@ uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
 void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATELESS__MAX])
 {
 	memcpy(out, ep->sl_limited, sizeof(ep->sl_limited));
+}
+
+uint64_t quic_ep_pmtu_black_holes(const struct quic_ep *ep)
+{
+	return ep->pmtu_black_holes;
 }
 
 void quic_ep_closing_state(const struct quic_ep *ep, uint32_t *closing, uint32_t *draining,

@@ -48,6 +48,7 @@ struct quic_conn_stats {
 	uint64_t dgrams_in;	 /* DATAGRAM frames received */
 	uint64_t dgrams_out;	 /* DATAGRAM frames sent */
 	uint64_t dgrams_dropped; /* queued, then refused by the peer's limits */
+	uint64_t pmtu_holes;	 /* path MTU black holes: fell back to 1200 bytes */
 	uint32_t tunnels;	 /* set by the owner */
 };
 
@@ -157,6 +158,10 @@ enum quic_stateless {
 
 /* How many of each were not sent because of quic_ep_config.stateless_rate. */
 void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATELESS__MAX]);
+
+/* How often a connection of @ep found a path MTU black hole and fell back to
+ * 1200-byte packets (pmtu.h), since @ep was made. */
+uint64_t quic_ep_pmtu_black_holes(const struct quic_ep *ep);
 
 /* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);

@@ -1958,6 +1958,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	quic_ep_retry_state(e->ep, &st->retry_active, &st->retries_sent,
 			    &st->handshakes_in_progress);
 	quic_ep_stateless_limited(e->ep, st->stateless_limited);
+	st->pmtu_black_holes = quic_ep_pmtu_black_holes(e->ep);
 	quic_ep_closing_state(e->ep, &closing, &draining, &repeated);
 	/* closed for the edge already, still in their closing or draining period */
 	st->conns[BEAM_CONN_CLOSING] += closing;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tunnel_pmtu.sh - a path MTU black hole under a live tunnel (user/pmtu.h):
+# mid-transfer, both ends of the edge-agent link start dropping IP packets
+# longer than 1300 bytes without a word (no ICMP). Full-size QUIC packets
+# (1472 bytes of UDP payload after path MTU discovery) vanish; both sides
+# must fall back to 1200-byte packets and finish the transfer on the same
+# connection: no reconnect, SHA-256 equal, the fallback logged and counted.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tunnel_lib.sh"
+source "$(dirname "$0")/faults_lib.sh"
+t_require_root
+t_require_tools python3 curl socat openssl sha256sum
+[[ -x $IMPAIR ]] || t_skip_all "tools/impair not built"
+
+METRICS=127.0.0.1:9464
+tun_topo 4 || t_setup_fail "could not build the namespaces"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=beamd \
+	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" >/dev/null 2>&1 ||
+	t_setup_fail "openssl could not make a certificate"
+tun_edge --metrics "$METRICS" --cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem" ||
+	t_setup_fail "beamd did not start"
+
+# black_hole LEN: drop IP packets longer than LEN on both ends of the edge-agent link
+black_hole() {
+	t_defer "nsenter --net=/run/netns/$EDGE $IMPAIR detach eth1; nsenter --net=/run/netns/$AGENT $IMPAIR detach eth0"
+	t_ns "$EDGE" "$IMPAIR" attach eth1 --max-len "$1" 2>/dev/null &&
+		t_ns "$AGENT" "$IMPAIR" attach eth0 --max-len "$1" 2>/dev/null
+}
+too_big() { t_ns "$1" "$IMPAIR" stats "$2" | awk '$1 == "too_big" { print $2 }'; }
+disconnects() {
+	tun_scrape | awk '$1 ~ /^beam_agent_disconnects_total/ { n += $2 } END { print n + 0 }'
+}
+
+# echo_run MIB: MIB through the echo tunnel and back (both directions busy at
+# once); sets F_GOT (SHA-256 of what came back), F_BYTES and F_MS
+echo_run() {
+	local t0
+
+	fault_file "$1"
+	t0=$(now_ms)
+	t_ns "$CLI" timeout 120 socat -t 60 -T 60 - TCP:"$EDGE_PUB":"$PUB_PORT" <"$F_FILE" |
+		tee >(wc -c >"$T_DIR/echo.bytes") | sha256sum | cut -d' ' -f1 >"$T_DIR/echo.sha"
+	F_MS=$(($(now_ms) - t0))
+	sleep 0.1
+	F_GOT=$(cat "$T_DIR/echo.sha")
+	F_BYTES=$(cat "$T_DIR/echo.bytes")
+}
+
+test_pmtu_black_hole_mid_transfer() {
+	local mib=64 t0 t_agent t_edge end n_agent n_edge holes hole run
+
+	t_bg "$AGENT" echo-svc python3 "$T_ROOT/tests/integration/helpers/tunnel_svc.py" \
+		echo-server 9201
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9201"
+	tun_agent agent-m 9201
+
+	echo_run 8
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "echo before the black hole: sha256 differs"
+	t_log "before: 8 MiB each way in $F_MS ms, $(mbps $((2 * F_BYTES)) "$F_MS") Mbit/s both ways"
+	fault_file "$mib"
+	(
+		sleep 0.5
+		now_ms >"$T_DIR/hole.ms"
+		black_hole 1300
+	) &
+	hole=$!
+	(
+		echo_run "$mib"
+		echo "$F_MS" >"$T_DIR/echo.ms"
+	) &
+	run=$!
+	t_wait_for 10 test -s "$T_DIR/hole.ms" || t_fail "the black hole did not start"
+	t0=$(cat "$T_DIR/hole.ms")
+	t_wait_for 15 grep -q 'path MTU black hole on' "$T_DIR/agent-m.log" || true
+	t_agent=$(($(now_ms) - t0))
+	t_wait_for 15 grep -q 'path MTU black hole on' "$T_DIR/edge.log" || true
+	t_edge=$(($(now_ms) - t0))
+	wait "$hole" "$run"
+	end=$(now_ms)
+	F_GOT=$(cat "$T_DIR/echo.sha")
+	F_BYTES=$(cat "$T_DIR/echo.bytes")
+	F_MS=$(cat "$T_DIR/echo.ms")
+	n_agent=$(too_big "$AGENT" eth0)
+	n_edge=$(too_big "$EDGE" eth1)
+	t_log "black hole at +500 ms: agent fell back after <= ${t_agent} ms, edge after <= ${t_edge} ms;" \
+		"$F_BYTES of $((mib << 20)) bytes back in $F_MS ms; dropped: agent $n_agent, edge $n_edge"
+	grep -h 'path MTU' "$T_DIR/agent-m.log" "$T_DIR/edge.log" | sed 's/^/# /'
+	((t0 < end)) || t_fail "the transfer ended before the black hole"
+	((n_agent > 0 && n_edge > 0)) || t_fail "the black hole dropped nothing: agent $n_agent, edge $n_edge"
+	[[ $F_GOT == "$F_SHA" ]] ||
+		t_fail "sha256 $F_GOT, want $F_SHA ($F_BYTES of $((mib << 20)) bytes)"
+	[[ $(grep -c 'tunnel up' "$T_DIR/agent-m.log") -eq 1 ]] ||
+		t_fail "the agent reconnected: $(grep -v 'path MTU' "$T_DIR/agent-m.log" | tail -3)"
+	! grep -q 'connection to the edge lost' "$T_DIR/agent-m.log" || t_fail "the agent lost the edge"
+	[[ $(disconnects) -eq 0 ]] || t_fail "beamd counted $(disconnects) agent disconnects"
+	grep -q 'path MTU black hole on .*: sending 1200-byte packets (was 1472)' "$T_DIR/agent-m.log" ||
+		t_fail "no fallback logged by the agent"
+	grep -q 'path MTU black hole on .*: sending 1200-byte packets (was 1472)' "$T_DIR/edge.log" ||
+		t_fail "no fallback logged by beamd"
+	holes=$(tun_metric beam_pmtu_black_holes_total)
+	[[ $holes -ge 1 ]] || t_fail "beam_pmtu_black_holes_total is '$holes'"
+
+	# still in the black hole, within the hold: 1200-byte packets carry it all
+	echo_run 16
+	[[ $F_GOT == "$F_SHA" ]] || t_fail "echo after the fallback: sha256 differs"
+	t_log "after: 16 MiB each way in $F_MS ms, $(mbps $((2 * F_BYTES)) "$F_MS") Mbit/s both ways"
+	[[ $(grep -c 'tunnel up' "$T_DIR/agent-m.log") -eq 1 ]] || t_fail "the agent reconnected"
+	kill "$(tun_pid agent-m)" "$(tun_pid echo-svc)"
+}
+
+t_test test_pmtu_black_hole_mid_transfer "MTU falls to 1300 mid-transfer, no ICMP: same connection, 1200-byte packets, SHA-256 equal"
+t_done

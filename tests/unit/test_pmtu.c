@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_pmtu.c - the path MTU black-hole rule: full-size packets unproven for
+ * PMTU_STALL_PTOS probe timeouts cap the connection at PMTU_SAFE; proofs,
+ * idleness and discovery probes stop the clock; the cap lifts after the hold,
+ * a failed trial doubles the hold up to its ceiling, a passed one resets it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pmtu.h"
+
+#define T0  (1000ull * 1000000000ull) /* an arbitrary start on CLOCK_MONOTONIC */
+#define MS  1000000ull
+#define SEC 1000000000ull
+#define PTO (100 * MS) /* 3 PTOs = 300 ms, over PMTU_STALL_MIN_NS */
+
+static void test_pmtu_full_size_is_validated_and_over_safe(void **state)
+{
+	(void)state;
+	assert_false(pmtu_is_full(1200, 1472));
+	assert_true(pmtu_is_full(1201, 1472));
+	assert_true(pmtu_is_full(1472, 1472));
+	/* ngtcp2's own discovery probes go past what the path proved: losing
+	 * them is how discovery works, not a black hole */
+	assert_false(pmtu_is_full(1472, 1452));
+	assert_false(pmtu_is_full(1300, 1200));
+}
+
+static void test_pmtu_unproven_full_packets_fall_back(void **state)
+{
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p);
+	assert_int_equal(pmtu_limit(&p, 1472), 1472);
+	assert_int_equal(pmtu_deadline(&p, PTO), UINT64_MAX);
+	pmtu_full_sent(&p, T0);
+	/* later sends do not restart the clock */
+	pmtu_full_sent(&p, T0 + 250 * MS);
+	assert_int_equal(pmtu_deadline(&p, PTO), T0 + 3 * PTO);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 3 * PTO - 1), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 3 * PTO), PMTU_FALLBACK);
+	assert_int_equal(p.was, 1472);
+	assert_int_equal(pmtu_limit(&p, 1472), PMTU_SAFE);
+	assert_int_equal(pmtu_limit(&p, 1000), 1000);
+	assert_int_equal(pmtu_deadline(&p, PTO), T0 + 3 * PTO + PMTU_HOLD_NS);
+	/* capped, nothing is full-size: sends do not start a clock */
+	pmtu_full_sent(&p, T0 + SEC);
+	assert_int_equal(p.stall_since, 0);
+}
+
+static void test_pmtu_short_pto_waits_the_floor(void **state)
+{
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p);
+	pmtu_full_sent(&p, T0);
+	assert_int_equal(pmtu_check(&p, MS, 1472, T0 + 3 * MS), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, MS, 1472, T0 + PMTU_STALL_MIN_NS - 1), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, MS, 1472, T0 + PMTU_STALL_MIN_NS), PMTU_FALLBACK);
+}
+
+static void test_pmtu_proof_or_idle_stops_the_clock(void **state)
+{
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p);
+	pmtu_full_sent(&p, T0);
+	assert_int_equal(pmtu_full_acked(&p), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 10 * SEC), PMTU_NONE);
+	/* the next full-size packet starts it again, from its own time */
+	pmtu_full_sent(&p, T0 + 10 * SEC);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 10 * SEC + 2 * PTO), PMTU_NONE);
+	pmtu_idle(&p);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 20 * SEC), PMTU_NONE);
+	assert_int_equal(pmtu_limit(&p, 1472), 1472);
+}
+
+/* Random loss delays proofs; as long as one comes within 3 PTOs of the first
+ * unproven packet, no verdict, however long the loss lasts. */
+static void test_pmtu_steady_proofs_never_fall_back(void **state)
+{
+	uint64_t t = T0;
+	struct pmtu p;
+	int i;
+
+	(void)state;
+	pmtu_init(&p);
+	for (i = 0; i < 10000; i++) {
+		pmtu_full_sent(&p, t);
+		t += 3 * PTO - 1;
+		assert_int_equal(pmtu_check(&p, PTO, 1472, t), PMTU_NONE);
+		pmtu_full_acked(&p);
+	}
+	assert_int_equal(pmtu_limit(&p, 1472), 1472);
+}
+
+static uint64_t fall_back(struct pmtu *p, uint64_t t)
+{
+	pmtu_full_sent(p, t);
+	assert_int_equal(pmtu_check(p, PTO, 1472, t + 3 * PTO), PMTU_FALLBACK);
+	return t + 3 * PTO;
+}
+
+static void test_pmtu_failed_trials_double_the_hold(void **state)
+{
+	uint64_t t, hold = PMTU_HOLD_NS;
+	struct pmtu p;
+	int i;
+
+	(void)state;
+	pmtu_init(&p);
+	t = fall_back(&p, T0);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(p.hold_ns, hold);
+		assert_int_equal(pmtu_check(&p, PTO, 1472, t + hold - 1), PMTU_NONE);
+		t += hold;
+		assert_int_equal(pmtu_check(&p, PTO, 1472, t), PMTU_LIFT);
+		assert_true(p.trial);
+		assert_int_equal(pmtu_limit(&p, 1472), 1472);
+		/* still a black hole: the trial fails */
+		t = fall_back(&p, t + MS);
+		hold = hold * 2 > PMTU_HOLD_MAX_NS ? PMTU_HOLD_MAX_NS : hold * 2;
+	}
+	assert_int_equal(p.hold_ns, PMTU_HOLD_MAX_NS);
+}
+
+static void test_pmtu_passed_trial_resets_the_hold(void **state)
+{
+	struct pmtu p;
+	uint64_t t;
+
+	(void)state;
+	pmtu_init(&p);
+	t = fall_back(&p, T0);
+	t += PMTU_HOLD_NS;
+	assert_int_equal(pmtu_check(&p, PTO, 1472, t), PMTU_LIFT);
+	t = fall_back(&p, t);
+	assert_int_equal(p.hold_ns, 2 * PMTU_HOLD_NS);
+	t += 2 * PMTU_HOLD_NS;
+	assert_int_equal(pmtu_check(&p, PTO, 1472, t), PMTU_LIFT);
+	pmtu_full_sent(&p, t + MS);
+	assert_int_equal(pmtu_full_acked(&p), PMTU_CONFIRMED);
+	assert_false(p.trial);
+	assert_int_equal(p.hold_ns, PMTU_HOLD_NS);
+	/* proven once: the next proof says nothing */
+	assert_int_equal(pmtu_full_acked(&p), PMTU_NONE);
+	/* a later black hole starts from the first hold again */
+	fall_back(&p, t + 10 * SEC);
+	assert_int_equal(p.hold_ns, PMTU_HOLD_NS);
+}
+
+static void test_pmtu_proof_while_capped_is_ignored(void **state)
+{
+	struct pmtu p;
+	uint64_t t;
+
+	(void)state;
+	pmtu_init(&p);
+	t = fall_back(&p, T0);
+	assert_int_equal(pmtu_full_acked(&p), PMTU_NONE);
+	assert_int_equal(pmtu_limit(&p, 1472), PMTU_SAFE);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, t + PMTU_HOLD_NS), PMTU_LIFT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pmtu_full_size_is_validated_and_over_safe),
+		cmocka_unit_test(test_pmtu_unproven_full_packets_fall_back),
+		cmocka_unit_test(test_pmtu_short_pto_waits_the_floor),
+		cmocka_unit_test(test_pmtu_proof_or_idle_stops_the_clock),
+		cmocka_unit_test(test_pmtu_steady_proofs_never_fall_back),
+		cmocka_unit_test(test_pmtu_failed_trials_double_the_hold),
+		cmocka_unit_test(test_pmtu_passed_trial_resets_the_hold),
+		cmocka_unit_test(test_pmtu_proof_while_capped_is_ignored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pmtu.h - path MTU black-hole detection for one QUIC connection: the
+ * decision only, no packets and no clock of its own (quic.c feeds it).
+ *
+ * ngtcp2 discovers the path MTU upwards and never comes down. When the path
+ * shrinks under a live connection (a tunnel appears, an operator lowers an
+ * MTU) and "packet too big" never arrives, full-size packets vanish while
+ * small ones pass. The rule:
+ *
+ * - A full-size packet is one longer than PMTU_SAFE and no longer than the
+ *   size ngtcp2 has validated on the path (its own PMTUD probes, longer than
+ *   that, do not count: losing those is how discovery works).
+ * - A full-size packet that carries new stream data starts the stall clock,
+ *   unless it runs already. The clock stops when one is proven delivered: its
+ *   stream's acknowledged offset (ngtcp2 reports only the contiguous one)
+ *   passes the offset where its data began. A black hole stops exactly that;
+ *   random loss only delays it, and losses of small packets (ACKs, the holes'
+ *   repairs) delay it too, so they count against a verdict, not for it.
+ * - Nothing in flight stops the clock.
+ * - The clock reaching PMTU_STALL_PTOS probe timeouts (at least
+ *   PMTU_STALL_MIN_NS) is a black hole: the connection sends at most
+ *   PMTU_SAFE bytes per packet, which every QUIC path must carry (RFC 9000
+ *   section 14), for the hold time (PMTU_HOLD_NS).
+ * - Then full size is tried again. The first full-size packet proven
+ *   delivered ends the trial and the hold goes back to PMTU_HOLD_NS; a new
+ *   black hole during the trial doubles it, up to PMTU_HOLD_MAX_NS.
+ */
+#ifndef BEAM_PMTU_H
+#define BEAM_PMTU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PMTU_SAFE	  1200 /* UDP payload bytes: the QUIC minimum */
+#define PMTU_STALL_PTOS	  3
+#define PMTU_STALL_MIN_NS (200ull * 1000000ull)
+#define PMTU_HOLD_NS	  (60ull * 1000000000ull)
+#define PMTU_HOLD_MAX_NS  (16 * PMTU_HOLD_NS)
+
+enum pmtu_event {
+	PMTU_NONE = 0,
+	PMTU_FALLBACK,	/* a black hole: send at most PMTU_SAFE bytes now */
+	PMTU_LIFT,	/* the hold is over: full size again, on trial */
+	PMTU_CONFIRMED, /* a full-size packet got through after a lift */
+	PMTU__MAX,
+};
+
+struct pmtu {
+	uint64_t stall_since; /* the stall clock's start (CLOCK_MONOTONIC ns), 0: stopped */
+	uint64_t lift_at;     /* capped: when full size is tried again */
+	uint64_t hold_ns;     /* how long the next cap holds */
+	uint16_t cap;	      /* PMTU_SAFE while capped, else 0 */
+	uint16_t was;	      /* the packet size in use when the cap came */
+	bool trial;	      /* full size tried again, not proven yet */
+};
+
+/* Start @p uncapped, clock stopped. */
+void pmtu_init(struct pmtu *p);
+
+/* Whether a packet of @pktlen bytes is full-size on a path whose validated
+ * largest UDP payload is @path_max. */
+bool pmtu_is_full(size_t pktlen, size_t path_max);
+
+/* A full-size packet with new stream data left at @now (> 0). */
+void pmtu_full_sent(struct pmtu *p, uint64_t now);
+
+/* A full-size packet was proven delivered. Returns PMTU_CONFIRMED when that
+ * ends a trial, else PMTU_NONE. */
+enum pmtu_event pmtu_full_acked(struct pmtu *p);
+
+/* Nothing is in flight: whatever was sent arrived. */
+void pmtu_idle(struct pmtu *p);
+
+/*
+ * Decide at @now with the connection's probe timeout @pto_ns; @size is the
+ * packet size in use (for pmtu.was). Returns PMTU_FALLBACK (capped from now),
+ * PMTU_LIFT (uncapped from now) or PMTU_NONE.
+ */
+enum pmtu_event pmtu_check(struct pmtu *p, uint64_t pto_ns, size_t size, uint64_t now);
+
+/* When pmtu_check() has something to decide next, UINT64_MAX for never. */
+uint64_t pmtu_deadline(const struct pmtu *p, uint64_t pto_ns);
+
+/* @len, or PMTU_SAFE if smaller while capped. */
+size_t pmtu_limit(const struct pmtu *p, size_t len);
+
+#endif
