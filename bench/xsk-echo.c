@@ -66,6 +66,8 @@ static void print_counters(struct pktio *io)
 			       (unsigned long long)st.rx_bad[i]);
 	if (st.rx_other_port)
 		printf("refused other port: %llu\n", (unsigned long long)st.rx_other_port);
+	if (st.rx_vlan_unknown)
+		printf("refused unknown VLAN: %llu\n", (unsigned long long)st.rx_vlan_unknown);
 	fflush(stdout);
 }
 

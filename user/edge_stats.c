@@ -219,6 +219,7 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	for (i = 0; i < PKT_ERR__MAX; i++)
 		ADD(xsk_rx_bad[i]);
 	ADD(xsk_rx_other_port);
+	ADD(xsk_rx_vlan_unknown);
 	for (i = 0; i < PKT_MAX_VLANS; i++)
 		ADD(xsk_rx_vlan[i]);
 	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
@@ -479,6 +480,7 @@ static void render_paths(struct prom_buf *out, const struct edge_stats *s)
 		labeled(out, "beam_xsk_rx_dropped_total", "reason", edge_xsk_drop_name(i),
 			s->xsk_rx_bad[i]);
 	labeled(out, "beam_xsk_rx_dropped_total", "reason", "other_port", s->xsk_rx_other_port);
+	labeled(out, "beam_xsk_rx_dropped_total", "reason", "vlan_unknown", s->xsk_rx_vlan_unknown);
 	prom_family(out, "beam_xsk_rx_vlan_tagged_total", PROM_COUNTER,
 		    "Frames from AF_XDP taken with VLAN tags, by how many.");
 	for (i = 0; i < PKT_MAX_VLANS; i++) {

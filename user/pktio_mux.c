@@ -333,6 +333,7 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 		for (e = 0; e < PKT_ERR__MAX; e++)
 			st->xsk_rx_bad[e] += xs.rx_bad[e];
 		st->xsk_rx_other_port += xs.rx_other_port;
+		st->xsk_rx_vlan_unknown += xs.rx_vlan_unknown;
 		for (e = 0; e < PKT_MAX_VLANS; e++)
 			st->xsk_rx_vlan[e] += xs.rx_vlan[e];
 	}

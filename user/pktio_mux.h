@@ -38,6 +38,7 @@ struct pktio_mux_stats {
 	/* frames the AF_XDP back ends refused, by reason */
 	uint64_t xsk_rx_bad[PKT_ERR__MAX];
 	uint64_t xsk_rx_other_port;	     /* refused: for another beamd's port */
+	uint64_t xsk_rx_vlan_unknown;	     /* refused: a VLAN the host has no device for */
 	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
 };
 

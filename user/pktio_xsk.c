@@ -8,7 +8,10 @@
  * there to the fill ring. The path to each sender (next-hop MAC, our MAC, VLAN
  * tags, our address as the peer used it) is learned from its frames by the
  * rule of nexthop.h: once a packet of it was accepted by QUIC (ops->accepted),
- * only accepted packets change it.
+ * only accepted packets change it. A tagged frame is taken only if the kernel
+ * would have taken it: the host has an up VLAN device for each tag (vlan_set.h),
+ * learned at open and read again at most once a second while tagged frames
+ * come; the rest are dropped and counted (rx_vlan_unknown).
  *
  * Send: each datagram (or each segment of a GSO train) is copied into its own
  * UMEM frame behind headers built from that path.
@@ -18,9 +21,11 @@
 #include "hist.h"
 #include "log.h"
 #include "nexthop.h"
+#include "vlan_set.h"
 #include "xsk.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +33,10 @@
 #define XSK_BATCH 64
 /* A timestamp older than this is not believed (the bytes may be stale). */
 #define META_MAX_AGE_NS 10000000000ull
+/* The host's VLAN devices are read again when a tagged frame finds them older
+ * than this: a VLAN added or removed counts within about a second, and a
+ * flood of tagged frames costs one rtnetlink dump a second per worker. */
+#define VLAN_REFRESH_NS 1000000000ull
 
 struct pktio_xsk {
 	struct pktio io; /* first: the QUIC code sees only this */
@@ -43,6 +52,10 @@ struct pktio_xsk {
 	uint64_t rx_now; /* when the last recv that got frames ran */
 	struct pktio_xsk_stats st;
 	struct nexthop_table hops;
+	int ifindex;	       /* of the interface the socket is bound to */
+	struct vlan_set vlans; /* the host's VLAN devices, read at vlans_ns */
+	uint64_t vlans_ns;     /* CLOCK_MONOTONIC of the last read, 0: never */
+	bool vlans_failing;    /* the last read failed (said once until one works) */
 };
 
 static struct pktio_xsk *to_xsk(const struct pktio *io)
@@ -156,6 +169,40 @@ static uint64_t read_meta(struct pktio_xsk *x, uint64_t addr, uint64_t now)
 	return meta.rx_ns;
 }
 
+/* Read the host's VLAN devices again; on failure the old copy stays. */
+static void vlans_load(struct pktio_xsk *x, uint64_t now)
+{
+	int err;
+
+	x->vlans_ns = now;
+	err = vlan_set_load(&x->vlans);
+	if (err) {
+		if (!x->vlans_failing)
+			pr_warn("failed to read the VLAN devices of this host: %s; tagged AF_XDP "
+				"frames are judged by the last list read (%zu devices)",
+				strerror(-err), x->vlans.n);
+		x->vlans_failing = true;
+		return;
+	}
+	if (x->vlans_failing)
+		pr_info("VLAN devices of this host read again: %zu", x->vlans.n);
+	x->vlans_failing = false;
+	if (x->vlans.truncated)
+		pr_warn_rl("this host has more than %d VLAN devices: the others' frames are "
+			   "refused on AF_XDP",
+			   VLAN_SET_MAX);
+}
+
+/* Whether the kernel would have taken tagged frame @h (see vlan_set.h). */
+static bool vlan_known(struct pktio_xsk *x, const struct pkt_udp *h, uint64_t now)
+{
+	if (!x->vlans_ns || now - x->vlans_ns >= VLAN_REFRESH_NS)
+		vlans_load(x, now);
+	/* TODO(#6): a NIC that strips tags before XDP (rx-vlan-offload on, native
+	 * mode) hands AF_XDP the frame untagged: it is taken whatever its VLAN. */
+	return vlan_set_accepts(&x->vlans, x->ifindex, h->vlan_tpid, h->vlan_tci, h->nvlan);
+}
+
 static void release_held(struct pktio_xsk *x)
 {
 	if (x->nheld) {
@@ -209,9 +256,18 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 			xsk_port_release(x->port, &addr, 1);
 			continue;
 		}
+		/* The kernel drops a frame for a VLAN the host has no device
+		 * for: the socket path never sees it, and neither may we, or a
+		 * client behind a foreign VLAN reaches this worker only. */
+		if (h.nvlan && !vlan_known(x, &h, now)) {
+			x->st.rx_vlan_unknown++;
+			pr_debug_rl("AF_XDP frame with %u VLAN tag(s), outer id %u, refused: no "
+				    "such VLAN device",
+				    h.nvlan, h.vlan_tci[0] & 0xfff);
+			xsk_port_release(x->port, &addr, 1);
+			continue;
+		}
 		x->st.rx_csum_partial += h.csum_partial;
-		/* TODO(#6): tagged frames are taken whether or not the host has
-		 * that VLAN; they are only counted (beam_xsk_rx_vlan_tagged_total). */
 		if (h.nvlan && h.nvlan <= PKT_MAX_VLANS)
 			x->st.rx_vlan[h.nvlan - 1]++;
 		pkt->rx_ref = 0;
@@ -357,6 +413,7 @@ static void xsk_free(struct pktio *io)
 	x = to_xsk(io);
 	release_held(x);
 	xsk_port_close(x->port);
+	vlan_set_fini(&x->vlans);
 	free(x);
 }
 
@@ -388,12 +445,15 @@ int pktio_xsk_new(struct pktio **out, const struct pktio_xsk_cfg *cfg)
 	x->xdp_hist = cfg->xdp_hist;
 	x->parse_flags = cfg->strict_csum ? 0 : PKT_PARSE_PARTIAL;
 	x->only_port = cfg->port;
+	x->ifindex = (int)if_nametoindex(cfg->ifname);
+	vlan_set_init(&x->vlans);
 
 	err = xsk_port_open(&x->port, &pcfg);
 	if (err) {
 		free(x);
 		return err;
 	}
+	vlans_load(x, now_ns());
 	pr_info("AF_XDP socket on '%s' queue %u in %s mode", cfg->ifname, cfg->queue,
 		xsk_port_mode(x->port));
 	*out = &x->io;

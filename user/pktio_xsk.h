@@ -46,6 +46,7 @@ struct pktio_xsk_stats {
 	uint64_t rx_other_port;	       /* dropped: for a port not ours (another beamd's) */
 	/* frames taken with 1, 2 VLAN tags (index: tags - 1) */
 	uint64_t rx_vlan[PKT_MAX_VLANS];
+	uint64_t rx_vlan_unknown; /* dropped: a tag the host has no (up) VLAN device for */
 };
 
 /*

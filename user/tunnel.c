@@ -1931,6 +1931,7 @@ static void stats_paths(struct edge *e, struct edge_stats *st)
 	st->path_dropped = ms.tx_dropped;
 	memcpy(st->xsk_rx_bad, ms.xsk_rx_bad, sizeof(st->xsk_rx_bad));
 	st->xsk_rx_other_port = ms.xsk_rx_other_port;
+	st->xsk_rx_vlan_unknown = ms.xsk_rx_vlan_unknown;
 	memcpy(st->xsk_rx_vlan, ms.xsk_rx_vlan, sizeof(st->xsk_rx_vlan));
 }
 

@@ -167,21 +167,155 @@ vlan_count_reach() {
 	[[ $(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$1\"}") -ge $2 ]]
 }
 
-test_xdp_vlan_tagged_counted() {
-	local mac tags v0 v1
+# vlan_unknown_reach N: beamd refused at least N AF_XDP frames for unknown VLANs
+vlan_unknown_reach() {
+	[[ $(xdp_metric 'beam_xsk_rx_dropped_total{reason="vlan_unknown"}') -ge $1 ]]
+}
 
-	# Tagged frames are taken (two tags at most); the operator sees how many.
-	mac=$(ip -n "$EDGE" -o link show eth1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+edge_mac() { ip -n "$EDGE" -o link show eth1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2; }
+
+test_xdp_vlan_tagged_counted() {
+	local mac tags vids taken v0 v1 u0 u1
+
+	# Tagged frames the kernel would take are taken (two tags at most) and
+	# the operator sees how many: priority tags (VLAN 0) always; 802.1Q 100,
+	# and 802.1ad 100 with 802.1Q 101 inside, once the edge has those VLANs
+	# (kernels with 802.1Q devices). Tags the edge has no VLAN device for are
+	# refused, as the kernel refuses them, and counted.
+	taken="0 0,0"
+	if vlan_ok; then
+		ip -n "$EDGE" link add link eth1 name e1q100 up type vlan id 100 &&
+			ip -n "$EDGE" link add link eth1 name e1ad100 up type vlan proto 802.1ad id 100 &&
+			ip -n "$EDGE" link add link e1ad100 name e1ad100q101 up type vlan id 101 ||
+			t_fail "could not add the edge's VLAN devices"
+		taken="$taken 100 100,101"
+	else
+		t_log "this kernel has no 802.1Q devices: only priority tags can be taken"
+	fi
+	mac=$(edge_mac)
 	[[ -n $mac ]] || t_fail "no MAC for the edge's eth1"
-	for tags in 1 2; do
+	for vids in $taken; do
+		tags=$(tr ',' '\n' <<<"$vids" | wc -l)
 		v0=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
 		t_ns "$AGENT" python3 "$T_ROOT/tests/tools/udp-vlan.py" eth0 "$mac" 10.77.2.2 \
-			"$EDGE_AGENT" 4433 20 $tags || t_fail "could not send the frames"
-		t_wait_for 5 vlan_count_reach $tags $((v0 + 20)) || true
+			"$EDGE_AGENT" 4433 20 "$tags" "$vids" || t_fail "could not send the frames"
+		t_wait_for 5 vlan_count_reach "$tags" $((v0 + 20)) || true
 		v1=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
-		t_log "frames with $tags tag(s): $v0 then $v1"
-		[[ $v1 -ge $((v0 + 20)) ]] || t_fail "$tags-tag frames not counted ($v0 -> $v1)"
+		t_log "frames with VLAN(s) $vids: taken $v0 then $v1"
+		[[ $v1 -ge $((v0 + 20)) ]] || t_fail "frames with VLAN(s) $vids not taken ($v0 -> $v1)"
 	done
+	# 802.1Q 102; 802.1ad 100 with 802.1Q 102 inside; 802.1ad 101 with 802.1Q
+	# 100 inside; a priority tag around 802.1Q 102: no such devices
+	for vids in 102 100,102 101,100 0,102; do
+		tags=$(tr ',' '\n' <<<"$vids" | wc -l)
+		u0=$(xdp_metric 'beam_xsk_rx_dropped_total{reason="vlan_unknown"}')
+		v0=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
+		t_ns "$AGENT" python3 "$T_ROOT/tests/tools/udp-vlan.py" eth0 "$mac" 10.77.2.2 \
+			"$EDGE_AGENT" 4433 20 "$tags" "$vids" || t_fail "could not send the frames"
+		t_wait_for 5 vlan_unknown_reach $((u0 + 20)) || true
+		u1=$(xdp_metric 'beam_xsk_rx_dropped_total{reason="vlan_unknown"}')
+		v1=$(xdp_metric "beam_xsk_rx_vlan_tagged_total{tags=\"$tags\"}")
+		t_log "frames with VLAN(s) $vids: vlan_unknown $u0 then $u1, taken +$((v1 - v0))"
+		[[ $u1 -ge $((u0 + 20)) && $v1 -eq $v0 ]] ||
+			t_fail "frames for VLAN(s) $vids not refused ($u0 -> $u1, taken +$((v1 - v0)))"
+	done
+	if [[ $taken == *100* ]]; then
+		ip -n "$EDGE" link del e1ad100q101 && ip -n "$EDGE" link del e1ad100 &&
+			ip -n "$EDGE" link del e1q100
+	fi
+}
+
+# vlan_ok: this kernel has 802.1Q devices (CONFIG_VLAN_8021Q)
+vlan_ok() {
+	ip -n "$EDGE" link add link eth1 name e1probe type vlan id 4000 2>/dev/null &&
+		ip -n "$EDGE" link del e1probe
+}
+
+# vlan_host NAME ADDR VLANTAG-ARGS...: a host NAME (namespace) on the agents' link
+# at 10.77.2.ADDR (a macvlan on the agent namespace's eth0) whose every frame
+# carries the tags tools/vlantag puts on (--vid N [--ad] [--inner N]); it
+# knows the edge's MAC (who answers ARP on a VLAN depends on the VLAN). Sets VNS.
+vlan_host() {
+	local name=$1 addr=$2
+	shift 2
+
+	VNS=$(t_netns "$name") || return 1
+	ip -n "$AGENT" link add link eth0 name "mv$addr" type macvlan mode bridge &&
+		ip -n "$AGENT" link set "mv$addr" netns "$VNS" &&
+		ip -n "$VNS" addr add "10.77.2.$addr/24" dev "mv$addr" &&
+		ip -n "$VNS" link set "mv$addr" up &&
+		ip -n "$VNS" neigh add 10.77.2.1 lladdr "$(edge_mac)" dev "mv$addr" nud permanent &&
+		t_ns "$VNS" "$T_BUILD/tools/vlantag" attach "mv$addr" "$@"
+}
+
+# vlan_agent NS NAME: an agent in NS for a tunnel to local port 9 (never dialled)
+vlan_agent() {
+	BEAM_TOKEN=$TUN_TOKEN t_bg "$1" "$2" beam tcp 9 --edge "$EDGE_AGENT_HP:4433" --pin "$FP"
+}
+
+# vlan_agent_ups NS NAME N: start and stop an agent in NS N times; prints how
+# many times its tunnel came up
+vlan_agent_ups() {
+	local i ok=0
+
+	for i in $(seq 1 "$3"); do
+		vlan_agent "$1" "$2$i"
+		t_wait_for 15 grep -q 'tunnel up' "$T_DIR/$2$i.log" && ok=$((ok + 1))
+		kill -TERM "$(tun_pid "$2$i")"
+		t_wait_for 5 bash -c "! kill -0 $(tun_pid "$2$i") 2>/dev/null"
+	done
+	echo "$ok"
+}
+
+# An agent behind a VLAN the edge has comes up every time: priority tags
+# (VLAN 0, no device needed), and VLAN 200 once the edge has eth1.200 (kernels
+# with 802.1Q devices). One behind VLAN 210, which the edge has not, never
+# does: AF_XDP refuses its frames as the kernel would, and counts them; once
+# the edge gets a VLAN 210 device, that agent gets in without a restart.
+test_xdp_agent_behind_vlan() {
+	local ns ok u0 u1 v0 v1 vlans
+
+	vlan_host vprio 30 --vid 0 || t_fail "could not build the priority-tagged host"
+	v0=$(xdp_metric 'beam_xsk_rx_vlan_tagged_total{tags="1"}')
+	ok=$(vlan_agent_ups "$VNS" vprio 3)
+	v1=$(xdp_metric 'beam_xsk_rx_vlan_tagged_total{tags="1"}')
+	t_log "agent behind priority tags (VLAN 0): up $ok of 3, tagged frames taken +$((v1 - v0))"
+	[[ $ok == 3 ]] || t_fail "an agent sending priority tags came up $ok times of 3"
+	[[ $v1 -gt $v0 ]] || t_fail "the agent's frames did not arrive tagged"
+
+	vlans=no && vlan_ok && vlans=yes
+	if [[ $vlans == yes ]]; then
+		ip -n "$EDGE" link add link eth1 name eth1.200 up type vlan id 200 ||
+			t_fail "could not add the edge's VLAN 200"
+		vlan_host vgood 31 --vid 200 || t_fail "could not build the VLAN 200 host"
+		ok=$(vlan_agent_ups "$VNS" vgood 3)
+		t_log "agent behind VLAN 200 (the edge has it): up $ok of 3"
+		[[ $ok == 3 ]] || t_fail "an agent behind the edge's VLAN 200 came up $ok times of 3"
+	else
+		t_log "this kernel has no 802.1Q devices: the edge cannot have a VLAN, parts skipped"
+	fi
+
+	vlan_host vbad 32 --vid 210 || t_fail "could not build the VLAN 210 host"
+	ns=$VNS
+	u0=$(xdp_metric 'beam_xsk_rx_dropped_total{reason="vlan_unknown"}')
+	vlan_agent "$ns" vbad
+	t_wait_for 10 vlan_unknown_reach $((u0 + 1)) || true
+	sleep 2 # the Initial's first retransmissions
+	u1=$(xdp_metric 'beam_xsk_rx_dropped_total{reason="vlan_unknown"}')
+	t_log "agent behind VLAN 210 (the edge has none): vlan_unknown $u0 then $u1"
+	! grep -q 'tunnel up' "$T_DIR/vbad.log" ||
+		t_fail "an agent behind VLAN 210, which the edge lacks, came up through AF_XDP"
+	[[ $u1 -gt $u0 ]] || t_fail "its frames were not counted as vlan_unknown"
+
+	if [[ $vlans == yes ]]; then
+		# the edge gets VLAN 210 while beamd runs: the agent's next try gets in
+		ip -n "$EDGE" link add link eth1 name eth1.210 up type vlan id 210 ||
+			t_fail "could not add the edge's VLAN 210"
+		t_wait_for 40 grep -q 'tunnel up' "$T_DIR/vbad.log" ||
+			t_fail "VLAN 210 added on the edge, the agent behind it still not up"
+		ip -n "$EDGE" link del eth1.210 && ip -n "$EDGE" link del eth1.200
+	fi
+	kill -TERM "$(tun_pid vbad)"
 }
 
 test_xdp_thousand_connections() {
@@ -370,7 +504,8 @@ t_test test_xdp_curl "curl through the tunnel, counted as XSK redirects"
 t_test test_xdp_big_transfer_sha256 "$BIG_MB MiB through the tunnel, SHA-256 equal, via AF_XDP"
 t_test test_xdp_to_user_latency_metric "/metrics has the XDP-to-user delay of the redirected packets"
 t_test test_xdp_path_metrics "/metrics: AF_XDP packets by path, bad UDP checksums by reason"
-t_test test_xdp_vlan_tagged_counted "/metrics counts AF_XDP frames with one and two VLAN tags"
+t_test test_xdp_vlan_tagged_counted "/metrics counts AF_XDP frames with one and two VLAN tags the edge has, refuses the others"
+t_test test_xdp_agent_behind_vlan "an agent behind the edge's VLAN comes up, one behind another VLAN is refused and counted"
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_forged_next_hop "forged frames with the agent's IP and another MAC: no reply goes to that MAC"

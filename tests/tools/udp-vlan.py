@@ -4,7 +4,9 @@
 inside one or two VLAN tags, with right checksums. The UDP payload looks like
 a QUIC short-header packet, so that beam's XDP program steers it to AF_XDP.
 
-  udp-vlan.py IFACE DST_MAC SRC DST PORT COUNT TAGS
+  udp-vlan.py IFACE DST_MAC SRC DST PORT COUNT TAGS [VIDS]
+
+VIDS: the VLAN ids, outer first, comma-separated (default 100, then 101).
 """
 import socket
 import struct
@@ -21,7 +23,7 @@ def csum(data):
 
 
 def main():
-    if len(sys.argv) != 8:
+    if len(sys.argv) not in (8, 9):
         sys.exit(__doc__)
     ifname, dst_mac, src, dst = sys.argv[1:5]
     port, count, tags = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
@@ -40,8 +42,13 @@ def main():
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     eth = bytes.fromhex(dst_mac.replace(":", "")) + src_mac
     tpids = [0x8100] if tags == 1 else [0x88A8, 0x8100]
-    for i, tpid in enumerate(tpids):
-        eth += struct.pack("!HH", tpid, 100 + i)
+    vids = [100 + i for i in range(len(tpids))]
+    if len(sys.argv) == 9:
+        vids = [int(v) for v in sys.argv[8].split(",")]
+        if len(vids) != len(tpids):
+            sys.exit("VIDS must name %d id(s)" % len(tpids))
+    for tpid, vid in zip(tpids, vids):
+        eth += struct.pack("!HH", tpid, vid)
     frame = eth + struct.pack("!H", 0x0800) + ip + udp
     for _ in range(count):
         s.send(frame)
