@@ -112,6 +112,20 @@ static void take(struct nexthop *e, const struct pkt_udp *h)
 	e->local_port = h->dport;
 }
 
+static void path_of(const struct pkt_udp *h, struct nexthop_path *p)
+{
+	unsigned int n = ntags(h);
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->mac, h->src_mac, PKT_ETH_ALEN);
+	memcpy(p->our_mac, h->dst_mac, PKT_ETH_ALEN);
+	p->nvlan = (uint8_t)n;
+	memcpy(p->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n);
+	memcpy(p->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
+	memcpy(p->local, h->daddr, 16);
+	p->local_port = h->dport;
+}
+
 bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
 	struct nexthop *e = lookup(t, h->family, h->saddr);
@@ -133,18 +147,44 @@ bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now
 		t->unproven++;
 		return true;
 	}
-	return now_ns >= e->confirmed_ns && now_ns - e->confirmed_ns >= NEXTHOP_RENEW_NS;
+	/* while another path waits to take over, this one's packets cancel it */
+	return e->switching ||
+	       (now_ns >= e->confirmed_ns && now_ns - e->confirmed_ns >= NEXTHOP_RENEW_NS);
+}
+
+/* An accepted packet came over @h's path, not @e's trusted one: start or go on
+ * with the switch to it. Returns whether it is taken now. */
+static bool switch_due(struct nexthop *e, const struct pkt_udp *h, uint64_t now)
+{
+	struct nexthop_path p;
+
+	path_of(h, &p);
+	if (!e->switching || memcmp(&e->next, &p, sizeof(p))) {
+		e->switching = 1;
+		e->next = p;
+		e->switch_since_ns = now;
+		return false;
+	}
+	return now >= e->switch_since_ns && now - e->switch_since_ns >= NEXTHOP_SWITCH_NS;
 }
 
 void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
 	struct nexthop *e = lookup(t, h->family, h->saddr);
 
-	if (!e)
+	if (!e) {
 		e = claim(t, h->family, h->saddr, true, now_ns);
-	else if (e->confirmed && hop_differs(e, h))
+	} else if (trusted(e, now_ns) && differs(e, h)) {
+		if (!switch_due(e, h, now_ns))
+			return;
+		t->mac_changes += hop_differs(e, h);
+	} else if (e->switching && trusted(e, now_ns)) {
+		t->switch_cancelled++; /* the current path is alive */
+	} else if (e->confirmed && hop_differs(e, h)) {
 		t->mac_changes++;
+	}
 	take(e, h);
+	e->switching = 0;
 	e->confirmed = 1;
 	e->confirmed_ns = now_ns;
 }

@@ -12,6 +12,11 @@
  * - a confirmed entry changes only through nexthop_confirm(), called for a
  *   packet QUIC accepted on an established connection (migration included);
  *   frames that disagree with it are left for that call to decide;
+ * - and even then only once the new path has been the only one carrying
+ *   accepted packets for NEXTHOP_SWITCH_NS: an accepted packet on the current
+ *   path cancels the change. A replayed packet whose original was lost is
+ *   accepted as the original would have been; someone on the link who replays
+ *   with another MAC while the peer's own packets still arrive moves nothing;
  * - a confirmation holds NEXTHOP_TRUST_NS; a live connection renews it (one
  *   accepted packet every NEXTHOP_RENEW_NS is asked for). Once it lapses the
  *   entry is unconfirmed again, so a peer that came back behind another MAC
@@ -33,10 +38,22 @@
 
 #include "pkt_hdr.h"
 
-#define NEXTHOP_SLOTS	 4096 /* power of two */
-#define NEXTHOP_PROBE	 8
-#define NEXTHOP_TRUST_NS (120ull * 1000000000ull) /* a confirmation holds this long */
-#define NEXTHOP_RENEW_NS (5ull * 1000000000ull)	  /* renewed by a packet this old */
+#define NEXTHOP_SLOTS	  4096 /* power of two */
+#define NEXTHOP_PROBE	  8
+#define NEXTHOP_TRUST_NS  (120ull * 1000000000ull) /* a confirmation holds this long */
+#define NEXTHOP_RENEW_NS  (5ull * 1000000000ull)   /* renewed by a packet this old */
+#define NEXTHOP_SWITCH_NS (1000000000ull) /* a new path holds this long before it is taken */
+
+/* What a frame says about how to reach its sender. */
+struct nexthop_path {
+	uint8_t mac[PKT_ETH_ALEN];
+	uint8_t our_mac[PKT_ETH_ALEN];
+	uint8_t nvlan;
+	uint16_t vlan_tpid[PKT_MAX_VLANS];
+	uint16_t vlan_tci[PKT_MAX_VLANS];
+	uint8_t local[16];
+	uint16_t local_port;
+};
 
 struct nexthop {
 	uint8_t used;
@@ -51,13 +68,18 @@ struct nexthop {
 	uint8_t local[16]; /* our address as the peer used it */
 	uint16_t local_port;
 	uint64_t confirmed_ns; /* CLOCK_MONOTONIC */
+	/* another path QUIC accepted packets on, alone since @switch_since_ns */
+	uint8_t switching;
+	struct nexthop_path next;
+	uint64_t switch_since_ns;
 };
 
 struct nexthop_table {
-	struct nexthop *last; /* the entry of the previous frame: bursts come from one */
-	uint64_t mac_changes; /* a confirmed next-hop MAC or tags changed */
-	uint64_t unproven;    /* frames that disagreed with a confirmed entry */
-	uint64_t no_slot;     /* new addresses with every slot of their probe confirmed */
+	struct nexthop *last;	   /* the entry of the previous frame: bursts come from one */
+	uint64_t mac_changes;	   /* a confirmed next-hop MAC or tags changed */
+	uint64_t switch_cancelled; /* a new path lost to the current one before it held */
+	uint64_t unproven;	   /* frames that disagreed with a confirmed entry */
+	uint64_t no_slot;	   /* new addresses with every slot of their probe confirmed */
 	struct nexthop slots[NEXTHOP_SLOTS];
 };
 

@@ -12,6 +12,7 @@
 #include <wolfssl/options.h>
 
 #include "quic.h"
+#include "quic_pn.h"
 #include "hist.h"
 #include "log.h"
 #include "proto.h"
@@ -186,6 +187,7 @@ struct quic_conn {
 	unsigned int waiting : 1;     /* client: data to send, none in flight: probing */
 	uint64_t unanswered_since;    /* data in flight since, nothing heard (0: no) */
 	uint32_t sends_unanswered;    /* sends (datagrams or GSO trains) since the last arrival */
+	int64_t rx_largest_pn;	      /* largest 1-RTT packet number opened, -1: none */
 	uint32_t nblocked;	      /* streams waiting for flow control credit */
 	uint64_t sq_total;	      /* bytes in the send buffers of all streams */
 	struct dgram *dgq_head, *dgq_tail; /* DATAGRAM frames to send */
@@ -1889,11 +1891,22 @@ static int encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 }
 
 /*
- * Packets that passed AEAD on this thread. The callback has no connection
- * argument; conn_read compares the count around ngtcp2_conn_read_pkt, which
- * returns 0 also for packets it dropped (undecryptable ones included).
+ * Packets that passed AEAD on this thread, and the packet number of the last
+ * short-header one as its header carries it (bits 0: none). The callback has
+ * no connection argument; conn_read compares the count around
+ * ngtcp2_conn_read_pkt, which returns 0 also for packets it dropped
+ * (undecryptable ones, and duplicates, which it drops after they opened).
  */
 static _Thread_local uint64_t aead_opened;
+static _Thread_local uint64_t aead_short_pn;
+static _Thread_local unsigned int aead_short_bits;
+
+static void aead_note_opened(const uint8_t *aad, size_t aadlen)
+{
+	aead_opened++;
+	if (!quic_pn_from_short_header(aad, aadlen, &aead_short_pn, &aead_short_bits))
+		aead_short_bits = 0;
+}
 
 static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 		      const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
@@ -1907,7 +1920,8 @@ static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 	if (!aes) {
 		rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen,
 					      nonce, noncelen, aad, aadlen);
-		aead_opened += !rv;
+		if (!rv)
+			aead_note_opened(aad, aadlen);
 		return rv;
 	}
 	if (ciphertextlen < AES_BLOCK_SIZE)
@@ -1916,7 +1930,7 @@ static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 	if (wc_AesGcmDecrypt(aes, dest, ciphertext, (word32)len, nonce, (word32)noncelen,
 			     ciphertext + len, AES_BLOCK_SIZE, aad, (word32)aadlen))
 		return NGTCP2_ERR_DECRYPT;
-	aead_opened++;
+	aead_note_opened(aad, aadlen);
 	return 0;
 }
 
@@ -2089,6 +2103,7 @@ static struct quic_conn *conn_alloc(struct quic_ep *ep, const struct pktio_addr 
 	c->local = *local;
 	c->peer = *peer;
 	pmtu_init(&c->pmtu);
+	c->rx_largest_pn = -1;
 	c->conn_ref.get_conn = get_conn_cb;
 	c->conn_ref.user_data = c;
 	c->stats.created_ns = quic_now_ns();
@@ -2249,6 +2264,7 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	ngtcp2_pkt_info pi = {.ecn = p->ecn};
 	uint64_t ts, opened;
 	ngtcp2_path path;
+	bool fresh;
 	int rv;
 
 	if (c->closing) {
@@ -2268,11 +2284,19 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	c->stats.last_rx_ns = ts;
 	c->in_read = 1;
 	opened = aead_opened;
+	aead_short_bits = 0;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	c->in_read = 0;
 	/* Only a packet that opened under the connection's keys shows that the
-	 * peer lives: a forged one with its DCID must not keep a dead peer up. */
-	if (aead_opened != opened) {
+	 * peer lives, and only a 1-RTT one newer than every one before it shows
+	 * where it is: a forged packet with its DCID does not open, and a genuine
+	 * one replayed by someone on the link opens but is not new (ngtcp2 drops
+	 * it as a duplicate, after opening it, and still returns 0). Long-header
+	 * packets (handshake, 0-RTT) never vouch for a path. */
+	fresh = aead_opened != opened && aead_short_bits &&
+		quic_pn_advance(&c->rx_largest_pn,
+				quic_pn_decode(c->rx_largest_pn, aead_short_pn, aead_short_bits));
+	if (fresh || (aead_opened != opened && !aead_short_bits)) {
 		c->unanswered_since = 0;
 		c->sends_unanswered = 0;
 	}
@@ -2281,12 +2305,9 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 		return;
 	}
 	if (rv == 0) {
-		/* Authenticated under keys of an established connection: the back
-		 * end may now trust the frame's path (next hop, migration). A
-		 * replayed genuine packet also opens; only someone who sees the
-		 * traffic can replay it. */
-		if (p->rx_ref && c->handshake_done && aead_opened != opened &&
-		    c->ep->io->ops->accepted)
+		/* Authenticated under keys of an established connection, and new:
+		 * the back end may now trust the frame's path (next hop). */
+		if (p->rx_ref && c->handshake_done && fresh && c->ep->io->ops->accepted)
 			c->ep->io->ops->accepted(c->ep->io, p);
 		if (c->handshake_done)
 			conn_track_path(c);

@@ -396,6 +396,30 @@ test_xdp_forged_next_hop() {
 	((to_fake == 0)) || t_fail "$to_fake frames went to the forged MAC $fake"
 }
 
+test_xdp_replayed_next_hop() {
+	local want fake=02:72:65:70:6c:79 edge_mac agent_mac res sent to_fake
+
+	# Genuine packets of the agent, resent by someone on the link with another
+	# MAC, open under the connection's keys; ngtcp2 drops them as duplicates
+	# but its read still succeeds. They must not move the replies either.
+	big_tunnel agentreplay 64 9006
+	want=$(stream 64 | sha256sum | cut -d' ' -f1)
+	edge_mac=$(ip -n "$EDGE" -br link show eth1 | awk '{ print $3 }')
+	agent_mac=$(ip -n "$AGENT" -br link show eth0 | awk '{ print $3 }')
+	t_bg "$AGENT" replay python3 "$T_ROOT/tests/tools/forge-nexthop.py" eth0 --src 10.77.2.2 \
+		--dst 10.77.2.1 --dst-mac "$edge_mac" --fake-mac $fake --replay "$agent_mac" \
+		--stop "$T_DIR/replay.stop"
+	t_wait_for 10 grep -q ready "$T_DIR/replay.log" || t_fail "forge-nexthop.py did not start"
+	timed_fetch "$want"
+	touch "$T_DIR/replay.stop"
+	t_wait_for 10 grep -q '^sent' "$T_DIR/replay.log" || t_fail "forge-nexthop.py did not finish"
+	res=$(grep '^sent' "$T_DIR/replay.log")
+	read -r _ sent _ to_fake <<<"$res"
+	t_log "64 MiB in $FETCH_MS ms under $sent replayed packets; $to_fake frames to the replayer's MAC"
+	((sent > 1000)) || t_fail "only $sent packets replayed"
+	((to_fake == 0)) || t_fail "$to_fake frames went to the replayer's MAC $fake"
+}
+
 test_xdp_sigkill_restart() {
 	local got
 
@@ -509,6 +533,7 @@ t_test test_xdp_agent_behind_vlan "an agent behind the edge's VLAN comes up, one
 t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed byte for byte"
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_forged_next_hop "forged frames with the agent's IP and another MAC: no reply goes to that MAC"
+t_test test_xdp_replayed_next_hop "genuine packets replayed with another MAC: no reply goes to that MAC"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
 t_test test_xdp_dual_stack_socket "beamd on [::]:4433 with --xdp: IPv4 agents over AF_XDP"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"

@@ -4,7 +4,7 @@
 learning, and a watch for replies sent to the forged MAC.
 
   forge-nexthop.py IFACE --src IP --dst IP --dst-mac MAC --fake-mac MAC
-                   [--port 4433] --stop FILE [--seconds 120]
+                   [--port 4433] --stop FILE [--seconds 120] [--replay MAC]
 
 Sends, from IFACE, Ethernet/IPv4/UDP frames with source IP --src (the agent's
 own address), source MAC --fake-mac, to --dst-mac/--dst port --port: valid IP
@@ -13,6 +13,11 @@ random connection ID. At the same time it counts frames arriving on IFACE
 whose destination MAC is --fake-mac: the edge's replies misdirected by a
 poisoned next hop. Prints "ready" once both run, and when FILE exists (or
 after --seconds) one line: "sent N to_fake M".
+
+--replay MAC: instead of random payloads, resend the genuine QUIC frames
+IFACE sends (source MAC MAC, IPv4 UDP to --port) right after they leave, with
+the source MAC changed to --fake-mac: packets that pass QUIC's AEAD, as
+someone on the link who sees the traffic could.
 """
 import argparse
 import ctypes
@@ -82,6 +87,29 @@ def only_dst_mac(sock, mac):
     return prog  # keep the buffer alive
 
 
+def only_quic_from(sock, mac, port):
+    """Keep only IPv4 UDP frames from @mac to @port (no IP options)."""
+    hi, lo = struct.unpack("!IH", mac)
+    insns = [
+        (0x20, 0, 0, 6),        # ld word at 6: source MAC, first 4 bytes
+        (0x15, 0, 9, hi),
+        (0x28, 0, 0, 10),       # its last 2 bytes
+        (0x15, 0, 7, lo),
+        (0x28, 0, 0, 12),       # ethertype
+        (0x15, 0, 5, ETH_P_IP),
+        (0x30, 0, 0, 23),       # IP protocol
+        (0x15, 0, 3, socket.IPPROTO_UDP),
+        (0x28, 0, 0, 36),       # UDP destination port (20-byte IP header)
+        (0x15, 0, 1, port),
+        (0x06, 0, 0, 0xFFFF),   # accept
+        (0x06, 0, 0, 0),        # reject
+    ]
+    prog = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in insns))
+    fprog = struct.pack("HL", len(insns), ctypes.addressof(prog))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    return prog
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("iface")
@@ -92,6 +120,7 @@ def main():
     ap.add_argument("--port", type=int, default=4433)
     ap.add_argument("--stop", required=True)
     ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--replay", metavar="MAC")
     args = ap.parse_args()
 
     src_ip, dst_ip = socket.inet_aton(args.src), socket.inet_aton(args.dst)
@@ -122,7 +151,24 @@ def main():
 
     sent = 0
     end = time.monotonic() + args.seconds
-    while time.monotonic() < end and not os.path.exists(args.stop):
+    if args.replay:
+        cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        keep_cap = only_quic_from(cap, mac_bytes(args.replay), args.port)
+        cap.bind((args.iface, 0))
+        cap.settimeout(0.2)
+    while args.replay and time.monotonic() < end and not os.path.exists(args.stop):
+        try:
+            data, addr = cap.recvfrom(65536)
+        except socket.timeout:
+            continue
+        if addr[2] != PACKET_OUTGOING:
+            continue
+        try:
+            tx.send(data[:6] + fake + data[12:])
+            sent += 1
+        except OSError:
+            pass
+    while not args.replay and time.monotonic() < end and not os.path.exists(args.stop):
         # bursts of 32, then a breath: a flood, not a lockup of a 2-core box
         for _ in range(32):
             try:

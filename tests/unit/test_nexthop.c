@@ -124,7 +124,8 @@ static void test_accepted_frame_changes_entry(void **state)
 	nexthop_confirm(t, &good, T0);
 
 	/* the peer's next hop changed (a new router, a NAT rebinding with a new
-	 * port): once QUIC accepted the packet, the entry follows it */
+	 * port): once QUIC has accepted packets on the new path alone for
+	 * NEXTHOP_SWITCH_NS, the entry follows it */
 	frame(&moved, mac_router, 0x0a090002, 50001);
 	moved.nvlan = 1;
 	moved.vlan_tpid[0] = 0x8100;
@@ -132,12 +133,46 @@ static void test_accepted_frame_changes_entry(void **state)
 	assert_true(nexthop_seen(t, &moved, T0));
 	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
 	nexthop_confirm(t, &moved, T0);
+	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6); /* not yet */
+	nexthop_confirm(t, &moved, T0 + SEC / 2);
+	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	nexthop_confirm(t, &moved, T0 + SEC);
 	e = entry(t, 0x0a090002);
 	assert_memory_equal(e->mac, mac_router, 6);
 	assert_int_equal(e->nvlan, 1);
 	assert_int_equal(e->vlan_tci[0], 7);
 	assert_int_equal(t->mac_changes, 1);
-	assert_false(nexthop_seen(t, &moved, T0));
+	assert_false(nexthop_seen(t, &moved, T0 + SEC));
+	free(t);
+}
+
+/* Genuine packets replayed by someone else on the link are accepted when
+ * their originals were lost; as long as the peer's own packets still arrive
+ * on the current path, the replayer's path never takes over. */
+static void test_replays_between_genuine_never_switch(void **state)
+{
+	struct nexthop_table *t = table();
+	struct pkt_udp good, replay;
+	uint64_t now = T0;
+	int i;
+
+	(void)state;
+	frame(&good, mac_agent, 0x0a090002, 50000);
+	frame(&replay, mac_evil, 0x0a090002, 50000);
+	nexthop_seen(t, &good, now);
+	nexthop_confirm(t, &good, now);
+	for (i = 0; i < 100; i++) {
+		now += SEC / 10;
+		/* a few replays win, then one genuine packet gets through */
+		assert_true(nexthop_seen(t, &replay, now));
+		nexthop_confirm(t, &replay, now);
+		nexthop_confirm(t, &replay, now + SEC / 20);
+		assert_true(nexthop_seen(t, &good, now + SEC / 20)); /* asked: a switch waits */
+		nexthop_confirm(t, &good, now + SEC / 20);
+		assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	}
+	assert_int_equal(t->mac_changes, 0);
+	assert_int_equal(t->switch_cancelled, 100);
 	free(t);
 }
 
@@ -253,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_first_contact_creates),
 		cmocka_unit_test(test_forged_frame_leaves_confirmed_entry),
 		cmocka_unit_test(test_accepted_frame_changes_entry),
+		cmocka_unit_test(test_replays_between_genuine_never_switch),
 		cmocka_unit_test(test_unconfirmed_entry_follows_frames),
 		cmocka_unit_test(test_new_addresses_never_evict_confirmed),
 		cmocka_unit_test(test_full_probe_confirmed_refuses_unproven),
