@@ -142,6 +142,9 @@ test_xdp_path_metrics() {
 	[[ ${xin:-0} -gt 1000 && ${xout:-0} -gt 100 ]] || t_fail "AF_XDP counters did not grow"
 	grep -q '^beam_packets_total{path="socket",direction="in"} [0-9]' "$scrape" ||
 		t_fail "no socket path sample"
+	# why steering left frames to the socket: one sample per cause
+	[[ $(grep -c '^beam_xdp_steer_misses_total{iface="eth1",cause="[a-z_]*"} [0-9]' \
+		"$scrape") == 4 ]] || t_fail "no beam_xdp_steer_misses_total samples for eth1"
 	if command -v promtool >/dev/null; then
 		promtool check metrics <"$scrape" || t_fail "promtool rejects /metrics"
 	else
