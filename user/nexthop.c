@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-static uint32_t addr_hash(uint8_t family, const uint8_t *addr)
+static uint32_t addr_hash(uint8_t family, const uint8_t *addr, uint16_t port)
 {
 	uint32_t h = 2166136261u ^ family;
 	int i;
@@ -16,25 +16,27 @@ static uint32_t addr_hash(uint8_t family, const uint8_t *addr)
 	 * unconfirmed entry its slot, never a wrong MAC for a found entry. */
 	for (i = 0; i < 16; i++)
 		h = (h ^ addr[i]) * 16777619u;
-	return h;
+	h = (h ^ (port >> 8)) * 16777619u;
+	return (h ^ (port & 0xff)) * 16777619u;
 }
 
-static bool same_addr(const struct nexthop *e, uint8_t family, const uint8_t *addr)
+static bool same_addr(const struct nexthop *e, uint8_t family, const uint8_t *addr, uint16_t port)
 {
-	return e->used && e->family == family && !memcmp(e->addr, addr, 16);
+	return e->used && e->family == family && e->port == port && !memcmp(e->addr, addr, 16);
 }
 
-static struct nexthop *lookup(struct nexthop_table *t, uint8_t family, const uint8_t *addr)
+static struct nexthop *lookup(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
+			      uint16_t port)
 {
 	uint32_t h, i;
 
-	if (t->last && same_addr(t->last, family, addr))
+	if (t->last && same_addr(t->last, family, addr, port))
 		return t->last;
-	h = addr_hash(family, addr);
+	h = addr_hash(family, addr, port);
 	for (i = 0; i < NEXTHOP_PROBE; i++) {
 		struct nexthop *e = &t->slots[(h + i) & (NEXTHOP_SLOTS - 1)];
 
-		if (same_addr(e, family, addr))
+		if (same_addr(e, family, addr, port))
 			return t->last = e;
 	}
 	return NULL;
@@ -49,9 +51,9 @@ static bool trusted(const struct nexthop *e, uint64_t now)
 /* A slot for a new address: a free one, else an untrusted one, else (only
  * when @proven) the first of the probe; NULL when none may be taken. */
 static struct nexthop *claim(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
-			     bool proven, uint64_t now)
+			     uint16_t port, bool proven, uint64_t now)
 {
-	uint32_t h = addr_hash(family, addr), i;
+	uint32_t h = addr_hash(family, addr, port), i;
 	struct nexthop *victim = NULL;
 
 	for (i = 0; i < NEXTHOP_PROBE; i++) {
@@ -72,6 +74,7 @@ static struct nexthop *claim(struct nexthop_table *t, uint8_t family, const uint
 	victim->used = 1;
 	victim->family = family;
 	memcpy(victim->addr, addr, 16);
+	victim->port = port;
 	return t->last = victim;
 }
 
@@ -128,10 +131,10 @@ static void path_of(const struct pkt_udp *h, struct nexthop_path *p)
 
 bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
-	struct nexthop *e = lookup(t, h->family, h->saddr);
+	struct nexthop *e = lookup(t, h->family, h->saddr, h->sport);
 
 	if (!e) {
-		e = claim(t, h->family, h->saddr, false, now_ns);
+		e = claim(t, h->family, h->saddr, h->sport, false, now_ns);
 		if (!e) {
 			t->no_slot++;
 			return true; /* an accepted packet may still claim one */
@@ -170,10 +173,10 @@ static bool switch_due(struct nexthop *e, const struct pkt_udp *h, uint64_t now)
 
 void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns)
 {
-	struct nexthop *e = lookup(t, h->family, h->saddr);
+	struct nexthop *e = lookup(t, h->family, h->saddr, h->sport);
 
 	if (!e) {
-		e = claim(t, h->family, h->saddr, true, now_ns);
+		e = claim(t, h->family, h->saddr, h->sport, true, now_ns);
 	} else if (trusted(e, now_ns) && differs(e, h)) {
 		if (!switch_due(e, h, now_ns))
 			return;
@@ -189,7 +192,8 @@ void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t 
 	e->confirmed_ns = now_ns;
 }
 
-const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr)
+const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
+				   uint16_t port)
 {
-	return lookup(t, family, addr);
+	return lookup(t, family, addr, port);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nexthop.h - how the AF_XDP back end reaches each peer address on the wire:
- * the next-hop MAC, our MAC, the VLAN tags and our address as the peer used
- * them, learned from the peer's frames.
+ * nexthop.h - how the AF_XDP back end reaches each peer (address and UDP
+ * port) on the wire: the next-hop MAC, our MAC, the VLAN tags and our address
+ * as the peer used them, learned from the peer's frames. Keyed by port too:
+ * each connection of an address (agents behind one NAT, a restarted agent)
+ * proves its own path, and a new connection's handshake is answered where
+ * its own frames came from, whatever an older one confirmed.
  *
  * Frames are not authenticated, QUIC packets are. The rule:
  * - a frame from an address with no entry creates one (first contact: an
@@ -25,10 +28,8 @@
  *
  * TODO(#6): an agent idle for longer than NEXTHOP_TRUST_NS (--idle-timeout
  * over 6 minutes: keep-alives every third of it) lets its confirmation lapse,
- * and forged frames can then redirect answers until its next packet; and a
- * peer that changed MAC while its entry is trusted cannot finish a new
- * handshake until the trust lapses (answers should follow the path of the
- * handshake's own frames).
+ * and frames forged with its address and port can then redirect answers
+ * until its next packet.
  */
 #ifndef BEAM_NEXTHOP_H
 #define BEAM_NEXTHOP_H
@@ -61,6 +62,7 @@ struct nexthop {
 	uint8_t family;
 	uint8_t nvlan;
 	uint8_t addr[16];
+	uint16_t port;		       /* the peer's UDP port, host order */
 	uint8_t mac[PKT_ETH_ALEN];     /* next hop: source MAC of its frames */
 	uint8_t our_mac[PKT_ETH_ALEN]; /* destination MAC of its frames */
 	uint16_t vlan_tpid[PKT_MAX_VLANS];
@@ -96,7 +98,8 @@ bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now
  * @now_ns: make @h's path the confirmed entry of its source address. */
 void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now_ns);
 
-/* The entry of @addr (16 bytes, IPv4 in the first 4) or NULL. */
-const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr);
+/* The entry of @addr (16 bytes, IPv4 in the first 4) and @port (host order), or NULL. */
+const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
+				   uint16_t port);
 
 #endif /* BEAM_NEXTHOP_H */

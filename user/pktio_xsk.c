@@ -147,7 +147,7 @@ bool pktio_xsk_has_path(const struct pktio *io, const struct pktio_addr *peer)
 	uint16_t port;
 
 	return !xsk_port_gone(to_xsk(io)->port) && addr_to_hdr(peer, &family, ip, &port) &&
-	       nexthop_find(&to_xsk(io)->hops, family, ip) != NULL;
+	       nexthop_find(&to_xsk(io)->hops, family, ip, port) != NULL;
 }
 
 /* The XDP program's arrival stamp sits right in front of the frame data. */
@@ -308,7 +308,7 @@ static bool path_for(struct pktio_xsk *x, const struct pktio_pkt *pkt, struct pk
 	memset(h, 0, sizeof(*h));
 	if (!addr_to_hdr(&pkt->peer, &family, h->daddr, &h->dport))
 		return false;
-	e = nexthop_find(&x->hops, family, h->daddr);
+	e = nexthop_find(&x->hops, family, h->daddr, h->dport);
 	if (!e)
 		return false;
 

@@ -373,34 +373,52 @@ timed_fetch() {
 	[[ $got == "$1" ]] || t_fail "sha256 $got, want $1"
 }
 
+# forge NAME [--sport N]: forged frames from the agent's IP with another MAC
+# during one timed download; sets SENT, TO_FAKE, ANSWERED.
+forge() {
+	local name=$1 res edge_mac
+	shift
+
+	edge_mac=$(ip -n "$EDGE" -br link show eth1 | awk '{ print $3 }')
+	t_bg "$AGENT" "$name" python3 "$T_ROOT/tests/tools/forge-nexthop.py" eth0 --src 10.77.2.2 \
+		--dst 10.77.2.1 --dst-mac "$edge_mac" --fake-mac $FAKE_MAC --stop "$T_DIR/$name.stop" "$@"
+	t_wait_for 10 grep -q ready "$T_DIR/$name.log" || t_fail "forge-nexthop.py did not start"
+	timed_fetch "$WANT"
+	touch "$T_DIR/$name.stop"
+	t_wait_for 10 grep -q '^sent' "$T_DIR/$name.log" || t_fail "forge-nexthop.py did not finish"
+	res=$(grep '^sent' "$T_DIR/$name.log")
+	read -r _ SENT _ TO_FAKE _ ANSWERED <<<"$res"
+}
+
 test_xdp_forged_next_hop() {
-	local want ref flood fake=02:66:6f:72:67:65 edge_mac res sent to_fake
+	local ref port FAKE_MAC=02:66:6f:72:67:65 WANT SENT TO_FAKE ANSWERED
 
 	# Frames from the agent's own IP but another MAC (no QUIC keys behind
 	# them) must not move beamd's replies to that MAC: the next hop of a
-	# peer QUIC authenticated changes only with packets QUIC accepted.
+	# peer QUIC authenticated changes only with packets QUIC accepted. First
+	# from random ports (each is a new peer: its stateless resets go to the
+	# forger, rightly), then from the agent's own port.
 	big_tunnel agentforge 128 9005
-	want=$(stream 128 | sha256sum | cut -d' ' -f1)
-	timed_fetch "$want"
+	WANT=$(stream 128 | sha256sum | cut -d' ' -f1)
+	timed_fetch "$WANT"
 	ref=$FETCH_MS
-	edge_mac=$(ip -n "$EDGE" -br link show eth1 | awk '{ print $3 }')
-	t_bg "$AGENT" forge python3 "$T_ROOT/tests/tools/forge-nexthop.py" eth0 --src 10.77.2.2 \
-		--dst 10.77.2.1 --dst-mac "$edge_mac" --fake-mac $fake --stop "$T_DIR/forge.stop"
-	t_wait_for 10 grep -q ready "$T_DIR/forge.log" || t_fail "forge-nexthop.py did not start"
-	timed_fetch "$want"
-	flood=$FETCH_MS
-	touch "$T_DIR/forge.stop"
-	t_wait_for 10 grep -q '^sent' "$T_DIR/forge.log" || t_fail "forge-nexthop.py did not finish"
-	res=$(grep '^sent' "$T_DIR/forge.log")
-	read -r _ sent _ to_fake <<<"$res"
-	t_log "128 MiB in $ref ms alone, $flood ms under $sent forged frames" \
-		"(x$(awk -v a="$flood" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')); $to_fake frames to the fake MAC"
-	((sent > 1000)) || t_fail "only $sent forged frames went out"
-	((to_fake == 0)) || t_fail "$to_fake frames went to the forged MAC $fake"
+	forge forge
+	t_log "128 MiB in $ref ms alone, $FETCH_MS ms under $SENT forged frames" \
+		"(x$(awk -v a="$FETCH_MS" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')); $TO_FAKE frames" \
+		"to the fake MAC for the agent, $ANSWERED answers to the forged ports"
+	((SENT > 1000)) || t_fail "only $SENT forged frames went out"
+	((TO_FAKE == 0)) || t_fail "$TO_FAKE frames went to the forged MAC $FAKE_MAC"
+	port=$(t_ns "$AGENT" ss -Hunp | grep "pid=$(tun_pid agentforge)," | grep -o '10\.77\.2\.2:[0-9]*' |
+		sed 's/.*://' | head -1)
+	[[ $port =~ ^[0-9]+$ ]] || t_fail "no UDP port for the agent: $(t_ns "$AGENT" ss -Hunp)"
+	forge forge-port --sport "$port"
+	t_log "from the agent's port $port: $SENT forged frames, $TO_FAKE to the fake MAC"
+	((SENT > 1000)) || t_fail "only $SENT forged frames went out"
+	((TO_FAKE == 0)) || t_fail "$TO_FAKE frames went to the forged MAC $FAKE_MAC"
 }
 
 test_xdp_replayed_next_hop() {
-	local want fake=02:72:65:70:6c:79 edge_mac agent_mac res sent to_fake
+	local want fake=02:72:65:70:6c:79 edge_mac agent_mac res sent to_fake answered
 
 	# Genuine packets of the agent, resent by someone on the link with another
 	# MAC, open under the connection's keys; ngtcp2 drops them as duplicates
@@ -417,7 +435,7 @@ test_xdp_replayed_next_hop() {
 	touch "$T_DIR/replay.stop"
 	t_wait_for 10 grep -q '^sent' "$T_DIR/replay.log" || t_fail "forge-nexthop.py did not finish"
 	res=$(grep '^sent' "$T_DIR/replay.log")
-	read -r _ sent _ to_fake <<<"$res"
+	read -r _ sent _ to_fake _ answered <<<"$res"
 	t_log "64 MiB in $FETCH_MS ms under $sent replayed packets; $to_fake frames to the replayer's MAC"
 	((sent > 1000)) || t_fail "only $sent packets replayed"
 	((to_fake == 0)) || t_fail "$to_fake frames went to the replayer's MAC $fake"

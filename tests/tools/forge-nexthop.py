@@ -5,14 +5,21 @@ learning, and a watch for replies sent to the forged MAC.
 
   forge-nexthop.py IFACE --src IP --dst IP --dst-mac MAC --fake-mac MAC
                    [--port 4433] --stop FILE [--seconds 120] [--replay MAC]
+                   [--sport N]
 
 Sends, from IFACE, Ethernet/IPv4/UDP frames with source IP --src (the agent's
 own address), source MAC --fake-mac, to --dst-mac/--dst port --port: valid IP
 and UDP checksums, a payload shaped like a QUIC short-header packet with a
 random connection ID. At the same time it counts frames arriving on IFACE
-whose destination MAC is --fake-mac: the edge's replies misdirected by a
-poisoned next hop. Prints "ready" once both run, and when FILE exists (or
-after --seconds) one line: "sent N to_fake M".
+whose destination MAC is --fake-mac and whose UDP destination port is not one
+it forged from: the edge's replies misdirected by a poisoned next hop (its
+answers to the forged frames themselves, stateless resets to the forged ports,
+rightly go to the forger and are counted apart). Prints "ready" once both
+run, and when FILE exists (or after --seconds) one line:
+"sent N to_fake M answered K".
+
+--sport N: forge from this source port (the agent's own) instead of random
+ones; every frame to --fake-mac then counts as misdirected.
 
 --replay MAC: instead of random payloads, resend the genuine QUIC frames
 IFACE sends (source MAC MAC, IPv4 UDP to --port) right after they leave, with
@@ -54,10 +61,14 @@ def ones_sum(data):
     return fold(sum(struct.unpack("!%dH" % (len(data) // 2), data)))
 
 
-def frame(args, src_ip, dst_ip, src_mac, dst_mac):
+def frame(args, src_ip, dst_ip, src_mac, dst_mac, ports):
     # short header: fixed bit set, long-header bit clear; a random CID and body
     payload = bytes([0x40 | random.getrandbits(5)]) + os.urandom(20 + random.randrange(80))
-    sport = random.randrange(1024, 65536)
+    if args.sport:
+        sport = args.sport
+    else:
+        sport = random.randrange(1024, 65536)
+        ports.add(sport)
     ulen = 8 + len(payload)
     pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, socket.IPPROTO_UDP, ulen)
     udp = struct.pack("!HHHH", sport, args.port, ulen, 0) + payload
@@ -121,6 +132,7 @@ def main():
     ap.add_argument("--stop", required=True)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--replay", metavar="MAC")
+    ap.add_argument("--sport", type=int, default=0)
     args = ap.parse_args()
 
     src_ip, dst_ip = socket.inet_aton(args.src), socket.inet_aton(args.dst)
@@ -134,7 +146,8 @@ def main():
     tx.bind((args.iface, 0))
 
     done = threading.Event()
-    counts = {"to_fake": 0}
+    counts = {"to_fake": 0, "answered": 0}
+    forged_ports = set()
 
     def watch():
         while not done.is_set():
@@ -142,7 +155,14 @@ def main():
                 data, addr = rx.recvfrom(65536)
             except socket.timeout:
                 continue
-            if addr[2] != PACKET_OUTGOING and data[:6] == fake:
+            if addr[2] == PACKET_OUTGOING or data[:6] != fake:
+                continue
+            ihl = (data[14] & 0x0F) * 4 if len(data) > 14 else 0
+            dport = struct.unpack("!H", data[14 + ihl + 2:14 + ihl + 4])[0] \
+                if len(data) >= 14 + ihl + 4 and data[23] == socket.IPPROTO_UDP else None
+            if dport in forged_ports:
+                counts["answered"] += 1
+            else:
                 counts["to_fake"] += 1
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -172,7 +192,7 @@ def main():
         # bursts of 32, then a breath: a flood, not a lockup of a 2-core box
         for _ in range(32):
             try:
-                tx.send(frame(args, src_ip, dst_ip, fake, dst_mac))
+                tx.send(frame(args, src_ip, dst_ip, fake, dst_mac, forged_ports))
                 sent += 1
             except OSError:
                 pass
@@ -181,7 +201,8 @@ def main():
     done.set()
     watcher.join()
     del keep
-    print("sent %d to_fake %d" % (sent, counts["to_fake"]), flush=True)
+    print("sent %d to_fake %d answered %d" % (sent, counts["to_fake"], counts["answered"]),
+          flush=True)
     return 0
 
 

@@ -43,12 +43,12 @@ static void frame(struct pkt_udp *h, const uint8_t *src_mac, uint32_t ip, uint16
 	h->dport = 4433;
 }
 
-static const struct nexthop *entry(struct nexthop_table *t, uint32_t ip)
+static const struct nexthop *entry(struct nexthop_table *t, uint32_t ip, uint16_t port)
 {
 	struct pkt_udp h;
 
-	frame(&h, mac_agent, ip, 1);
-	return nexthop_find(t, AF_INET, h.saddr);
+	frame(&h, mac_agent, ip, port);
+	return nexthop_find(t, AF_INET, h.saddr, port);
 }
 
 static struct nexthop_table *table(void)
@@ -66,10 +66,10 @@ static void test_first_contact_creates(void **state)
 	struct pkt_udp h;
 
 	(void)state;
-	assert_null(entry(t, 0x0a090002));
+	assert_null(entry(t, 0x0a090002, 50000));
 	frame(&h, mac_agent, 0x0a090002, 50000);
 	assert_true(nexthop_seen(t, &h, T0)); /* to confirm once QUIC accepts it */
-	e = entry(t, 0x0a090002);
+	e = entry(t, 0x0a090002, 50000);
 	assert_non_null(e);
 	assert_memory_equal(e->mac, mac_agent, 6);
 	assert_memory_equal(e->our_mac, mac_edge, 6);
@@ -95,7 +95,7 @@ static void test_forged_frame_leaves_confirmed_entry(void **state)
 
 	for (i = 0; i < 1000; i++)
 		assert_true(nexthop_seen(t, &evil, T0)); /* left for QUIC to decide */
-	e = entry(t, 0x0a090002);
+	e = entry(t, 0x0a090002, 50000);
 	assert_non_null(e);
 	assert_true(e->confirmed);
 	assert_memory_equal(e->mac, mac_agent, 6);
@@ -108,7 +108,7 @@ static void test_forged_frame_leaves_confirmed_entry(void **state)
 	evil.vlan_tci[0] = 42;
 	memcpy(evil.src_mac, mac_agent, 6);
 	assert_true(nexthop_seen(t, &evil, T0));
-	assert_int_equal(entry(t, 0x0a090002)->nvlan, 0);
+	assert_int_equal(entry(t, 0x0a090002, 50000)->nvlan, 0);
 	free(t);
 }
 
@@ -123,21 +123,21 @@ static void test_accepted_frame_changes_entry(void **state)
 	nexthop_seen(t, &good, T0);
 	nexthop_confirm(t, &good, T0);
 
-	/* the peer's next hop changed (a new router, a NAT rebinding with a new
-	 * port): once QUIC has accepted packets on the new path alone for
-	 * NEXTHOP_SWITCH_NS, the entry follows it */
-	frame(&moved, mac_router, 0x0a090002, 50001);
+	/* the peer's next hop changed (a new router, new VLAN tags): once QUIC
+	 * has accepted packets on the new path alone for NEXTHOP_SWITCH_NS, the
+	 * entry follows it */
+	frame(&moved, mac_router, 0x0a090002, 50000);
 	moved.nvlan = 1;
 	moved.vlan_tpid[0] = 0x8100;
 	moved.vlan_tci[0] = 7;
 	assert_true(nexthop_seen(t, &moved, T0));
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	nexthop_confirm(t, &moved, T0);
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6); /* not yet */
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6); /* not yet */
 	nexthop_confirm(t, &moved, T0 + SEC / 2);
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	nexthop_confirm(t, &moved, T0 + SEC);
-	e = entry(t, 0x0a090002);
+	e = entry(t, 0x0a090002, 50000);
 	assert_memory_equal(e->mac, mac_router, 6);
 	assert_int_equal(e->nvlan, 1);
 	assert_int_equal(e->vlan_tci[0], 7);
@@ -169,10 +169,31 @@ static void test_replays_between_genuine_never_switch(void **state)
 		nexthop_confirm(t, &replay, now + SEC / 20);
 		assert_true(nexthop_seen(t, &good, now + SEC / 20)); /* asked: a switch waits */
 		nexthop_confirm(t, &good, now + SEC / 20);
-		assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+		assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	}
 	assert_int_equal(t->mac_changes, 0);
 	assert_int_equal(t->switch_cancelled, 100);
+	free(t);
+}
+
+/* A new connection from the same address (another port) behind another MAC:
+ * its handshake is answered on its own path, the trusted one stays. */
+static void test_new_port_is_its_own_path(void **state)
+{
+	struct nexthop_table *t = table();
+	struct pkt_udp old, fresh;
+
+	(void)state;
+	frame(&old, mac_agent, 0x0a090002, 50000);
+	frame(&fresh, mac_router, 0x0a090002, 50001);
+	nexthop_seen(t, &old, T0);
+	nexthop_confirm(t, &old, T0);
+	assert_true(nexthop_seen(t, &fresh, T0)); /* first contact */
+	assert_memory_equal(entry(t, 0x0a090002, 50001)->mac, mac_router, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
+	nexthop_confirm(t, &fresh, T0);
+	assert_true(entry(t, 0x0a090002, 50001)->confirmed);
+	assert_int_equal(t->mac_changes, 0);
 	free(t);
 }
 
@@ -188,7 +209,7 @@ static void test_unconfirmed_entry_follows_frames(void **state)
 	frame(&good, mac_agent, 0x0a090002, 50000);
 	nexthop_seen(t, &evil, T0);
 	nexthop_seen(t, &good, T0);
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	free(t);
 }
 
@@ -207,12 +228,12 @@ static void test_new_addresses_never_evict_confirmed(void **state)
 		frame(&h, mac_evil, ip, 1);
 		nexthop_seen(t, &h, T0);
 	}
-	assert_non_null(entry(t, 0x0a090002));
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	assert_non_null(entry(t, 0x0a090002, 50000));
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	/* and the agent's address, forged again, still cannot move it */
 	frame(&h, mac_evil, 0x0a090002, 50000);
 	nexthop_seen(t, &h, T0);
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	free(t);
 }
 
@@ -231,7 +252,7 @@ static void test_full_probe_confirmed_refuses_unproven(void **state)
 		nexthop_confirm(t, &h, T0);
 	}
 	for (ip = 0x0c000000; ip < 0x0c000000 + 4 * NEXTHOP_SLOTS; ip++) {
-		const struct nexthop *e = entry(t, ip);
+		const struct nexthop *e = entry(t, ip, 1);
 
 		if (e) {
 			assert_true(e->confirmed);
@@ -243,12 +264,12 @@ static void test_full_probe_confirmed_refuses_unproven(void **state)
 	t->no_slot = 0;
 	frame(&h, mac_evil, 0x0d000001, 1);
 	assert_true(nexthop_seen(t, &h, T0));
-	assert_null(entry(t, 0x0d000001));
+	assert_null(entry(t, 0x0d000001, 1));
 	assert_int_equal(t->no_slot, 1);
 	/* ...but once QUIC accepted its packet it gets one */
 	nexthop_confirm(t, &h, T0);
-	assert_non_null(entry(t, 0x0d000001));
-	assert_true(entry(t, 0x0d000001)->confirmed);
+	assert_non_null(entry(t, 0x0d000001, 1));
+	assert_true(entry(t, 0x0d000001, 1)->confirmed);
 	free(t);
 }
 
@@ -271,14 +292,14 @@ static void test_confirmation_renewed_then_lapses(void **state)
 		assert_true(nexthop_seen(t, &good, now));
 		nexthop_confirm(t, &good, now);
 		nexthop_seen(t, &evil, now + 1);
-		assert_memory_equal(entry(t, 0x0a090002)->mac, mac_agent, 6);
+		assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_agent, 6);
 	}
 	/* the peer went silent: once the confirmation lapsed, its address is
 	 * first contact again, and another host behind a new MAC gets answers */
 	now += NEXTHOP_TRUST_NS;
-	frame(&fresh, mac_router, 0x0a090002, 40000);
+	frame(&fresh, mac_router, 0x0a090002, 50000);
 	assert_true(nexthop_seen(t, &fresh, now));
-	assert_memory_equal(entry(t, 0x0a090002)->mac, mac_router, 6);
+	assert_memory_equal(entry(t, 0x0a090002, 50000)->mac, mac_router, 6);
 	free(t);
 }
 
@@ -289,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_forged_frame_leaves_confirmed_entry),
 		cmocka_unit_test(test_accepted_frame_changes_entry),
 		cmocka_unit_test(test_replays_between_genuine_never_switch),
+		cmocka_unit_test(test_new_port_is_its_own_path),
 		cmocka_unit_test(test_unconfirmed_entry_follows_frames),
 		cmocka_unit_test(test_new_addresses_never_evict_confirmed),
 		cmocka_unit_test(test_full_probe_confirmed_refuses_unproven),
