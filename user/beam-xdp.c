@@ -262,13 +262,17 @@ static void proc_comm(pid_t pid, char *buf, size_t size)
 	fclose(f);
 }
 
-/* "off" or "20 us", for @c. */
+/* "off", "20 us", or what the kernel holds when it is not in that form. */
 static const char *coalesce_str(const struct napi_coalesce *c, char *buf, size_t size)
 {
-	if (!c->gro_flush_timeout_ns || !c->defer_hard_irqs)
+	if (!c->gro_flush_timeout_ns && !c->defer_hard_irqs)
 		snprintf(buf, size, "off");
-	else if (c->gro_flush_timeout_ns % 1000)
-		snprintf(buf, size, "%u ns", c->gro_flush_timeout_ns);
+	else if (!c->gro_flush_timeout_ns || !c->defer_hard_irqs)
+		snprintf(buf, size, "off (gro_flush_timeout %u ns, napi_defer_hard_irqs %u)",
+			 c->gro_flush_timeout_ns, c->defer_hard_irqs);
+	else if (c->gro_flush_timeout_ns % 1000 || c->defer_hard_irqs != 1)
+		snprintf(buf, size, "%u ns, kept armed for %u idle poll%s", c->gro_flush_timeout_ns,
+			 c->defer_hard_irqs, c->defer_hard_irqs == 1 ? "" : "s");
 	else
 		snprintf(buf, size, "%u us", c->gro_flush_timeout_ns / 1000);
 	return buf;
@@ -278,7 +282,7 @@ static const char *coalesce_str(const struct napi_coalesce *c, char *buf, size_t
 static int set_coalesce(const char *ifname, uint32_t us)
 {
 	struct napi_coalesce want = napi_coalesce_from_us(us), was;
-	char a[32], b[32];
+	char a[96], b[96];
 	int err;
 
 	err = napi_coalesce_get(ifname, &was);
@@ -463,9 +467,10 @@ static int status_one(const char *ifname, void *arg)
 	       st.flows_max, st.conns, st.conns_max, st.rate, st.rate_max, st.xsks_max);
 	if (st.ifindex) {
 		struct napi_coalesce co;
+		char c[96];
 
 		if (!napi_coalesce_get(ifname, &co))
-			printf("  receive coalescing: %s\n", coalesce_str(&co, a, sizeof(a)));
+			printf("  receive coalescing: %s\n", coalesce_str(&co, c, sizeof(c)));
 	}
 	xdp_stats_verdicts(st.reasons, verdicts);
 	printf("  verdicts:");

@@ -26,10 +26,11 @@
  *   (new hardware, a router failover) is not answered at the old one forever;
  * - a new address never evicts a confirmed entry, only unconfirmed ones.
  *
- * TODO(#6): an agent idle for longer than NEXTHOP_TRUST_NS (--idle-timeout
- * over 6 minutes: keep-alives every third of it) lets its confirmation lapse,
- * and frames forged with its address and port can then redirect answers
- * until its next packet.
+ * TODO(#6): an agent that sends nothing for longer than NEXTHOP_TRUST_NS lets
+ * its confirmation lapse, and frames forged with its address and port can
+ * then redirect answers until its next packet. Agents ping every 4 s by
+ * default; only one with --unresponsive-timeout 0 and an --idle-timeout over
+ * 6 minutes (keep-alives every third of it) stays silent that long.
  */
 #ifndef BEAM_NEXTHOP_H
 #define BEAM_NEXTHOP_H
