@@ -5,6 +5,8 @@
  */
 #include "pmtu.h"
 
+#include <string.h>
+
 void pmtu_init(struct pmtu *p)
 {
 	*p = (struct pmtu){.hold_ns = PMTU_HOLD_NS};
@@ -29,6 +31,26 @@ enum pmtu_event pmtu_full_acked(struct pmtu *p)
 	p->trial = false;
 	p->hold_ns = PMTU_HOLD_NS;
 	return PMTU_CONFIRMED;
+}
+
+void pmtu_full_write(struct pmtu *p, uint64_t ts)
+{
+	if (p->cap)
+		return;
+	p->full_writes[p->nwrites % PMTU_WRITES] = ts;
+	p->nwrites++;
+}
+
+enum pmtu_event pmtu_acked_sent_at(struct pmtu *p, uint64_t sent_ts)
+{
+	uint32_t i;
+
+	if (!sent_ts || p->cap)
+		return PMTU_NONE;
+	for (i = 0; i < PMTU_WRITES; i++)
+		if (p->full_writes[i] == sent_ts)
+			return pmtu_full_acked(p);
+	return PMTU_NONE;
 }
 
 void pmtu_idle(struct pmtu *p)
@@ -62,6 +84,8 @@ enum pmtu_event pmtu_check(struct pmtu *p, uint64_t pto_ns, size_t size, uint64_
 		p->hold_ns = PMTU_HOLD_NS;
 	p->trial = false;
 	p->cap = PMTU_SAFE;
+	/* what was written before the cap proves nothing about the trial after it */
+	memset(p->full_writes, 0, sizeof(p->full_writes));
 	p->was = size > UINT16_MAX ? UINT16_MAX : (uint16_t)size;
 	p->lift_at = now + p->hold_ns;
 	p->stall_since = 0;

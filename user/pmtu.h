@@ -11,13 +11,20 @@
  * - A full-size packet is one longer than PMTU_SAFE and no longer than the
  *   size ngtcp2 has validated on the path (its own PMTUD probes, longer than
  *   that, do not count: losing those is how discovery works).
- * - A full-size packet that carries new stream data starts the stall clock,
- *   unless it runs already. The clock stops when one is proven delivered: its
- *   stream's acknowledged offset (ngtcp2 reports only the contiguous one)
- *   passes the offset where its data began. A black hole stops exactly that;
- *   random loss only delays it, and losses of small packets (ACKs, the holes'
- *   repairs) delay it too, so they count against a verdict, not for it.
- * - Nothing in flight stops the clock.
+ * - A full-size packet of stream data (new or sent again; datagrams, which
+ *   nothing resends, do not count) starts the stall clock unless it runs
+ *   already. The clock stops when a full-size packet is proven delivered, in
+ *   either of two ways. The stream's acknowledged offset (ngtcp2 reports only
+ *   the contiguous one) passes the offset where new data in one began. Or an
+ *   RTT sample names it: ngtcp2 measures RTT from the newest packet an ACK
+ *   acknowledges, so the time we passed with the ACK's packet minus that RTT
+ *   is the time we passed when writing it, and a write made only of packets
+ *   of the full validated size (a ring keeps the last PMTU_WRITES) proves one
+ *   of them arrived. A black hole stops both; random loss holds up the first
+ *   behind every hole, the second only when whole flights and their probes
+ *   are lost.
+ * - Nothing in flight and nothing written stops the clock (lost packets leave
+ *   the bytes in flight too, but are written again).
  * - The clock reaching PMTU_STALL_PTOS probe timeouts (at least
  *   PMTU_STALL_MIN_NS) is a black hole: the connection sends at most
  *   PMTU_SAFE bytes per packet, which every QUIC path must carry (RFC 9000
@@ -38,6 +45,7 @@
 #define PMTU_STALL_MIN_NS (200ull * 1000000ull)
 #define PMTU_HOLD_NS	  (60ull * 1000000000ull)
 #define PMTU_HOLD_MAX_NS  (16 * PMTU_HOLD_NS)
+#define PMTU_WRITES	  32 /* recent writes of full-size packets only */
 
 enum pmtu_event {
 	PMTU_NONE = 0,
@@ -54,6 +62,8 @@ struct pmtu {
 	uint16_t cap;	      /* PMTU_SAFE while capped, else 0 */
 	uint16_t was;	      /* the packet size in use when the cap came */
 	bool trial;	      /* full size tried again, not proven yet */
+	uint32_t nwrites;     /* writes recorded in full_writes, all time */
+	uint64_t full_writes[PMTU_WRITES]; /* their timestamps, a ring */
 };
 
 /* Start @p uncapped, clock stopped. */
@@ -63,14 +73,23 @@ void pmtu_init(struct pmtu *p);
  * largest UDP payload is @path_max. */
 bool pmtu_is_full(size_t pktlen, size_t path_max);
 
-/* A full-size packet with new stream data left at @now (> 0). */
+/* A full-size packet of stream data left at @now (> 0). */
 void pmtu_full_sent(struct pmtu *p, uint64_t now);
 
 /* A full-size packet was proven delivered. Returns PMTU_CONFIRMED when that
  * ends a trial, else PMTU_NONE. */
 enum pmtu_event pmtu_full_acked(struct pmtu *p);
 
-/* Nothing is in flight: whatever was sent arrived. */
+/* A write at @ts (> 0) sent packets, all of them longer than PMTU_SAFE.
+ * Ignored while capped. */
+void pmtu_full_write(struct pmtu *p, uint64_t ts);
+
+/* An RTT sample: the newest packet an ACK acknowledged was written at
+ * @sent_ts. Returns what pmtu_full_acked() does if that was a write
+ * pmtu_full_write() saw, else PMTU_NONE. */
+enum pmtu_event pmtu_acked_sent_at(struct pmtu *p, uint64_t sent_ts);
+
+/* Nothing is in flight and nothing was written: the connection is idle. */
 void pmtu_idle(struct pmtu *p);
 
 /*

@@ -205,6 +205,9 @@ struct quic_conn {
 	uint32_t close_next;
 	unsigned int lingering : 1; /* the application is told; CIDs kept until the timer */
 	struct pmtu pmtu;	    /* black-hole detection, see pmtu.h */
+	unsigned int tx_full : 1;   /* this write sent a full-size packet (pmtu.h) */
+	unsigned int tx_small : 1;  /* and a shorter one */
+	unsigned int tx_any : 1;    /* and wrote anything at all */
 };
 
 struct quic_ep {
@@ -639,15 +642,16 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		struct quic_stream *s = c->sendq_head;
 		ngtcp2_ssize nwrite, ndatalen = -1;
 		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+		bool all = true, dgram = false;
 		ngtcp2_vec vec[4];
 		size_t nvec = 0;
-		bool all = true;
 
 		if (c->dgq_head && c->handshake_done) {
 			nwrite = conn_write_dgram(c, &ps.path, &pi, buf + off, max_udp, ts);
 			if (nwrite < 0)
 				return -EPROTO;
-			if (nwrite > 0)
+			dgram = nwrite > 0;
+			if (dgram)
 				goto written;
 		}
 		if (s && !stream_has_tx(s)) {
@@ -701,14 +705,21 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	written:
 		if (nwrite == 0)
 			break;
-		if (first && pmtu_is_full((size_t)nwrite, path_max)) {
-			if (!first->full_unproven) {
+		/* stream data, new or sent again: datagrams are never resent */
+		if (!dgram && pmtu_is_full((size_t)nwrite, path_max)) {
+			if (first && !first->full_unproven) {
 				first->full_unproven = 1;
 				first->full_off = first_off;
 			}
 			pmtu_full_sent(&c->pmtu, ts);
 		}
 		first = NULL;
+		c->tx_any = 1;
+		/* a shorter tail may fit a path that lost the full size */
+		if ((size_t)nwrite > PMTU_SAFE && (size_t)nwrite >= path_max)
+			c->tx_full = 1;
+		else
+			c->tx_small = 1;
 		if (!off) {
 			gso = (size_t)nwrite;
 			ecn = pi.ecn;
@@ -831,19 +842,33 @@ static void conn_pmtu_log(struct quic_conn *c, enum pmtu_event ev)
 	}
 }
 
+/* The newest packet the peer acknowledged was written at @ts - latest RTT:
+ * if that write was of full-size packets only, they get through (pmtu.h). */
+static void conn_pmtu_rtt_sample(struct quic_conn *c, uint64_t ts)
+{
+	ngtcp2_conn_info ci;
+
+	ngtcp2_conn_get_conn_info(c->conn, &ci);
+	if (ci.latest_rtt && ci.latest_rtt < ts &&
+	    pmtu_acked_sent_at(&c->pmtu, ts - ci.latest_rtt) == PMTU_CONFIRMED)
+		conn_pmtu_log(c, PMTU_CONFIRMED);
+}
+
 /*
  * Full-size packets unproven for too long while small ones may pass: send
- * small ones only (see pmtu.h). The proofs pending on each stream belong to
- * packets sent before the cap; one arriving later must not end the trial that
- * follows it.
+ * small ones only (see pmtu.h). @idle: nothing in flight and nothing written
+ * now; nothing in flight alone would not do: packets declared lost leave the
+ * count too, and go out again. The proofs pending on each stream
+ * belong to packets sent before the cap; one arriving later must not end the
+ * trial that follows it.
  */
-static void conn_pmtu_check(struct quic_conn *c, const ngtcp2_conn_info *ci, uint64_t now)
+static void conn_pmtu_check(struct quic_conn *c, bool idle, uint64_t now)
 {
 	size_t size = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
 	enum pmtu_event ev;
 	struct quic_stream *s;
 
-	if (!ci->bytes_in_flight)
+	if (idle)
 		pmtu_idle(&c->pmtu);
 	ev = pmtu_check(&c->pmtu, ngtcp2_conn_get_pto(c->conn),
 			size > TX_PKT_MAX ? TX_PKT_MAX : size, now);
@@ -895,12 +920,17 @@ static void conn_write(struct quic_conn *c)
 	if (c->closing || c->pending)
 		return;
 	c->in_write = 1;
+	c->tx_full = 0;
+	c->tx_small = 0;
+	c->tx_any = 0;
 	ts = quic_now_ns();
 	for (i = 0; i < TX_BATCHES; i++) {
 		n = conn_write_batch(c, ts);
 		if (n <= 0)
 			break;
 	}
+	if (c->tx_full && !c->tx_small)
+		pmtu_full_write(&c->pmtu, ts);
 	c->in_write = 0;
 	if (c->closing)
 		return;
@@ -915,7 +945,7 @@ static void conn_write(struct quic_conn *c)
 	else if (!c->unanswered_since)
 		c->unanswered_since = ts;
 	if (ngtcp2_conn_get_handshake_completed(c->conn))
-		conn_pmtu_check(c, &ci, quic_now_ns());
+		conn_pmtu_check(c, !ci.bytes_in_flight && !c->tx_any, quic_now_ns());
 	conn_probe_when_waiting(c, &ci);
 	conn_update_timer(c);
 }
@@ -1032,6 +1062,10 @@ static void stream_destroy(struct quic_stream *s)
 
 	if (s->fd >= 0)
 		stream_tcp_close(s, true);
+	/* bytes from the peer that TCP will never get: their connection credit
+	 * comes back (see stream_flush_tcp) */
+	if (!s->c->closing && s->rq_len > s->rq_local)
+		ngtcp2_conn_extend_max_offset(s->c->conn, s->rq_len - s->rq_local);
 	s->c->sq_total -= s->sq_end - s->sq_base;
 	s->c->nblocked -= s->blocked;
 	chunkq_free(ep, &s->sq);
@@ -1244,8 +1278,12 @@ static void stream_abort(struct quic_stream *s, uint64_t code)
 	if (!s->quic_closed)
 		ngtcp2_conn_shutdown_stream(c->conn, 0, s->id, code);
 	stream_tcp_close(s, true);
+	/* ngtcp2 gives back the credit of what it still holds, we of what we do */
+	if (!c->closing && s->rq_len > s->rq_local)
+		ngtcp2_conn_extend_max_offset(c->conn, s->rq_len - s->rq_local);
 	chunkq_free(c->ep, &s->rq);
 	s->rq_len = 0;
+	s->rq_local = 0;
 	stream_maybe_free(s);
 }
 
@@ -1416,8 +1454,12 @@ static void stream_flush_tcp(struct quic_stream *s)
 		s->rq_local -= own;
 		written -= own;
 	}
-	if (written && !s->quic_closed) {
-		ngtcp2_conn_extend_max_stream_offset(c->conn, s->id, written);
+	/* A stream QUIC is done with (both FINs through) may still hold bytes
+	 * for TCP: they took connection credit, which must come back too, or
+	 * every such stream shrinks the window until the connection stalls. */
+	if (written) {
+		if (!s->quic_closed)
+			ngtcp2_conn_extend_max_stream_offset(c->conn, s->id, written);
 		ngtcp2_conn_extend_max_offset(c->conn, written);
 	}
 	if (s->rq.head) {
@@ -2287,6 +2329,8 @@ static void conn_read(struct quic_conn *c, const struct pktio_pkt *p, const uint
 	aead_short_bits = 0;
 	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	c->in_read = 0;
+	if (rv == 0 && (c->pmtu.stall_since || c->pmtu.trial))
+		conn_pmtu_rtt_sample(c, ts);
 	/* Only a packet that opened under the connection's keys shows that the
 	 * peer lives, and only a 1-RTT one newer than every one before it shows
 	 * where it is: a forged packet with its DCID does not open, and a genuine

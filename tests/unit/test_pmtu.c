@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_pmtu.c - the path MTU black-hole rule: full-size packets unproven for
- * PMTU_STALL_PTOS probe timeouts cap the connection at PMTU_SAFE; proofs,
- * idleness and discovery probes stop the clock; the cap lifts after the hold,
+ * PMTU_STALL_PTOS probe timeouts cap the connection at PMTU_SAFE; proofs
+ * (by stream offset or by an RTT sample naming a write of full-size packets)
+ * and idleness stop the clock; the cap lifts after the hold,
  * a failed trial doubles the hold up to its ceiling, a passed one resets it.
  */
 #include <setjmp.h>
@@ -101,6 +102,55 @@ static void test_pmtu_steady_proofs_never_fall_back(void **state)
 	assert_int_equal(pmtu_limit(&p, 1472), 1472);
 }
 
+/* An RTT sample that names a write of full-size packets proves them; one
+ * naming any other time (a write with a short packet, or none) does not. */
+static void test_pmtu_rtt_sample_of_a_full_write_proves(void **state)
+{
+	struct pmtu p;
+	int i;
+
+	(void)state;
+	pmtu_init(&p);
+	for (i = 0; i < PMTU_WRITES; i++)
+		pmtu_full_write(&p, T0 + (uint64_t)i * MS);
+	pmtu_full_sent(&p, T0 + 40 * MS);
+	assert_int_equal(pmtu_acked_sent_at(&p, T0 + MS / 2), PMTU_NONE);
+	assert_int_equal(pmtu_acked_sent_at(&p, 0), PMTU_NONE);
+	assert_int_equal(p.stall_since, T0 + 40 * MS);
+	assert_int_equal(pmtu_acked_sent_at(&p, T0 + 3 * MS), PMTU_NONE);
+	assert_int_equal(p.stall_since, 0);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 10 * SEC), PMTU_NONE);
+	/* the ring keeps the last PMTU_WRITES: the oldest falls out */
+	pmtu_full_write(&p, T0 + SEC);
+	pmtu_full_sent(&p, T0 + SEC);
+	assert_int_equal(pmtu_acked_sent_at(&p, T0), PMTU_NONE);
+	assert_int_equal(p.stall_since, T0 + SEC);
+}
+
+/* Writes before a fallback say nothing about the trial after it. */
+static void test_pmtu_rtt_sample_before_the_cap_ends_no_trial(void **state)
+{
+	struct pmtu p;
+	uint64_t t;
+
+	(void)state;
+	pmtu_init(&p);
+	pmtu_full_write(&p, T0);
+	pmtu_full_sent(&p, T0);
+	t = T0 + 3 * PTO;
+	assert_int_equal(pmtu_check(&p, PTO, 1472, t), PMTU_FALLBACK);
+	/* capped: no write is recorded, no sample counts */
+	pmtu_full_write(&p, t + MS);
+	assert_int_equal(pmtu_acked_sent_at(&p, t + MS), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, t + PMTU_HOLD_NS), PMTU_LIFT);
+	assert_int_equal(pmtu_acked_sent_at(&p, T0), PMTU_NONE);
+	assert_true(p.trial);
+	t += PMTU_HOLD_NS;
+	pmtu_full_write(&p, t + MS);
+	assert_int_equal(pmtu_acked_sent_at(&p, t + MS), PMTU_CONFIRMED);
+	assert_false(p.trial);
+}
+
 static uint64_t fall_back(struct pmtu *p, uint64_t t)
 {
 	pmtu_full_sent(p, t);
@@ -177,6 +227,8 @@ int main(void)
 		cmocka_unit_test(test_pmtu_short_pto_waits_the_floor),
 		cmocka_unit_test(test_pmtu_proof_or_idle_stops_the_clock),
 		cmocka_unit_test(test_pmtu_steady_proofs_never_fall_back),
+		cmocka_unit_test(test_pmtu_rtt_sample_of_a_full_write_proves),
+		cmocka_unit_test(test_pmtu_rtt_sample_before_the_cap_ends_no_trial),
 		cmocka_unit_test(test_pmtu_failed_trials_double_the_hold),
 		cmocka_unit_test(test_pmtu_passed_trial_resets_the_hold),
 		cmocka_unit_test(test_pmtu_proof_while_capped_is_ignored),
