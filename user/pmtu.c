@@ -53,6 +53,14 @@ enum pmtu_event pmtu_acked_sent_at(struct pmtu *p, uint64_t sent_ts)
 	return PMTU_NONE;
 }
 
+enum pmtu_event pmtu_delivered(struct pmtu *p)
+{
+	if (!p->cap || p->told)
+		return PMTU_NONE;
+	p->told = true;
+	return PMTU_HOLE;
+}
+
 void pmtu_idle(struct pmtu *p)
 {
 	p->stall_since = 0;
@@ -83,6 +91,7 @@ enum pmtu_event pmtu_check(struct pmtu *p, uint64_t pto_ns, size_t size, uint64_
 	else
 		p->hold_ns = PMTU_HOLD_NS;
 	p->trial = false;
+	p->told = false;
 	p->cap = PMTU_SAFE;
 	/* what was written before the cap proves nothing about the trial after it */
 	memset(p->full_writes, 0, sizeof(p->full_writes));

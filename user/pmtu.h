@@ -26,9 +26,11 @@
  * - Nothing in flight and nothing written stops the clock (lost packets leave
  *   the bytes in flight too, but are written again).
  * - The clock reaching PMTU_STALL_PTOS probe timeouts (at least
- *   PMTU_STALL_MIN_NS) is a black hole: the connection sends at most
- *   PMTU_SAFE bytes per packet, which every QUIC path must carry (RFC 9000
- *   section 14), for the hold time (PMTU_HOLD_NS).
+ *   PMTU_STALL_MIN_NS) is a black hole, or a dead peer or path: the
+ *   connection sends at most PMTU_SAFE bytes per packet, which every QUIC
+ *   path must carry (RFC 9000 section 14), for the hold time (PMTU_HOLD_NS).
+ *   Only when stream data gets through after that is it told (PMTU_HOLE): a
+ *   dead peer is the unresponsive timeout's to report.
  * - Then full size is tried again. The first full-size packet proven
  *   delivered ends the trial and the hold goes back to PMTU_HOLD_NS; a new
  *   black hole during the trial doubles it, up to PMTU_HOLD_MAX_NS.
@@ -49,7 +51,8 @@
 
 enum pmtu_event {
 	PMTU_NONE = 0,
-	PMTU_FALLBACK,	/* a black hole: send at most PMTU_SAFE bytes now */
+	PMTU_FALLBACK,	/* a black hole, maybe: send at most PMTU_SAFE bytes now */
+	PMTU_HOLE,	/* after a fallback, small packets get through: it was one */
 	PMTU_LIFT,	/* the hold is over: full size again, on trial */
 	PMTU_CONFIRMED, /* a full-size packet got through after a lift */
 	PMTU__MAX,
@@ -62,6 +65,7 @@ struct pmtu {
 	uint16_t cap;	      /* PMTU_SAFE while capped, else 0 */
 	uint16_t was;	      /* the packet size in use when the cap came */
 	bool trial;	      /* full size tried again, not proven yet */
+	bool told;	      /* capped, and PMTU_HOLE was returned */
 	uint32_t nwrites;     /* writes recorded in full_writes, all time */
 	uint64_t full_writes[PMTU_WRITES]; /* their timestamps, a ring */
 };
@@ -88,6 +92,10 @@ void pmtu_full_write(struct pmtu *p, uint64_t ts);
  * @sent_ts. Returns what pmtu_full_acked() does if that was a write
  * pmtu_full_write() saw, else PMTU_NONE. */
 enum pmtu_event pmtu_acked_sent_at(struct pmtu *p, uint64_t sent_ts);
+
+/* The peer acknowledged stream data, of any packet. Returns PMTU_HOLE the
+ * first time after a fallback, else PMTU_NONE. */
+enum pmtu_event pmtu_delivered(struct pmtu *p);
 
 /* Nothing is in flight and nothing was written: the connection is idle. */
 void pmtu_idle(struct pmtu *p);

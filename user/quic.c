@@ -820,13 +820,20 @@ static void conn_update_timer(struct quic_conn *c)
 	event_add(c->timer, &tv);
 }
 
-static void conn_pmtu_log(struct quic_conn *c, enum pmtu_event ev)
+/* Count and tell what pmtu.h decided for @c (rare: at most a few a minute). */
+static void conn_pmtu_event(struct quic_conn *c, enum pmtu_event ev)
 {
 	char peer[NETADDR_STR_MAX];
 
 	netaddr_str(&c->peer, peer, sizeof(peer));
 	switch (ev) {
 	case PMTU_FALLBACK:
+		pr_debug("path MTU to %s: full-size packets unacknowledged: trying %u-byte ones",
+			 peer, PMTU_SAFE);
+		break;
+	case PMTU_HOLE:
+		c->ep->pmtu_black_holes++;
+		c->stats.pmtu_holes++;
 		pr_warn("path MTU black hole on %s: sending %u-byte packets (was %u) for %llu s",
 			peer, PMTU_SAFE, c->pmtu.was,
 			(unsigned long long)(c->pmtu.hold_ns / NGTCP2_SECONDS));
@@ -851,7 +858,7 @@ static void conn_pmtu_rtt_sample(struct quic_conn *c, uint64_t ts)
 	ngtcp2_conn_get_conn_info(c->conn, &ci);
 	if (ci.latest_rtt && ci.latest_rtt < ts &&
 	    pmtu_acked_sent_at(&c->pmtu, ts - ci.latest_rtt) == PMTU_CONFIRMED)
-		conn_pmtu_log(c, PMTU_CONFIRMED);
+		conn_pmtu_event(c, PMTU_CONFIRMED);
 }
 
 /*
@@ -875,12 +882,10 @@ static void conn_pmtu_check(struct quic_conn *c, bool idle, uint64_t now)
 	if (ev == PMTU_NONE)
 		return;
 	if (ev == PMTU_FALLBACK) {
-		c->ep->pmtu_black_holes++;
-		c->stats.pmtu_holes++;
 		for (s = c->streams; s; s = s->all_next)
 			s->full_unproven = 0;
 	}
-	conn_pmtu_log(c, ev);
+	conn_pmtu_event(c, ev);
 }
 
 /*
@@ -1689,8 +1694,10 @@ static int acked_stream_data_offset_cb(ngtcp2_conn *conn, int64_t stream_id, uin
 	if (s->full_unproven && acked > s->full_off) {
 		s->full_unproven = 0;
 		if (pmtu_full_acked(&c->pmtu) == PMTU_CONFIRMED)
-			conn_pmtu_log(c, PMTU_CONFIRMED);
+			conn_pmtu_event(c, PMTU_CONFIRMED);
 	}
+	if (c->pmtu.cap && pmtu_delivered(&c->pmtu) == PMTU_HOLE)
+		conn_pmtu_event(c, PMTU_HOLE);
 	/* free whole chunks the peer has acknowledged */
 	while (s->sq.head && s->sq_base + s->sq.head->len <= acked &&
 	       (s->sq.head->len == CHUNK_SIZE || s->sq_base + s->sq.head->len == s->sq_end)) {

@@ -54,6 +54,26 @@ static void test_pmtu_unproven_full_packets_fall_back(void **state)
 	assert_int_equal(p.stall_since, 0);
 }
 
+/* A fallback is told once small packets deliver stream data: never for a
+ * peer that answers nothing at all, once per fallback otherwise. */
+static void test_pmtu_hole_told_once_data_gets_through(void **state)
+{
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p);
+	assert_int_equal(pmtu_delivered(&p), PMTU_NONE);
+	pmtu_full_sent(&p, T0);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 3 * PTO), PMTU_FALLBACK);
+	assert_int_equal(pmtu_delivered(&p), PMTU_HOLE);
+	assert_int_equal(pmtu_delivered(&p), PMTU_NONE);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 3 * PTO + PMTU_HOLD_NS), PMTU_LIFT);
+	assert_int_equal(pmtu_delivered(&p), PMTU_NONE);
+	pmtu_full_sent(&p, T0 + 100 * SEC);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 100 * SEC + 3 * PTO), PMTU_FALLBACK);
+	assert_int_equal(pmtu_delivered(&p), PMTU_HOLE);
+}
+
 static void test_pmtu_short_pto_waits_the_floor(void **state)
 {
 	struct pmtu p;
@@ -224,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pmtu_full_size_is_validated_and_over_safe),
 		cmocka_unit_test(test_pmtu_unproven_full_packets_fall_back),
+		cmocka_unit_test(test_pmtu_hole_told_once_data_gets_through),
 		cmocka_unit_test(test_pmtu_short_pto_waits_the_floor),
 		cmocka_unit_test(test_pmtu_proof_or_idle_stops_the_clock),
 		cmocka_unit_test(test_pmtu_steady_proofs_never_fall_back),
