@@ -39,7 +39,7 @@ echo_run() {
 	local t0
 
 	t0=$(now_ms)
-	t_ns "$CLI" timeout 120 socat -t 60 -T 60 - TCP:"$EDGE_PUB":"$PUB_PORT" <"$F_FILE" |
+	t_ns "$CLI" timeout 120 socat -t 60 -T 60 - TCP:"$EDGE_PUB_URL":"$PUB_PORT" <"$F_FILE" |
 		tee >(wc -c >"$T_DIR/echo.bytes") | sha256sum | cut -d' ' -f1 >"$T_DIR/echo.sha"
 	F_MS=$(($(now_ms) - t0))
 	sleep 0.1
