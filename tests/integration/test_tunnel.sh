@@ -74,6 +74,26 @@ test_half_close() {
 	t_ns "$CLI" timeout 30 $SVC halfclose-client "$EDGE_PUB" "$PUB_PORT" 0 | grep -q '^ok$'
 }
 
+# Twenty 8 MiB echoes in a row on one agent connection, each client shutting
+# its write side first: flow-control credit of bytes that reach TCP after QUIC
+# closed the stream must come back, or the connection's window runs dry and
+# the agent's data stops for good (it did at the 7th to 11th echo).
+test_echo_credit_returns() {
+	local f=$T_DIR/echo.in want got i
+
+	t_bg "$AGENT" echo-svc $SVC echo-server 9009
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9009"
+	tun_agent agent-echo 9009
+	head -c $((8 << 20)) /dev/urandom >"$f"
+	want=$(sha256sum <"$f" | cut -d' ' -f1)
+	for i in $(seq 1 20); do
+		got=$(t_ns "$CLI" timeout 60 socat -t 30 -T 30 - TCP:"$EDGE_PUB":"$PUB_PORT" <"$f" |
+			sha256sum | cut -d' ' -f1)
+		[[ $got == "$want" ]] || t_fail "echo $i of 20 came back wrong or short"
+	done
+	rm -f "$f"
+}
+
 test_refused_local_port() {
 	local out
 
@@ -314,6 +334,7 @@ test_edge_by_name() {
 
 t_test test_curl "curl reaches python3 http.server through the tunnel"
 t_test test_half_close "a client that shuts its write side still gets the whole answer"
+t_test test_echo_credit_returns "twenty 8 MiB echoes with half-close on one connection: credit comes back"
 t_test test_refused_local_port "refused local port: prompt reset, agent logs it, tunnel stays"
 t_test test_backpressure "slow reader and stalled service: writers slowed, memory bounded"
 t_test test_1000_connections "1,000 concurrent public connections all complete"
