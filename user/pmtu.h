@@ -45,9 +45,13 @@
 #define PMTU_SAFE	  1200 /* UDP payload bytes: the QUIC minimum */
 #define PMTU_STALL_PTOS	  3
 #define PMTU_STALL_MIN_NS (200ull * 1000000ull)
-#define PMTU_HOLD_NS	  (60ull * 1000000000ull)
-#define PMTU_HOLD_MAX_NS  (16 * PMTU_HOLD_NS)
-#define PMTU_WRITES	  32 /* recent writes of full-size packets only */
+/* The first hold is short: a burst of loss or a short outage looks like a
+ * black hole too, and should cost seconds of small packets, not a minute. A
+ * real one fails each try (a stall of PMTU_STALL_PTOS), and the doubling
+ * spaces the tries out: 9 in the first 17 minutes, then one per 16. */
+#define PMTU_HOLD_NS	 (2ull * 1000000000ull)
+#define PMTU_HOLD_MAX_NS (960ull * 1000000000ull)
+#define PMTU_WRITES	 32 /* recent writes of full-size packets only */
 
 enum pmtu_event {
 	PMTU_NONE = 0,

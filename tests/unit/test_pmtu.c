@@ -187,7 +187,7 @@ static void test_pmtu_failed_trials_double_the_hold(void **state)
 	(void)state;
 	pmtu_init(&p);
 	t = fall_back(&p, T0);
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		assert_int_equal(p.hold_ns, hold);
 		assert_int_equal(pmtu_check(&p, PTO, 1472, t + hold - 1), PMTU_NONE);
 		t += hold;
