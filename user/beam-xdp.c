@@ -81,7 +81,7 @@ static int parse_range(const char *what, const char *s, unsigned long min, unsig
 
 	errno = 0;
 	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out < min || *out > max) {
+	if (errno || end == s || *end || *s < '0' || *s > '9' || *out < min || *out > max) {
 		pr_err("invalid %s '%s': expected a number from %lu to %lu", what, s, min, max);
 		return -EINVAL;
 	}

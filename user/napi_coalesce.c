@@ -82,29 +82,32 @@ static int write_u32(const char *dir, const char *name, uint32_t v)
 }
 
 /* The MAC address of @ifname as sysfs writes it ("02:00:..."), from an ioctl
- * in this namespace; empty when it has none. */
+ * in this namespace; empty when it has none or it is all zeros (lo has that
+ * in every namespace: it proves nothing). */
 static void ioctl_mac(const char *ifname, char *buf, size_t size)
 {
+	const unsigned char *m;
 	struct ifreq ifr = {0};
-	int fd, i;
+	int fd;
 
 	buf[0] = '\0';
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
-		for (i = 0; i < 6 && (size_t)(i * 3 + 3) <= size; i++)
-			snprintf(buf + i * 3, size - (size_t)i * 3, "%s%02x", i ? ":" : "",
-				 (unsigned char)ifr.ifr_hwaddr.sa_data[i]);
+	m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+		snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+			 m[5]);
 	close(fd);
 }
 
 /*
  * In the child: make /sys show this network namespace. A fresh sysfs mount in
- * a private mount namespace does; without the right to mount (no
- * CAP_SYS_ADMIN) the existing /sys is used if its @ifname is ours (same index
- * and address).
+ * a private mount namespace does. The kernel refuses it (EBUSY) when /sys holds
+ * this namespace's sysfs already: the same superblock on the same mount point.
+ * Without the right to mount (no CAP_SYS_ADMIN) the existing /sys is used
+ * only if its @ifname is ours: same index and the same, nonzero, address.
  */
 static int sysfs_of_this_netns(const char *ifname, unsigned int ifindex, const char *dir,
 			       struct coalesce_reply *r)
@@ -112,17 +115,18 @@ static int sysfs_of_this_netns(const char *ifname, unsigned int ifindex, const c
 	char mac[24], smac[24] = "";
 	uint32_t idx = 0;
 
-	if (!unshare(CLONE_NEWNS) && !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) &&
-	    !mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		return 0;
-	/* no mount: trust /sys only if it shows this very interface */
+	if (!unshare(CLONE_NEWNS) && !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		if (!mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ||
+		    errno == EBUSY)
+			return 0;
+	}
 	snprintf(r->what, sizeof(r->what), "check that /sys shows this network namespace");
 	if (read_u32(dir, "ifindex", &idx) || idx != ifindex)
 		return -EXDEV;
 	if (read_line(dir, "address", smac, sizeof(smac)))
 		return -EXDEV;
 	ioctl_mac(ifname, mac, sizeof(mac));
-	return strcmp(mac, smac) ? -EXDEV : 0;
+	return !mac[0] || strcmp(mac, smac) ? -EXDEV : 0;
 }
 
 static void child_run(const char *ifname, unsigned int ifindex, const struct napi_coalesce *set,
@@ -209,9 +213,10 @@ static int coalesce_op(const char *ifname, const struct napi_coalesce *set,
 	}
 	r.what[sizeof(r.what) - 1] = '\0';
 	if (r.err == -EXDEV) {
-		pr_err("failed to %s: the sysfs at /sys is another network namespace's and this "
-		       "process may not mount one (needs CAP_SYS_ADMIN)",
-		       r.what);
+		pr_err("failed to %s: /sys shows another network namespace's '%s', or one that "
+		       "cannot be told from it (no hardware address), and this process may not "
+		       "mount its own (needs CAP_SYS_ADMIN)",
+		       r.what, ifname);
 		return r.err;
 	}
 	if (r.err) {

@@ -285,8 +285,8 @@ test_errors_name_the_cause() {
 	rc=0
 	out=$(t_ns "$EDGE" beam-xdp attach eth0 --mode bogus 2>&1) || rc=$?
 	[[ $rc -ne 0 ]] && grep -q "invalid --mode 'bogus'" <<<"$out" || t_fail "bad mode: '$out'"
-	# one range in every --port message, 0 and negative alike
-	for p in 0 -5 65536; do
+	# one range in every --port message, 0, negative, signed or spaced alike
+	for p in 0 -5 65536 +7 " 5"; do
 		rc=0
 		out=$(t_ns "$EDGE" beam-xdp attach eth0 --port "$p" 2>&1) || rc=$?
 		[[ $rc -eq 2 ]] && grep -q "invalid --port '$p': expected a number from 1 to 65535" <<<"$out" ||
@@ -343,6 +343,24 @@ test_rx_coalescing() {
 	[[ $rc -ne 0 ]] && grep -q "another network namespace's" <<<"$out" || t_fail "no CAP_SYS_ADMIN: rc=$rc '$out'"
 	[[ $(ip netns exec "$EDGE" cat /sys/class/net/bxco0/gro_flush_timeout) == 20000 ]] ||
 		t_fail "the failed attempt changed bxco0"
+
+	# under `ip netns exec` (and on the host) /sys is this namespace's own
+	# already: the fresh mount is refused with EBUSY, which proves it. bpffs
+	# is hidden there, so the pins go to one mounted for the command alone
+	# (they go with it, and the program with them).
+	t_veth bxco2 "$EDGE" bxco3 "$PEER" || t_fail "cannot create veth pair"
+	out=$(ip netns exec "$EDGE" sh -c "mount -t bpf bpf /sys/fs/bpf &&
+		exec $T_BUILD/beam-xdp --pin-root /sys/fs/bpf/t attach bxco2 --rx-coalesce-us 15" 2>&1) ||
+		t_fail "under ip netns exec: $out"
+	[[ $(ip netns exec "$EDGE" cat /sys/class/net/bxco2/gro_flush_timeout) == 15000 ]] ||
+		t_fail "under ip netns exec, bxco2 not set: $out"
+	# lo has index 1 and no address in every namespace: without CAP_SYS_ADMIN
+	# the host's /sys cannot be told from ours, so nothing is written
+	rc=0
+	out=$(nsenter --net="/run/netns/$EDGE" setpriv --bounding-set -sys_admin \
+		"$T_BUILD/beam-xdp" attach lo --rx-coalesce-us 30 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "cannot be told from it" <<<"$out" || t_fail "lo without CAP_SYS_ADMIN: rc=$rc '$out'"
+	t_ns "$EDGE" beam-xdp detach lo >/dev/null 2>&1
 
 	out=$(t_ns "$EDGE" beam-xdp attach bxco0 --rx-coalesce-us 0) || t_fail "attach 0: $out"
 	grep -q "receive coalescing on bxco0: off (was 20 us)" <<<"$out" || t_fail "attach 0 said: $out"
