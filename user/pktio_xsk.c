@@ -212,11 +212,11 @@ static void release_held(struct pktio_xsk *x)
 }
 
 /* Woken per arrival (a veth without receive coalescing), a packet costs
- * 0.63-0.65x what recvmmsg's does (bench/afxdp-rx.sh): each datagram's NAPI
+ * 0.63-0.68x what recvmmsg's does (bench/afxdp-rx.sh): each datagram's NAPI
  * poll wakes the reader, and the wake-up, the same on both paths, is most of
  * the cost (60% of this process's samples in finish_task_switch). With the
  * kernel's coalescing on (beam-xdp attach --rx-coalesce-us 20) it is
- * 0.36-0.38x, drained in batches 0.31-0.35x. */
+ * 0.33-0.38x, drained in batches 0.31-0.35x. */
 static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 {
 	struct pktio_xsk *x = to_xsk(io);
