@@ -222,6 +222,9 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(xsk_rx_vlan_unknown);
 	for (i = 0; i < PKT_MAX_VLANS; i++)
 		ADD(xsk_rx_vlan[i]);
+	ADD(hop_changed);
+	ADD(hop_unproven);
+	ADD(hop_kept);
 	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
 		dst->tunnels[dst->ntunnels++] = src->tunnels[t];
 }
@@ -489,6 +492,12 @@ static void render_paths(struct prom_buf *out, const struct edge_stats *s)
 		snprintf(tags, sizeof(tags), "%u", i + 1);
 		labeled(out, "beam_xsk_rx_vlan_tagged_total", "tags", tags, s->xsk_rx_vlan[i]);
 	}
+	prom_family(out, "beam_xsk_next_hop_events_total", PROM_COUNTER,
+		    "AF_XDP next-hop table: confirmed paths changed, frames that disagreed "
+		    "with one, new paths the confirmed one outlasted.");
+	labeled(out, "beam_xsk_next_hop_events_total", "event", "changed", s->hop_changed);
+	labeled(out, "beam_xsk_next_hop_events_total", "event", "unproven", s->hop_unproven);
+	labeled(out, "beam_xsk_next_hop_events_total", "event", "kept", s->hop_kept);
 }
 
 static const struct {

@@ -118,7 +118,8 @@ struct edge_stats {
 	uint64_t xsk_rx_other_port;	     /* refused: for another beamd's port */
 	uint64_t xsk_rx_vlan_unknown;	     /* refused: a VLAN the host has no device for */
 	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
-	size_t ntunnels;		     /* entries used in @tunnels */
+	uint64_t hop_changed, hop_unproven, hop_kept; /* next-hop events (nexthop.h) */
+	size_t ntunnels;			      /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

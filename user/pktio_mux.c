@@ -336,6 +336,9 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 		st->xsk_rx_vlan_unknown += xs.rx_vlan_unknown;
 		for (e = 0; e < PKT_MAX_VLANS; e++)
 			st->xsk_rx_vlan[e] += xs.rx_vlan[e];
+		st->hop_changed += xs.mac_changes;
+		st->hop_unproven += xs.path_unproven;
+		st->hop_kept += xs.path_kept;
 	}
 }
 

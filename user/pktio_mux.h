@@ -40,6 +40,8 @@ struct pktio_mux_stats {
 	uint64_t xsk_rx_other_port;	     /* refused: for another beamd's port */
 	uint64_t xsk_rx_vlan_unknown;	     /* refused: a VLAN the host has no device for */
 	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
+	/* the AF_XDP next-hop table (pktio_xsk_stats) */
+	uint64_t hop_changed, hop_unproven, hop_kept;
 };
 
 /*

@@ -477,6 +477,7 @@ void pktio_xsk_stats(const struct pktio *io, struct pktio_xsk_stats *st)
 	*st = x->st;
 	st->mac_changes = x->hops.mac_changes;
 	st->path_unproven = x->hops.unproven;
+	st->path_kept = x->hops.switch_cancelled;
 }
 
 bool pktio_xsk_frames_ok(const struct pktio *io)

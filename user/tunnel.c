@@ -1933,6 +1933,9 @@ static void stats_paths(struct edge *e, struct edge_stats *st)
 	st->xsk_rx_other_port = ms.xsk_rx_other_port;
 	st->xsk_rx_vlan_unknown = ms.xsk_rx_vlan_unknown;
 	memcpy(st->xsk_rx_vlan, ms.xsk_rx_vlan, sizeof(st->xsk_rx_vlan));
+	st->hop_changed = ms.hop_changed;
+	st->hop_unproven = ms.hop_unproven;
+	st->hop_kept = ms.hop_kept;
 }
 
 static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)

@@ -391,7 +391,7 @@ forge() {
 }
 
 test_xdp_forged_next_hop() {
-	local ref port FAKE_MAC=02:66:6f:72:67:65 WANT SENT TO_FAKE ANSWERED
+	local ref port unproven FAKE_MAC=02:66:6f:72:67:65 WANT SENT TO_FAKE ANSWERED
 
 	# Frames from the agent's own IP but another MAC (no QUIC keys behind
 	# them) must not move beamd's replies to that MAC: the next hop of a
@@ -411,10 +411,16 @@ test_xdp_forged_next_hop() {
 	port=$(t_ns "$AGENT" ss -Hunp | grep "pid=$(tun_pid agentforge)," | grep -o '10\.77\.2\.2:[0-9]*' |
 		sed 's/.*://' | head -1)
 	[[ $port =~ ^[0-9]+$ ]] || t_fail "no UDP port for the agent: $(t_ns "$AGENT" ss -Hunp)"
+	unproven=$(xdp_metric 'beam_xsk_next_hop_events_total{event="unproven"}')
 	forge forge-port --sport "$port"
-	t_log "from the agent's port $port: $SENT forged frames, $TO_FAKE to the fake MAC"
+	unproven=$(($(xdp_metric 'beam_xsk_next_hop_events_total{event="unproven"}') - unproven))
+	t_log "from the agent's port $port: $SENT forged frames, $TO_FAKE to the fake MAC," \
+		"next-hop events unproven +$unproven"
 	((SENT > 1000)) || t_fail "only $SENT forged frames went out"
 	((TO_FAKE == 0)) || t_fail "$TO_FAKE frames went to the forged MAC $FAKE_MAC"
+	((unproven >= 100)) || t_fail "/metrics counted $unproven unproven frames"
+	[[ $(xdp_metric 'beam_xsk_next_hop_events_total{event="changed"}') == 0 ]] ||
+		t_fail "/metrics counts a next-hop change"
 }
 
 test_xdp_replayed_next_hop() {
