@@ -450,7 +450,13 @@ static int check_system(const char *root)
 
 	if (mkdir(root, 0700) && errno != EEXIST) {
 		err = -errno;
-		pr_err("failed to create pin root '%s': %s", root, strerror(-err));
+		/* `ip netns exec` mounts a /sys of its own, without bpffs */
+		pr_err("failed to create pin root '%s': %s%s", root, strerror(-err),
+		       err == -ENOENT
+			       ? " (is a BPF filesystem mounted there? `ip netns exec` hides "
+				 "/sys/fs/bpf: use `nsenter --net=/run/netns/NAME`, or mount "
+				 "-t bpf bpf DIR)"
+			       : "");
 		return err;
 	}
 	if (statfs(root, &fs)) {

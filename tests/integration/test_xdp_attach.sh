@@ -307,6 +307,10 @@ test_errors_name_the_cause() {
 	out=$(t_ns "$EDGE" beam-xdp status --pin-root '' 2>&1) || rc=$?
 	[[ $rc -eq 2 ]] && grep -q "invalid --pin-root ''" <<<"$out" || t_fail "--pin-root '': rc=$rc '$out'"
 	rc=0
+	out=$(ip netns exec "$EDGE" "$T_BUILD/beam-xdp" --pin-root /sys/fs/bpf/beam-x attach eth0 2>&1) || rc=$?
+	[[ $rc -ne 0 ]] && grep -q "ip netns exec. hides /sys/fs/bpf" <<<"$out" ||
+		t_fail "pin root under ip netns exec: rc=$rc '$out'"
+	rc=0
 	out=$(t_ns "$EDGE" setpriv --reuid=65534 beam-xdp attach eth0 2>&1) || rc=$?
 	[[ $rc -ne 0 ]] && grep -q "needs root" <<<"$out" || t_fail "not root: rc=$rc '$out'"
 }
