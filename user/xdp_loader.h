@@ -11,14 +11,14 @@
  *                                steer_misses
  *
  * The pin root is --pin-root, else $BEAM_PIN_ROOT, else BEAM_PIN_ROOT_DEFAULT;
- * directories are created mode 0700.
+ * directories are created mode 0700. Attaching again replaces the program with
+ * bpf_link_update() and reuses the pinned maps, so no frame meets an interface
+ * without the program and no counter is reset.
  *
  * TODO(#3): pins are found by interface name. After `ip link set eth0 name
  * x`, `status x` calls beam's program foreign, `attach x` refuses it (and
  * leaves an empty pin directory), and `detach eth0` detaches it from x. The
- * pinned link knows its ifindex; lookups should go by that. Attaching again replaces the program with
- * bpf_link_update() and reuses the pinned maps, so no frame meets an interface
- * without the program and no counter is reset.
+ * pinned link knows its ifindex; lookups should go by that.
  *
  * Every function here reports its own failures with pr_err() (what failed, on
  * which interface, why), then returns -errno; callers need only exit.
