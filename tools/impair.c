@@ -30,6 +30,7 @@
 #include "beam_maps.h"
 #include "impair.skel.h"
 #include "log.h"
+#include "tc_hook.h"
 
 #define FAST_CLASS   "1:1"
 #define SLOW_CLASSID 0x00010002u /* 1:2 */
@@ -100,14 +101,11 @@ static int parse_len(const char *s, unsigned int *len)
 static int attach(const char *dev, unsigned int loss, unsigned int reorder, const char *slow_rate,
 		  unsigned int max_len)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
 	char path[256], root[256];
 	struct impair *skel;
-	int err, ifindex;
+	int err;
 
-	ifindex = if_nametoindex(dev);
-	if (!ifindex) {
+	if (!if_nametoindex(dev)) {
 		pr_err("no such interface '%s'", dev);
 		return -ENODEV;
 	}
@@ -129,7 +127,6 @@ static int attach(const char *dev, unsigned int loss, unsigned int reorder, cons
 		goto out;
 	}
 
-	hook.ifindex = ifindex;
 	if (reorder) {
 		err = run_tc("tc qdisc add dev %s root handle 1: htb default 1", dev);
 		err = err
@@ -144,17 +141,9 @@ static int attach(const char *dev, unsigned int loss, unsigned int reorder, cons
 			goto out;
 		}
 	}
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		pr_err("failed to create the clsact hook on '%s': %s", dev, strerror(-err));
+	err = tc_hook_attach(dev, "impair", -1, bpf_program__fd(skel->progs.impair));
+	if (err)
 		goto out;
-	}
-	opts.prog_fd = bpf_program__fd(skel->progs.impair);
-	err = bpf_tc_attach(&hook, &opts);
-	if (err) {
-		pr_err("failed to attach the impair filter to '%s': %s", dev, strerror(-err));
-		goto out;
-	}
 
 	pin_path(path, sizeof(path), dev);
 	snprintf(root, sizeof(root), "%s", path);

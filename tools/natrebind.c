@@ -20,17 +20,14 @@
 
 #include "log.h"
 #include "natrebind.skel.h"
+#include "tc_hook.h"
 
 static int attach(const char *dev, unsigned long port, unsigned long delta)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
 	struct natrebind *skel;
 	int err;
 
-	hook.ifindex = (int)if_nametoindex(dev);
-	if (!hook.ifindex) {
+	if (!if_nametoindex(dev)) {
 		pr_err("no such interface '%s'", dev);
 		return -ENODEV;
 	}
@@ -44,37 +41,16 @@ static int attach(const char *dev, unsigned long port, unsigned long delta)
 		pr_err("failed to load the natrebind programs: %s", strerror(-err));
 		goto out;
 	}
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		pr_err("failed to create the clsact hook on '%s': %s", dev, strerror(-err));
-		goto out;
-	}
-	/* answers first: until the agent's packets carry the new port, none
-	 * come back to it, and after, none may miss the way back */
-	in.prog_fd = bpf_program__fd(skel->progs.rebind_ingress);
-	err = bpf_tc_attach(&hook, &in);
-	if (!err) {
-		hook.attach_point = BPF_TC_EGRESS;
-		eg.prog_fd = bpf_program__fd(skel->progs.rebind_egress);
-		err = bpf_tc_attach(&hook, &eg);
-	}
-	if (err)
-		pr_err("failed to attach the natrebind filters to '%s': %s", dev, strerror(-err));
-	else
+	/* answers first (tc_hook_attach does ingress first): until the agent's
+	 * packets carry the new port, none come back to it, and after, none may
+	 * miss the way back */
+	err = tc_hook_attach(dev, "natrebind", bpf_program__fd(skel->progs.rebind_ingress),
+			     bpf_program__fd(skel->progs.rebind_egress));
+	if (!err)
 		pr_info("'%s': UDP source port to %lu moved by %lu", dev, port, delta);
 out:
 	natrebind__destroy(skel);
 	return err;
-}
-
-static int detach(const char *dev)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-	hook.ifindex = (int)if_nametoindex(dev);
-	if (!hook.ifindex)
-		return -ENODEV;
-	return bpf_tc_hook_destroy(&hook);
 }
 
 int main(int argc, char **argv)
@@ -103,6 +79,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[optind], "attach"))
 		return attach(argv[optind + 1], port, delta) ? 1 : 0;
 	if (!strcmp(argv[optind], "detach"))
-		return detach(argv[optind + 1]) ? 1 : 0;
+		return tc_hook_detach(argv[optind + 1]) ? 1 : 0;
 	return 2;
 }

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "vlantag.skel.h"
+#include "tc_hook.h"
 
 struct tags {
 	long vid, inner;
@@ -30,14 +31,10 @@ struct tags {
 
 static int attach(const char *dev, const struct tags *t)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
 	struct vlantag *skel;
 	int err;
 
-	hook.ifindex = (int)if_nametoindex(dev);
-	if (!hook.ifindex) {
+	if (!if_nametoindex(dev)) {
 		pr_err("no such device '%s'", dev);
 		return -ENODEV;
 	}
@@ -53,34 +50,11 @@ static int attach(const char *dev, const struct tags *t)
 		pr_err("failed to load the vlantag filters: %s", strerror(-err));
 		goto out;
 	}
-
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		pr_err("failed to create the clsact hook on '%s': %s", dev, strerror(-err));
-		goto out;
-	}
-	in.prog_fd = bpf_program__fd(skel->progs.vlantag_ingress);
-	eg.prog_fd = bpf_program__fd(skel->progs.vlantag_egress);
-	err = bpf_tc_attach(&hook, &in);
-	if (!err) {
-		hook.attach_point = BPF_TC_EGRESS;
-		err = bpf_tc_attach(&hook, &eg);
-	}
-	if (err)
-		pr_err("failed to attach the vlantag filters to '%s': %s", dev, strerror(-err));
+	err = tc_hook_attach(dev, "vlantag", bpf_program__fd(skel->progs.vlantag_ingress),
+			     bpf_program__fd(skel->progs.vlantag_egress));
 out:
 	vlantag__destroy(skel);
 	return err;
-}
-
-static int detach(const char *dev)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-	hook.ifindex = (int)if_nametoindex(dev);
-	if (!hook.ifindex)
-		return -ENODEV;
-	return bpf_tc_hook_destroy(&hook);
 }
 
 int main(int argc, char **argv)
@@ -114,6 +88,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[optind], "attach"))
 		return attach(argv[optind + 1], &t) ? 1 : 0;
 	if (!strcmp(argv[optind], "detach"))
-		return detach(argv[optind + 1]) ? 1 : 0;
+		return tc_hook_detach(argv[optind + 1]) ? 1 : 0;
 	return 2;
 }
