@@ -81,9 +81,9 @@ test_half_close() {
 test_echo_credit_returns() {
 	local f=$T_DIR/echo.in want got i
 
-	t_bg "$AGENT" echo-svc $SVC echo-server 9009
-	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9009"
-	tun_agent agent-echo 9009
+	t_bg "$AGENT" echo-svc $SVC echo-server 9013
+	t_wait_for 10 t_ns "$AGENT" bash -c "exec 3<>/dev/tcp/127.0.0.1/9013"
+	tun_agent agent-echo 9013
 	head -c $((8 << 20)) /dev/urandom >"$f"
 	want=$(sha256sum <"$f" | cut -d' ' -f1)
 	for i in $(seq 1 20); do
