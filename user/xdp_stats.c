@@ -97,31 +97,48 @@ const char *xdp_stats_verdict_name(unsigned int verdict)
 	return verdict < BEAM_VERDICT__MAX ? verdict_names[verdict] : "unknown";
 }
 
-int xdp_stats_read(int fd, struct beam_counter out[BEAM_REASON__MAX])
+/*
+ * Sum the per-CPU array @fd, keys 0 to @nkeys - 1, whose values are @words
+ * 64-bit counters each, into @out (@nkeys * @words of them).
+ */
+static int percpu_sum(int fd, __u32 nkeys, unsigned int words, __u64 *out)
 {
 	int ncpus = libbpf_num_possible_cpus(), err = 0, c;
-	struct beam_counter *percpu;
-	__u32 r;
+	unsigned int w;
+	__u64 *percpu;
+	__u32 k;
 
 	if (ncpus <= 0)
 		return ncpus < 0 ? ncpus : -EINVAL;
 
-	percpu = calloc(ncpus, sizeof(*percpu));
+	percpu = calloc((size_t)ncpus * words, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
 
-	for (r = 0; r < BEAM_REASON__MAX; r++) {
-		out[r].packets = out[r].bytes = 0;
-		if (bpf_map_lookup_elem(fd, &r, percpu)) {
+	memset(out, 0, sizeof(*out) * nkeys * words);
+	for (k = 0; k < nkeys; k++) {
+		if (bpf_map_lookup_elem(fd, &k, percpu)) {
 			err = -errno;
 			break;
 		}
-		for (c = 0; c < ncpus; c++) {
-			out[r].packets += percpu[c].packets;
-			out[r].bytes += percpu[c].bytes;
-		}
+		for (c = 0; c < ncpus; c++)
+			for (w = 0; w < words; w++)
+				out[k * words + w] += percpu[(size_t)c * words + w];
 	}
 	free(percpu);
+	return err;
+}
+
+int xdp_stats_read(int fd, struct beam_counter out[BEAM_REASON__MAX])
+{
+	__u64 sums[BEAM_REASON__MAX * 2];
+	int err = percpu_sum(fd, BEAM_REASON__MAX, 2, sums);
+	__u32 r;
+
+	for (r = 0; r < BEAM_REASON__MAX; r++) {
+		out[r].packets = sums[2 * r];
+		out[r].bytes = sums[2 * r + 1];
+	}
 	return err;
 }
 
@@ -133,28 +150,7 @@ const char *xdp_stats_steer_miss_name(unsigned int miss)
 
 int xdp_steer_misses_read(int fd, __u64 out[BEAM_STEER_MISS__MAX])
 {
-	int ncpus = libbpf_num_possible_cpus(), err = 0, c;
-	__u64 *percpu;
-	__u32 m;
-
-	if (ncpus <= 0)
-		return ncpus < 0 ? ncpus : -EINVAL;
-
-	percpu = calloc(ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-
-	for (m = 0; m < BEAM_STEER_MISS__MAX; m++) {
-		out[m] = 0;
-		if (bpf_map_lookup_elem(fd, &m, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < ncpus; c++)
-			out[m] += percpu[c];
-	}
-	free(percpu);
-	return err;
+	return percpu_sum(fd, BEAM_STEER_MISS__MAX, 1, out);
 }
 
 void xdp_stats_verdicts(const struct beam_counter reasons[BEAM_REASON__MAX],
