@@ -32,8 +32,8 @@ if [[ $BUILD == */san ]]; then
 	rm -rf "$SAN_DIR"
 	mkdir -p "$SAN_DIR"
 	chmod 1777 "$SAN_DIR" # beamd --user writes its reports as that user
-	export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0"
-	export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1:halt_on_error=1"
+	export ASAN_OPTIONS="log_path=$SAN_DIR/asan:log_exe_name=1:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:log_exe_name=1:print_stacktrace=1:halt_on_error=1"
 	export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 fi
 
@@ -117,8 +117,12 @@ if [[ $BUILD == */san ]]; then
 		printf 'not ok - sanitizer report %s\n' "$f"
 		# the error line and the first stack (leaks: the allocation's), so a
 		# report seen only in CI names the code
-		grep -m1 -E 'ERROR|runtime error' "$f" | sed 's/^/   | /'
-		grep -m1 -A10 -E '^(Direct|Indirect) leak|^READ|^WRITE|^ +#0 ' "$f" | sed 's/^/   | /'
+		if grep -q -E 'ERROR|runtime error' "$f"; then
+			grep -m1 -E 'ERROR|runtime error' "$f" | sed 's/^/   | /'
+			grep -m1 -A10 -E '^(Direct|Indirect) leak|^READ|^WRITE|^ +#0 ' "$f" | sed 's/^/   | /'
+		else
+			head -n 12 "$f" | sed 's/^/   | /' # a warning or a fatal error of the tool itself
+		fi
 		failures+=("$(basename "$f")")
 		failed=$((failed + 1))
 	done

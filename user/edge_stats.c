@@ -193,6 +193,9 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(stream_buffer_bytes);
 	ADD(retries_sent);
 	ADD(pmtu_black_holes);
+	ADD(tails_active);
+	ADD(tails_completed);
+	ADD(tails_reset);
 	for (i = 0; i < QUIC_STATELESS__MAX; i++)
 		ADD(stateless_limited[i]);
 	ADD(handshakes_in_progress);
@@ -225,6 +228,7 @@ static void stats_add(struct edge_stats *dst, const struct edge_stats *src)
 	ADD(hop_changed);
 	ADD(hop_unproven);
 	ADD(hop_kept);
+	ADD(xsk_tx_both_paths);
 	for (t = 0; t < src->ntunnels && dst->ntunnels < EDGE_STATS_TUNNELS_MAX; t++)
 		dst->tunnels[dst->ntunnels++] = src->tunnels[t];
 }
@@ -306,6 +310,14 @@ static void render_connections(struct prom_buf *out, const struct edge_stats *s)
 	family_one(out, "beam_pmtu_black_holes_total", PROM_COUNTER,
 		   "Path MTU black holes found: a connection fell back to 1200-byte packets.",
 		   s->pmtu_black_holes);
+	family_one(out, "beam_stream_tails_active", PROM_GAUGE,
+		   "Public connections still taking the last bytes of a stream whose agent "
+		   "connection ended.",
+		   s->tails_active);
+	prom_family(out, "beam_stream_tails_total", PROM_COUNTER,
+		    "Streams that outlived their agent connection, by how their last bytes went.");
+	labeled(out, "beam_stream_tails_total", "result", "completed", s->tails_completed);
+	labeled(out, "beam_stream_tails_total", "result", "reset", s->tails_reset);
 	family_by(out, "beam_quic_stateless_limited_total", PROM_COUNTER, stateless_help, "kind",
 		  stateless_kinds, s->stateless_limited, QUIC_STATELESS__MAX);
 	family_one(out, "beam_agent_auth_failures_total", PROM_COUNTER,
@@ -498,6 +510,10 @@ static void render_paths(struct prom_buf *out, const struct edge_stats *s)
 	labeled(out, "beam_xsk_next_hop_events_total", "event", "changed", s->hop_changed);
 	labeled(out, "beam_xsk_next_hop_events_total", "event", "unproven", s->hop_unproven);
 	labeled(out, "beam_xsk_next_hop_events_total", "event", "kept", s->hop_kept);
+	family_one(out, "beam_xsk_tx_both_paths_total", PROM_COUNTER,
+		   "Datagrams sent on a peer's confirmed path and on the new one it was seen on, "
+		   "while the switch waited.",
+		   s->xsk_tx_both_paths);
 }
 
 static const struct {

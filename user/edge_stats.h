@@ -92,11 +92,14 @@ struct edge_stats {
 	uint64_t quic_bytes_in; /* UDP payload bytes of QUIC packets */
 	uint64_t quic_bytes_out;
 	uint64_t tunnels_active[PROTO_KIND__MAX];
-	uint64_t tunnels_grace;				 /* kept for an agent gone away */
-	uint64_t limit_hits[EDGE_LIMIT__MAX];		 /* refusals by each limit */
-	uint64_t stream_buffer_bytes;			 /* bytes of stream buffers held now */
-	uint64_t retries_sent;				 /* QUIC Retry packets sent */
-	uint64_t pmtu_black_holes;			 /* fallbacks to 1200-byte packets */
+	uint64_t tunnels_grace;		      /* kept for an agent gone away */
+	uint64_t limit_hits[EDGE_LIMIT__MAX]; /* refusals by each limit */
+	uint64_t stream_buffer_bytes;	      /* bytes of stream buffers held now */
+	uint64_t retries_sent;		      /* QUIC Retry packets sent */
+	uint64_t pmtu_black_holes;	      /* fallbacks to 1200-byte packets */
+	uint64_t tails_active;	  /* public sockets taking a gone connection's last bytes */
+	uint64_t tails_completed; /* ... that got every byte */
+	uint64_t tails_reset;	  /* ... that failed or went silent first */
 	uint64_t stateless_limited[QUIC_STATELESS__MAX]; /* not sent: over --stateless-rate */
 	uint32_t handshakes_in_progress;
 	bool retry_active;	/* new clients get a Retry (--retry, or load) */
@@ -119,7 +122,8 @@ struct edge_stats {
 	uint64_t xsk_rx_vlan_unknown;	     /* refused: a VLAN the host has no device for */
 	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
 	uint64_t hop_changed, hop_unproven, hop_kept; /* next-hop events (nexthop.h) */
-	size_t ntunnels;			      /* entries used in @tunnels */
+	uint64_t xsk_tx_both_paths; /* datagrams sent on two paths while a switch waited */
+	size_t ntunnels;	    /* entries used in @tunnels */
 	struct edge_tunnel_stats tunnels[EDGE_STATS_TUNNELS_MAX];
 };
 

@@ -84,35 +84,20 @@ static unsigned int ntags(const struct pkt_udp *h)
 	return h->nvlan <= PKT_MAX_VLANS ? h->nvlan : PKT_MAX_VLANS;
 }
 
-/* Whether the next hop (MAC, tags) of @h differs from @e's. */
-static bool hop_differs(const struct nexthop *e, const struct pkt_udp *h)
+/* Whether the next hop (MAC, tags) of @h differs from @p's. */
+static bool hop_differs(const struct nexthop_path *p, const struct pkt_udp *h)
 {
 	unsigned int n = ntags(h);
 
-	return memcmp(e->mac, h->src_mac, PKT_ETH_ALEN) || e->nvlan != n ||
-	       memcmp(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n) ||
-	       memcmp(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
+	return memcmp(p->mac, h->src_mac, PKT_ETH_ALEN) || p->nvlan != n ||
+	       memcmp(p->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n) ||
+	       memcmp(p->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
 }
 
-static bool differs(const struct nexthop *e, const struct pkt_udp *h)
+static bool differs(const struct nexthop_path *p, const struct pkt_udp *h)
 {
-	return hop_differs(e, h) || memcmp(e->our_mac, h->dst_mac, PKT_ETH_ALEN) ||
-	       memcmp(e->local, h->daddr, 16) || e->local_port != h->dport;
-}
-
-static void take(struct nexthop *e, const struct pkt_udp *h)
-{
-	unsigned int n = ntags(h);
-
-	memcpy(e->mac, h->src_mac, PKT_ETH_ALEN);
-	memcpy(e->our_mac, h->dst_mac, PKT_ETH_ALEN);
-	e->nvlan = (uint8_t)n;
-	memset(e->vlan_tpid, 0, sizeof(e->vlan_tpid));
-	memset(e->vlan_tci, 0, sizeof(e->vlan_tci));
-	memcpy(e->vlan_tpid, h->vlan_tpid, sizeof(h->vlan_tpid[0]) * n);
-	memcpy(e->vlan_tci, h->vlan_tci, sizeof(h->vlan_tci[0]) * n);
-	memcpy(e->local, h->daddr, 16);
-	e->local_port = h->dport;
+	return hop_differs(p, h) || memcmp(p->our_mac, h->dst_mac, PKT_ETH_ALEN) ||
+	       memcmp(p->local, h->daddr, 16) || p->local_port != h->dport;
 }
 
 static void path_of(const struct pkt_udp *h, struct nexthop_path *p)
@@ -139,14 +124,14 @@ bool nexthop_seen(struct nexthop_table *t, const struct pkt_udp *h, uint64_t now
 			t->no_slot++;
 			return true; /* an accepted packet may still claim one */
 		}
-		take(e, h);
+		path_of(h, &e->cur);
 		return true;
 	}
 	if (!trusted(e, now_ns)) {
-		take(e, h);
+		path_of(h, &e->cur);
 		return true;
 	}
-	if (differs(e, h)) {
+	if (differs(&e->cur, h)) {
 		t->unproven++;
 		return true;
 	}
@@ -164,10 +149,17 @@ static bool switch_due(struct nexthop *e, const struct pkt_udp *h, uint64_t now)
 	path_of(h, &p);
 	if (!e->switching || memcmp(&e->next, &p, sizeof(p))) {
 		e->switching = 1;
+		e->next_hits = 1;
+		e->both = 0;
 		e->next = p;
 		e->switch_since_ns = now;
 		return false;
 	}
+	if (e->next_hits < NEXTHOP_BOTH_AFTER)
+		e->next_hits++;
+	if (e->next_hits >= NEXTHOP_BOTH_AFTER && now >= e->switch_since_ns &&
+	    now - e->switch_since_ns >= NEXTHOP_BOTH_NS)
+		e->both = 1;
 	return now >= e->switch_since_ns && now - e->switch_since_ns >= NEXTHOP_SWITCH_NS;
 }
 
@@ -177,19 +169,33 @@ void nexthop_confirm(struct nexthop_table *t, const struct pkt_udp *h, uint64_t 
 
 	if (!e) {
 		e = claim(t, h->family, h->saddr, h->sport, true, now_ns);
-	} else if (trusted(e, now_ns) && differs(e, h)) {
+	} else if (trusted(e, now_ns) && differs(&e->cur, h)) {
 		if (!switch_due(e, h, now_ns))
 			return;
-		t->mac_changes += hop_differs(e, h);
+		t->mac_changes += hop_differs(&e->cur, h);
 	} else if (e->switching && trusted(e, now_ns)) {
 		t->switch_cancelled++; /* the current path is alive */
-	} else if (e->confirmed && hop_differs(e, h)) {
+	} else if (e->confirmed && hop_differs(&e->cur, h)) {
 		t->mac_changes++;
 	}
-	take(e, h);
+	path_of(h, &e->cur);
 	e->switching = 0;
 	e->confirmed = 1;
 	e->confirmed_ns = now_ns;
+}
+
+unsigned int nexthop_paths(struct nexthop_table *t, uint8_t family, const uint8_t *addr,
+			   uint16_t port, const struct nexthop_path *out[2])
+{
+	const struct nexthop *e = lookup(t, family, addr, port);
+
+	if (!e)
+		return 0;
+	out[0] = &e->cur;
+	if (!e->switching || !e->both || !memcmp(&e->next, &e->cur, sizeof(e->cur)))
+		return 1;
+	out[1] = &e->next;
+	return 2;
 }
 
 const struct nexthop *nexthop_find(struct nexthop_table *t, uint8_t family, const uint8_t *addr,

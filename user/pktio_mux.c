@@ -339,6 +339,7 @@ void pktio_mux_stats(const struct pktio *io, struct pktio_mux_stats *st)
 		st->hop_changed += xs.mac_changes;
 		st->hop_unproven += xs.path_unproven;
 		st->hop_kept += xs.path_kept;
+		st->tx_both_paths += xs.tx_both_paths;
 	}
 }
 

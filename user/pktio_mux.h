@@ -42,6 +42,7 @@ struct pktio_mux_stats {
 	uint64_t xsk_rx_vlan[PKT_MAX_VLANS]; /* taken with 1, 2 VLAN tags */
 	/* the AF_XDP next-hop table (pktio_xsk_stats) */
 	uint64_t hop_changed, hop_unproven, hop_kept;
+	uint64_t tx_both_paths; /* datagrams sent on two paths while a switch waited */
 };
 
 /*

@@ -297,41 +297,40 @@ static int xsk_recv(struct pktio *io, struct pktio_pkt *pkts, unsigned int max)
 	return (int)got;
 }
 
-/* Build the headers of one datagram to @pkt->peer; false when the peer has
- * never been seen (no MAC to send to). */
-static bool path_for(struct pktio_xsk *x, const struct pktio_pkt *pkt, struct pkt_udp *h)
+/* Build the headers of one datagram to @pkt->peer, one set per path to send
+ * it on (nexthop_paths); 0 when the peer has never been seen (no MAC). */
+static unsigned int paths_for(struct pktio_xsk *x, const struct pktio_pkt *pkt, struct pkt_udp h[2])
 {
-	uint8_t family, lfamily, laddr[16];
-	const struct nexthop *e;
-	uint16_t lport = 0;
+	uint8_t family, lfamily, laddr[16], daddr[16];
+	const struct nexthop_path *paths[2];
+	uint16_t lport = 0, dport;
+	bool have, any = true;
+	unsigned int n, i;
 
-	memset(h, 0, sizeof(*h));
-	if (!addr_to_hdr(&pkt->peer, &family, h->daddr, &h->dport))
-		return false;
-	e = nexthop_find(&x->hops, family, h->daddr, h->dport);
-	if (!e)
-		return false;
+	if (!addr_to_hdr(&pkt->peer, &family, daddr, &dport))
+		return 0;
+	n = nexthop_paths(&x->hops, family, daddr, dport, paths);
+	have = addr_to_hdr(&pkt->local, &lfamily, laddr, &lport) && lfamily == family;
+	for (i = 0; have && i < 16; i++)
+		any &= !laddr[i];
+	for (i = 0; i < n; i++) {
+		const struct nexthop_path *p = paths[i];
 
-	memcpy(h->dst_mac, e->mac, PKT_ETH_ALEN);
-	memcpy(h->src_mac, e->our_mac, PKT_ETH_ALEN);
-	h->nvlan = e->nvlan;
-	memcpy(h->vlan_tpid, e->vlan_tpid, sizeof(h->vlan_tpid));
-	memcpy(h->vlan_tci, e->vlan_tci, sizeof(h->vlan_tci));
-	h->family = family;
-	h->tos = pkt->ecn & 3;
-	if (addr_to_hdr(&pkt->local, &lfamily, laddr, &lport) && lfamily == family) {
-		bool any = true;
-		int i;
-
-		for (i = 0; i < 16; i++)
-			any &= !laddr[i];
-		memcpy(h->saddr, any ? e->local : laddr, 16);
-		h->sport = lport ? lport : e->local_port;
-	} else {
-		memcpy(h->saddr, e->local, 16);
-		h->sport = e->local_port;
+		memset(&h[i], 0, sizeof(h[i]));
+		memcpy(h[i].daddr, daddr, 16);
+		h[i].dport = dport;
+		memcpy(h[i].dst_mac, p->mac, PKT_ETH_ALEN);
+		memcpy(h[i].src_mac, p->our_mac, PKT_ETH_ALEN);
+		h[i].nvlan = p->nvlan;
+		memcpy(h[i].vlan_tpid, p->vlan_tpid, sizeof(h[i].vlan_tpid));
+		memcpy(h[i].vlan_tci, p->vlan_tci, sizeof(h[i].vlan_tci));
+		h[i].family = family;
+		h[i].tos = pkt->ecn & 3;
+		/* the source the connection chose, else the one the peer used */
+		memcpy(h[i].saddr, have && !any ? laddr : p->local, 16);
+		h[i].sport = have && lport ? lport : p->local_port;
 	}
-	return true;
+	return n;
 }
 
 static void flush_tx(struct pktio_xsk *x, struct xdp_desc *descs, unsigned int *nd)
@@ -354,44 +353,57 @@ static int xsk_send(struct pktio *io, const struct pktio_pkt *pkts, unsigned int
 		uint32_t seg = pkt->gso_size && pkt->len > pkt->gso_size ? pkt->gso_size : pkt->len;
 		uint32_t nseg = seg ? (pkt->len + seg - 1) / seg : 1;
 		uint64_t addrs[XSK_BATCH];
-		struct pkt_udp h;
-		size_t hlen;
+		unsigned int npath, p;
+		struct pkt_udp h[2];
+		size_t hlen = 0;
 		uint32_t s;
 
-		if (!path_for(x, pkt, &h)) {
+		npath = paths_for(x, pkt, h);
+		if (!npath) {
 			x->st.tx_no_route++;
 			pr_debug_rl("AF_XDP send dropped: no next hop known for the peer");
 			continue;
 		}
-		hlen = pkt_udp_hdr_len(&h);
+		if (nseg * npath > XSK_BATCH)
+			npath = 1; /* a long train goes on the current path only */
+		for (p = 0; p < npath; p++)
+			if (pkt_udp_hdr_len(&h[p]) > hlen)
+				hlen = pkt_udp_hdr_len(&h[p]);
 		if (hlen + seg > fsz || nseg > XSK_BATCH) {
 			x->st.tx_too_big++;
 			pr_debug_rl("AF_XDP send dropped: %u-byte segments do not fit a frame",
 				    seg);
 			continue;
 		}
-		if (nd + nseg > XSK_BATCH)
+		if (nd + nseg * npath > XSK_BATCH)
 			flush_tx(x, descs, &nd);
-		if (xsk_port_tx_alloc(x->port, addrs, nseg)) {
+		if (xsk_port_tx_alloc(x->port, addrs, nseg * npath)) {
 			flush_tx(x, descs, &nd);
-			if (xsk_port_tx_alloc(x->port, addrs, nseg))
+			if (xsk_port_tx_alloc(x->port, addrs, nseg * npath))
 				break;
 		}
 
-		for (s = 0; s < nseg; s++) {
-			uint32_t off = s * seg, plen = pkt->len - off < seg ? pkt->len - off : seg;
-			uint8_t *frame = xsk_port_data(x->port, addrs[s]);
-			int flen;
+		for (p = 0; p < npath; p++) {
+			size_t plen_hdr = pkt_udp_hdr_len(&h[p]);
 
-			memcpy(frame + hlen, pkt->data + off, plen);
-			flen = pkt_build_udp(frame, fsz, &h, plen);
-			/* Cannot fail: family, tags and size were checked above. */
-			descs[nd].addr = addrs[s];
-			descs[nd].len = flen > 0 ? (uint32_t)flen : 0;
-			descs[nd].options = 0;
-			nd++;
+			for (s = 0; s < nseg; s++) {
+				uint32_t off = s * seg;
+				uint32_t plen = pkt->len - off < seg ? pkt->len - off : seg;
+				uint64_t a = addrs[p * nseg + s];
+				uint8_t *frame = xsk_port_data(x->port, a);
+				int flen;
+
+				memcpy(frame + plen_hdr, pkt->data + off, plen);
+				flen = pkt_build_udp(frame, fsz, &h[p], plen);
+				/* Cannot fail: family, tags and size were checked above. */
+				descs[nd].addr = a;
+				descs[nd].len = flen > 0 ? (uint32_t)flen : 0;
+				descs[nd].options = 0;
+				nd++;
+			}
 		}
 		x->st.tx_pkts++;
+		x->st.tx_both_paths += npath > 1;
 	}
 	flush_tx(x, descs, &nd);
 	if (!i && n)

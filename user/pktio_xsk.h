@@ -44,6 +44,7 @@ struct pktio_xsk_stats {
 	uint64_t mac_changes;	       /* a peer's confirmed next-hop MAC or tags changed */
 	uint64_t path_unproven;	       /* frames whose path disagreed with a confirmed one */
 	uint64_t path_kept;	       /* a new path lost to the confirmed one (see nexthop.h) */
+	uint64_t tx_both_paths;	       /* datagrams sent on two paths while a switch waits */
 	uint64_t rx_other_port;	       /* dropped: for a port not ours (another beamd's) */
 	/* frames taken with 1, 2 VLAN tags (index: tags - 1) */
 	uint64_t rx_vlan[PKT_MAX_VLANS];

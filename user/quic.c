@@ -13,6 +13,7 @@
 
 #include "quic.h"
 #include "quic_pn.h"
+#include "tcp_tail.h"
 #include "hist.h"
 #include "log.h"
 #include "proto.h"
@@ -205,6 +206,8 @@ struct quic_conn {
 	uint32_t close_next;
 	unsigned int lingering : 1; /* the application is told; CIDs kept until the timer */
 	struct pmtu pmtu;	    /* black-hole detection, see pmtu.h */
+	uint64_t dgram_id;	    /* the id of the last datagram ngtcp2 took */
+	uint64_t dgram_written;	    /* that id if the packet just written holds it, else 0 */
 	unsigned int tx_full : 1;   /* this write sent a full-size packet (pmtu.h) */
 	unsigned int tx_small : 1;  /* and a shorter one */
 	unsigned int tx_any : 1;    /* and wrote anything at all */
@@ -216,6 +219,7 @@ struct quic_ep {
 	struct event *rev;
 	struct event *wev;
 	struct event *tcp_sweep; /* dead TCP peers, see ep_tcp_sweep_cb */
+	struct tcp_tails *tails; /* sockets of streams that outlived their connection */
 	struct quic_ep_config cfg;
 	struct quic_handlers h;
 	void *arg;
@@ -592,8 +596,8 @@ static ngtcp2_ssize conn_write_dgram(struct quic_conn *c, ngtcp2_path *path, ngt
 			dgq_pop(c);
 			continue;
 		}
-		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, dest, destlen, &accepted, 0, 0,
-						&v, 1, ts);
+		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, dest, destlen, &accepted, 0,
+						c->dgram_id + 1, &v, 1, ts);
 		if (n == NGTCP2_ERR_INVALID_STATE || n == NGTCP2_ERR_INVALID_ARGUMENT) {
 			c->stats.dgrams_dropped++;
 			dgq_pop(c);
@@ -605,6 +609,7 @@ static ngtcp2_ssize conn_write_dgram(struct quic_conn *c, ngtcp2_path *path, ngt
 		}
 		if (accepted) {
 			c->stats.dgrams_out++;
+			c->dgram_written = ++c->dgram_id;
 			dgq_pop(c);
 		}
 		return n;
@@ -647,6 +652,7 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 		size_t nvec = 0;
 
 		if (c->dgq_head && c->handshake_done) {
+			c->dgram_written = 0;
 			nwrite = conn_write_dgram(c, &ps.path, &pi, buf + off, max_udp, ts);
 			if (nwrite < 0)
 				return -EPROTO;
@@ -705,8 +711,11 @@ static int conn_write_batch(struct quic_conn *c, uint64_t ts)
 	written:
 		if (nwrite == 0)
 			break;
-		/* stream data, new or sent again: datagrams are never resent */
-		if (!dgram && pmtu_is_full((size_t)nwrite, path_max)) {
+		if (dgram && c->dgram_written) {
+			pmtu_dgram_sent(&c->pmtu, c->dgram_written,
+					pmtu_dgram_is_full((size_t)nwrite, path_max), ts);
+		} else if (!dgram && pmtu_is_full((size_t)nwrite, path_max)) {
+			/* stream data, new or sent again */
 			if (first && !first->full_unproven) {
 				first->full_unproven = 1;
 				first->full_off = first_off;
@@ -1100,6 +1109,48 @@ static void conn_remove_cids(struct quic_conn *c)
 	}
 }
 
+/*
+ * @s dies with its connection. When the peer sent all it had (its FIN is in)
+ * and the socket has yet to take all of it, or to acknowledge it, a tail
+ * takes over (tcp_tail.h): those bytes were accepted. True when one did.
+ */
+static bool stream_tail_off(struct quic_stream *s)
+{
+	struct chunk *k;
+	uint8_t *buf;
+	size_t len = 0;
+	int err;
+
+	if (s->fd < 0 || s->connecting || s->is_reset || !s->rfin || !s->c->ep->tails)
+		return false;
+	if (s->abort_handoff && !s->tcp_wrote && !s->rq.head)
+		return false; /* nothing for the client yet: its owner answers it instead */
+	for (k = s->rq.head; k; k = k->next)
+		len += k->len - k->off;
+	err = tcp_tail_adopt(s->c->ep->tails, s->fd, len, s->tcp_wr_shut, &buf);
+	if (!err) {
+		for (k = s->rq.head; k; k = k->next) {
+			memcpy(buf, k->data + k->off, k->len - k->off);
+			buf += k->len - k->off;
+		}
+	} else {
+		pr_warn_rl("stream %lld: could not keep its last %llu bytes for TCP: %s",
+			   (long long)s->id, (unsigned long long)s->rq_len, strerror(-err));
+		return false;
+	}
+	if (s->rev)
+		event_free(s->rev);
+	if (s->wev)
+		event_free(s->wev);
+	s->rev = s->wev = NULL;
+	s->reading = s->writing = 0;
+	s->fd = -1;
+	chunkq_free(s->c->ep, &s->rq);
+	s->rq_len = 0;
+	s->rq_local = 0;
+	return true;
+}
+
 static void conn_free_streams(struct quic_conn *c)
 {
 	struct quic_ep *ep = c->ep;
@@ -1107,8 +1158,15 @@ static void conn_free_streams(struct quic_conn *c)
 	while (c->streams) {
 		struct quic_stream *s = c->streams;
 
-		if (!s->quic_closed && ep->h.stream_close_cb && !s->dead)
-			ep->h.stream_close_cb(c, s, PROTO_ERR_SHUTDOWN, ep->arg);
+		uint64_t code = s->is_reset ? s->reset_code : PROTO_ERR_SHUTDOWN;
+
+		if (stream_tail_off(s))
+			code = 0; /* its bytes go on: it ended well */
+		/* every stream not yet dead is told once, also one whose QUIC side
+		 * closed while its socket was still being written (its owner frees
+		 * what it hung on it) */
+		if (!s->dead && ep->h.stream_close_cb)
+			ep->h.stream_close_cb(c, s, code, ep->arg);
 		stream_destroy(s);
 	}
 }
@@ -2004,6 +2062,28 @@ static int hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
 	return 0;
 }
 
+/* The packet of a datagram we sent was declared lost (pmtu.h). */
+static int lost_datagram_cb(ngtcp2_conn *conn, uint64_t dgram_id, void *user_data)
+{
+	struct quic_conn *c = user_data;
+
+	(void)conn;
+	pmtu_dgram_lost(&c->pmtu, dgram_id);
+	return 0;
+}
+
+/* The packet of a datagram we sent was acknowledged (pmtu.h). */
+static int ack_datagram_cb(ngtcp2_conn *conn, uint64_t dgram_id, void *user_data)
+{
+	struct quic_conn *c = user_data;
+	enum pmtu_event ev = pmtu_dgram_acked(&c->pmtu, dgram_id);
+
+	(void)conn;
+	if (ev != PMTU_NONE)
+		conn_pmtu_event(c, ev);
+	return 0;
+}
+
 static int recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen,
 			    void *user_data)
 {
@@ -2050,6 +2130,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 	cb->extend_max_stream_data = extend_max_stream_data_cb;
 	cb->extend_max_local_streams_bidi = extend_max_local_streams_bidi_cb;
 	cb->recv_datagram = recv_datagram_cb;
+	cb->ack_datagram = ack_datagram_cb;
+	cb->lost_datagram = lost_datagram_cb;
 }
 
 static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
@@ -2708,25 +2790,14 @@ static void ep_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- streams: dead TCP peers ------------------------------------------ */
 
-/*
- * Whether @s's TCP peer went silent: the kernel has been probing it (zero
- * window probes) or sending again (retransmission timeouts) and nothing was
- * acknowledged for @timeout_ms. A peer that only stopped reading answers each
- * window probe, which takes tcpi_probes back to 0 however long it pauses.
- * TCP_USER_TIMEOUT cannot tell the two apart: Linux aborts a connection whose
- * window stays closed that long even when every probe is answered.
- */
+/* Whether @s's TCP peer went silent (tcp_peer_silent); *@idle: nothing of
+ * ours waits in the socket or in the stream. */
 static bool stream_tcp_silent(struct quic_stream *s, uint32_t timeout_ms, bool *idle)
 {
-	socklen_t len = sizeof(struct tcp_info);
-	struct tcp_info ti;
+	bool acked, silent = tcp_peer_silent(s->fd, timeout_ms, &acked);
 
-	*idle = false;
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		return false;
-	*idle = !ti.tcpi_unacked && !s->writing;
-	return (ti.tcpi_probes || ti.tcpi_retransmits) && ti.tcpi_last_ack_recv >= timeout_ms;
+	*idle = acked && !s->writing;
+	return silent;
 }
 
 /*
@@ -2775,6 +2846,7 @@ static void ep_tcp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		if (hit)
 			conn_after_io(c);
 	}
+	tcp_tails_sweep(ep->tails, timeout_ms);
 }
 
 /* ---- endpoint: setup -------------------------------------------------- */
@@ -2821,7 +2893,7 @@ int quic_ep_new(struct quic_ep **out, struct event_base *base, struct pktio *io,
 	ep->txbuf = malloc(TX_MAX_PKTS * TX_PKT_MAX);
 	ep->rev = event_new(base, fd, EV_READ | EV_PERSIST, ep_read_cb, ep);
 	ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, ep_write_cb, ep);
-	if (!ep->cids || !ep->txbuf || !ep->rev || !ep->wev ||
+	if (!ep->cids || !ep->txbuf || !ep->rev || !ep->wev || tcp_tails_new(&ep->tails, base) ||
 	    getrandom(ep->secret, sizeof(ep->secret), 0) != sizeof(ep->secret) ||
 	    getrandom(ep->reset_secret, sizeof(ep->reset_secret), 0) != sizeof(ep->reset_secret) ||
 	    getrandom(&ep->cid_seed, sizeof(ep->cid_seed), 0) != sizeof(ep->cid_seed)) {
@@ -2893,6 +2965,7 @@ void quic_ep_free(struct quic_ep *ep, uint64_t app_code)
 		event_free(ep->wev);
 	if (ep->tcp_sweep)
 		event_free(ep->tcp_sweep);
+	tcp_tails_free(ep->tails);
 	if (ep->io)
 		ep->io->ops->free(ep->io);
 	free(ep->cids);
@@ -3326,7 +3399,15 @@ struct quic_conn *quic_stream_conn(struct quic_stream *s)
 
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep)
 {
-	return ep->chunks_out * sizeof(struct chunk);
+	struct tcp_tails_stats ts;
+
+	tcp_tails_stats(ep->tails, &ts);
+	return ep->chunks_out * sizeof(struct chunk) + ts.bytes;
+}
+
+void quic_ep_tails(const struct quic_ep *ep, struct tcp_tails_stats *out)
+{
+	tcp_tails_stats(ep->tails, out);
 }
 
 void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATELESS__MAX])

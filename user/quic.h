@@ -27,6 +27,7 @@ struct event_base;
 struct quic_ep;
 struct quic_conn;
 struct quic_stream;
+struct tcp_tails_stats;
 
 /* Per-connection counters for metrics (issue #5 reads these). */
 struct quic_conn_stats {
@@ -162,6 +163,8 @@ void quic_ep_stateless_limited(const struct quic_ep *ep, uint64_t out[QUIC_STATE
 /* How often a connection of @ep found a path MTU black hole and fell back to
  * 1200-byte packets (pmtu.h), since @ep was made. */
 uint64_t quic_ep_pmtu_black_holes(const struct quic_ep *ep);
+/* the sockets of streams that outlived their connection (tcp_tail.h) */
+void quic_ep_tails(const struct quic_ep *ep, struct tcp_tails_stats *out);
 
 /* Bytes of stream buffers (to TCP and to QUIC) the endpoint holds now. */
 uint64_t quic_ep_buffer_bytes(const struct quic_ep *ep);

@@ -22,6 +22,7 @@
 #include "pktio_udp.h"
 #include "proto.h"
 #include "quic.h"
+#include "tcp_tail.h"
 #include "tokens.h"
 #include "udp_pub.h"
 
@@ -1936,6 +1937,7 @@ static void stats_paths(struct edge *e, struct edge_stats *st)
 	st->hop_changed = ms.hop_changed;
 	st->hop_unproven = ms.hop_unproven;
 	st->hop_kept = ms.hop_kept;
+	st->xsk_tx_both_paths = ms.tx_both_paths;
 }
 
 static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -1943,6 +1945,7 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct edge *e = arg;
 	struct edge_stats *st = e->stats;
 	uint32_t closing, draining;
+	struct tcp_tails_stats tails;
 	struct session *ss;
 	struct tunnel *t;
 	uint64_t repeated;
@@ -1963,6 +1966,10 @@ static void stats_tick_cb(evutil_socket_t fd, short what, void *arg)
 			    &st->handshakes_in_progress);
 	quic_ep_stateless_limited(e->ep, st->stateless_limited);
 	st->pmtu_black_holes = quic_ep_pmtu_black_holes(e->ep);
+	quic_ep_tails(e->ep, &tails);
+	st->tails_active = tails.open;
+	st->tails_completed = tails.completed;
+	st->tails_reset = tails.reset;
 	quic_ep_closing_state(e->ep, &closing, &draining, &repeated);
 	/* closed for the edge already, still in their closing or draining period */
 	st->conns[BEAM_CONN_CLOSING] += closing;

@@ -167,6 +167,30 @@ test_fault_client_pauses() {
 	kill "$(tun_pid agent-p)" "$(tun_pid agent-p-svc)"
 }
 
+# The agent goes after its service sent everything, while the public client is
+# not reading: beamd holds the last bytes, and they must still reach the client.
+test_fault_agent_gone_after_sending() {
+	local out done0
+
+	fault_file 1 # within beamd's first stream window: the agent sends it all at once
+	fault_file_service agent-g 9109
+	done0=$(metric 'beam_stream_tails_total{result="completed"}')
+	t_bg "$CLI" pauser $FAULT_SVC pause-read "$EDGE_PUB" "$PUB_PORT" 65536 6
+	sleep 2
+	kill "$(tun_pid agent-g)"
+	t_wait_for 20 grep -qE "^(eof|reset)" "$T_DIR/pauser.log" ||
+		t_fail "the paused client got no end of its download"
+	out=$(<"$T_DIR/pauser.log")
+	t_log "paused reader, agent gone: $out"
+	[[ $out == "eof $((1 << 20)) $F_SHA" ]] ||
+		t_fail "the client lost the bytes beamd held when the agent went: $out (want eof $((1 << 20)))"
+	tails_done_above() { (($(metric 'beam_stream_tails_total{result="completed"}') > $1)); }
+	t_wait_for 5 tails_done_above "$done0" ||
+		t_fail "beam_stream_tails_total{result=\"completed\"} stayed at $done0"
+	fault_row "agent gone, client paused" 1 $((1 << 20)) 0 "-"
+	kill "$(tun_pid agent-g-svc)"
+}
+
 test_fault_nat_rebinding() {
 	fault_nat_rebind agent-n 9106
 }
@@ -182,6 +206,7 @@ t_test test_fault_beamd_sigkill "beamd SIGKILLed and restarted: a stateless rese
 t_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 t_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
 t_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
+t_test test_fault_agent_gone_after_sending "agent gone while beamd holds its last bytes: a paused client still gets them all"
 t_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
 t_test test_fault_nat_rebinding_idle "idle agent's port rebound: next fetch migrates, SHA-256 equal"
 t_done

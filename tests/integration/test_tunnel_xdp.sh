@@ -446,6 +446,39 @@ test_xdp_replayed_next_hop() {
 	((TO_FAKE == 0)) || t_fail "$TO_FAKE frames went to the replayer's MAC $FAKE_MAC"
 }
 
+test_xdp_agent_changes_mac() {
+	local mac0 changed both ref ms mover WANT NEW_MAC=02:6e:65:77:6d:63
+
+	# The agent's own MAC changes mid-download (new hardware, a failover).
+	# Its packets, accepted by QUIC, come from the new MAC; until the switch
+	# is decided (1 s alone on the new path), beamd answers on both paths, so
+	# the download goes on at once instead of stalling for the wait.
+	big_tunnel agentmac 256 9007
+	WANT=$(stream 256 | sha256sum | cut -d' ' -f1)
+	timed_fetch "$WANT"
+	ref=$FETCH_MS
+	changed=$(xdp_metric 'beam_xsk_next_hop_events_total{event="changed"}')
+	both=$(xdp_metric beam_xsk_tx_both_paths_total)
+	mac0=$(ip -n "$AGENT" -br link show eth0 | awk '{ print $3 }')
+	t_defer "ip -n $AGENT link set dev eth0 address $mac0; ip -n $EDGE neigh flush dev eth1"
+	(sleep 0.3 && ip -n "$AGENT" link set dev eth0 address $NEW_MAC &&
+		ip -n "$EDGE" neigh flush dev eth1) &
+	mover=$!
+	timed_fetch "$WANT"
+	wait "$mover"
+	ms=$FETCH_MS
+	changed=$(($(xdp_metric 'beam_xsk_next_hop_events_total{event="changed"}') - changed))
+	both=$(($(xdp_metric beam_xsk_tx_both_paths_total) - both))
+	t_log "256 MiB in $ref ms, $ms ms with the agent's MAC changed 0.3 s in" \
+		"(x$(awk -v a="$ms" -v b="$ref" 'BEGIN { printf "%.2f", a / b }'));" \
+		"next hop changed +$changed, datagrams sent on both paths +$both"
+	((changed >= 1)) || t_fail "beamd never took the agent's new MAC"
+	((both > 0)) || t_fail "nothing went out on both paths while the switch waited"
+	ip -n "$AGENT" link set dev eth0 address "$mac0"
+	ip -n "$EDGE" neigh flush dev eth1
+	kill "$(tun_pid agentmac)"
+}
+
 test_xdp_sigkill_restart() {
 	local got
 
@@ -560,6 +593,7 @@ t_test test_xdp_thousand_connections "1,000 concurrent connections, each echoed 
 t_test test_xdp_both_paths_one_connection "one connection over both paths (steering toggled), SHA-256 equal"
 t_test test_xdp_forged_next_hop "forged frames with the agent's IP and another MAC: no reply goes to that MAC"
 t_test test_xdp_replayed_next_hop "genuine packets replayed with another MAC: no reply goes to that MAC"
+t_test test_xdp_agent_changes_mac "the agent's MAC changes mid-download: answers on both paths until the switch, SHA-256 equal"
 t_test test_xdp_sigkill_restart "SIGKILL beamd, a new one takes the interface without cleanup"
 t_test test_xdp_dual_stack_socket "beamd on [::]:4433 with --xdp: IPv4 agents over AF_XDP"
 t_test test_xdp_fallback_when_queue_taken "queue taken: one warning, the socket path carries the tunnel"

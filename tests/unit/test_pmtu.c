@@ -74,6 +74,67 @@ static void test_pmtu_hole_told_once_data_gets_through(void **state)
 	assert_int_equal(pmtu_delivered(&p), PMTU_HOLE);
 }
 
+/* Datagrams: a full-size one starts their clock, its acknowledgement (by id)
+ * stops it; small ones and ids the ring forgot prove nothing; idleness does
+ * not stop it, and it counts only with PMTU_DGRAM_LOSSES full-size losses
+ * behind it; the first one acknowledged after a fallback tells the hole. */
+static void test_pmtu_datagrams_by_id(void **state)
+{
+	struct pmtu p;
+	uint64_t id;
+
+	(void)state;
+	/* nearer the validated size than PMTU_SAFE: 1336 is the midpoint at 1472 */
+	assert_false(pmtu_dgram_is_full(1336, 1472));
+	assert_true(pmtu_dgram_is_full(1337, 1472));
+	assert_false(pmtu_dgram_is_full(1500, 1472));
+	pmtu_init(&p);
+	pmtu_dgram_sent(&p, 1, false, T0);
+	assert_int_equal(p.dgram_since, 0);
+	pmtu_dgram_sent(&p, 2, true, T0 + MS);
+	assert_int_equal(p.dgram_since, T0 + MS);
+	assert_int_equal(p.stall_since, 0); /* the stream clock is not theirs */
+	assert_int_equal(pmtu_dgram_acked(&p, 1), PMTU_NONE);
+	assert_int_equal(p.dgram_since, T0 + MS); /* a small one proves nothing */
+	assert_int_equal(pmtu_dgram_acked(&p, 2), PMTU_NONE);
+	assert_int_equal(p.dgram_since, 0);
+	/* mixed sizes, every full one acknowledged late but within the ring */
+	for (id = 3; id < 3 + 10 * PMTU_DGRAMS; id++) {
+		pmtu_dgram_sent(&p, id, id % 2, T0 + id * MS);
+		if (id > 40)
+			pmtu_dgram_acked(&p, id - 37);
+		assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + id * MS), PMTU_NONE);
+	}
+	/* an id older than the ring shares a bit with a newer full one: no proof */
+	pmtu_dgram_sent(&p, id, true, T0 + id * MS);
+	assert_int_equal(pmtu_dgram_acked(&p, id - PMTU_DGRAMS), PMTU_NONE);
+	assert_int_not_equal(p.dgram_since, 0);
+	assert_int_equal(pmtu_dgram_acked(&p, id + 1), PMTU_NONE); /* never sent */
+
+	/* one lost full-size datagram, then silence: never a black hole */
+	pmtu_init(&p);
+	pmtu_dgram_sent(&p, 1, true, T0);
+	pmtu_dgram_lost(&p, 1);
+	pmtu_idle(&p);
+	assert_int_equal(pmtu_deadline(&p, PTO), UINT64_MAX);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 100 * SEC), PMTU_NONE);
+	/* small losses do not count; full ones do, and the clock runs from the first */
+	for (id = 2; id < 2 + 2 * (PMTU_DGRAM_LOSSES - 2); id += 2) {
+		pmtu_dgram_sent(&p, id, true, T0 + id * MS);
+		pmtu_dgram_lost(&p, id);
+		pmtu_dgram_sent(&p, id + 1, false, T0 + id * MS);
+		pmtu_dgram_lost(&p, id + 1);
+	}
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 100 * SEC), PMTU_NONE);
+	pmtu_dgram_sent(&p, id, true, T0 + id * MS);
+	pmtu_dgram_lost(&p, id);
+	assert_int_equal(pmtu_deadline(&p, PTO), T0 + 3 * PTO);
+	assert_int_equal(pmtu_check(&p, PTO, 1472, T0 + 3 * PTO), PMTU_FALLBACK);
+	assert_int_equal(pmtu_limit(&p, 1472), PMTU_SAFE);
+	assert_int_equal(pmtu_dgram_acked(&p, 3), PMTU_HOLE);
+	assert_int_equal(pmtu_dgram_acked(&p, 4), PMTU_NONE);
+}
+
 static void test_pmtu_short_pto_waits_the_floor(void **state)
 {
 	struct pmtu p;
@@ -245,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_pmtu_full_size_is_validated_and_over_safe),
 		cmocka_unit_test(test_pmtu_unproven_full_packets_fall_back),
 		cmocka_unit_test(test_pmtu_hole_told_once_data_gets_through),
+		cmocka_unit_test(test_pmtu_datagrams_by_id),
 		cmocka_unit_test(test_pmtu_short_pto_waits_the_floor),
 		cmocka_unit_test(test_pmtu_proof_or_idle_stops_the_clock),
 		cmocka_unit_test(test_pmtu_steady_proofs_never_fall_back),

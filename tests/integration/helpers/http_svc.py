@@ -11,6 +11,8 @@
   http_svc.py udp-clients HOST PORT N  N clients at once, each sends its own datagrams and
                                      checks every answer is its own; prints "ok N"
   http_svc.py udp-send HOST PORT SIZE  send one datagram of SIZE bytes, print what comes back
+  http_svc.py udp-mix HOST PORT SECS BIG SMALL RATE  alternate BIG- and SMALL-byte datagrams,
+                                     RATE a second; print "big SENT GOT small SENT GOT"
   http_svc.py udp-burst HOST PORT N ROUNDS  N clients send one 64-byte datagram each at once,
                                      ROUNDS times; prints "sent S answered A"
   http_svc.py udp-blast HOST PORT N  one client sends N 64-byte datagrams as fast as it can
@@ -188,6 +190,34 @@ def udp_blast(host, port, n):
     print(f"sent {sent}")
 
 
+def udp_mix(host, port, secs, big, small, rate):
+    """Alternate BIG- and SMALL-byte datagrams at RATE a second for SECS, count
+    the answers of each size (answers a second late still count)."""
+    s = udp_socket(host)
+    sent = {big: 0, small: 0}
+    got = {big: 0, small: 0}
+    mid = (big + small) // 2
+    t0 = time.monotonic()
+    end = t0 + secs
+    n = 0
+    while True:
+        now = time.monotonic()
+        if now >= end + 1:
+            break
+        if now < end and now >= t0 + n / rate:
+            size = big if n % 2 == 0 else small
+            s.sendto(b"x" * size, (host, port))
+            sent[size] += 1
+            n += 1
+            continue
+        nxt = t0 + n / rate if now < end else end + 1
+        r, _, _ = select.select([s], [], [], max(0, min(nxt, end + 1) - now))
+        if r:
+            data, _ = s.recvfrom(65535)
+            got[big if len(data) > mid else small] += 1
+    print(f"big {sent[big]} {got[big]} small {sent[small]} {got[small]}")
+
+
 def udp_send(host, port, size):
     s = udp_socket(host)
     s.settimeout(2)
@@ -215,6 +245,8 @@ def main():
         udp_burst(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "udp-blast":
         udp_blast(args[0], int(args[1]), int(args[2]))
+    elif cmd == "udp-mix":
+        udp_mix(args[0], int(args[1]), float(args[2]), int(args[3]), int(args[4]), float(args[5]))
     elif cmd == "udp-send":
         udp_send(args[0], int(args[1]), int(args[2]))
     else:
