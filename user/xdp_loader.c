@@ -43,11 +43,83 @@ const char *xdp_loader_pin_root(const char *opt)
 	return env && *env ? env : BEAM_PIN_ROOT_DEFAULT;
 }
 
+/*
+ * The interface of this namespace that the XDP link pinned in @dir runs on
+ * now, 0 when none: no link pin there, or its program is not the one attached
+ * to that ifindex here (another namespace's interface, a detached link).
+ */
+static int pinned_link_ifindex(const char *dir)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_link_info li;
+	__u32 len = sizeof(li);
+	char path[PATH_MAX + 32];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/" LINK_PIN_NAME, dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&li, 0, sizeof(li));
+	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) && li.type == BPF_LINK_TYPE_XDP &&
+	     li.xdp.ifindex && !bpf_xdp_query((int)li.xdp.ifindex, 0, &q) &&
+	     (q.drv_prog_id == li.prog_id || q.skb_prog_id == li.prog_id ||
+	      q.hw_prog_id == li.prog_id);
+	close(fd);
+	return ok ? (int)li.xdp.ifindex : 0;
+}
+
+/* Move the pins in <@root>/@from to <@root>/@to: the interface they belong
+ * to is named @to now. True when they moved. */
+static bool pins_follow_rename(const char *root, const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (snprintf(a, sizeof(a), "%s/%s", root, from) >= (int)sizeof(a) ||
+	    snprintf(b, sizeof(b), "%s/%s", root, to) >= (int)sizeof(b))
+		return false;
+	if (rename(a, b)) {
+		pr_debug("could not move the pins of renamed interface '%s' from %s to %s: %s", to,
+			 a, b, strerror(errno));
+		return false;
+	}
+	pr_info("pins of '%s' moved from %s to %s: the interface was renamed", to, a, b);
+	return true;
+}
+
 int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char *ifname)
 {
-	int n = snprintf(buf, size, "%s/%s", xdp_loader_pin_root(pin_root), ifname);
+	const char *root = xdp_loader_pin_root(pin_root);
+	int n = snprintf(buf, size, "%s/%s", root, ifname);
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	int ifindex;
+	DIR *d;
 
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	/* Pins are named after the interface at attach time. When it was renamed
+	 * since, its link is in the directory of its old name: find it by the
+	 * ifindex and the program the link runs, and move it (or use it where
+	 * it is, when the pin root is not ours to write). */
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex || pinned_link_ifindex(buf) == ifindex)
+		return 0;
+	d = opendir(root);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !strcmp(de->d_name, ifname))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		if (pinned_link_ifindex(path) != ifindex)
+			continue;
+		if (!pins_follow_rename(root, de->d_name, ifname) && strlen(path) < size)
+			snprintf(buf, size, "%s", path);
+		break;
+	}
+	closedir(d);
+	return 0;
 }
 
 const char *xdp_loader_mode_name(enum xdp_loader_mode mode)
@@ -862,6 +934,15 @@ int xdp_loader_detach(const char *ifname, const char *pin_root)
 		pr_err("no such interface '%s', and no pins in '%s'", ifname, dir);
 		return -ENODEV;
 	}
+	if (!ifindex && pinned_link_ifindex(dir)) {
+		char now[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned int)pinned_link_ifindex(dir), now);
+		pr_err("no interface '%s' now: the pins in '%s' belong to '%s', renamed since; "
+		       "detach '%s'",
+		       ifname, dir, now, now);
+		return -ENODEV;
+	}
 
 	err = query_attached(ifindex, dir, &a);
 	if (err) {
@@ -1071,6 +1152,36 @@ int xdp_loader_status(const char *ifname, const char *pin_root, struct xdp_statu
 	return 0;
 }
 
+/* Move the pins of every interface renamed since its attach to its new name
+ * (at most PINS_RENAMED_MAX at a time; the rest on the next call). */
+#define PINS_RENAMED_MAX 64
+static void pins_follow_renames(const char *root)
+{
+	char from[PINS_RENAMED_MAX][NAME_MAX + 1], to[PINS_RENAMED_MAX][IF_NAMESIZE];
+	char path[PATH_MAX + 300];
+	unsigned int n = 0, i;
+	struct dirent *de;
+	int ifindex;
+	DIR *d;
+
+	d = opendir(root);
+	if (!d)
+		return;
+	while (n < PINS_RENAMED_MAX && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || if_nametoindex(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		ifindex = pinned_link_ifindex(path);
+		if (!ifindex || !if_indextoname((unsigned int)ifindex, to[n]))
+			continue;
+		snprintf(from[n], sizeof(from[n]), "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		pins_follow_rename(root, from[i], to[i]);
+}
+
 int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifname, void *arg),
 			       void *arg)
 {
@@ -1080,6 +1191,7 @@ int xdp_loader_for_each_pinned(const char *pin_root, int (*cb)(const char *ifnam
 	int ret = 0;
 	DIR *d;
 
+	pins_follow_renames(root);
 	d = opendir(root);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;

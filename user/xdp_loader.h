@@ -15,10 +15,11 @@
  * bpf_link_update() and reuses the pinned maps, so no frame meets an interface
  * without the program and no counter is reset.
  *
- * TODO(#3): pins are found by interface name. After `ip link set eth0 name
- * x`, `status x` calls beam's program foreign, `attach x` refuses it (and
- * leaves an empty pin directory), and `detach eth0` detaches it from x. The
- * pinned link knows its ifindex; lookups should go by that.
+ * The directory is named after the interface at attach time. An interface
+ * renamed since is found by its link (xdp_loader_pin_dir: the link's ifindex
+ * and the program it runs, checked against this namespace), and its pins move
+ * to its new name on the next command that names it, or on `status`; a
+ * command naming the old one is refused with the new name.
  *
  * Every function here reports its own failures with pr_err() (what failed, on
  * which interface, why), then returns -errno; callers need only exit.
@@ -115,7 +116,9 @@ struct xdp_status {
  * constant: never freed. */
 const char *xdp_loader_pin_root(const char *opt);
 
-/* "<pin root>/<ifname>" into @buf. Returns 0, or -ENAMETOOLONG. */
+/* The pin directory of @ifname into @buf: "<pin root>/<ifname>", where the
+ * pins of an interface renamed since its attach are moved first (or, when
+ * they cannot be, the directory of its old name). Returns 0, or -ENAMETOOLONG. */
 int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char *ifname);
 
 /* "native", "generic", "offload", "auto". */

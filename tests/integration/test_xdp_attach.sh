@@ -264,6 +264,43 @@ test_foreign_program_refused() {
 	t_ns "$EDGE" beam-xdp detach eth1
 }
 
+# rename_link OLD NEW: rename an interface of the edge namespace (it must be down)
+rename_link() {
+	ip -n "$EDGE" link set dev "$1" down && ip -n "$EDGE" link set dev "$1" name "$2" &&
+		ip -n "$EDGE" link set dev "$2" up
+}
+
+test_renamed_interface_keeps_its_pins() {
+	local out rc=0
+
+	t_ns "$EDGE" beam-xdp attach eth1 --mode generic >/dev/null || t_fail "attach eth1 failed"
+	t_defer "ip -n $EDGE link set dev wan1 down; ip -n $EDGE link set dev wan1 name eth1; ip -n $EDGE link set dev eth1 up"
+	rename_link eth1 wan1 || t_fail "cannot rename eth1"
+	# the old name is no interface now: detach by it refuses and names the new one
+	out=$(t_ns "$EDGE" beam-xdp detach eth1 2>&1) || rc=$?
+	t_log "detach eth1 after the rename: $out"
+	((rc != 0)) || t_fail "detach by the old name succeeded"
+	grep -q "wan1" <<<"$out" || t_fail "the refusal does not name wan1: $out"
+	t_ns "$EDGE" ip link show wan1 | grep -q "prog/xdp" || t_fail "the program left wan1"
+	# the new name finds beam's program and its pins, which move to it
+	out=$(t_ns "$EDGE" beam-xdp status wan1 2>&1)
+	t_log "$out"
+	grep -q "beam's XDP program, id .*generic" <<<"$out" || t_fail "status wan1: $out"
+	[[ -e $BEAM_PIN_ROOT/wan1/link && ! -e $BEAM_PIN_ROOT/eth1 ]] ||
+		t_fail "pins did not follow: $(ls "$BEAM_PIN_ROOT")"
+	out=$(t_ns "$EDGE" beam-xdp attach wan1 --mode generic 2>&1) || t_fail "attach wan1: $out"
+	[[ $(ls "$BEAM_PIN_ROOT/wan1" | wc -l) -ge 8 ]] || t_fail "pins of wan1: $(ls "$BEAM_PIN_ROOT/wan1")"
+	# renamed back, `status` with no name lists it under its name of now
+	rename_link wan1 eth1 || t_fail "cannot rename wan1 back"
+	out=$(t_ns "$EDGE" beam-xdp status)
+	t_log "$out"
+	grep -q "^eth1: beam's XDP program" <<<"$out" && ! grep -q "wan1" <<<"$out" ||
+		t_fail "status lists: $out"
+	[[ -e $BEAM_PIN_ROOT/eth1/link ]] || t_fail "pins did not follow back: $(ls "$BEAM_PIN_ROOT")"
+	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null || t_fail "detach eth1 failed"
+	[[ ! -e $BEAM_PIN_ROOT/eth1 ]] || t_fail "pins left for eth1"
+}
+
 test_detach_leaves_nothing() {
 	local out
 
@@ -394,6 +431,7 @@ t_test test_reattach_under_traffic "2000 datagrams across two reattaches: every 
 t_test test_config_readable_and_rate_zero "config ports in host order for bpftool; --initial-rate 0 is off; burst alone"
 t_test test_failed_mode_change_restores "a failed mode change puts the old program back; ERANGE explained"
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
+t_test test_renamed_interface_keeps_its_pins "a renamed interface keeps beam's program and pins: found by ifindex, moved, old name refused"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
 t_test test_rx_coalescing "--rx-coalesce-us sets the NAPI deferral in beam-xdp's namespace, 0 clears it"
