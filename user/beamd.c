@@ -430,6 +430,12 @@ static int observe_open(const struct args *args, struct edge_config *ec, struct 
 		err = daemon_maps_open(maps, pin_root, args->iface, port);
 		if (err)
 			return err;
+		/* holding xsks is how the beamd that uses AF_XDP on an interface
+		 * is known (pktio_mux): one without AF_XDP lets it go */
+		if (!ec->xdp_ifname && maps->m.xsks >= 0) {
+			close(maps->m.xsks);
+			maps->m.xsks = -1;
+		}
 		ec->maps = maps;
 	}
 	return edge_stats_pub_new(&ec->pub, ec->maps ? maps->latency : NULL, pin_root, nworkers);

@@ -453,10 +453,8 @@ int pktio_xdp_queues(const char *ifname)
 /*
  * One beamd per interface uses AF_XDP: the program redirects by queue, not by
  * port, and the config's worker count is that beamd's. A process holding the
- * xsks map is taken to be that beamd.
- * TODO(#6): a beamd with --iface and no --xdp holds the map too (daemon_maps):
- * asking the kernel for AF_XDP sockets bound to the interface (sock_diag)
- * would tell them apart.
+ * xsks map is taken to be that beamd (a beamd without AF_XDP closes its copy:
+ * beamd.c observe_open).
  */
 static int xdp_unshared(const struct pktio_xdp_cfg *cfg, const char **why)
 {

@@ -170,10 +170,27 @@ test_recreated_interface_falls_back_to_socket()
 	[[ $(grep -c "deleted or re-created" "$T_DIR/edge.log") -eq 1 ]] || t_fail "said more than once"
 }
 
+# A beamd that reads eth1's maps without AF_XDP (--iface, no --xdp) does not
+# hold xsks, so a beamd --xdp started after it gets AF_XDP.
+test_iface_beamd_leaves_xdp_free()
+{
+	t_ns "$EDGE" beam-xdp attach eth1 --port 4433 --port 4434 >/dev/null ||
+		t_fail "attach with two ports"
+	kill -TERM "$(tun_pid edge)"
+	t_wait_for 5 bash -c "! kill -0 $(tun_pid edge) 2>/dev/null" || t_fail "beamd did not stop"
+	tun_beamd edge3 4434 --iface eth1 || t_fail "beamd --iface eth1 did not start"
+	tun_beamd edge4 4433 --xdp eth1 || t_fail "beamd --xdp eth1 did not start"
+	t_log "$(grep -h "XDP mode on\|not used" "$T_DIR/edge4.log")"
+	grep -q "XDP mode on 'eth1'" "$T_DIR/edge4.log" ||
+		t_fail "beamd --xdp was kept off AF_XDP: $(grep 'not used' "$T_DIR/edge4.log")"
+	kill -TERM "$(tun_pid edge3)" "$(tun_pid edge4)"
+}
+
 t_test test_bad_xdp_interface_is_usage_error "--xdp with no such interface, or another --iface: exit 2"
 t_test test_second_beamd_stays_off_xdp "a second beamd --xdp on eth1 keeps off AF_XDP and the config; agents reach their own"
 t_test test_detach_refused_while_beamd_runs "detach under a running beamd is refused and names it"
 t_test test_mode_change_keeps_beamd_going "attach in another mode keeps the maps: AF_XDP goes on, no error"
 t_test test_forced_detach_is_reported_once "detach --force: beamd says once it is cut off; a new attach gets its AF_XDP socket back"
 t_test test_recreated_interface_falls_back_to_socket "eth1 deleted and re-created under beamd: AF_XDP off (one warning), a new agent's tunnel works"
+t_test test_iface_beamd_leaves_xdp_free "a beamd with --iface and no --xdp does not keep a later beamd --xdp off AF_XDP"
 t_done
