@@ -254,6 +254,7 @@ static void stream_maybe_free(struct quic_stream *s);
 static void conn_after_io(struct quic_conn *c);
 static void conn_fail_liberr(struct quic_conn *c, int liberr);
 static void stream_tcp_close(struct quic_stream *s, bool reset);
+static void stream_tcp_release(struct quic_stream *s);
 static void stream_flush_tcp(struct quic_stream *s);
 static void conn_keep_alive(struct quic_conn *c);
 static uint64_t conn_keep_alive_ns(const struct quic_conn *c);
@@ -1138,13 +1139,7 @@ static bool stream_tail_off(struct quic_stream *s)
 			   (long long)s->id, (unsigned long long)s->rq_len, strerror(-err));
 		return false;
 	}
-	if (s->rev)
-		event_free(s->rev);
-	if (s->wev)
-		event_free(s->wev);
-	s->rev = s->wev = NULL;
-	s->reading = s->writing = 0;
-	s->fd = -1;
+	stream_tcp_release(s);
 	chunkq_free(s->c->ep, &s->rq);
 	s->rq_len = 0;
 	s->rq_local = 0;
@@ -1296,19 +1291,27 @@ static bool stream_tcp_handoff(struct quic_stream *s)
 
 	if (fd < 0 || !s->abort_handoff || s->tcp_wrote || s->tcp_failed || !ep->h.tcp_abort_cb)
 		return false;
+	stream_tcp_release(s);
+	ep->h.tcp_abort_cb(s->c, fd, ep->arg);
+	return true;
+}
+
+/* @s lets go of its socket, open, for someone else to own. */
+static void stream_tcp_release(struct quic_stream *s)
+{
 	if (s->rev)
 		event_free(s->rev);
 	if (s->wev)
 		event_free(s->wev);
 	s->rev = s->wev = NULL;
-	s->fd = -1;
 	s->reading = s->writing = 0;
-	ep->h.tcp_abort_cb(s->c, fd, ep->arg);
-	return true;
+	s->fd = -1;
 }
 
 static void stream_tcp_close(struct quic_stream *s, bool reset)
 {
+	int fd;
+
 	if (s->fd < 0)
 		return;
 	if (reset && stream_tcp_handoff(s))
@@ -1319,14 +1322,9 @@ static void stream_tcp_close(struct quic_stream *s, bool reset)
 		/* SO_LINGER 0: close() sends an RST, the peer sees a reset */
 		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	if (s->rev)
-		event_free(s->rev);
-	if (s->wev)
-		event_free(s->wev);
-	s->rev = s->wev = NULL;
-	close(s->fd);
-	s->fd = -1;
-	s->reading = s->writing = 0;
+	fd = s->fd;
+	stream_tcp_release(s);
+	close(fd);
 }
 
 /* A TCP side failed or the peer reset: reset both. */
