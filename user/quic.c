@@ -1152,7 +1152,6 @@ static void conn_free_streams(struct quic_conn *c)
 
 	while (c->streams) {
 		struct quic_stream *s = c->streams;
-
 		uint64_t code = s->is_reset ? s->reset_code : PROTO_ERR_SHUTDOWN;
 
 		if (stream_tail_off(s))
