@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +17,8 @@
 
 /* reads per callback while draining what the reader sends after the end */
 #define TAIL_READS_MAX 16
+/* sweeps (a quarter of the peer timeout each) a reader may take nothing */
+#define TAIL_STALL_SWEEPS 8
 
 struct tcp_tail {
 	struct tcp_tails *ts;
@@ -23,8 +27,10 @@ struct tcp_tail {
 	uint8_t *buf;
 	size_t len;
 	size_t off;
-	bool shut;    /* all of buf written, the write side shut */
-	bool suspect; /* the last sweep found the reader silent */
+	bool shut;	     /* all of buf written, the write side shut */
+	bool suspect;	     /* the last sweep found the reader silent */
+	unsigned int stalls; /* sweeps in a row that found nothing more acknowledged */
+	size_t left;	     /* bytes unacknowledged at the last sweep */
 	struct tcp_tail *next;
 	struct tcp_tail *prev;
 };
@@ -59,17 +65,25 @@ int tcp_tails_new(struct tcp_tails **out, struct event_base *base)
 	return 0;
 }
 
-/* End @t: @reset sends an RST (the reader did not get every byte). */
-static void tail_end(struct tcp_tail *t, bool reset)
+enum tail_end_how {
+	TAIL_DONE,   /* every byte is the kernel's or the reader's: close */
+	TAIL_RESET,  /* the reader did not get every byte: tell it with an RST */
+	TAIL_FAILED, /* the socket failed (a reset from the reader): close */
+};
+
+static void tail_end(struct tcp_tail *t, enum tail_end_how how)
 {
 	struct tcp_tails *ts = t->ts;
 
-	if (reset) {
+	if (how == TAIL_RESET) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		ts->st.reset++;
 	}
+	if (how == TAIL_DONE)
+		ts->st.completed++;
+	else
+		ts->st.reset++;
 	event_free(t->ev);
 	close(t->fd);
 	if (t->prev)
@@ -116,7 +130,6 @@ static int tail_write(struct tcp_tail *t)
 	if (shutdown(t->fd, SHUT_WR))
 		return -errno;
 	t->shut = true;
-	t->ts->st.completed++;
 	return tail_wait(t, false);
 }
 
@@ -131,7 +144,7 @@ static void tail_cb(evutil_socket_t fd, short what, void *arg)
 		err = tail_write(t);
 		if (err) {
 			pr_debug_rl("stream tail: TCP write failed: %s", strerror(-err));
-			tail_end(t, true);
+			tail_end(t, TAIL_FAILED);
 		}
 		return;
 	}
@@ -143,7 +156,9 @@ static void tail_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		tail_end(t, false); /* EOF, or a reset from the reader: nothing to save */
+		/* EOF: what is left in the socket goes out after our FIN; a
+		 * reset from the reader: nothing to save */
+		tail_end(t, n == 0 ? TAIL_DONE : TAIL_FAILED);
 		return;
 	}
 }
@@ -165,6 +180,7 @@ int tcp_tail_adopt(struct tcp_tails *ts, int fd, size_t len, bool shut, uint8_t 
 	t->ts = ts;
 	t->fd = fd;
 	t->shut = shut;
+	t->left = SIZE_MAX;
 	err = tail_wait(t, !shut);
 	if (err) {
 		if (t->ev)
@@ -179,9 +195,17 @@ int tcp_tail_adopt(struct tcp_tails *ts, int fd, size_t len, bool shut, uint8_t 
 	ts->head = t;
 	ts->st.open++;
 	ts->st.bytes += len;
-	if (shut)
-		ts->st.completed++;
 	return 0;
+}
+
+/* Bytes of @t not yet acknowledged by its reader: ours, and the socket's. */
+static size_t tail_left(const struct tcp_tail *t)
+{
+	int outq = 0;
+
+	if (ioctl(t->fd, SIOCOUTQ, &outq) || outq < 0)
+		outq = 0;
+	return t->len - t->off + (size_t)outq;
 }
 
 void tcp_tails_sweep(struct tcp_tails *ts, uint32_t timeout_ms)
@@ -189,14 +213,28 @@ void tcp_tails_sweep(struct tcp_tails *ts, uint32_t timeout_ms)
 	struct tcp_tail *t, *tn;
 
 	for (t = ts->head; t; t = tn) {
+		size_t left;
 		bool acked;
 
 		tn = t->next;
+		/* a reader that answers window probes but takes nothing is alive,
+		 * and nobody waits on it any more: its time is bounded */
+		left = tail_left(t);
+		t->stalls = left && left >= t->left ? t->stalls + 1 : 0;
+		t->left = left;
+		if (t->stalls >= TAIL_STALL_SWEEPS) {
+			pr_info_rl("stream tail: the reader took none of its last %zu bytes in %u "
+				   "sweeps: resetting it",
+				   left, TAIL_STALL_SWEEPS);
+			tail_end(t, TAIL_RESET);
+			continue;
+		}
 		if (!tcp_peer_silent(t->fd, timeout_ms, &acked)) {
 			t->suspect = false;
-			/* the reader has every byte but keeps its side open: done */
-			if (t->shut && acked)
-				tail_end(t, false);
+			/* the reader has every byte (none unsent or unacknowledged in
+			 * the socket either) but keeps its side open: done */
+			if (t->shut && !left)
+				tail_end(t, TAIL_DONE);
 			continue;
 		}
 		if (!t->suspect) {
@@ -205,7 +243,7 @@ void tcp_tails_sweep(struct tcp_tails *ts, uint32_t timeout_ms)
 		}
 		pr_info_rl("stream tail: TCP peer acknowledged nothing in %u ms: resetting it",
 			   timeout_ms);
-		tail_end(t, true);
+		tail_end(t, TAIL_RESET);
 	}
 }
 
@@ -219,6 +257,6 @@ void tcp_tails_free(struct tcp_tails *ts)
 	if (!ts)
 		return;
 	while (ts->head)
-		tail_end(ts->head, !ts->head->shut);
+		tail_end(ts->head, ts->head->shut ? TAIL_DONE : TAIL_RESET);
 	free(ts);
 }

@@ -9,7 +9,10 @@
  * bytes to a tail, which writes them, shuts the write side, reads and drops
  * what the reader still sends, and closes once the reader closes or every
  * byte is acknowledged. A tail whose reader is silent (see tcp_peer_silent)
- * at two sweeps in a row is reset, as a live stream would be.
+ * at two sweeps in a row is reset, as a live stream would be; so is one
+ * whose reader answers but takes nothing for two peer timeouts (nobody waits
+ * on a tail: a live stream's paused reader may pause as long as it likes,
+ * a tail's would hold its bytes and its socket forever).
  */
 #ifndef BEAM_TCP_TAIL_H
 #define BEAM_TCP_TAIL_H
@@ -24,7 +27,7 @@ struct tcp_tails;
 struct tcp_tails_stats {
 	uint64_t open;	    /* tails alive now */
 	uint64_t bytes;	    /* bytes they still hold */
-	uint64_t completed; /* every byte written and the write side shut */
+	uint64_t completed; /* every byte written, the write side shut, the reader done */
 	uint64_t reset;	    /* reader failed or went silent */
 };
 

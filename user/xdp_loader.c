@@ -87,13 +87,31 @@ static bool pins_follow_rename(const char *root, const char *from, const char *t
 	return true;
 }
 
+/* -ENODEV, said, when @ifname is no interface here but the pins of its name are
+ * live on an interface renamed since; else 0. */
+static int check_renamed(const char *root, const char *ifname)
+{
+	char dir[PATH_MAX], now[IF_NAMESIZE];
+	int idx;
+
+	if (if_nametoindex(ifname) ||
+	    snprintf(dir, sizeof(dir), "%s/%s", root, ifname) >= (int)sizeof(dir))
+		return 0;
+	idx = pinned_link_ifindex(dir);
+	if (!idx || !if_indextoname((unsigned int)idx, now))
+		return 0;
+	pr_err("no interface '%s' now: the pins in %s belong to '%s', renamed since; name '%s'",
+	       ifname, dir, now, now);
+	return -ENODEV;
+}
+
 int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char *ifname)
 {
 	const char *root = xdp_loader_pin_root(pin_root);
 	int n = snprintf(buf, size, "%s/%s", root, ifname);
-	char path[PATH_MAX + 300];
+	char path[PATH_MAX + 300], now[IF_NAMESIZE];
+	int ifindex, other;
 	struct dirent *de;
-	int ifindex;
 	DIR *d;
 
 	if (n < 0 || (size_t)n >= size)
@@ -103,8 +121,20 @@ int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char 
 	 * ifindex and the program the link runs, and move it (or use it where
 	 * it is, when the pin root is not ours to write). */
 	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex || pinned_link_ifindex(buf) == ifindex)
+	if (!ifindex)
+		return check_renamed(root, ifname);
+	other = pinned_link_ifindex(buf);
+	if (other == ifindex)
 		return 0;
+	/* the directory of this name holds another interface's live pins (it
+	 * was renamed away, and this one renamed onto its old name): they go to
+	 * that interface's name first */
+	if (other && if_indextoname((unsigned int)other, now) &&
+	    !pins_follow_rename(root, ifname, now)) {
+		pr_err("the pins in %s belong to '%s', renamed since, and could not be moved", buf,
+		       now);
+		return -EEXIST;
+	}
 	d = opendir(root);
 	if (!d)
 		return 0;
@@ -934,22 +964,13 @@ int xdp_loader_detach(const char *ifname, const char *pin_root)
 		pr_err("no such interface '%s', and no pins in '%s'", ifname, dir);
 		return -ENODEV;
 	}
-	if (!ifindex && pinned_link_ifindex(dir)) {
-		char now[IF_NAMESIZE] = "?";
-
-		if_indextoname((unsigned int)pinned_link_ifindex(dir), now);
-		pr_err("no interface '%s' now: the pins in '%s' belong to '%s', renamed since; "
-		       "detach '%s'",
-		       ifname, dir, now, now);
-		return -ENODEV;
-	}
 
 	err = query_attached(ifindex, dir, &a);
 	if (err) {
 		pr_err("failed to query XDP on '%s': %s", ifname, strerror(-err));
 		return err;
 	}
-	if (a.link_fd >= 0 && a.link_ifindex) {
+	if (a.link_fd >= 0 && a.link_ifindex && (!ifindex || a.link_ifindex == (__u32)ifindex)) {
 		if (bpf_link_detach(a.link_fd) && errno != ENOLINK) {
 			err = -errno;
 			pr_err("failed to detach beam's XDP link from '%s': %s", ifname,
@@ -1168,11 +1189,13 @@ static void pins_follow_renames(const char *root)
 	if (!d)
 		return;
 	while (n < PINS_RENAMED_MAX && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || if_nametoindex(de->d_name))
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		ifindex = pinned_link_ifindex(path);
-		if (!ifindex || !if_indextoname((unsigned int)ifindex, to[n]))
+		/* live on an interface of another name: that one was renamed */
+		if (!ifindex || (int)if_nametoindex(de->d_name) == ifindex ||
+		    !if_indextoname((unsigned int)ifindex, to[n]))
 			continue;
 		snprintf(from[n], sizeof(from[n]), "%s", de->d_name);
 		n++;

@@ -118,7 +118,10 @@ const char *xdp_loader_pin_root(const char *opt);
 
 /* The pin directory of @ifname into @buf: "<pin root>/<ifname>", where the
  * pins of an interface renamed since its attach are moved first (or, when
- * they cannot be, the directory of its old name). Returns 0, or -ENAMETOOLONG. */
+ * they cannot be, the directory of its old name). Returns 0, -ENAMETOOLONG,
+ * or -ENODEV (said) when @ifname is an old name of an interface renamed
+ * since, or -EEXIST (said) when another interface's live pins hold the name
+ * and cannot be moved. */
 int xdp_loader_pin_dir(char *buf, size_t size, const char *pin_root, const char *ifname);
 
 /* "native", "generic", "offload", "auto". */

@@ -191,6 +191,28 @@ test_fault_agent_gone_after_sending() {
 	kill "$(tun_pid agent-g-svc)"
 }
 
+# The same, but the client never reads again (its kernel answers window
+# probes): nobody waits on a tail, so it is reset after two idle timeouts
+# without progress instead of holding its bytes and socket forever.
+test_fault_tail_never_read() {
+	local reset0 t0
+
+	fault_file 1
+	fault_file_service agent-nr 9110
+	reset0=$(metric 'beam_stream_tails_total{result="reset"}')
+	t_bg "$CLI" never-reader $FAULT_SVC pause-read "$EDGE_PUB" "$PUB_PORT" 65536 600
+	sleep 2
+	kill "$(tun_pid agent-nr)"
+	t0=$(now_ms)
+	tails_reset_above() { (($(metric 'beam_stream_tails_total{result="reset"}') > $1)); }
+	t_wait_for $((4 * IDLE)) tails_reset_above "$reset0" ||
+		t_fail "the tail of a client that never reads was still there after $((4 * IDLE)) s"
+	t_log "tail of a client that never reads reset $(($(now_ms) - t0)) ms after the agent went" \
+		"(idle timeout $IDLE s); tails active: $(metric beam_stream_tails_active)"
+	[[ $(metric beam_stream_tails_active) == 0 ]] || t_fail "tails still active"
+	kill "$(tun_pid never-reader)" "$(tun_pid agent-nr-svc)"
+}
+
 test_fault_nat_rebinding() {
 	fault_nat_rebind agent-n 9106
 }
@@ -207,6 +229,7 @@ t_test test_fault_stalled_service "one stalled stream does not stop 20 others"
 t_test test_fault_client_vanishes "public client gone without FIN: streams freed within the idle timeout"
 t_test test_fault_client_pauses "public client pausing its reads for 2x the idle timeout keeps its connection"
 t_test test_fault_agent_gone_after_sending "agent gone while beamd holds its last bytes: a paused client still gets them all"
+t_test test_fault_tail_never_read "agent gone, client never reads: its tail is reset after two idle timeouts, not kept forever"
 t_test test_fault_nat_rebinding "agent's port rebound mid-transfer: QUIC migrates, SHA-256 equal"
 t_test test_fault_nat_rebinding_idle "idle agent's port rebound: next fetch migrates, SHA-256 equal"
 t_done

@@ -282,6 +282,13 @@ test_renamed_interface_keeps_its_pins() {
 	((rc != 0)) || t_fail "detach by the old name succeeded"
 	grep -q "wan1" <<<"$out" || t_fail "the refusal does not name wan1: $out"
 	t_ns "$EDGE" ip link show wan1 | grep -q "prog/xdp" || t_fail "the program left wan1"
+	# so do status, flows and stats
+	for cmd in status flows stats; do
+		rc=0
+		out=$(t_ns "$EDGE" beam-xdp $cmd eth1 2>&1) || rc=$?
+		((rc != 0)) && grep -q "belong to 'wan1'" <<<"$out" ||
+			t_fail "$cmd by the old name: rc $rc: $out"
+	done
 	# the new name finds beam's program and its pins, which move to it
 	out=$(t_ns "$EDGE" beam-xdp status wan1 2>&1)
 	t_log "$out"
@@ -299,6 +306,32 @@ test_renamed_interface_keeps_its_pins() {
 	[[ -e $BEAM_PIN_ROOT/eth1/link ]] || t_fail "pins did not follow back: $(ls "$BEAM_PIN_ROOT")"
 	t_ns "$EDGE" beam-xdp detach eth1 >/dev/null || t_fail "detach eth1 failed"
 	[[ ! -e $BEAM_PIN_ROOT/eth1 ]] || t_fail "pins left for eth1"
+}
+
+# c1 renamed away to e1, then c0 renamed to c1: the directory c1 holds e1's
+# live pins. They go to e1; c1's own (c0's) come to c1; each detach takes its
+# own interface only.
+test_renamed_onto_another_name() {
+	local out
+
+	t_veth c0 "$EDGE" d0 "$PEER" && t_veth c1 "$EDGE" d1 "$PEER" || t_fail "cannot create veths"
+	t_ns "$EDGE" beam-xdp attach c0 --mode generic --port 5000 >/dev/null || t_fail "attach c0"
+	t_ns "$EDGE" beam-xdp attach c1 --mode generic --port 6000 >/dev/null || t_fail "attach c1"
+	rename_link c1 e1 && rename_link c0 c1 || t_fail "cannot rename"
+	out=$(t_ns "$EDGE" beam-xdp status)
+	t_log "$out"
+	grep -q "^c1: beam's XDP program" <<<"$out" && grep -q "^e1: beam's XDP program" <<<"$out" ||
+		t_fail "status does not list c1 and e1 as beam's: $out"
+	t_ns "$EDGE" beam-xdp status e1 | grep -q "ports: 6000" || t_fail "e1 does not show its own pins"
+	t_ns "$EDGE" beam-xdp status c1 | grep -q "ports: 5000" || t_fail "c1 does not show its own pins"
+	t_ns "$EDGE" beam-xdp detach c1 >/dev/null || t_fail "detach c1"
+	t_ns "$EDGE" ip link show e1 | grep -q "prog/xdp" || t_fail "detach c1 took e1's program"
+	t_ns "$EDGE" beam-xdp status e1 | grep -q "beam's XDP program" || t_fail "e1 lost its pins"
+	t_ns "$EDGE" beam-xdp detach e1 >/dev/null || t_fail "detach e1"
+	[[ ! -e $BEAM_PIN_ROOT/c1 && ! -e $BEAM_PIN_ROOT/e1 && ! -e $BEAM_PIN_ROOT/c0 ]] ||
+		t_fail "pins left: $(ls "$BEAM_PIN_ROOT")"
+	ip -n "$EDGE" link del c1
+	ip -n "$EDGE" link del e1
 }
 
 test_detach_leaves_nothing() {
@@ -432,6 +465,7 @@ t_test test_config_readable_and_rate_zero "config ports in host order for bpftoo
 t_test test_failed_mode_change_restores "a failed mode change puts the old program back; ERANGE explained"
 t_test test_foreign_program_refused "a foreign XDP program is refused and named; --force replaces it"
 t_test test_renamed_interface_keeps_its_pins "a renamed interface keeps beam's program and pins: found by ifindex, moved, old name refused"
+t_test test_renamed_onto_another_name "an interface renamed onto another's old name: each keeps its own pins, detach takes its own"
 t_test test_detach_leaves_nothing "detach removes program and pins; a second detach is a no-op"
 t_test test_errors_name_the_cause "errors name the interface, the option, missing root"
 t_test test_rx_coalescing "--rx-coalesce-us sets the NAPI deferral in beam-xdp's namespace, 0 clears it"
